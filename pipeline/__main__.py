@@ -1,0 +1,162 @@
+"""The command line: `python -m pipeline materialize|check|list|runs`.
+
+Exit codes: 0 all good (warnings allowed), 1 an asset or an ERROR check failed (or the run could
+not start), 2 bad usage or bad definitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pipeline import engine, status, store
+from pipeline.definitions import Definitions, load_definitions
+from pipeline.errors import DefinitionError, PipelineError, SelectionError
+from pipeline.store import AssetEvent, CheckRecord
+from pipeline.warehouse import DEFAULT_DB
+
+DEFAULT_DEFS = "pipeline.examples.sales"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+_ASSET_MARKS = {"running": "..", "materialized": "ok", "failed": "FAILED", "skipped": "skipped"}
+_CHECK_MARKS = {"passed": "pass", "warned": "WARN", "failed": "FAIL", "error": "ERROR"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--defs",
+        default=DEFAULT_DEFS,
+        metavar="MODULE",
+        help=f"module or .py file defining `defs = Definitions(...)` (default: {DEFAULT_DEFS})",
+    )
+    common.add_argument(
+        "--db", default=DEFAULT_DB, metavar="PATH", help=f"DuckDB file (default: {DEFAULT_DB})"
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Materialize DuckDB assets, run their checks, and show what happened.",
+        epilog="Selection syntax: name, *, +name (upstream), name+ (downstream), 2+name, name+1,"
+        " group:NAME, tag:KEY=VALUE, kind:view; combine with ',', or, and, not, ( ).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "materialize", parents=[common], help="rebuild assets in dependency order, then check them"
+    )
+    run.add_argument(
+        "--select", metavar="SEL", help="which assets (default: all), e.g. 'joined_data+'"
+    )
+    run.add_argument(
+        "--workers", type=int, metavar="N", help="assets built at once (default: up to 4)"
+    )
+    check = commands.add_parser(
+        "check", parents=[common], help="run checks on the current tables without rebuilding"
+    )
+    check.add_argument("--select", metavar="SEL", help="checks of which assets (default: all)")
+    commands.add_parser("list", parents=[common], help="assets with their status and checks")
+    runs = commands.add_parser("runs", parents=[common], help="recent runs, newest first")
+    runs.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default: 20)")
+    return parser
+
+
+def print_progress(item: AssetEvent | CheckRecord) -> None:
+    """One line per asset start and outcome, one per check, flushed as they happen."""
+    if isinstance(item, AssetEvent):
+        line = f"  {_ASSET_MARKS[item.status]:>7}  {item.asset}"
+        if item.status == "materialized":
+            line += f"  {item.row_count:,} rows in {item.duration_s:.2f} s"
+        elif item.error:
+            line += f": {item.error}"
+    else:
+        if item.outcome == "skipped":
+            return
+        line = f"  {_CHECK_MARKS[item.outcome]:>7}    check {item.key}"
+        if item.failing_count:
+            line += f" ({item.failing_count:,} failing rows)"
+        if item.error:
+            line += f": {item.error}"
+    print(line, flush=True)
+
+
+def _run(args: argparse.Namespace, defs: Definitions) -> int:
+    action = engine.materialize if args.command == "materialize" else engine.run_checks
+    kwargs = {"max_workers": args.workers} if args.command == "materialize" else {}
+    result = action(defs, args.select, args.db, on_event=print_progress, **kwargs)
+    run = result.run
+    print(
+        f"Run {run.run_id} {run.status} in {run.duration_s or 0:.2f} s:"
+        f" {run.assets_materialized} materialized, {run.assets_failed} failed,"
+        f" {run.assets_skipped} skipped; checks {run.checks_passed} passed,"
+        f" {run.checks_warned} warned, {run.checks_failed} failed"
+    )
+    return result.exit_code
+
+
+def _list(args: argparse.Namespace, defs: Definitions) -> int:
+    with store.open_store(args.db) as con:
+        statuses = status.asset_statuses(defs, con)
+        outcomes = status.check_outcomes(defs, con)
+    header = (
+        f"{'asset':<24} {'group':<12} {'kind':<6} {'status':<7} {'rows':>12}  last materialized"
+    )
+    print(header)
+    for name, state in statuses.items():
+        asset = defs.assets[name]
+        last = state.last_materialization
+        rows = f"{last.row_count:,}" if last and last.row_count is not None else "-"
+        when = f"{last.ended_at:%Y-%m-%d %H:%M:%S} UTC" if last and last.ended_at else "-"
+        print(f"{name:<24} {asset.group:<12} {asset.kind:<6} {state.status:<7} {rows:>12}  {when}")
+        if state.status in ("stale", "failed"):
+            print(f"{'':<4}why: {state.reason}")
+        for check in defs.checks_for(name):
+            record = outcomes[check.key]
+            outcome = record.outcome if record else "never run"
+            print(f"{'':<4}check {check.name}: {outcome} ({check.severity})")
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    with store.open_store(args.db) as con:
+        runs = store.list_runs(con, args.limit)
+    if not runs:
+        print(f"No runs yet in {args.db}: start one with `python -m pipeline materialize`.")
+        return EXIT_OK
+    print(f"{'run':>5}  {'kind':<11} {'status':<11} {'started (UTC)':<19} {'secs':>7}  selection")
+    for run in runs:
+        secs = f"{run.duration_s:.2f}" if run.duration_s is not None else "-"
+        print(
+            f"{run.run_id:>5}  {run.kind:<11} {run.status:<11} {run.started_at:%Y-%m-%d %H:%M:%S}"
+            f" {secs:>7}  {run.selection or '*'}"
+        )
+        if run.message:
+            print(f"{'':>7}{run.message.splitlines()[0]}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        try:
+            defs = load_definitions(args.defs)
+        except DefinitionError as exc:
+            if args.command in ("materialize", "check"):
+                kind = "materialize" if args.command == "materialize" else "checks"
+                engine.record_failed_run(args.db, kind, args.select, str(exc))
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.command in ("materialize", "check"):
+            return _run(args, defs)
+        if args.command == "list":
+            return _list(args, defs)
+        return _runs(args)
+    except SelectionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Executing asset checks and turning their CheckResult into a recorded CheckRecord.
+
+A check that raises is recorded as 'error' with its message: one broken check never stops a run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+
+from pipeline.definitions import CheckDef, CheckResult, Definitions
+from pipeline.errors import PipelineError
+from pipeline.store import CheckRecord, jsonable
+from pipeline.warehouse import utcnow
+
+
+def _record(check: CheckDef, run_id: int, outcome: str) -> CheckRecord:
+    return CheckRecord(
+        run_id=run_id,
+        asset=check.asset,
+        check_name=check.name,
+        outcome=outcome,
+        severity=check.severity,
+        blocking=check.blocking,
+        description=check.description,
+    )
+
+
+def skipped_checks(defs: Definitions, run_id: int, asset: str, reason: str) -> list[CheckRecord]:
+    """The checks of an asset that was not built, recorded as skipped with the reason."""
+    records = []
+    for check in defs.checks_for(asset):
+        record = _record(check, run_id, "skipped")
+        record.error = reason
+        records.append(record)
+    return records
+
+
+def run_asset_checks(
+    defs: Definitions, cursor: duckdb.DuckDBPyConnection, run_id: int, asset: str
+) -> list[CheckRecord]:
+    """Run every check of `asset` on `cursor`, in name order."""
+    return [
+        run_check(check, cursor, run_id, defs.failing_sample_size)
+        for check in defs.checks_for(asset)
+    ]
+
+
+def run_check(
+    check: CheckDef, cursor: duckdb.DuckDBPyConnection, run_id: int, sample_size: int
+) -> CheckRecord:
+    record = _record(check, run_id, "error")
+    record.started_at = utcnow()
+    started = time.perf_counter()
+    try:
+        result = check.fn(cursor)
+        if not isinstance(result, CheckResult):
+            raise PipelineError(
+                f"check '{check.key}' returned {type(result).__name__};"
+                " return CheckResult(passed=..., metadata={...})"
+            )
+        passed = bool(result.passed)
+        record.outcome = (
+            "passed" if passed else ("warned" if check.severity == "warn" else "failed")
+        )
+        record.metadata = dict(result.metadata)
+        record.observed_value = result.observed_value
+        record.threshold = result.threshold
+        record.sql = result.failing_rows_sql
+        if result.failing_rows_sql and not passed:
+            record.failing_count, record.failing_sample = failing_rows(
+                cursor, result.failing_rows_sql, sample_size
+            )
+    except Exception as exc:
+        record.outcome = "error"
+        record.error = (
+            str(exc)
+            if isinstance(exc, duckdb.Error | PipelineError)
+            else (f"{type(exc).__name__}: {exc}")
+        )
+    record.duration_s = time.perf_counter() - started
+    return record
+
+
+def failing_rows(
+    cursor: duckdb.DuckDBPyConnection, sql: str, sample_size: int
+) -> tuple[int, list[dict]]:
+    """How many rows break the check, and a capped sample (none when sample_size is 0)."""
+    query = sql.strip().rstrip(";")
+    count = cursor.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+    if sample_size <= 0:
+        return count, []
+    cursor.execute(f"SELECT * FROM ({query}) LIMIT ?", [sample_size])
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, map(jsonable, row), strict=True)) for row in cursor.fetchall()]
+    return count, rows

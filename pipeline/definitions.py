@@ -1,0 +1,249 @@
+"""What a user declares: assets, checks and the Definitions that bind them into a valid graph.
+
+Shaped like Dagster's API so its users feel at home, but small: a decorator turns a function into
+an immutable definition, and `Definitions` validates everything once, when it is built.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from pipeline.errors import DefinitionError
+from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
+
+Kind = Literal["table", "view"]
+Severity = Literal["error", "warn"]
+KINDS = ("table", "view")
+SEVERITIES = ("error", "warn")
+
+
+@dataclass(frozen=True)
+class AssetDef:
+    """One table or view the engine builds from `fn(con)`."""
+
+    name: str
+    fn: Callable[..., Any] = field(repr=False, compare=False)
+    deps: tuple[str, ...] = ()
+    group: str = "default"
+    description: str | None = None
+    kind: Kind = "table"
+    tags: Mapping[str, str] = field(default_factory=dict, compare=False)
+    code_version: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check function returns; `passed` is the verdict, the rest explains it."""
+
+    passed: bool
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    failing_rows_sql: str | None = None
+    observed_value: float | None = None
+    threshold: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """A data-quality test on one asset; a failed blocking ERROR check stops its downstream."""
+
+    name: str
+    asset: str
+    fn: Callable[..., CheckResult] = field(repr=False, compare=False)
+    severity: Severity = "error"
+    blocking: bool = False
+    description: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Check names are unique per asset, so the pair identifies a check."""
+        return f"{self.asset}.{self.name}"
+
+
+def source_hash(fn: Callable[..., Any]) -> str:
+    """Default code version: changes whenever the function's source changes."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        source = f"{fn.__module__}.{getattr(fn, '__qualname__', repr(fn))}"
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def _asset_name(ref: str | AssetDef) -> str:
+    if isinstance(ref, AssetDef):
+        return ref.name
+    if isinstance(ref, str):
+        return ref
+    raise DefinitionError(
+        [f"{ref!r} is not an asset: pass an asset name or a function decorated with @asset"]
+    )
+
+
+def asset(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    deps: Iterable[str | AssetDef] = (),
+    group: str = "default",
+    description: str | None = None,
+    kind: Kind = "table",
+    tags: Mapping[str, str] | None = None,
+    code_version: str | None = None,
+) -> Any:
+    """Declare an asset built by `fn(con)`; usable as `@asset` or `@asset(...)`."""
+
+    def wrap(func: Callable[..., Any]) -> AssetDef:
+        if kind not in KINDS:
+            raise DefinitionError(
+                [f"asset '{name or func.__name__}' has kind {kind!r}; use 'table' or 'view'"]
+            )
+        return AssetDef(
+            name=name or func.__name__,
+            fn=func,
+            deps=tuple(_asset_name(dep) for dep in deps),
+            group=group,
+            description=description or inspect.getdoc(func),
+            kind=kind,
+            tags=dict(tags or {}),
+            code_version=code_version or source_hash(func),
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def asset_check(
+    fn: Callable[..., CheckResult] | None = None,
+    *,
+    asset: str | AssetDef,
+    name: str | None = None,
+    severity: Severity = "error",
+    blocking: bool = False,
+    description: str | None = None,
+) -> Any:
+    """Declare a check on `asset`, run by the engine right after the asset is built."""
+
+    def wrap(func: Callable[..., CheckResult]) -> CheckDef:
+        if severity not in SEVERITIES:
+            raise DefinitionError(
+                [f"check '{name or func.__name__}' has severity {severity!r}: use error or warn"]
+            )
+        return CheckDef(
+            name=name or func.__name__,
+            asset=_asset_name(asset),
+            fn=func,
+            severity=severity,
+            blocking=blocking,
+            description=description or inspect.getdoc(func),
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+class Definitions:
+    """A validated set of assets and checks; a broken set never reaches run time."""
+
+    def __init__(
+        self,
+        assets: Iterable[AssetDef] = (),
+        checks: Iterable[CheckDef] = (),
+        *,
+        failing_sample_size: int = 20,
+    ) -> None:
+        self.assets: dict[str, AssetDef] = {}
+        self.checks: list[CheckDef] = []
+        self.failing_sample_size = failing_sample_size
+        problems = self._collect(list(assets), list(checks))
+        deps = {name: [d for d in a.deps if d in self.assets] for name, a in self.assets.items()}
+        try:
+            graphlib.TopologicalSorter(deps).prepare()
+        except graphlib.CycleError as exc:
+            problems.append(f"dependency cycle: {format_cycle(exc.args[1])}")
+        if problems:
+            raise DefinitionError(problems)
+        self.graph = AssetGraph({name: a.deps for name, a in self.assets.items()})
+        self.checks.sort(key=lambda check: check.key)
+
+    def _collect(self, assets: list[AssetDef], checks: list[CheckDef]) -> list[str]:
+        problems = []
+        for item in [*assets, *checks]:
+            if not isinstance(item, AssetDef | CheckDef):
+                problems.append(f"{item!r} is not an @asset or @asset_check definition")
+        assets = [a for a in assets if isinstance(a, AssetDef)]
+        checks = [c for c in checks if isinstance(c, CheckDef)]
+        for name, count in Counter(a.name for a in assets).items():
+            if count > 1:
+                problems.append(
+                    f"asset name '{name}' is defined {count} times; names must be unique"
+                )
+        self.assets = {a.name: a for a in sorted(assets, key=lambda a: a.name)}
+        problems += unknown_dependencies({name: a.deps for name, a in self.assets.items()})
+        for key, count in Counter(c.key for c in checks).items():
+            if count > 1:
+                problems.append(f"check '{key}' is defined {count} times; give each a unique name")
+        for check in checks:
+            if check.asset not in self.assets:
+                problems.append(
+                    f"check '{check.name}' targets unknown asset '{check.asset}'."
+                    f"{suggest(check.asset, self.assets)}"
+                )
+        self.checks = checks
+        return problems
+
+    def checks_for(self, asset_name: str) -> list[CheckDef]:
+        return [check for check in self.checks if check.asset == asset_name]
+
+
+def load_definitions(target: str) -> Definitions:
+    """Import `package.module` (or a path to a .py file) and return its Definitions.
+
+    A module-level `defs` wins; otherwise every decorated asset and check in the module is used.
+    """
+    module = _import(target)
+    defs = getattr(module, "defs", None)
+    if isinstance(defs, Definitions):
+        return defs
+    members = vars(module).values()
+    assets = [m for m in members if isinstance(m, AssetDef)]
+    if not assets:
+        raise DefinitionError(
+            [
+                f"module '{target}' has no `defs = Definitions(...)` and no @asset functions;"
+                " define one of them"
+            ]
+        )
+    return Definitions(assets=assets, checks=[m for m in members if isinstance(m, CheckDef)])
+
+
+def _import(target: str) -> ModuleType:
+    try:
+        if target.endswith(".py"):
+            path = Path(target).resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {path}")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+            return module
+        return importlib.import_module(target)
+    except DefinitionError:
+        raise
+    except Exception as exc:  # any import-time failure is the user's module, not ours
+        raise DefinitionError(
+            [
+                f"cannot load definitions module '{target}': {type(exc).__name__}: {exc}."
+                " Pass --defs a dotted module importable from the current directory"
+                " (e.g. pipeline.examples.sales) or a path to a .py file"
+            ]
+        ) from exc

@@ -1,0 +1,33 @@
+"""Every error the pipeline raises on purpose derives from one root, so callers catch one type."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Root of the errors a user can act on; the message says what is wrong and how to fix it."""
+
+
+class DefinitionError(PipelineError):
+    """The definitions cannot be built: all problems are collected and reported at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = sorted(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the definitions:\n{lines}")
+
+
+class SelectionError(PipelineError):
+    """A selection string does not parse or names something that does not exist."""
+
+
+class WarehouseLockedError(PipelineError):
+    """Another process holds the DuckDB file; DuckDB allows only one writer process."""
+
+
+class RunInProgressError(PipelineError):
+    """A run is already materializing this database; two runs must never rebuild the same asset."""
+
+
+class AssetFailure(PipelineError):
+    """An asset could not be built; the previous table or view is left as it was."""

@@ -1,0 +1,174 @@
+"""The worked example: raw sales CSVs, a joined model, and the checks a sales team relies on.
+
+The CSV folder comes from ASSETBOARD_SALES_DATA (default: the project's data/ sample), or call
+`build_definitions(folder)` to point the same pipeline at other files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from pipeline.definitions import AssetDef, CheckDef, CheckResult, Definitions, asset, asset_check
+from pipeline.errors import AssetFailure
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+# Explicit types: a lenient auto-detected read would turn a bad amount into text silently.
+CSV_COLUMNS: dict[str, dict[str, str]] = {
+    "products": {
+        "product_id": "INTEGER",
+        "product_name": "VARCHAR",
+        "category": "VARCHAR",
+        "price": "DECIMAL(18,2)",
+    },
+    "sales_reps": {
+        "rep_id": "INTEGER",
+        "rep_name": "VARCHAR",
+        "department": "VARCHAR",
+        "hire_date": "DATE",
+    },
+    "sales_data": {
+        "date": "DATE",
+        "rep_id": "INTEGER",
+        "dollar_amount": "DECIMAL(18,2)",
+        "customer_name": "VARCHAR",
+        "product_id": "INTEGER",
+        "quantity": "INTEGER",
+    },
+}
+
+JOINED_SQL = """
+SELECT
+    sales_data.date, sales_data.dollar_amount, sales_data.customer_name, sales_data.quantity,
+    sales_reps.rep_name, sales_reps.department, sales_reps.hire_date,
+    products.product_name, products.category, products.price
+FROM sales_data
+LEFT JOIN sales_reps ON sales_reps.rep_id = sales_data.rep_id
+LEFT JOIN products ON products.product_id = sales_data.product_id
+"""
+
+MISSING_DIMENSION_SQL = "SELECT * FROM joined_data WHERE rep_name IS NULL OR product_name IS NULL"
+
+
+def load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    """Replace `table` with the typed contents of `path`, with errors that name the file."""
+    if not path.is_file():
+        raise AssetFailure(
+            f"{path} not found: put {path.name} in {path.parent}"
+            " (python -m pipeline.datagen --out DIR writes sample files)"
+        )
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header, first_row = handle.readline(), handle.readline()
+    expected = ",".join(CSV_COLUMNS[table])
+    if not header.strip():
+        raise AssetFailure(f"{path} is empty: expected a header line '{expected}' and data rows")
+    if header.strip().lstrip("\ufeff") != expected:
+        raise AssetFailure(f"{path} has header '{header.strip()}', expected '{expected}'")
+    if not first_row.strip():
+        raise AssetFailure(f"{path} has a header but no data rows")
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM read_csv($path, header = true,'
+            " auto_detect = false, columns = $columns)",
+            {"path": str(path), "columns": CSV_COLUMNS[table]},
+        )
+    except duckdb.Error as exc:
+        raise AssetFailure(f"{path}: {exc}") from exc
+
+
+def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:
+    """The sales pipeline reading its three CSVs from `data_dir`."""
+    folder = Path(data_dir)
+
+    def raw_table(table: str, description: str) -> AssetDef:
+        def load(con: duckdb.DuckDBPyConnection) -> None:
+            load_csv(con, table, folder / f"{table}.csv")
+
+        return asset(
+            load,
+            name=table,
+            group="ingestion",
+            description=description,
+            tags={"source": "csv"},
+        )
+
+    products = raw_table("products", "Product catalogue: id, name, category and unit price.")
+    sales_reps = raw_table("sales_reps", "Sales representatives with department and hire date.")
+    sales_data = raw_table("sales_data", "One row per sale: date, rep, product, amount, quantity.")
+
+    @asset(
+        deps=[sales_data, sales_reps, products],
+        group="joins",
+        description="Sales with their rep and product: the table the sales charts read.",
+    )
+    def joined_data(con: duckdb.DuckDBPyConnection) -> str:
+        return JOINED_SQL
+
+    checks = [missing_dimension_check, *key_checks("products", "product_id")]
+    checks += [*key_checks("sales_reps", "rep_id"), non_negative_amounts, positive_quantities]
+    return Definitions(assets=[products, sales_reps, sales_data, joined_data], checks=checks)
+
+
+@asset_check(
+    asset="joined_data",
+    description="No joined sale lacks its product or its sales rep (orphan keys in sales_data).",
+)
+def missing_dimension_check(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    count = con.execute(f"SELECT count(*) FROM ({MISSING_DIMENSION_SQL})").fetchone()[0]
+    return CheckResult(
+        passed=count == 0,
+        metadata={"missing_dimensions": count},
+        failing_rows_sql=MISSING_DIMENSION_SQL,
+        observed_value=count,
+        threshold="= 0",
+    )
+
+
+def key_checks(table: str, column: str) -> list[CheckDef]:
+    """The key of a dimension must be present and unique, or joins multiply or drop sales."""
+    failing_sql = (
+        f'SELECT "{column}", count(*) AS occurrences FROM "{table}" GROUP BY "{column}"'
+        f' HAVING "{column}" IS NULL OR count(*) > 1'
+    )
+
+    def check(con: duckdb.DuckDBPyConnection) -> CheckResult:
+        bad = con.execute(f"SELECT count(*) FROM ({failing_sql})").fetchone()[0]
+        return CheckResult(bad == 0, {"bad_keys": bad}, failing_sql, observed_value=bad)
+
+    return [
+        asset_check(
+            check,
+            asset=table,
+            name=f"{column}_unique_not_null",
+            blocking=True,
+            description=f"{table}.{column} is never NULL and never repeated.",
+        )
+    ]
+
+
+NEGATIVE_AMOUNTS_SQL = "SELECT * FROM sales_data WHERE dollar_amount < 0"
+
+
+@asset_check(
+    asset="sales_data",
+    severity="warn",
+    description="Amounts are not negative (refunds would need their own table).",
+)
+def non_negative_amounts(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    count = con.execute(f"SELECT count(*) FROM ({NEGATIVE_AMOUNTS_SQL})").fetchone()[0]
+    return CheckResult(count == 0, {"negative_rows": count}, NEGATIVE_AMOUNTS_SQL, count, "= 0")
+
+
+NON_POSITIVE_QUANTITY_SQL = "SELECT * FROM sales_data WHERE quantity IS NULL OR quantity <= 0"
+
+
+@asset_check(asset="sales_data", description="Every sale has a positive quantity.")
+def positive_quantities(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    count = con.execute(f"SELECT count(*) FROM ({NON_POSITIVE_QUANTITY_SQL})").fetchone()[0]
+    return CheckResult(count == 0, {"bad_rows": count}, NON_POSITIVE_QUANTITY_SQL, count, "= 0")
+
+
+defs = build_definitions(os.environ.get("ASSETBOARD_SALES_DATA", DEFAULT_DATA_DIR))

@@ -1,0 +1,180 @@
+"""The selection syntax, a Dagster-compatible subset, turned into a set of asset names.
+
+name  *  +name  name+  2+name  name+1  group:NAME  tag:KEY=VALUE  tag:KEY  kind:view
+combined with `,` or `or`, `and`, `not`, and parentheses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.definitions import KINDS, Definitions
+from pipeline.errors import SelectionError
+from pipeline.graph import suggest
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<punct>[(),*+])|(?P<number>\d+)(?![\w.:-])"
+    r"|(?P<word>[A-Za-z_][\w.-]*(?::[\w.-]+(?:=[\w.-]*)?)?))"
+)
+_KEYWORDS = {"or", "and", "not"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # punct, number, word, keyword, end
+    text: str
+    position: int
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens = []
+    position = 0
+    while position < len(text):
+        if text[position:].isspace():
+            break
+        match = _TOKEN.match(text, position)
+        if not match or match.end() == position:
+            start = len(text) - len(text[position:].lstrip())
+            raise SelectionError(
+                f"unexpected character {text[start]!r} at position {start} in selection {text!r}"
+            )
+        group = match.lastgroup or "word"
+        kind, value = group, match.group(group)
+        if kind == "word" and value.lower() in _KEYWORDS:
+            kind, value = "keyword", value.lower()
+        tokens.append(Token(kind, value, match.start(group)))
+        position = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent: or < and < not < traversal < primary."""
+
+    def __init__(self, text: str, defs: Definitions) -> None:
+        self.text = text
+        self.defs = defs
+        self.tokens = tokenize(text)
+        self.index = 0
+
+    def error(self, message: str, token: Token, hint: str = "") -> SelectionError:
+        where = f"at position {token.position} in selection {self.text!r}"
+        return SelectionError(f"{message} {where}.{hint}")
+
+    @property
+    def current(self) -> Token:
+        return self.tokens[self.index]
+
+    def take(self) -> Token:
+        token = self.current
+        self.index += 1
+        return token
+
+    def at(self, kind: str, text: str | None = None) -> bool:
+        token = self.current
+        return token.kind == kind and (text is None or token.text == text)
+
+    def parse(self) -> set[str]:
+        if self.at("end"):
+            raise self.error("empty selection; use '*' for every asset", self.current)
+        result = self.parse_or()
+        if not self.at("end"):
+            raise self.error(f"unexpected {self.current.text!r}", self.current)
+        return result
+
+    def parse_or(self) -> set[str]:
+        result = self.parse_and()
+        while self.at("keyword", "or") or self.at("punct", ","):
+            self.take()
+            result |= self.parse_and()
+        return result
+
+    def parse_and(self) -> set[str]:
+        result = self.parse_not()
+        while self.at("keyword", "and"):
+            self.take()
+            result &= self.parse_not()
+        return result
+
+    def parse_not(self) -> set[str]:
+        if self.at("keyword", "not"):
+            self.take()
+            return set(self.defs.assets) - self.parse_not()
+        return self.parse_traversal()
+
+    def parse_traversal(self) -> set[str]:
+        up_depth: int | None = None
+        up = False
+        if self.at("number") and self.tokens[self.index + 1].text == "+":
+            up_depth = int(self.take().text)
+        if self.at("punct", "+"):
+            self.take()
+            up = True
+        base = self.parse_primary()
+        down = False
+        down_depth: int | None = None
+        if self.at("punct", "+"):
+            self.take()
+            down = True
+            if self.at("number"):
+                down_depth = int(self.take().text)
+        graph = self.defs.graph
+        result = set(base)
+        for name in base:
+            if up:
+                result |= graph.upstream(name, up_depth)
+            if down:
+                result |= graph.downstream(name, down_depth)
+        return result
+
+    def parse_primary(self) -> set[str]:
+        token = self.take()
+        if token.kind == "punct" and token.text == "(":
+            result = self.parse_or()
+            if not self.at("punct", ")"):
+                raise self.error("missing ')'", self.current)
+            self.take()
+            return result
+        if token.kind == "punct" and token.text == "*":
+            return set(self.defs.assets)
+        if token.kind == "word":
+            return self.resolve_word(token)
+        if token.kind == "end":
+            raise self.error("selection ends where an asset name was expected", token)
+        raise self.error(f"expected an asset name, found {token.text!r}", token)
+
+    def resolve_word(self, token: Token) -> set[str]:
+        assets = self.defs.assets.values()
+        if ":" not in token.text:
+            if token.text not in self.defs.assets:
+                hint = suggest(token.text, self.defs.assets)
+                raise self.error(f"unknown asset {token.text!r}", token, hint)
+            return {token.text}
+        field, _, value = token.text.partition(":")
+        if field == "group":
+            groups = {a.group for a in assets}
+            if value not in groups:
+                raise self.error(
+                    f"unknown group {value!r} (groups: {', '.join(sorted(groups))})", token
+                )
+            return {a.name for a in assets if a.group == value}
+        if field == "kind":
+            if value not in KINDS:
+                raise self.error(f"unknown kind {value!r} (kinds: table, view)", token)
+            return {a.name for a in assets if a.kind == value}
+        if field == "tag":
+            key, has_value, tag_value = value.partition("=")
+            return {
+                a.name
+                for a in assets
+                if key in a.tags and (not has_value or a.tags[key] == tag_value)
+            }
+        raise self.error(f"unknown filter {field!r}: use group:, tag: or kind:", token)
+
+
+def select(defs: Definitions, selection: str | None) -> set[str]:
+    """The asset names `selection` names; None selects every asset."""
+    if selection is None:
+        return set(defs.assets)
+    return _Parser(selection, defs).parse()
