@@ -1,0 +1,1 @@
+"""Assetboard's Streamlit dashboard: thin pages over a plain-Python service layer."""

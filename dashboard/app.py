@@ -1,0 +1,47 @@
+"""Assetboard's entry point: `streamlit run dashboard/app.py [-- --defs M --db P]`.
+
+Routes to the pages with st.navigation and shows which definitions and database are in use.
+Settings come from dashboard/settings.py (arguments after `--`, env vars, defaults).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from dashboard import settings  # noqa: E402
+
+st.set_page_config(page_title="Assetboard", page_icon=":material/hub:", layout="wide")
+
+PAGES = {
+    "Pipeline": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/graph.py", title="Asset graph", icon=":material/account_tree:"),
+        st.Page("pages/materialize.py", title="Materialize", icon=":material/play_circle:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("pages/checks.py", title="Checks", icon=":material/fact_check:"),
+    ],
+    "Insights": [
+        st.Page("pages/sales.py", title="Sales", icon=":material/monitoring:"),
+        st.Page("pages/report.py", title="Report", icon=":material/description:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+
+current = settings.current()
+with st.sidebar:
+    st.caption(
+        f"Definitions: `{current.defs}`  \nDatabase: `{current.db}`",
+        help="Set with ASSETBOARD_DEFS / ASSETBOARD_DB or"
+        " `streamlit run dashboard/app.py -- --defs MODULE --db FILE`.",
+    )
+
+page.run()

@@ -1,0 +1,44 @@
+"""Every query-parameter and session-state key of the dashboard, in one place.
+
+Pages import these names instead of repeating strings, so a renamed key breaks loudly.
+Widget keys double as the handles tests use (`at.button(key=state.BTN_ALL)`).
+"""
+
+from __future__ import annotations
+
+# --- query parameters (shareable links) -----------------------------------------------------
+QP_ASSET = "asset"  # graph page: the selected asset, ?asset=joined_data
+QP_RUN = "run"  # runs page: the run shown in detail, ?run=3
+QP_CHECK = "check"  # checks page: one check highlighted, ?check=joined_data.missing_dimension_check
+
+# --- materialize toolbar (shared by the Materialize and graph pages) ------------------------
+# Each toolbar instance prefixes its widget keys ("toolbar" or "graph") so both can coexist.
+BTN_ALL = "materialize_all"
+BTN_SELECTED = "materialize_selected"
+BTN_DOWNSTREAM = "materialize_downstream"
+BTN_UPSTREAM = "materialize_upstream"
+BTN_STALE = "materialize_stale"
+BTN_CHECKS = "run_checks"
+BTN_FREE = "materialize_free"
+INPUT_FREE_SELECTION = "free_selection"
+SELECT_TOOLBAR_ASSET = "toolbar_asset"
+SS_LAST_MESSAGE = "toolbar_message"  # the outcome of the last click, shown after the rerun
+
+
+def toolbar_key(prefix: str, key: str) -> str:
+    """The widget key of one toolbar control, e.g. toolbar_key("graph", BTN_ALL)."""
+    return f"{prefix}:{key}"
+
+
+# --- graph page -----------------------------------------------------------------------------
+SS_GRAPH_SELECTED = "graph_selected_asset"  # the last node clicked, mirrored into ?asset=
+SELECT_GRAPH_ASSET = "graph_asset_picker"  # the fallback select box beside the graph
+
+# --- runs page ------------------------------------------------------------------------------
+SELECT_RUN = "runs_selected_run"
+
+# --- checks page ----------------------------------------------------------------------------
+SELECT_CHECK = "checks_selected_check"
+
+# --- sales page (owned by the sales page's engineer: add its keys here) ---------------------
+# --- report page (owned by the report page's engineer: add its keys here) -------------------
