@@ -171,4 +171,8 @@ def positive_quantities(con: duckdb.DuckDBPyConnection) -> CheckResult:
     return CheckResult(count == 0, {"bad_rows": count}, NON_POSITIVE_QUANTITY_SQL, count, "= 0")
 
 
-defs = build_definitions(os.environ.get("ASSETBOARD_SALES_DATA", DEFAULT_DATA_DIR))
+def __getattr__(name: str) -> Definitions:
+    """`defs`, built on each access so ASSETBOARD_SALES_DATA is read when the pipeline loads."""
+    if name == "defs":
+        return build_definitions(os.environ.get("ASSETBOARD_SALES_DATA", DEFAULT_DATA_DIR))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

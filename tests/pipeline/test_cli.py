@@ -1,0 +1,95 @@
+"""`python -m pipeline`: progress while it runs, and exit codes a script can rely on."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import store
+from pipeline.__main__ import main
+from pipeline.datagen import generate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sales_env(monkeypatch, tutorial_dir):
+    monkeypatch.setenv("ASSETBOARD_SALES_DATA", str(tutorial_dir))
+
+
+def _cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_help_lists_the_commands_and_the_selection_syntax():
+    result = _cli("--help")
+    assert result.returncode == 0
+    for word in ("materialize", "check", "list", "runs", "group:NAME"):
+        assert word in result.stdout
+
+
+def test_materialize_shows_progress_and_exits_0(tutorial_dir, db_path):
+    env = {"ASSETBOARD_SALES_DATA": str(tutorial_dir), "PATH": "/usr/bin:/bin"}
+    result = _cli("materialize", "--db", str(db_path), env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "      ok  joined_data  300 rows in" in "\n".join(lines)
+    assert any("pass    check joined_data.missing_dimension_check" in line for line in lines)
+    assert lines[-1].startswith("Run 1 success in")
+
+
+def test_failed_asset_exits_1(tmp_path, db_path, monkeypatch, capsys):
+    generate(500, tmp_path / "csv")
+    (tmp_path / "csv" / "products.csv").unlink()
+    monkeypatch.setenv("ASSETBOARD_SALES_DATA", str(tmp_path / "csv"))
+    assert main(["materialize", "--db", str(db_path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED  products:" in out and "skipped  joined_data: upstream 'products' failed" in out
+
+
+def test_bad_definitions_exit_2_and_are_recorded(db_path, capsys):
+    scenario = str(Path(__file__).parent / "scenarios" / "cyclic.py")
+    assert main(["materialize", "--defs", scenario, "--db", str(db_path)]) == 2
+    assert "dependency cycle: a -> b -> c -> a" in capsys.readouterr().err
+    with store.open_store(db_path) as con:
+        run = store.list_runs(con)[0]
+    assert run.status == "failed" and "dependency cycle" in run.message
+
+
+def test_unknown_selection_exits_2(sales_env, db_path, capsys):
+    assert main(["materialize", "--db", str(db_path), "--select", "joined_dat"]) == 2
+    assert "Did you mean 'joined_data'?" in capsys.readouterr().err
+
+
+def test_bad_usage_exits_2(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["materialise"])
+    assert caught.value.code == 2
+    assert "invalid choice: 'materialise'" in capsys.readouterr().err
+
+
+def test_list_check_and_runs(sales_env, db_path, capsys):
+    assert main(["runs", "--db", str(db_path)]) == 0
+    assert "No runs yet" in capsys.readouterr().out
+    assert main(["list", "--db", str(db_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "joined_data" in listing and "never" in listing and "never run" in listing
+    main(["materialize", "--db", str(db_path), "--select", "+joined_data"])
+    assert main(["check", "--db", str(db_path), "--select", "joined_data"]) == 0
+    out = capsys.readouterr().out
+    assert "Run 2 success" in out and "missing_dimension_check" in out
+    assert main(["list", "--db", str(db_path)]) == 0
+    listing = capsys.readouterr().out
+    assert "fresh" in listing and "never" not in listing
+    assert main(["runs", "--db", str(db_path)]) == 0
+    runs = capsys.readouterr().out.splitlines()
+    assert runs[1].split()[:3] == ["2", "checks", "success"]
+    assert runs[2].split()[:3] == ["1", "materialize", "success"]

@@ -1,0 +1,249 @@
+"""The engine: dependency order, atomic rebuilds, every return type, skips and blocking checks."""
+
+import contextlib
+import threading
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline import (
+    CheckResult,
+    Definitions,
+    SelectionError,
+    asset,
+    asset_check,
+    materialize,
+    store,
+)
+
+
+def _rows(db, sql):
+    with duckdb.connect(str(db)) as con:
+        return con.execute(sql).fetchall()
+
+
+def _chain(**overrides):
+    """raw -> model, each overridable with a build function."""
+
+    def raw(con):
+        return "SELECT * FROM range(3) t(n)"
+
+    def model(con):
+        return "SELECT n * 10 AS n FROM raw"
+
+    builds = {"raw": raw, "model": model, **overrides}
+    return Definitions(
+        assets=[
+            asset(builds["raw"], name="raw"),
+            asset(builds["model"], name="model", deps=["raw"]),
+        ]
+    )
+
+
+def test_materializes_in_dependency_order_and_records_metadata(db_path):
+    order = []
+    result = materialize(_chain(), db=db_path, on_event=lambda e: order.append(e.asset))
+    assert result.ok and result.exit_code == 0
+    assert order == ["raw", "raw", "model", "model"]  # running, then done, per asset
+    assert _rows(db_path, "SELECT n FROM model ORDER BY n") == [(0,), (10,), (20,)]
+    event = result.assets["model"]
+    assert event.status == "materialized"
+    assert event.row_count == 3
+    assert event.columns == [["n", "BIGINT"]]
+    assert event.preview == [{"n": 0}, {"n": 10}, {"n": 20}]
+    assert event.duration_s >= 0 and event.code_version
+
+
+def test_history_is_kept_in_the_store(db_path):
+    first = materialize(_chain(), db=db_path)
+    second = materialize(_chain(), db=db_path, select="model")
+    with store.open_store(db_path) as con:
+        runs = store.list_runs(con)
+        assert [r.run_id for r in runs] == [second.run_id, first.run_id]
+        assert runs[0].planned == ["model"] and runs[0].selection == "model"
+        assert runs[0].status == "success" and runs[0].assets_materialized == 1
+        assert [e.asset for e in store.run_events(con, first.run_id)] == ["raw", "model"]
+
+
+def test_every_supported_return_type(db_path):
+    def from_relation(con):
+        return con.sql("SELECT 'rel' AS source")
+
+    def from_dataframe(con):
+        return pd.DataFrame({"source": ["df", "df"]})
+
+    def by_hand(con):
+        con.execute("CREATE OR REPLACE TABLE by_hand AS SELECT 'hand' AS source")
+
+    def as_view(con):
+        return "SELECT source FROM from_dataframe"
+
+    defs = Definitions(
+        assets=[
+            asset(from_relation),
+            asset(from_dataframe),
+            asset(by_hand),
+            asset(as_view, deps=["from_dataframe"], kind="view"),
+        ]
+    )
+    assert materialize(defs, db=db_path).ok
+    assert _rows(db_path, "SELECT * FROM from_relation") == [("rel",)]
+    assert _rows(db_path, "SELECT count(*) FROM from_dataframe") == [(2,)]
+    assert _rows(db_path, "SELECT * FROM by_hand") == [("hand",)]
+    assert _rows(
+        db_path, "SELECT table_type FROM information_schema.tables WHERE table_name = 'as_view'"
+    ) == [("VIEW",)]
+
+
+def test_changing_kind_replaces_a_table_by_a_view(db_path):
+    def numbers(con):
+        return "SELECT 1 AS n"
+
+    materialize(Definitions(assets=[asset(numbers)]), db=db_path)
+    assert materialize(Definitions(assets=[asset(numbers, kind="view")]), db=db_path).ok
+    assert _rows(
+        db_path, "SELECT table_type FROM information_schema.tables WHERE table_name = 'numbers'"
+    ) == [("VIEW",)]
+
+
+def _fails_keeping_previous(db_path, broken, message):
+    assert materialize(_chain(), db=db_path).ok
+    result = materialize(_chain(model=broken), db=db_path)
+    assert not result.ok and result.exit_code == 1
+    event = result.assets["model"]
+    assert event.status == "failed"
+    assert message in event.error
+    assert _rows(db_path, "SELECT n FROM model ORDER BY n") == [(0,), (10,), (20,)]
+    with store.open_store(db_path) as con:
+        run = store.get_run(con, result.run_id)
+    assert run.status == "failed" and run.assets_failed == 1
+    return event
+
+
+def test_sql_error_leaves_the_previous_table(db_path):
+    _fails_keeping_previous(db_path, lambda con: "SELECT no_such_column FROM raw", "no_such_column")
+
+
+def test_python_error_after_partial_work_is_rolled_back(db_path):
+    def half_done(con):
+        con.execute("CREATE OR REPLACE TABLE model AS SELECT 99 AS n")
+        raise ValueError("upstream API returned garbage")
+
+    _fails_keeping_previous(db_path, half_done, "ValueError: upstream API returned garbage")
+
+
+def test_swallowed_sql_error_cannot_silently_roll_back(db_path):
+    """DuckDB's trap: COMMIT after a failed statement silently discards the transaction."""
+
+    def swallows(con):
+        con.execute("CREATE OR REPLACE TABLE model AS SELECT 99 AS n")
+        with contextlib.suppress(duckdb.Error):
+            con.execute("SELECT * FROM missing_table")
+
+    _fails_keeping_previous(db_path, swallows, "transaction is aborted")
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (42, "returned int, which cannot be materialized"),
+        ("DROP TABLE raw", "returned SQL that is not a query"),
+    ],
+)
+def test_unsupported_returns_are_explained(db_path, returned, message):
+    _fails_keeping_previous(db_path, lambda con: returned, message)
+
+
+def test_none_without_creating_the_table_is_explained(db_path):
+    defs = Definitions(assets=[asset(lambda con: None, name="lazy")])
+    result = materialize(defs, db=db_path)
+    assert "returned None but did not create 'lazy'" in result.assets["lazy"].error
+
+
+def test_dataframe_cannot_be_a_view(db_path):
+    defs = Definitions(assets=[asset(lambda con: pd.DataFrame({"a": [1]}), name="v", kind="view")])
+    assert "use kind='table'" in materialize(defs, db=db_path).assets["v"].error
+
+
+def test_failure_skips_downstream_with_the_reason(db_path):
+    result = materialize(_chain(raw=lambda con: "SELECT * FROM nowhere"), db=db_path)
+    assert result.assets["raw"].status == "failed"
+    assert result.assets["model"].status == "skipped"
+    assert result.assets["model"].error == "upstream 'raw' failed"
+    assert result.run.assets_skipped == 1
+
+
+def _with_check(severity, blocking, passed):
+    defs = _chain()
+
+    def verdict(con):
+        return CheckResult(passed=passed, observed_value=3)
+
+    check = asset_check(verdict, asset="raw", severity=severity, blocking=blocking, name="gate")
+    return Definitions(assets=defs.assets.values(), checks=[check])
+
+
+def test_failed_blocking_error_check_skips_downstream(db_path):
+    result = materialize(_with_check("error", True, False), db=db_path)
+    assert result.checks[0].outcome == "failed" and result.exit_code == 1
+    assert result.assets["model"].status == "skipped"
+    assert result.assets["model"].error == "upstream 'raw' is blocked by failed check 'raw.gate'"
+
+
+def test_non_blocking_error_check_fails_the_run_but_builds_downstream(db_path):
+    result = materialize(_with_check("error", False, False), db=db_path)
+    assert result.assets["model"].status == "materialized"
+    assert result.exit_code == 1
+
+
+def test_warn_check_never_blocks_nor_fails_the_run(db_path):
+    result = materialize(_with_check("warn", True, False), db=db_path)
+    assert result.checks[0].outcome == "warned"
+    assert result.assets["model"].status == "materialized"
+    assert result.ok and result.run.checks_warned == 1
+
+
+def test_a_crashing_check_is_recorded_as_error(db_path):
+    def crash(con):
+        raise KeyError("threshold")
+
+    check = asset_check(crash, asset="raw")
+    result = materialize(Definitions(_chain().assets.values(), [check]), db=db_path)
+    assert result.checks[0].outcome == "error"
+    assert result.checks[0].error == "KeyError: 'threshold'"
+
+
+def test_failing_rows_are_counted_and_sampled(db_path):
+    def no_odd(con):
+        sql = "SELECT n FROM raw WHERE n % 2 = 1"
+        return CheckResult(passed=False, failing_rows_sql=sql)
+
+    check = asset_check(no_odd, asset="raw")
+    result = materialize(Definitions(_chain().assets.values(), [check]), db=db_path)
+    assert result.checks[0].failing_count == 1
+    assert result.checks[0].failing_sample == [{"n": 1}]
+
+
+def test_assets_of_one_level_build_in_parallel(db_path):
+    """Each waits for the other at a barrier: serial execution would time out and fail."""
+    barrier = threading.Barrier(2, timeout=10)
+
+    def meet(con):
+        barrier.wait()
+        return "SELECT 1 AS x"
+
+    defs = Definitions(assets=[asset(meet, name="left"), asset(meet, name="right")])
+    result = materialize(defs, db=db_path, max_workers=2)
+    assert result.ok, {name: e.error for name, e in result.assets.items()}
+
+
+def test_unknown_selection_is_recorded_as_a_failed_run(db_path):
+    with pytest.raises(SelectionError, match="unknown asset 'modle'"):
+        materialize(_chain(), db=db_path, select="modle+")
+    with store.open_store(db_path) as con:
+        run = store.list_runs(con)[0]
+    assert run.status == "failed" and "unknown asset 'modle'" in run.message
+    assert _rows(
+        db_path, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw'"
+    ) == [(0,)]

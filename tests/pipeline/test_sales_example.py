@@ -1,0 +1,105 @@
+"""The worked example on the tutorial's own files and on generated data, and its bad inputs."""
+
+import shutil
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from pipeline import materialize, store
+from pipeline.datagen import generate
+from pipeline.examples.sales import build_definitions
+
+
+def _scalar(db, sql):
+    with duckdb.connect(str(db)) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_tutorial_files_give_300_joined_rows_and_the_known_total(tutorial_dir, db_path):
+    result = materialize(build_definitions(tutorial_dir), db=db_path)
+    assert result.ok, result.run.message
+    assert _scalar(db_path, "SELECT count(*) FROM joined_data") == 300
+    assert _scalar(db_path, "SELECT sum(dollar_amount) FROM joined_data") == Decimal("1967260.48")
+    check = next(c for c in result.checks if c.check_name == "missing_dimension_check")
+    assert check.outcome == "passed" and check.observed_value == 0
+
+
+def test_joined_data_has_the_tutorial_columns(tutorial_dir, db_path):
+    materialize(build_definitions(tutorial_dir), db=db_path)
+    with duckdb.connect(str(db_path)) as con:
+        columns = [row[0] for row in con.execute("DESCRIBE joined_data").fetchall()]
+    assert columns == [
+        "date", "dollar_amount", "customer_name", "quantity", "rep_name",
+        "department", "hire_date", "product_name", "category", "price",
+    ]  # fmt: skip
+
+
+def test_missing_dimension_check_fails_when_rows_lack_a_rep_or_product(tmp_path, db_path):
+    """Catches the seed tutorial's backwards `passed=count > 0`."""
+    generate(2000, tmp_path / "csv", orphan_rate=0.1)
+    result = materialize(build_definitions(tmp_path / "csv"), db=db_path)
+    check = next(c for c in result.checks if c.check_name == "missing_dimension_check")
+    orphans = _scalar(
+        db_path, "SELECT count(*) FROM joined_data WHERE rep_name IS NULL OR product_name IS NULL"
+    )
+    assert orphans > 0
+    assert check.outcome == "failed"
+    assert check.observed_value == orphans == check.failing_count
+    assert len(check.failing_sample) == 20
+    assert result.exit_code == 1
+
+
+@pytest.fixture
+def good_csv(tutorial_dir, tmp_path, db_path):
+    """A CSV folder the test may break, already materialized once."""
+    folder = tmp_path / "csv"
+    shutil.copytree(tutorial_dir, folder)
+    assert materialize(build_definitions(folder), db=db_path).ok
+    return folder
+
+
+def _break_and_rematerialize(folder, db_path, table, content):
+    path = folder / f"{table}.csv"
+    if content is None:
+        path.unlink()
+    else:
+        path.write_text(content)
+    before = _scalar(db_path, f"SELECT count(*) FROM {table}")
+    result = materialize(build_definitions(folder), db=db_path)
+    assert not result.ok and result.exit_code == 1
+    assert _scalar(db_path, f"SELECT count(*) FROM {table}") == before  # nothing lost
+    with store.open_store(db_path) as con:
+        run = store.get_run(con, result.run_id)
+    assert run.status == "failed" and run.assets_failed == 1
+    assert result.assets["joined_data"].status == "skipped"
+    return result.assets[table].error
+
+
+@pytest.mark.parametrize(
+    ("table", "content", "message"),
+    [
+        ("products", None, "products.csv not found: put products.csv in"),
+        ("sales_reps", "", "sales_reps.csv is empty: expected a header line"),
+        ("sales_reps", "rep_id,rep_name,department,hire_date\n", "has a header but no data rows"),
+        ("products", "id,name\n1,x\n", "has header 'id,name', expected 'product_id,product_name"),
+        (
+            "products",
+            "product_id,product_name,category,price\n1,A,Books,1.00\n2,B,Books,2.00,extra\n",
+            "CSV Error on Line: 3",
+        ),
+        (
+            "sales_data",
+            "date,rep_id,dollar_amount,customer_name,product_id,quantity\n"
+            "2024-01-01,1,12.50,Acme,1,1\n2024-01-02,1,twelve,Acme,1,1\n",
+            'Could not convert string "twelve"',
+        ),
+    ],
+    ids=["missing", "empty", "header-only", "wrong-header", "malformed-row", "non-numeric"],
+)
+def test_bad_csv_fails_clearly_and_keeps_the_previous_table(
+    good_csv, db_path, table, content, message
+):
+    error = _break_and_rematerialize(good_csv, db_path, table, content)
+    assert message in error
+    assert f"{table}.csv" in error
