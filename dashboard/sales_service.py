@@ -1,0 +1,212 @@
+"""The Sales page's figures, computed in DuckDB from the `joined_data` asset.
+
+Every figure is one aggregate query with bound parameters, so the page never pulls the sales
+table into pandas: only a few dozen result rows cross over. Money is DECIMAL in the warehouse and
+DOUBLE here, which is what charts and st.metric expect. `data_version` changes whenever
+`joined_data` is rematerialized, so the page can cache figures keyed on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dashboard.settings import READ_WAIT_SECONDS
+from pipeline import store
+from pipeline.errors import PipelineError
+from pipeline.warehouse import connect
+
+ASSET = "joined_data"
+TOP_N = 10
+# Sales whose rep or product is missing (orphan keys) still count, under these labels.
+UNKNOWN_REP = "Unknown rep"
+UNKNOWN_PRODUCT = "Unknown product"
+UNKNOWN_CUSTOMER = "Unknown customer"
+
+
+class SalesDataMissingError(PipelineError):
+    """`joined_data` does not exist in the warehouse yet: materialize it first."""
+
+
+@dataclass(frozen=True)
+class SalesFilters:
+    """What the user narrowed the sales to; an empty tuple means every value."""
+
+    start: date | None = None
+    end: date | None = None
+    categories: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values the filter widgets offer, taken from the data itself."""
+
+    min_date: date | None
+    max_date: date | None
+    categories: tuple[str, ...]
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SalesKpis:
+    revenue: float
+    orders: int
+    units: int
+    average_order_value: float | None  # None when no order matches the filters
+
+
+@dataclass
+class SalesFigures:
+    """Everything the Sales page shows for one set of filters."""
+
+    kpis: SalesKpis
+    by_month: pd.DataFrame  # month (datetime), revenue, orders
+    by_category: pd.DataFrame  # category, revenue, orders, units
+    by_department: pd.DataFrame  # department, revenue, orders, units
+    top_reps: pd.DataFrame  # rep_name, department, revenue, orders
+    top_customers: pd.DataFrame  # customer_name, revenue, orders
+    filters: SalesFilters = field(default_factory=SalesFilters)
+
+
+def data_version(db: str | Path) -> str | None:
+    """A token that changes when `joined_data` is rebuilt; None while it does not exist.
+
+    The token is the run id and end time of its latest recorded materialization, so a rebuild
+    by the dashboard or by the CLI invalidates cached figures.
+    """
+    with connect(db, READ_WAIT_SECONDS) as con:
+        if not _asset_exists(con):
+            return None
+        if not _history_exists(con):
+            return "unrecorded"
+        event = store.latest_events(con, "materialized").get(ASSET)
+        if event is None:
+            return "unrecorded"
+        return f"run {event.run_id} ended {event.ended_at}"
+
+
+def filter_options(db: str | Path) -> FilterOptions:
+    """Date bounds, categories and departments present in `joined_data`, sorted."""
+    sql = f"""
+        SELECT min(date), max(date),
+            list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL),
+            list(DISTINCT department ORDER BY department) FILTER (WHERE department IS NOT NULL)
+        FROM {ASSET}
+    """
+    with _reader(db) as con:
+        min_date, max_date, categories, departments = con.execute(sql).fetchone()
+    return FilterOptions(min_date, max_date, tuple(categories or ()), tuple(departments or ()))
+
+
+def sales_figures(db: str | Path, filters: SalesFilters | None = None) -> SalesFigures:
+    """Every Sales figure for `filters`, one aggregate query each, on one short connection."""
+    filters = filters or SalesFilters()
+    where, params = _where(filters)
+    with _reader(db) as con:
+
+        def query(select: str, tail: str = "", extra: tuple[Any, ...] = ()) -> pd.DataFrame:
+            sql = f"SELECT {select} FROM {ASSET} {where} {tail}"
+            return con.execute(sql, [*params, *extra]).df()
+
+        kpis = query(_TOTALS).iloc[0]
+        by_month = query(
+            f"date_trunc('month', date)::DATE AS month, {_TOTALS}", "GROUP BY ALL ORDER BY month"
+        )
+        by_category = query(f"category, {_TOTALS}", "GROUP BY ALL ORDER BY revenue DESC, 1")
+        by_department = query(f"department, {_TOTALS}", "GROUP BY ALL ORDER BY revenue DESC, 1")
+        top = "GROUP BY ALL ORDER BY revenue DESC, 1 LIMIT ?"
+        top_reps = query(f"rep_name, department, {_TOTALS}", top, (TOP_N,))
+        top_customers = query(f"customer_name, {_TOTALS}", top, (TOP_N,))
+    orders = int(kpis["orders"])
+    revenue = float(kpis["revenue"])
+    by_month["month"] = pd.to_datetime(by_month["month"])
+    return SalesFigures(
+        kpis=SalesKpis(
+            revenue=revenue,
+            orders=orders,
+            units=int(kpis["units"]),
+            average_order_value=revenue / orders if orders else None,
+        ),
+        by_month=by_month,
+        by_category=_label_missing(by_category, category=UNKNOWN_PRODUCT),
+        by_department=_label_missing(by_department, department=UNKNOWN_REP),
+        top_reps=_label_missing(top_reps, rep_name=UNKNOWN_REP, department=UNKNOWN_REP),
+        top_customers=_label_missing(top_customers, customer_name=UNKNOWN_CUSTOMER),
+        filters=filters,
+    )
+
+
+# Revenue and units are 0, not NULL, when no sale matches; DECIMAL becomes DOUBLE for charts.
+_TOTALS = (
+    "coalesce(sum(dollar_amount), 0)::DOUBLE AS revenue, count(*) AS orders,"
+    " coalesce(sum(quantity), 0)::BIGINT AS units"
+)
+
+
+def _label_missing(frame: pd.DataFrame, **labels: str) -> pd.DataFrame:
+    """Name the group of sales whose rep or product is missing, rather than showing a blank."""
+    return frame.fillna(labels)
+
+
+def _where(filters: SalesFilters) -> tuple[str, list[Any]]:
+    """The WHERE clause for `filters`: its shape depends on which filters are set, every value
+    is a bound parameter. Unset filters add no condition, so DuckDB can scan without them."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if filters.start is not None:
+        conditions.append("date >= ?")
+        params.append(filters.start)
+    if filters.end is not None:
+        conditions.append("date <= ?")
+        params.append(filters.end)
+    if filters.categories:
+        conditions.append("list_contains(?::VARCHAR[], category)")
+        params.append(list(filters.categories))
+    if filters.departments:
+        conditions.append("list_contains(?::VARCHAR[], department)")
+        params.append(list(filters.departments))
+    return ("WHERE " + " AND ".join(conditions) if conditions else ""), params
+
+
+@contextmanager
+def _reader(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection, or SalesDataMissingError when `joined_data` is absent."""
+    with connect(db, READ_WAIT_SECONDS) as con:
+        if not _asset_exists(con):
+            raise SalesDataMissingError(
+                f"'{ASSET}' has not been materialized in {db} yet: materialize it (the button"
+                " on this page, or `python -m pipeline materialize`) to see the sales figures."
+            )
+        yield con
+
+
+def _asset_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    return _exists(con, "main", ASSET)
+
+
+def _history_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    return _exists(con, store.SCHEMA, "asset_events")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
+        " AND database_name = current_database()",
+        [schema, name],
+    ).fetchone()
+    if row[0]:
+        return True
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?"
+        " AND database_name = current_database()",
+        [schema, name],
+    ).fetchone()
+    return bool(row[0])
