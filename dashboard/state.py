@@ -41,4 +41,8 @@ SELECT_RUN = "runs_selected_run"
 SELECT_CHECK = "checks_selected_check"
 
 # --- sales page (owned by the sales page's engineer: add its keys here) ---------------------
+SALES_DATE_RANGE = "sales_date_range"  # (start, end) date_input
+SALES_CATEGORIES = "sales_categories"  # multiselect; empty means every category
+SALES_DEPARTMENTS = "sales_departments"  # multiselect; empty means every department
+BTN_SALES_MATERIALIZE = "sales_materialize"  # shown while joined_data was never materialized
 # --- report page (owned by the report page's engineer: add its keys here) -------------------
