@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pipeline import engine, status, store
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
+from pipeline.report import cli as report_cli
 from pipeline.store import AssetEvent, CheckRecord
 from pipeline.warehouse import DEFAULT_DB
 
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", parents=[common], help="assets with their status and checks")
     runs = commands.add_parser("runs", parents=[common], help="recent runs, newest first")
     runs.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default: 20)")
+    report_cli.add_arguments(
+        commands.add_parser("report", parents=[common], help="write a run's report (html, json...)")
+    )
     return parser
 
 
@@ -147,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         if args.command in ("materialize", "check"):
             return _run(args, defs)
+        if args.command == "report":
+            return report_cli.main(args, defs)
         if args.command == "list":
             return _list(args, defs)
         return _runs(args)

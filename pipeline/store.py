@@ -300,3 +300,19 @@ def latest_check_results(con: duckdb.DuckDBPyConnection) -> dict[str, CheckRecor
         " QUALIFY row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC) = 1"
     )
     return {record.key: record for record in _from_rows(CheckRecord, con)}
+
+
+def check_history_until(
+    con: duckdb.DuckDBPyConnection, run_id: int, per_check: int = 20
+) -> list[CheckRecord]:
+    """The last `per_check` results of every check up to and including `run_id`, oldest first.
+
+    A report of an old run shows the history as it was then, not outcomes that came later.
+    """
+    con.execute(
+        f"{_select(CheckRecord, 'check_results')} WHERE run_id <= ?"
+        " QUALIFY row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC) <= ?"
+        " ORDER BY asset, check_name, run_id",
+        [run_id, per_check],
+    )
+    return _from_rows(CheckRecord, con)

@@ -1,0 +1,73 @@
+"""The report as one self-contained HTML file: inline CSS and SVG, no scripts, no network.
+
+Rendered with Jinja2 and autoescaping always on, so text from the data (asset descriptions,
+check metadata, failing-row values) is shown as text and never executed. The file opens from disk
+or an e-mail attachment exactly as it does anywhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from pipeline.report.model import Report, format_number
+
+COLORS = {
+    "failed": "#cf222e",
+    "error": "#8250df",
+    "warned": "#d4a72c",
+    "skipped": "#8c959f",
+    "passed": "#2da44e",
+    "materialized": "#2da44e",
+    "running": "#0969da",
+    "success": "#2da44e",
+    "interrupted": "#8250df",
+}
+LABELS = {
+    "failed": "Failed",
+    "error": "Error",
+    "warned": "Warning",
+    "skipped": "Skipped",
+    "passed": "Passed",
+    "materialized": "Built",
+    "running": "Running",
+    "success": "Succeeded",
+    "interrupted": "Interrupted",
+}
+SAMPLE_COLUMNS_SHOWN = 12
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:,.2f} s"
+
+
+def _cell(value: object) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pipeline.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, seconds=_seconds, number=format_number, cell=_cell)
+    env.globals.update(colors=COLORS, labels=LABELS, sample_columns_shown=SAMPLE_COLUMNS_SHOWN)
+    return env
+
+
+_ENV = _environment()
+
+
+def render_html(report: Report) -> str:
+    template = _ENV.get_template("report.html.j2")
+    return template.render(report=report, run=report.run)

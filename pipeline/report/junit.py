@@ -1,0 +1,103 @@
+"""The report as JUnit XML, so CI systems (GitLab, Jenkins, GitHub test reporters) show checks.
+
+Convention, one `<testsuite>` per asset (name = asset) and one `<testcase>` per check
+(classname = asset, name = check name):
+
+- passed  -> a plain `<testcase>`.
+- failed  -> `<failure message="..." type="error">` (an ERROR-severity check failed): the message
+  gives the failing-row count and observed vs expected; the text adds the SQL and sample rows.
+- error   -> `<error message="..." type="error">`: the check could not run (broken SQL, the
+  asset failed to build or was never materialized).
+- warned  -> NOT a failure: the testcase passes and carries
+  `<properties><property name="outcome" value="warned"/>...</properties>` plus the details in
+  `<system-out>` starting with "WARN". CI stays green; the warning is still in the file.
+- skipped -> `<skipped message="...">` with the reason (e.g. an upstream blocking check failed).
+
+Every testcase has properties `outcome`, `severity` and `blocking`, so a tool can tell warnings
+apart. Suite and root counts (`tests`, `failures`, `errors`, `skipped`) follow the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from pipeline.report.jsonreport import iso
+from pipeline.report.model import CheckEntry, Report
+
+
+def _details(check: CheckEntry) -> str:
+    lines = [check.headline]
+    if check.description:
+        lines.append(f"check: {check.description}")
+    if check.sql:
+        lines.append(f"sql: {check.sql.strip()}")
+    if check.failing_sample:
+        lines.append("failing rows (sample):")
+        lines += [json.dumps(row, default=str, ensure_ascii=False) for row in check.failing_sample]
+    if check.metadata:
+        lines.append(f"metadata: {json.dumps(check.metadata, default=str, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def _testcase(suite: ET.Element, check: CheckEntry) -> None:
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        name=check.name,
+        classname=check.asset,
+        time=f"{check.duration_s or 0:.3f}",
+    )
+    props = ET.SubElement(case, "properties")
+    for name, value in (
+        ("outcome", check.outcome),
+        ("severity", check.severity),
+        ("blocking", str(check.blocking).lower()),
+    ):
+        ET.SubElement(props, "property", name=name, value=value)
+    if check.outcome == "failed":
+        failure = ET.SubElement(
+            case, "failure", message=f"{check.key} failed: {check.headline}", type="error"
+        )
+        failure.text = _details(check)
+    elif check.outcome == "error":
+        error = ET.SubElement(case, "error", message=f"{check.key}: {check.headline}", type="error")
+        error.text = _details(check)
+    elif check.outcome == "skipped":
+        ET.SubElement(case, "skipped", message=check.error or "skipped")
+    elif check.outcome == "warned":
+        ET.SubElement(case, "system-out").text = f"WARN {check.key}: {_details(check)}"
+
+
+def _count(checks: list[CheckEntry], outcome: str) -> str:
+    return str(sum(1 for c in checks if c.outcome == outcome))
+
+
+def _set_counts(element: ET.Element, checks: list[CheckEntry]) -> None:
+    element.set("tests", str(len(checks)))
+    element.set("failures", _count(checks, "failed"))
+    element.set("errors", _count(checks, "error"))
+    element.set("skipped", _count(checks, "skipped"))
+    element.set("time", f"{sum(c.duration_s or 0 for c in checks):.3f}")
+
+
+def render_junit(report: Report) -> str:
+    """One testsuite per asset that has checks in the run (plus failed assets without any)."""
+    root = ET.Element("testsuites", name=f"{report.project} run {report.run.run_id}")
+    _set_counts(root, report.checks)
+    by_asset: dict[str, list[CheckEntry]] = {}
+    for entry in report.assets:
+        by_asset[entry.name] = []
+    for check in report.checks:
+        by_asset.setdefault(check.asset, []).append(check)
+    timestamp = iso(report.run.started_at)
+    for asset, checks in by_asset.items():
+        suite = ET.SubElement(root, "testsuite", name=asset, timestamp=timestamp or "")
+        _set_counts(suite, checks)
+        for check in sorted(checks, key=lambda c: c.name):
+            _testcase(suite, check)
+        event = next((e for e in report.assets if e.name == asset), None)
+        if event is not None and event.status in ("failed", "skipped") and event.error:
+            ET.SubElement(suite, "system-err").text = f"asset {event.status}: {event.error}"
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,82 @@
+"""The report as a short Markdown summary to paste into a pull request or a chat.
+
+Only what needs attention is listed (failures, errors, warnings, skipped assets); passes are a
+count. Cell text is escaped so a `|` or backtick in the data cannot break the table.
+"""
+
+from __future__ import annotations
+
+from pipeline.report.model import Report, format_number
+
+ICONS = {
+    "failed": "❌",
+    "error": "⛔",
+    "warned": "⚠️",
+    "skipped": "⏭️",
+    "passed": "✅",
+    "success": "✅",
+    "interrupted": "⛔",
+    "running": "⏳",
+}
+MAX_ROWS = 15
+
+
+def _cell(text: object) -> str:
+    value = " ".join(str(text).split())
+    for char in ("\\", "|", "`", "*", "_", "<", ">", "[", "]"):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks in the text."""
+    clean = " ".join(text.split()).replace("|", "\\|")
+    fence = "``" if "`" in clean else "`"
+    return f"{fence} {clean} {fence}" if fence == "``" else f"`{clean}`"
+
+
+def render_markdown(report: Report) -> str:
+    run, checks, assets = report.run, report.check_counts, report.asset_counts
+    when = f"{run.started_at:%Y-%m-%d %H:%M} UTC"
+    lines = [
+        f"### {ICONS.get(run.status, '')} {_cell(report.project)}: run {run.run_id}"
+        f" {run.status} ({run.kind}, {when})",
+        "",
+        f"**Checks:** {checks['failed']} failed · {checks['error']} errors ·"
+        f" {checks['warned']} warned · {checks['passed']} passed · {checks['skipped']} skipped"
+        f" — **Assets:** {assets['materialized']} materialized · {assets['failed']} failed ·"
+        f" {assets['skipped']} skipped",
+    ]
+    if run.message and run.status != "success":
+        lines += ["", f"> {_cell(run.message.splitlines()[0])}"]
+    attention = report.attention
+    if attention:
+        lines += [
+            "",
+            "| Outcome | Check | Severity | Observed | Expected | Failing rows | What happened |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for check in attention[:MAX_ROWS]:
+            severity = check.severity + (", blocking" if check.blocking else "")
+            failing = "-" if check.failing_count is None else f"{check.failing_count:,}"
+            lines.append(
+                f"| {ICONS.get(check.outcome, '')} {check.outcome} | {_code(check.key)}"
+                f" | {severity} | {format_number(check.observed_value)}"
+                f" | {_cell(check.threshold or '-')} | {failing} | {_cell(check.headline)} |"
+            )
+        if len(attention) > MAX_ROWS:
+            lines.append(f"\n…and {len(attention) - MAX_ROWS} more in the full report.")
+    elif report.checks:
+        lines += ["", f"All {len(report.checks)} checks passed."]
+    for entry in report.failed_assets:
+        lines += ["", f"- ❌ asset {_code(entry.name)} failed: {_cell(entry.error or '')}"]
+    skipped = report.skipped_assets
+    if skipped:
+        lines += ["", "**Skipped assets:**"]
+        lines += [f"- {_code(e.name)}: {_cell(e.error or 'skipped')}" for e in skipped]
+    lines += [
+        "",
+        f"<sub>Assetboard report · {_cell(report.database)} · generated"
+        f" {report.generated_at:%Y-%m-%d %H:%M:%S} UTC</sub>",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,338 @@
+"""The report of one run, read from the store: one model that every renderer formats.
+
+Building the model once keeps HTML, JSON, JUnit and Markdown telling the same story; renderers
+only choose how to show it. Checks come failing first so the reader meets the problem first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline import store
+from pipeline.definitions import Definitions, load_definitions
+from pipeline.errors import PipelineError
+from pipeline.store import AssetEvent, CheckRecord, RunRecord
+from pipeline.warehouse import utcnow
+
+SCHEMA_VERSION = 1
+HISTORY_LENGTH = 20
+RECENT_RUNS_SHOWN = 10
+# Reading order: what broke, what might break, what could not run, what is fine.
+OUTCOME_ORDER = ("failed", "error", "warned", "skipped", "passed")
+CHECK_OUTCOMES = OUTCOME_ORDER
+ASSET_STATUSES = ("materialized", "failed", "skipped", "running")
+_BLOCKER = re.compile(r"blocked by failed check '([^']+)'")
+_SKIPPED_UPSTREAM = re.compile(r"upstream '([^']+)' was skipped")
+
+
+class ReportError(PipelineError):
+    """No report can be built: no runs yet, or the run asked for does not exist."""
+
+    def __init__(self, message: str, recent_run_ids: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.recent_run_ids = recent_run_ids or []
+
+
+@dataclass
+class HistoryPoint:
+    """One past execution of a check, for the history strip."""
+
+    run_id: int
+    outcome: str
+    started_at: datetime | None
+    observed_value: float | None
+
+
+@dataclass
+class CheckEntry:
+    """One check's result in the run, with everything a reader needs to act on it."""
+
+    key: str
+    asset: str
+    name: str
+    outcome: str
+    severity: str
+    blocking: bool
+    description: str | None
+    started_at: datetime | None
+    duration_s: float | None
+    observed_value: float | None
+    threshold: str | None
+    failing_count: int | None
+    failing_sample: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    sql: str | None
+    error: str | None
+    history: list[HistoryPoint] = field(default_factory=list)
+
+    @property
+    def sample_columns(self) -> list[str]:
+        """Column names of the failing-row sample, in first-seen order."""
+        names: dict[str, None] = {}
+        for row in self.failing_sample:
+            names.update(dict.fromkeys(row))
+        return list(names)
+
+    @property
+    def headline(self) -> str:
+        """One sentence: what happened to this check, for summaries and failure messages."""
+        if self.outcome == "error":
+            return f"could not run: {self.error or 'unknown error'}"
+        if self.outcome == "skipped":
+            return f"skipped: {self.error or 'its asset was not built'}"
+        parts = []
+        if self.failing_count is not None and self.outcome != "passed":
+            noun = "row" if self.failing_count == 1 else "rows"
+            parts.append(f"{self.failing_count:,} failing {noun}")
+        if self.observed_value is not None:
+            observed = f"observed {format_number(self.observed_value)}"
+            if self.threshold:
+                observed += f", expected {self.threshold}"
+            parts.append(observed)
+        return "; ".join(parts) or self.outcome
+
+
+@dataclass
+class AssetEntry:
+    """What happened to one asset in the run."""
+
+    name: str
+    group: str | None
+    description: str | None
+    status: str
+    kind: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    row_count: int | None
+    error: str | None
+    blocked_by: str | None = None  # the check key that stopped it, when skipped for a check
+
+
+@dataclass
+class Report:
+    """Everything about one run that a report shows, in reading order."""
+
+    project: str
+    defs_module: str | None
+    database: str
+    generated_at: datetime
+    run: RunRecord
+    checks: list[CheckEntry]
+    assets: list[AssetEntry]
+    history_length: int = HISTORY_LENGTH
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def check_counts(self) -> dict[str, int]:
+        counts = {outcome: 0 for outcome in CHECK_OUTCOMES}
+        for check in self.checks:
+            counts[check.outcome] = counts.get(check.outcome, 0) + 1
+        return counts
+
+    @property
+    def asset_counts(self) -> dict[str, int]:
+        counts = {status: 0 for status in ASSET_STATUSES}
+        for entry in self.assets:
+            counts[entry.status] = counts.get(entry.status, 0) + 1
+        return counts
+
+    @property
+    def skipped_assets(self) -> list[AssetEntry]:
+        return [entry for entry in self.assets if entry.status == "skipped"]
+
+    @property
+    def failed_assets(self) -> list[AssetEntry]:
+        return [entry for entry in self.assets if entry.status == "failed"]
+
+    def skipped_because(self, check_key: str) -> list[str]:
+        """Assets skipped in this run because `check_key` failed (directly or further up)."""
+        return [entry.name for entry in self.assets if entry.blocked_by == check_key]
+
+    @property
+    def attention(self) -> list[CheckEntry]:
+        """The checks a reader must look at: everything but passes."""
+        return [check for check in self.checks if check.outcome != "passed"]
+
+    @property
+    def ok(self) -> bool:
+        return self.run.status == "success"
+
+    @property
+    def title(self) -> str:
+        return f"{self.project}: run {self.run.run_id} {self.run.status}"
+
+
+def format_number(value: float | None) -> str:
+    """Integers without a trailing .0, others with up to four significant decimals."""
+    if value is None:
+        return "-"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.4g}"
+
+
+def build_report(
+    db: str | Path,
+    run: int | str = "latest",
+    *,
+    defs: Definitions | None = None,
+    defs_module: str | None = None,
+    history_length: int = HISTORY_LENGTH,
+) -> Report:
+    """Read one run (an id, or "latest") from the store at `db` and build its report.
+
+    `defs` (or `defs_module`, loaded when `defs` is not given) adds asset groups and
+    descriptions and orders assets as the graph does; without them the store alone is used.
+    Raises ReportError when there are no runs or the run does not exist.
+    """
+    if defs is None and defs_module is not None:
+        defs = load_definitions(defs_module)
+    if not Path(db).is_file():
+        raise ReportError(
+            f"no database at {db}: nothing has run yet. Start a run with"
+            " `python -m pipeline materialize`, or pass --db the warehouse you ran"
+        )
+    with store.open_store(db) as con:
+        record = _find_run(con, run)
+        events = store.run_events(con, record.run_id)
+        results = store.run_check_results(con, record.run_id)
+        history = store.check_history_until(con, record.run_id, history_length)
+    return Report(
+        project=_project_name(defs_module),
+        defs_module=defs_module,
+        database=str(db),
+        generated_at=utcnow(),
+        run=record,
+        checks=_check_entries(results, history, defs),
+        assets=_asset_entries(events, defs),
+        history_length=history_length,
+    )
+
+
+def recent_run_ids(db: str | Path, limit: int = RECENT_RUNS_SHOWN) -> list[int]:
+    """Newest first; empty when the database does not exist yet."""
+    if not Path(db).is_file():
+        return []
+    with store.open_store(db) as con:
+        return [record.run_id for record in store.list_runs(con, limit)]
+
+
+def _find_run(con: Any, run: int | str) -> RunRecord:
+    recent = store.list_runs(con, RECENT_RUNS_SHOWN)
+    if not recent:
+        raise ReportError(
+            "no runs yet in this database: start one with `python -m pipeline materialize`"
+        )
+    if str(run).strip().lower() == "latest":
+        return recent[0]
+    try:
+        run_id = int(str(run).strip())
+    except ValueError:
+        run_id = None
+    found = store.get_run(con, run_id) if run_id is not None else None
+    if found is None:
+        ids = [r.run_id for r in recent]
+        raise ReportError(
+            f"no run with id {run!r}; recent runs: {', '.join(map(str, ids))} (or use 'latest')",
+            ids,
+        )
+    return found
+
+
+def _project_name(defs_module: str | None) -> str:
+    if not defs_module:
+        return "Assetboard"
+    stem = Path(defs_module).stem if defs_module.endswith(".py") else defs_module
+    return stem.rsplit(".", 1)[-1]
+
+
+def _check_entries(
+    results: list[CheckRecord], history: list[CheckRecord], defs: Definitions | None
+) -> list[CheckEntry]:
+    past: dict[str, list[HistoryPoint]] = {}
+    for item in history:
+        point = HistoryPoint(item.run_id, item.outcome, item.started_at, item.observed_value)
+        past.setdefault(item.key, []).append(point)
+    order = _asset_order(defs)
+    entries = [
+        CheckEntry(
+            key=r.key,
+            asset=r.asset,
+            name=r.check_name,
+            outcome=r.outcome,
+            severity=r.severity,
+            blocking=r.blocking,
+            description=r.description,
+            started_at=r.started_at,
+            duration_s=r.duration_s,
+            observed_value=r.observed_value,
+            threshold=r.threshold,
+            failing_count=r.failing_count,
+            failing_sample=r.failing_sample,
+            metadata=r.metadata,
+            sql=r.sql,
+            error=r.error,
+            history=past.get(r.key, []),
+        )
+        for r in results
+    ]
+    rank = {outcome: i for i, outcome in enumerate(OUTCOME_ORDER)}
+    entries.sort(
+        key=lambda e: (
+            rank.get(e.outcome, len(rank)),
+            order.get(e.asset, len(order)),
+            e.asset,
+            e.name,
+        )
+    )
+    return entries
+
+
+def _asset_order(defs: Definitions | None) -> dict[str, int]:
+    return {name: i for i, name in enumerate(defs.graph.names)} if defs else {}
+
+
+def _asset_entries(events: list[AssetEvent], defs: Definitions | None) -> list[AssetEntry]:
+    order = _asset_order(defs)
+    entries = []
+    for event in events:
+        definition = defs.assets.get(event.asset) if defs else None
+        match = _BLOCKER.search(event.error or "") if event.status == "skipped" else None
+        entries.append(
+            AssetEntry(
+                name=event.asset,
+                group=definition.group if definition else None,
+                description=definition.description if definition else None,
+                status=event.status,
+                kind=event.kind,
+                started_at=event.started_at,
+                ended_at=event.ended_at,
+                duration_s=event.duration_s,
+                row_count=event.row_count,
+                error=event.error,
+                blocked_by=match.group(1) if match else None,
+            )
+        )
+    entries.sort(key=lambda e: (order.get(e.name, len(order)), e.name))
+    _inherit_blockers(entries)
+    return entries
+
+
+def _inherit_blockers(entries: list[AssetEntry]) -> None:
+    """An asset skipped because its upstream was skipped shares that upstream's blocking check."""
+    by_name = {entry.name: entry for entry in entries}
+
+    def blocker(entry: AssetEntry, seen: frozenset[str]) -> str | None:
+        if entry.blocked_by or entry.status != "skipped" or entry.name in seen:
+            return entry.blocked_by
+        match = _SKIPPED_UPSTREAM.search(entry.error or "")
+        parent = by_name.get(match.group(1)) if match else None
+        return blocker(parent, seen | {entry.name}) if parent else None
+
+    for entry in entries:
+        entry.blocked_by = blocker(entry, frozenset())
