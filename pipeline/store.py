@@ -162,16 +162,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def mark_interrupted(con: duckdb.DuckDBPyConnection) -> None:
-    """Runs left 'running' by a process that died are shown as interrupted, not running."""
+def mark_interrupted(
+    con: duckdb.DuckDBPyConnection, started_before: datetime | None = None
+) -> None:
+    """Runs left 'running' by a process that died are shown as interrupted, not running.
+
+    `started_before` spares a run that took the run lock after the caller found it free.
+    """
     message = "interrupted: the process running it stopped before the run finished"
+    dead = f"SELECT run_id FROM {SCHEMA}.runs WHERE status = 'running' AND started_at < ?"
+    before = started_before or datetime.max
     con.execute(
-        f"UPDATE {SCHEMA}.runs SET status = 'interrupted', message = ? WHERE status = 'running'",
-        [message],
+        f"UPDATE {SCHEMA}.asset_events SET status = 'failed', error = ?"
+        f" WHERE status = 'running' AND run_id IN ({dead})",
+        [message, before],
     )
     con.execute(
-        f"UPDATE {SCHEMA}.asset_events SET status = 'failed', error = ? WHERE status = 'running'",
-        [message],
+        f"UPDATE {SCHEMA}.runs SET status = 'interrupted', message = ? WHERE run_id IN ({dead})",
+        [message, before],
     )
 
 
@@ -182,8 +190,9 @@ def open_store(
     """A short-lived connection with the history tables ready and dead runs marked."""
     with connect(db, wait_seconds) as con:
         ensure_schema(con)
+        checked_at = utcnow()
         if not run_active(db):
-            mark_interrupted(con)
+            mark_interrupted(con, started_before=checked_at)
         yield con
 
 

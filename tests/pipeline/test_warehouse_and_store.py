@@ -19,7 +19,7 @@ from pipeline import (
 )
 from pipeline.errors import PipelineError
 from pipeline.status import asset_statuses
-from pipeline.warehouse import connect, run_active, run_lock
+from pipeline.warehouse import connect, run_active, run_lock, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,3 +121,14 @@ def test_status_never_fresh_stale_failed(db_path):
     assert _statuses(changed, db_path) == {"raw": "fresh", "model": "stale"}
     materialize(_defs("SELECT nope FROM raw"), db=db_path, select="model")
     assert _statuses(_defs("SELECT nope FROM raw"), db_path)["model"] == "failed"
+
+
+def test_a_run_that_started_after_the_lock_check_is_not_marked(db_path):
+    """A page reading history while a run starts in another thread must not kill its record."""
+    with store.open_store(db_path) as con:
+        checked_at = utcnow()
+        run = store.start_run(con, "materialize", None, ["x"])  # started just after the check
+        store.mark_interrupted(con, started_before=checked_at)
+        assert store.get_run(con, run.run_id).status == "running"
+        store.mark_interrupted(con, started_before=utcnow())
+        assert store.get_run(con, run.run_id).status == "interrupted"
