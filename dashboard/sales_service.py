@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,14 @@ UNKNOWN_CUSTOMER = "Unknown customer"
 
 class SalesDataMissingError(PipelineError):
     """`joined_data` does not exist in the warehouse yet: materialize it first."""
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """The build of `joined_data` on disk: a cache key, and 'data as of' for the page."""
+
+    run_id: int | None  # None: the table exists but no run recorded building it
+    ended_at: datetime | None  # naive UTC, as the store keeps it
 
 
 @dataclass(frozen=True)
@@ -76,21 +84,21 @@ class SalesFigures:
     filters: SalesFilters = field(default_factory=SalesFilters)
 
 
-def data_version(db: str | Path) -> str | None:
-    """A token that changes when `joined_data` is rebuilt; None while it does not exist.
+def data_version(db: str | Path) -> DataVersion | None:
+    """Which build of `joined_data` the figures come from; None while it does not exist.
 
-    The token is the run id and end time of its latest recorded materialization, so a rebuild
-    by the dashboard or by the CLI invalidates cached figures.
+    It names the latest recorded materialization, so it changes when the dashboard or the CLI
+    rebuilds the asset: the page caches figures keyed on it.
     """
     with connect(db, READ_WAIT_SECONDS) as con:
         if not _asset_exists(con):
             return None
         if not _history_exists(con):
-            return "unrecorded"
+            return DataVersion(None, None)
         event = store.latest_events(con, "materialized").get(ASSET)
-        if event is None:
-            return "unrecorded"
-        return f"run {event.run_id} ended {event.ended_at}"
+    if event is None:
+        return DataVersion(None, None)
+    return DataVersion(event.run_id, event.ended_at)
 
 
 def filter_options(db: str | Path) -> FilterOptions:
@@ -142,6 +150,17 @@ def sales_figures(db: str | Path, filters: SalesFilters | None = None) -> SalesF
         top_customers=_label_missing(top_customers, customer_name=UNKNOWN_CUSTOMER),
         filters=filters,
     )
+
+
+def format_dollars(value: float | None, cents: bool = False) -> str:
+    """Money for a KPI: '$1,967,260', '$6,557.53' with cents, '$12.35M' / '$65.31B' when large."""
+    if value is None:
+        return "—"
+    if abs(value) >= 1e9:
+        return f"${value / 1e9:,.2f}B"
+    if abs(value) >= 1e7:
+        return f"${value / 1e6:,.2f}M"
+    return f"${value:,.2f}" if cents else f"${value:,.0f}"
 
 
 # Revenue and units are 0, not NULL, when no sale matches; DECIMAL becomes DOUBLE for charts.

@@ -1,0 +1,175 @@
+"""Sales: revenue, orders and the best reps and customers from `joined_data`, with filters.
+
+Thin on purpose: read the filters, ask dashboard.sales_service for the figures (cached until
+joined_data is rebuilt), render. Before joined_data exists, offer to materialize it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import runs, sales_charts, sales_service, services, settings, state
+from dashboard.sales_service import (
+    DataVersion,
+    FilterOptions,
+    SalesDataMissingError,
+    SalesFigures,
+    SalesFilters,
+    format_dollars,
+)
+from pipeline.errors import PipelineError, RunInProgressError
+
+SELECTION = f"+{sales_service.ASSET}"  # joined_data and everything it is built from
+PROGRESS_SECONDS = 1.0
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_figures(db: str, version: DataVersion, filters: SalesFilters) -> SalesFigures:
+    """Figures per build of joined_data and filters: `version` changes on every rebuild."""
+    return sales_service.sales_figures(db, filters)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_options(db: str, version: DataVersion) -> FilterOptions:
+    return sales_service.filter_options(db)
+
+
+def offer_materialize(cfg: settings.Settings) -> None:
+    """The empty state: say why there is nothing to show, and build it on one click."""
+    live = runs.current(cfg.db)
+    if live is not None and live.active:
+        show_progress(cfg)
+        return
+    st.info(
+        f"**No sales data yet.** The `{sales_service.ASSET}` asset has never been materialized"
+        f" in `{cfg.db}`. Materialize it (with the tables it is built from) to see revenue,"
+        " orders, and the top reps and customers.",
+        icon=":material/info:",
+    )
+    if live is not None and live.ok is False:
+        st.error(f"The last run did not finish: {live.error or 'see the Runs page'}")
+    if st.button(
+        f"Materialize {sales_service.ASSET}",
+        key=state.BTN_SALES_MATERIALIZE,
+        type="primary",
+        icon=":material/play_arrow:",
+    ):
+        try:
+            defs = services.load_defs(cfg)
+            runs.start(
+                defs,
+                cfg.db,
+                SELECTION,
+                label=f"Materialize {sales_service.ASSET} (Sales page)",
+                planned=services.planned_assets(defs, SELECTION),
+            )
+        except RunInProgressError as exc:
+            st.warning(str(exc), icon=":material/hourglass_top:")
+            return
+        except PipelineError as exc:
+            st.error(f"Could not start the run: {exc}")
+            return
+        show_progress(cfg)
+
+
+@st.fragment(run_every=PROGRESS_SECONDS)
+def show_progress(cfg: settings.Settings) -> None:
+    """Live progress of the run; the whole page reruns to show the figures once it is done."""
+    live = runs.current(cfg.db)
+    if live is None:
+        return
+    if not live.active:
+        st.rerun(scope="app")
+    done, planned = live.progress()
+    st.progress(
+        done / planned if planned else 0.0,
+        text=f"{live.label}: {done} of {planned} assets built…",
+    )
+
+
+def read_filters(options: FilterOptions) -> SalesFilters:
+    """The filter widgets, in one row above the figures."""
+    dates, categories, departments = st.columns([2, 3, 3])
+    start = end = None
+    if options.min_date is not None and options.max_date is not None:
+        picked = dates.date_input(
+            "Dates",
+            value=(options.min_date, options.max_date),
+            min_value=options.min_date,
+            max_value=options.max_date,
+            key=state.SALES_DATE_RANGE,
+            help="Sales on the first and last day are included.",
+        )
+        picked = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
+        start = picked[0] if picked else None
+        end = picked[1] if len(picked) > 1 else None
+    chosen_categories = categories.multiselect(
+        "Categories",
+        options.categories,
+        key=state.SALES_CATEGORIES,
+        placeholder="All categories",
+    )
+    chosen_departments = departments.multiselect(
+        "Departments",
+        options.departments,
+        key=state.SALES_DEPARTMENTS,
+        placeholder="All departments",
+    )
+    return SalesFilters(start, end, tuple(chosen_categories), tuple(chosen_departments))
+
+
+def show_kpis(figures: SalesFigures) -> None:
+    kpis = figures.kpis
+    revenue, orders, average, units = st.columns(4)
+    revenue.metric("Revenue", format_dollars(kpis.revenue), border=True)
+    orders.metric("Orders", f"{kpis.orders:,}", border=True)
+    average.metric(
+        "Average order value", format_dollars(kpis.average_order_value, cents=True), border=True
+    )
+    units.metric("Units sold", f"{kpis.units:,}", border=True)
+
+
+def show_charts(figures: SalesFigures) -> None:
+    st.altair_chart(sales_charts.revenue_by_month(figures.by_month), width="stretch")
+    left, right = st.columns(2)
+    left.altair_chart(sales_charts.revenue_by_category(figures.by_category), width="stretch")
+    right.altair_chart(sales_charts.revenue_by_department(figures.by_department), width="stretch")
+    left, right = st.columns(2)
+    left.altair_chart(sales_charts.top_reps(figures.top_reps), width="stretch")
+    right.altair_chart(sales_charts.top_customers(figures.top_customers), width="stretch")
+
+
+def main() -> None:
+    cfg = settings.current()
+    db = str(cfg.db)
+    st.title("Sales")
+    try:
+        version = sales_service.data_version(db)
+        if version is None:
+            offer_materialize(cfg)
+            return
+        options = cached_options(db, version)
+        filters = read_filters(options)
+        figures = cached_figures(db, version, filters)
+    except SalesDataMissingError:  # dropped between two reads: same as never built
+        offer_materialize(cfg)
+        return
+    except PipelineError as exc:
+        st.error(f"Cannot read the sales figures: {exc}", icon=":material/error:")
+        return
+    if version.ended_at is not None:
+        st.caption(
+            f"From `{sales_service.ASSET}` as materialized"
+            f" {services.format_ago(version.ended_at)} (run {version.run_id})."
+        )
+    if figures.kpis.orders == 0:
+        st.info(
+            "No sales match these filters: widen the date range or clear a category or department.",
+            icon=":material/filter_alt_off:",
+        )
+        return
+    show_kpis(figures)
+    show_charts(figures)
+
+
+main()
