@@ -1,0 +1,392 @@
+"""Run reports: what they say about a run with passes, warnings, failures, errors and skips.
+
+One tiny pipeline in this file produces every outcome:
+  raw (hostile text)  --blocking check fails-->  clean (skipped)  -->  final (skipped)
+  other: a passing check, a warn check that fails, a check whose SQL is broken
+  broken: fails to build, so its check is skipped
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from pipeline import CheckResult, Definitions, asset, asset_check, materialize
+from pipeline.__main__ import main as cli
+from pipeline.report import (
+    FORMATS,
+    ReportError,
+    build_report,
+    load_schema,
+    render,
+    to_dict,
+)
+
+HOSTILE = "<script>alert(1)</script> \"quoted\" & 'single' & co"
+HOSTILE_VALUE = "<script>alert('row')</script>&amp;"
+
+
+def _raw(con):
+    return (
+        "SELECT * FROM (VALUES (1, 'ok'), (2, $$" + HOSTILE_VALUE + "$$), (2, 'dup')) t(id, label)"
+    )
+
+
+def _key_check(con):
+    sql = (
+        "SELECT id, label FROM raw WHERE id IN (SELECT id FROM raw GROUP BY id HAVING count(*) > 1)"
+    )
+    count = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    return CheckResult(
+        count == 0,
+        {"note": HOSTILE, "duplicates": count},
+        sql,
+        observed_value=count,
+        threshold="= 0",
+    )
+
+
+def _other(con):
+    return "SELECT * FROM range(5) t(n)"
+
+
+def _broken(con):
+    raise RuntimeError("source file is missing")
+
+
+def build_defs() -> Definitions:
+    raw = asset(_raw, name="raw", description=HOSTILE, group="ingest")
+    clean = asset(lambda con: "SELECT * FROM raw", name="clean", deps=["raw"])
+    final = asset(lambda con: "SELECT * FROM clean", name="final", deps=["clean"])
+    other = asset(_other, name="other")
+    broken = asset(_broken, name="broken")
+    checks = [
+        asset_check(_key_check, asset="raw", name="id_unique", blocking=True, description=HOSTILE),
+        asset_check(
+            lambda con: CheckResult(True, observed_value=5, threshold=">= 1"),
+            asset="other",
+            name="has_rows",
+            description="other has rows",
+        ),
+        asset_check(
+            lambda con: CheckResult(
+                False, {}, "SELECT n FROM other WHERE n > 2", observed_value=2, threshold="= 0"
+            ),
+            asset="other",
+            name="small_values",
+            severity="warn",
+            description="values stay small",
+        ),
+        asset_check(
+            lambda con: CheckResult(False, {}, "SELECT nope FROM other"),
+            asset="other",
+            name="broken_sql",
+        ),
+        asset_check(
+            lambda con: CheckResult(True), asset="broken", name="never_runs", description="x"
+        ),
+    ]
+    return Definitions(assets=[raw, clean, final, other, broken], checks=checks)
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory) -> tuple[Path, Definitions, list[int]]:
+    """A database with two identical runs, so history strips have two points."""
+    db = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
+    defs = build_defs()
+    run_ids = [materialize(defs, db=db).run_id for _ in range(2)]
+    return db, defs, run_ids
+
+
+@pytest.fixture(scope="module")
+def report(ran):
+    db, defs, _ = ran
+    return build_report(db, "latest", defs=defs, defs_module="tests.fake_defs")
+
+
+def test_report_header_and_counts_describe_the_run(report, ran) -> None:
+    db, _, run_ids = ran
+    assert report.run.run_id == run_ids[-1]
+    assert report.run.status == "failed"
+    assert report.project == "fake_defs"
+    assert report.database == str(db)
+    assert report.check_counts == {
+        "failed": 1,
+        "error": 1,
+        "warned": 1,
+        "skipped": 1,
+        "passed": 1,
+    }
+    assert report.asset_counts == {"materialized": 2, "failed": 1, "skipped": 2, "running": 0}
+
+
+def test_checks_come_failing_first_then_errors_warnings_skips_passes(report) -> None:
+    assert [c.key for c in report.checks] == [
+        "raw.id_unique",
+        "other.broken_sql",
+        "other.small_values",
+        "broken.never_runs",
+        "other.has_rows",
+    ]
+
+
+def test_a_failing_check_carries_its_sql_sample_threshold_and_history(report) -> None:
+    failed = report.checks[0]
+    assert failed.outcome == "failed" and failed.severity == "error" and failed.blocking
+    assert failed.sql.startswith("SELECT id, label FROM raw")
+    assert failed.failing_count == 2
+    assert {row["label"] for row in failed.failing_sample} == {HOSTILE_VALUE, "dup"}
+    assert failed.observed_value == 2 and failed.threshold == "= 0"
+    assert failed.headline == "2 failing rows; observed 2, expected = 0"
+    assert [p.outcome for p in failed.history] == ["failed", "failed"]
+    assert failed.history[-1].run_id == report.run.run_id
+
+
+def test_errors_and_skips_say_why(report) -> None:
+    by_key = {c.key: c for c in report.checks}
+    assert "nope" in by_key["other.broken_sql"].error
+    assert by_key["other.broken_sql"].headline.startswith("could not run:")
+    assert by_key["broken.never_runs"].error == "asset 'broken' failed to materialize"
+
+
+def test_skipped_assets_name_the_blocking_check_even_two_levels_down(report) -> None:
+    skipped = {e.name: e for e in report.skipped_assets}
+    assert set(skipped) == {"clean", "final"}
+    assert skipped["clean"].error == "upstream 'raw' is blocked by failed check 'raw.id_unique'"
+    assert skipped["final"].error == "upstream 'clean' was skipped"
+    assert skipped["final"].blocked_by == "raw.id_unique"
+    assert report.skipped_because("raw.id_unique") == ["clean", "final"]
+    assert [e.name for e in report.failed_assets] == ["broken"]
+    assert "source file is missing" in report.failed_assets[0].error
+
+
+def test_asset_events_have_status_rows_and_definitions_detail(report) -> None:
+    raw = next(e for e in report.assets if e.name == "raw")
+    assert raw.status == "materialized" and raw.row_count == 3 and raw.group == "ingest"
+    assert raw.description == HOSTILE and raw.duration_s is not None
+
+
+def test_an_older_run_shows_the_history_as_it_was_then(ran) -> None:
+    db, defs, run_ids = ran
+    first = build_report(db, run_ids[0], defs=defs)
+    assert first.run.run_id == run_ids[0]
+    assert [len(c.history) for c in first.checks] == [1] * 5
+    assert build_report(db, str(run_ids[0])).run.run_id == run_ids[0]
+
+
+def test_unknown_run_lists_recent_runs(ran) -> None:
+    db, _, run_ids = ran
+    with pytest.raises(ReportError, match=r"no run with id '999'; recent runs: 2, 1") as exc:
+        build_report(db, "999")
+    assert exc.value.recent_run_ids == list(reversed(run_ids))
+
+
+def test_no_database_or_no_runs_say_how_to_start_one(tmp_path) -> None:
+    with pytest.raises(ReportError, match="nothing has run yet.*pipeline materialize"):
+        build_report(tmp_path / "absent.duckdb")
+    empty = tmp_path / "empty.duckdb"
+    from pipeline import store
+
+    with store.open_store(empty):
+        pass
+    with pytest.raises(ReportError, match="no runs yet"):
+        build_report(empty)
+
+
+def test_unknown_format_is_refused(report) -> None:
+    with pytest.raises(ReportError, match="unknown report format 'pdf': use one of html, json"):
+        render(report, "pdf")
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += attrs
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_is_self_contained_and_shows_hostile_text_as_text(report) -> None:
+    page = render(report, "html")
+    assert "http://" not in page and "https://" not in page
+    parsed = _Tags()
+    parsed.feed(page)
+    assert "script" not in parsed.tags
+    assert not {"img", "link", "iframe", "object", "embed"} & set(parsed.tags)
+    assert not [
+        name
+        for name, _ in parsed.attrs
+        if name in ("src", "href") and _ is not None and not _.startswith("#")
+    ]
+    assert "<script" not in page.lower()
+    # Escaped in the markup, yet readable as the original text on the page.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&#34;quoted&#34; &amp; &#39;single&#39; &amp; co" in page
+    assert "&lt;script&gt;alert(&#39;row&#39;)&lt;/script&gt;&amp;amp;" in page  # sample value
+    text = "".join(parsed.text)
+    assert HOSTILE in text  # description and metadata
+    assert HOSTILE_VALUE in text  # failing-row sample value
+
+
+def test_html_tells_what_failed_where_and_why_first(report) -> None:
+    page = render(report, "html")
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page)))
+    assert (
+        f"Run {report.run.run_id} failed: 2 checks failed, 1 asset failed, 2 assets skipped" in text
+    )
+    attention = text.index("What needs attention")
+    assert attention < text.index("raw › id_unique") < text.index("Checks that passed")
+    assert "2 failing rows; observed 2, expected = 0" in text
+    assert "blocked downstream: clean, final" in text
+    assert "SELECT id, label FROM raw" in text
+    assert "upstream 'raw' is blocked by failed check 'raw.id_unique'" in text
+    assert "last 2 runs" in text
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def test_json_validates_against_the_documented_schema(report) -> None:
+    document = json.loads(render(report, "json"))
+    jsonschema.Draft202012Validator.check_schema(load_schema())
+    jsonschema.validate(document, load_schema())
+    assert document["schema_version"] == 1
+    assert document["run"]["run_id"] == report.run.run_id
+    assert document["counts"]["checks"]["failed"] == 1
+    assert document["checks"][0]["key"] == "raw.id_unique"
+    assert document["skipped_assets"][1] == {
+        "name": "final",
+        "reason": "upstream 'clean' was skipped",
+        "blocked_by": "raw.id_unique",
+    }
+    for stamp in (document["generated_at"], document["run"]["started_at"]):
+        assert stamp.endswith("Z") and datetime.fromisoformat(stamp)
+
+
+def test_json_schema_rejects_a_document_that_drifts(report) -> None:
+    document = to_dict(report)
+    document["checks"][0]["outcome"] = "exploded"
+    with pytest.raises(jsonschema.ValidationError, match="exploded"):
+        jsonschema.validate(json.loads(json.dumps(document)), load_schema())
+    del document["checks"][0]["outcome"]
+    document["surprise"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(json.loads(json.dumps(document)), load_schema())
+
+
+# --- JUnit -------------------------------------------------------------------------------------
+
+
+def test_junit_parses_with_counts_that_match(report) -> None:
+    root = ET.fromstring(render(report, "junit"))
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
+        "5",
+        "1",
+        "1",
+        "1",
+    )
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    assert set(suites) == {"raw", "clean", "final", "other", "broken"}
+    for suite in suites.values():
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(cases)
+        assert int(suite.get("failures")) == sum(len(c.findall("failure")) for c in cases)
+        assert int(suite.get("errors")) == sum(len(c.findall("error")) for c in cases)
+        assert int(suite.get("skipped")) == sum(len(c.findall("skipped")) for c in cases)
+    failure = suites["raw"].find("testcase/failure")
+    assert (
+        failure.get("message") == "raw.id_unique failed: 2 failing rows; observed 2, expected = 0"
+    )
+    assert HOSTILE_VALUE in failure.text
+    assert "nope" in suites["other"].find("testcase[@name='broken_sql']/error").get("message")
+
+
+def test_junit_records_warnings_without_failing_the_suite(report) -> None:
+    root = ET.fromstring(render(report, "junit"))
+    other = next(s for s in root.iter("testsuite") if s.get("name") == "other")
+    warned = other.find("testcase[@name='small_values']")
+    assert warned.find("failure") is None and warned.find("error") is None
+    assert warned.find("properties/property[@name='outcome']").get("value") == "warned"
+    assert warned.find("system-out").text.startswith("WARN other.small_values: 2 failing rows")
+    assert other.get("failures") == "0"
+    skipped = next(s for s in root.iter("testsuite") if s.get("name") == "broken")
+    assert skipped.find("testcase/skipped").get("message") == (
+        "asset 'broken' failed to materialize"
+    )
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def test_markdown_summary_lists_what_needs_attention(report) -> None:
+    text = render(report, "md")
+    assert text.startswith(f"### ❌ fake\\_defs: run {report.run.run_id} failed (materialize,")
+    assert "**Checks:** 1 failed · 1 errors · 1 warned · 1 passed · 1 skipped" in text
+    assert "| ❌ failed | `raw.id_unique` | error, blocking | 2 | = 0 | 2 |" in text
+    assert "`other.broken_sql`" in text and "`other.small_values`" in text
+    assert "`other.has_rows`" not in text  # passes are only counted
+    assert "- `final`: upstream 'clean' was skipped" in text
+    assert "- ❌ asset `broken` failed: RuntimeError: source file is missing" in text
+    assert "<script>" not in text
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_cli_writes_each_format(ran, tmp_path, capsys, fmt) -> None:
+    db, _, run_ids = ran
+    out = tmp_path / f"report.{fmt}"
+    code = cli(["report", "--db", str(db), "--format", fmt, "--out", str(out)])
+    assert code == 0
+    assert out.stat().st_size > 200
+    assert f"Wrote {fmt} report of run {run_ids[-1]} (failed: 1 failed" in capsys.readouterr().out
+
+
+def test_cli_writes_to_stdout_with_dash(ran, capsys) -> None:
+    db, _, run_ids = ran
+    code = cli(
+        ["report", "--db", str(db), "--run", str(run_ids[0]), "--format", "json", "--out", "-"]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["run"]["run_id"] == run_ids[0]
+
+
+def test_cli_unknown_run_exits_2_listing_recent_runs(ran, tmp_path, capsys) -> None:
+    db, _, _ = ran
+    out = tmp_path / "r.html"
+    code = cli(["report", "--db", str(db), "--run", "42", "--format", "html", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "error: no run with id '42'; recent runs: 2, 1 (or use 'latest')" in (
+        capsys.readouterr().err
+    )
+
+
+def test_cli_bad_format_and_empty_database_exit_2(tmp_path, capsys) -> None:
+    defs: list[str] = []
+    db = ["--db", str(tmp_path / "w.duckdb")]
+    assert cli(["report", *defs, *db, "--format", "pdf", "--out", "-"]) == 2
+    assert "unknown report format 'pdf': use one of html, json, junit, md" in (
+        capsys.readouterr().err
+    )
+    assert cli(["report", *defs, *db, "--format", "md", "--out", "-"]) == 2
+    assert "nothing has run yet" in capsys.readouterr().err
