@@ -179,7 +179,8 @@ class _Runner:
                         continue
                     asset = self.defs.assets[name]
                     self._emit(AssetEvent(self.run.run_id, name, "running", asset.kind, utcnow()))
-                    pending[pool.submit(self._build, asset)] = name
+                    # cursors are made here: the connection is not safe to share across threads
+                    pending[pool.submit(self._build, asset, self.con.cursor())] = name
                 if not pending:
                     continue
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -201,11 +202,12 @@ class _Runner:
         for record in skipped_checks(self.defs, self.run.run_id, name, reason):
             self._emit(record)
 
-    def _build(self, asset: AssetDef) -> tuple[AssetEvent, list[CheckRecord]]:
+    def _build(
+        self, asset: AssetDef, cursor: duckdb.DuckDBPyConnection
+    ) -> tuple[AssetEvent, list[CheckRecord]]:
         """Runs in a worker thread on its own cursor; returns results for the caller to record."""
         event = AssetEvent(self.run.run_id, asset.name, "materialized", asset.kind, utcnow())
         event.code_version = asset.code_version
-        cursor = self.con.cursor()
         try:
             started = time.perf_counter()
             try:
