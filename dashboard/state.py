@@ -22,7 +22,7 @@ BTN_CHECKS = "run_checks"
 BTN_FREE = "materialize_free"
 INPUT_FREE_SELECTION = "free_selection"
 SELECT_TOOLBAR_ASSET = "toolbar_asset"
-SS_LAST_MESSAGE = "toolbar_message"  # the outcome of the last click, shown after the rerun
+SS_WATCHING_RUN = "watching_run"  # set while this session shows an active run's progress
 
 
 def toolbar_key(prefix: str, key: str) -> str:

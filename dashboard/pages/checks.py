@@ -1,0 +1,68 @@
+"""Checks: every check with its latest outcome and severity, outcomes per run, and the observed
+value over time."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, services, state, ui
+
+st.title("Checks")
+cfg, defs = ui.load()
+if not defs.checks:
+    ui.empty_state(f"`{cfg.defs}` defines no checks. Add some with `@asset_check`.")
+    st.stop()
+with ui.guard("read the check results"):
+    table = services.checks_table(cfg, defs)
+    history = services.check_history(cfg)
+
+st.dataframe(table, hide_index=True, width="stretch")
+if history.empty:
+    ui.empty_state(
+        "No check has run yet. Checks run after each materialization, or on their own with"
+        " **Run checks only**."
+    )
+    ui.materialize_toolbar(cfg, defs, "checks", actions=("all", "checks"))
+    ui.run_progress(cfg)
+    st.stop()
+
+left, right = st.columns(2, gap="large")
+left.altair_chart(charts.check_outcome_heatmap(history), width="stretch")
+if history["observed_value"].notna().any():
+    right.altair_chart(charts.observed_value_over_time(history), width="stretch")
+else:
+    right.caption("These checks record no observed values.")
+
+st.subheader("One check")
+keys = list(table["Check"])
+wanted = st.query_params.get(state.QP_CHECK)
+key = st.selectbox(
+    "Check",
+    keys,
+    index=keys.index(wanted) if wanted in keys else 0,
+    key=state.SELECT_CHECK,
+)
+if key != wanted:
+    st.query_params[state.QP_CHECK] = key
+check = next(c for c in defs.checks if c.key == key)
+st.markdown(check.description or "_No description._")
+with ui.guard(f"read the latest result of {key}"):
+    record = services.latest_check(cfg, defs, key)
+if record is None:
+    st.caption("This check has not run yet.")
+else:
+    badge = ui.OUTCOME_BADGES.get(record.outcome, record.outcome)
+    st.markdown(
+        f"Latest: {badge} in run {record.run_id}, {services.format_ago(record.started_at)}"
+        f" · observed {services.format_value(record.observed_value)}"
+        + (f" · expected {record.threshold}" if record.threshold else "")
+    )
+    if record.error:
+        st.error(record.error, icon=":material/error:")
+    if record.failing_sample:
+        st.markdown(f"**Failing rows** ({record.failing_count:,} in all, a sample below)")
+        st.dataframe(services.table_preview(record.failing_sample), hide_index=True)
+    if record.sql:
+        with st.expander("SQL of the failing rows"):
+            st.code(record.sql, language="sql")
+ui.run_progress(cfg)

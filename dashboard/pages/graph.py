@@ -1,0 +1,174 @@
+"""Asset graph: one node per asset coloured by status, failing checks on the node, and the
+clicked asset's details beside it. The selection lives in the URL (?asset=name)."""
+
+from __future__ import annotations
+
+import streamlit as st
+import streamlit_agraph
+from streamlit_agraph import Config, Edge, Node
+
+from dashboard import charts, services, state, ui
+
+# Node fill by status; text colour chosen to stay readable on it.
+FILL = {
+    "fresh": (charts.GREEN, "#ffffff"),
+    "stale": (charts.AMBER, "#1f1f1f"),
+    "never": ("#eceff1", "#37474f"),
+    "failed": (charts.RED, "#ffffff"),
+}
+STATUS_WORDS = {"fresh": "fresh", "stale": "stale", "never": "never built", "failed": "failed"}
+
+
+def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
+    levels = {}
+    for node in model.nodes:
+        parents = [p for p, child in model.edges if child == node.name]
+        levels[node.name] = 1 + max((levels[p] for p in parents), default=-1)
+    nodes = []
+    for node in model.nodes:
+        fill, text = FILL[node.status]
+        lines = [node.name, f"{node.group} · {STATUS_WORDS[node.status]}"]
+        border, width = "#455a64", 1
+        if node.failed_checks:
+            count = len(node.failed_checks)
+            lines.append(f"✖ {count} failing check{'s' if count != 1 else ''}")
+            border, width = "#b71c1c", 4
+        elif node.warned_checks:
+            count = len(node.warned_checks)
+            lines.append(f"⚠ {count} check warning{'s' if count != 1 else ''}")
+            border, width = "#e65100", 3
+        if node.name == selected:
+            border, width = "#0d47a1", max(width, 4)
+        tooltip = f"{node.name} ({node.kind}, group {node.group}): {node.reason}"
+        nodes.append(
+            Node(
+                id=node.name,
+                label="\n".join(lines),
+                title=tooltip,
+                shape="box",
+                level=levels[node.name],
+                color={
+                    "background": fill,
+                    "border": border,
+                    "highlight": {"background": fill, "border": "#0d47a1"},
+                },
+                borderWidth=width,
+                borderWidthSelected=max(width, 4),
+                font={"color": text, "size": 15, "face": "sans-serif"},
+                margin=12,
+                shadow=node.name == selected,
+            )
+        )
+    return nodes
+
+
+st.title("Asset graph")
+cfg, defs = ui.load()
+with ui.guard("read the asset statuses"):
+    model = services.graph_model(cfg, defs)
+
+names = [node.name for node in model.nodes]
+selected = st.query_params.get(state.QP_ASSET)
+if selected is not None and selected not in names:
+    st.warning(
+        f"There is no asset named **{selected}** in `{cfg.defs}`; pick one in the graph.",
+        icon=":material/help:",
+    )
+    selected = None
+
+graph_column, details_column = st.columns([3, 2], gap="large")
+with graph_column:
+    config = Config(
+        height=460,
+        width=700,
+        directed=True,
+        physics=False,
+        hierarchical=True,
+        direction="LR",
+        sortMethod="directed",
+        levelSeparation=260,
+        nodeSpacing=110,
+        interaction={"hover": True, "zoomView": False, "dragView": True},
+    )
+    edges = [Edge(source=p, target=c, color="#78909c", width=2) for p, c in model.edges]
+    clicked = streamlit_agraph.agraph(
+        nodes=build_nodes(model, selected), edges=edges, config=config
+    )
+    # The component keeps returning its last click: only a new click changes the selection.
+    if clicked and clicked in names and clicked != st.session_state.get(state.SS_GRAPH_SELECTED):
+        st.session_state[state.SS_GRAPH_SELECTED] = clicked
+        if clicked != selected:
+            selected = clicked
+            st.query_params[state.QP_ASSET] = clicked
+    st.caption(
+        "Fill: :green[fresh] · :orange[stale] · :gray[never built] · :red[failed]."
+        " A red border means a failing check, an orange one a warning. Click a node for details."
+    )
+    picked = st.selectbox(
+        "Asset",
+        names,
+        index=names.index(selected) if selected in names else None,
+        placeholder="…or pick an asset here",
+        label_visibility="collapsed",
+    )
+    if picked is not None and picked != selected:
+        selected = picked
+        st.query_params[state.QP_ASSET] = picked
+        st.rerun()
+
+with details_column:
+    if selected is None:
+        ui.empty_state(
+            "Click an asset in the graph to see its schema, preview, history and checks."
+        )
+        ui.materialize_toolbar(cfg, defs, "graph", actions=("all", "stale", "checks"))
+    else:
+        with ui.guard(f"read the details of {selected}"):
+            details = services.asset_details(cfg, defs, selected)
+        st.subheader(details.name)
+        st.markdown(
+            f"{ui.STATUS_BADGES[details.status.status]} — {details.status.reason}  \n"
+            f"{details.description or '_No description._'}"
+        )
+        deps = ", ".join(details.deps) or "none"
+        children = ", ".join(details.children) or "none"
+        st.caption(
+            f"Group **{details.group}** · {details.kind} · depends on: {deps} · used by: {children}"
+        )
+        last = details.last
+        if last is None:
+            ui.empty_state(f"**{details.name}** has not been materialized yet: use the buttons.")
+        else:
+            a, b, c = st.columns(3)
+            a.metric("Last materialized", services.format_ago(last.ended_at or last.started_at))
+            b.metric("Duration", services.format_duration(last.duration_s))
+            c.metric("Rows", f"{last.row_count:,}" if last.row_count is not None else "—")
+        ui.materialize_toolbar(
+            cfg, defs, "graph", asset=selected, actions=("selected", "downstream", "upstream")
+        )
+        preview, schema, history, checks = st.tabs(["Preview", "Schema", "History", "Checks"])
+        with preview:
+            if details.preview.empty:
+                st.caption("No preview yet: materialize the asset first.")
+            else:
+                st.dataframe(details.preview, hide_index=True, width="stretch")
+                st.caption("The first 10 rows of the last materialization.")
+        with schema:
+            if details.schema.empty:
+                st.caption("No schema yet: materialize the asset first.")
+            else:
+                st.dataframe(details.schema, hide_index=True, width="stretch")
+        with history:
+            if details.history.empty:
+                st.caption("No builds recorded yet.")
+            else:
+                st.altair_chart(charts.row_count_history(details.history), width="stretch")
+        with checks:
+            if details.checks.empty:
+                st.caption(f"No checks are defined on {details.name}.")
+            else:
+                st.dataframe(details.checks, hide_index=True, width="stretch")
+                if not details.check_history.empty:
+                    chart = charts.check_outcome_heatmap(details.check_history)
+                    st.altair_chart(chart, width="stretch")
+ui.run_progress(cfg)

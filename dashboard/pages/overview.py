@@ -1,0 +1,80 @@
+"""Overview: assets by status, checks by outcome, the last run, the most recent failures."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import services, state, ui
+
+st.title("Overview")
+cfg, defs = ui.load()
+with ui.guard("read the run history"):
+    summary = services.overview(cfg, defs)
+
+st.subheader("Assets")
+columns = st.columns(4)
+for column, status in zip(columns, services.STATUS_LABELS, strict=True):
+    column.metric(services.STATUS_LABELS[status], summary.asset_counts[status], border=True)
+
+st.subheader("Checks")
+columns = st.columns(4)
+for column, bucket in zip(columns, services.CHECK_BUCKETS, strict=True):
+    column.metric(services.OUTCOME_LABELS[bucket], summary.check_counts[bucket], border=True)
+
+st.subheader("Last run")
+run = summary.last_run
+if run is None:
+    ui.empty_state(
+        "No runs yet. Click **Materialize all** to build every asset and run its checks;"
+        " the graph, runs and checks pages fill in as soon as it finishes."
+    )
+    ui.materialize_toolbar(cfg, defs, "overview", actions=("all",))
+else:
+    outcome = services.RUN_STATUS_LABELS.get(run.status, run.status)
+    text = (
+        f"**Run {run.run_id}: {outcome}**"
+        f" · {services.format_ago(run.started_at)} · {services.format_duration(run.duration_s)}"
+        f"  \n{services.run_summary(run)}"
+    )
+    if run.status == "success":
+        st.success(text, icon=":material/check_circle:")
+    elif run.status == "running":
+        st.info(text, icon=":material/progress_activity:")
+    else:
+        st.error(text + (f"  \n{run.message}" if run.message else ""), icon=":material/error:")
+    st.page_link(
+        "pages/runs.py",
+        label="See this run's timeline and errors",
+        icon=":material/history:",
+        query_params={state.QP_RUN: str(run.run_id)},
+    )
+ui.run_progress(cfg)
+
+st.subheader("Recent failures")
+if not summary.failures:
+    if run is None:
+        st.caption("Nothing has run yet, so nothing has failed.")
+    else:
+        st.success("No failing assets or checks.", icon=":material/verified:")
+for failure in summary.failures[:10]:
+    badge = ui.OUTCOME_BADGES.get(failure.outcome, failure.outcome)
+    with st.container(border=True):
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.markdown(
+            f"{badge} · **{failure.name}** · {services.format_ago(failure.when)}"
+            f"  \n{failure.message}"
+        )
+        if failure.kind == "asset":
+            right.page_link(
+                "pages/graph.py",
+                label="Asset details",
+                icon=":material/account_tree:",
+                query_params={state.QP_ASSET: failure.asset},
+            )
+        else:
+            right.page_link(
+                "pages/checks.py",
+                label="Check details",
+                icon=":material/fact_check:",
+                query_params={state.QP_CHECK: failure.name},
+            )

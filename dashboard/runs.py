@@ -1,0 +1,159 @@
+"""Background runs: one click starts a run in a daemon thread that outlives page reruns.
+
+The registry is a module-level object keyed by database path, not session_state, so a browser
+reload (a new session) finds the run still going and shows its progress. Progress comes from the
+engine's on_event callback. A second start while a run is active raises RunInProgressError with
+a message to show. No Streamlit import here: the pages poll `current()`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pipeline import engine
+from pipeline.definitions import Definitions
+from pipeline.errors import PipelineError, RunInProgressError
+from pipeline.store import AssetEvent, CheckRecord
+from pipeline.warehouse import run_active, utcnow
+
+
+@dataclass
+class LiveRun:
+    """A run started from the dashboard, readable from any session while it goes."""
+
+    db: Path
+    kind: str  # materialize | checks
+    selection: str | None
+    label: str  # what the user clicked, e.g. "Materialize all"
+    planned: list[str]
+    started_at: datetime = field(default_factory=utcnow)
+    run_id: int | None = None
+    asset_status: dict[str, str] = field(default_factory=dict)  # asset -> latest status
+    asset_error: dict[str, str] = field(default_factory=dict)
+    checks: list[CheckRecord] = field(default_factory=list)
+    ok: bool | None = None  # None until finished
+    error: str | None = None  # the run could not complete (bad selection, locked file)
+    finished_at: datetime | None = None
+    done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return not self.done.is_set()
+
+    def on_event(self, item: AssetEvent | CheckRecord) -> None:
+        """The engine's progress callback (called from the run thread)."""
+        with self._lock:
+            self.run_id = item.run_id
+            if isinstance(item, AssetEvent):
+                self.asset_status[item.asset] = item.status
+                if item.error:
+                    self.asset_error[item.asset] = item.error
+            else:
+                self.checks.append(item)
+
+    def progress(self) -> tuple[int, int]:
+        """(finished assets, planned assets); checks-only runs count checked assets."""
+        with self._lock:
+            if self.kind == "checks":
+                seen = {record.asset for record in self.checks}
+                return len(seen & set(self.planned)), len(self.planned)
+            finished = [s for s in self.asset_status.values() if s != "running"]
+            return len(finished), len(self.planned)
+
+    def snapshot(self) -> dict[str, str]:
+        """Each planned asset's status now: pending, running, materialized, failed, skipped."""
+        with self._lock:
+            if self.kind == "checks":
+                checked = {record.asset for record in self.checks}
+                return {
+                    name: ("checked" if name in checked else "pending") for name in self.planned
+                }
+            return {name: self.asset_status.get(name, "pending") for name in self.planned}
+
+    def check_records(self) -> list[CheckRecord]:
+        with self._lock:
+            return list(self.checks)
+
+
+_registry: dict[str, LiveRun] = {}
+_registry_lock = threading.Lock()
+
+
+def _key(db: str | Path) -> str:
+    return str(Path(db).resolve())
+
+
+def current(db: str | Path) -> LiveRun | None:
+    """The active run on `db`, or the last one this process started (finished)."""
+    with _registry_lock:
+        return _registry.get(_key(db))
+
+
+def start(
+    defs: Definitions,
+    db: str | Path,
+    selection: str | None,
+    *,
+    kind: str = "materialize",
+    label: str = "Materialize",
+    planned: list[str] | None = None,
+    runner: Callable[..., engine.RunResult] | None = None,
+) -> LiveRun:
+    """Start a run in a daemon thread and return at once; RunInProgressError if one is active.
+
+    `runner` replaces engine.materialize / engine.run_checks in tests.
+    """
+    if kind not in ("materialize", "checks"):
+        raise ValueError(f"unknown run kind {kind!r}; expected 'materialize' or 'checks'")
+    key = _key(db)
+    with _registry_lock:
+        existing = _registry.get(key)
+        if existing is not None and existing.active:
+            raise RunInProgressError(
+                f"'{existing.label}' is still running (started {existing.started_at:%H:%M:%S}"
+                " UTC); wait for it to finish, then start yours."
+            )
+        if run_active(db):
+            raise RunInProgressError(
+                f"another process is running the pipeline on {db} (for example the command"
+                " line); wait for it to finish, then start yours."
+            )
+        live = LiveRun(Path(key), kind, selection, label, planned or [])
+        _registry[key] = live
+    thread = threading.Thread(
+        target=_execute, args=(live, defs, runner), name=f"assetboard-run-{label}", daemon=True
+    )
+    thread.start()
+    return live
+
+
+def _execute(
+    live: LiveRun, defs: Definitions, runner: Callable[..., engine.RunResult] | None
+) -> None:
+    fn = runner or (engine.materialize if live.kind == "materialize" else engine.run_checks)
+    try:
+        result = fn(defs, live.selection, db=live.db, on_event=live.on_event)
+        live.run_id = result.run_id
+        live.ok = result.ok
+        if result.run.message and not result.ok:
+            live.error = result.run.message
+    except PipelineError as exc:
+        live.ok, live.error = False, str(exc)
+    except Exception as exc:  # a daemon thread must never die silently
+        live.ok, live.error = False, f"{type(exc).__name__}: {exc}"
+    finally:
+        live.finished_at = utcnow()
+        live.done.set()
+
+
+def wait(db: str | Path, timeout: float = 60.0) -> LiveRun | None:
+    """Block until the run on `db` finishes (tests and scripts; pages poll instead)."""
+    live = current(db)
+    if live is not None and not live.done.wait(timeout):
+        raise TimeoutError(f"the run on {db} did not finish within {timeout} s")
+    return live

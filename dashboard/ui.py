@@ -1,0 +1,261 @@
+"""Render helpers shared by the pages: error guard, status badges, the materialize toolbar and
+the live progress of a background run.
+
+The toolbar lives on the Materialize page and on the graph page (for the selected asset); both
+call `materialize_toolbar`, with a key prefix so the two never collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import duckdb
+import streamlit as st
+
+from dashboard import runs, services, settings, state
+from dashboard.settings import Settings
+from pipeline.definitions import Definitions
+from pipeline.errors import PipelineError, RunInProgressError, SelectionError
+
+STATUS_BADGES = {
+    "fresh": ":green[:material/check_circle: Fresh]",
+    "stale": ":orange[:material/update: Stale]",
+    "never": ":gray[:material/radio_button_unchecked: Never materialized]",
+    "failed": ":red[:material/error: Failed]",
+}
+EVENT_BADGES = {
+    "pending": ":gray[:material/schedule: waiting]",
+    "running": ":blue[:material/progress_activity: running]",
+    "materialized": ":green[:material/check_circle: materialized]",
+    "failed": ":red[:material/error: failed]",
+    "skipped": ":gray[:material/block: skipped]",
+    "checked": ":green[:material/check_circle: checked]",
+}
+OUTCOME_BADGES = {
+    "passed": ":green[:material/check_circle: Passed]",
+    "warned": ":orange[:material/warning: Warned]",
+    "failed": ":red[:material/cancel: Failed]",
+    "error": ":violet[:material/error: Error]",
+    "skipped": ":gray[:material/block: Skipped]",
+    "never": ":gray[:material/radio_button_unchecked: Never run]",
+}
+REFRESH_SECONDS = 1.0
+
+
+@contextmanager
+def guard(doing: str) -> Iterator[None]:
+    """Show a pipeline or DuckDB error as one readable message and stop the page there."""
+    try:
+        yield
+    except PipelineError as exc:
+        st.error(f"**Could not {doing}.** {exc}", icon=":material/error:")
+        st.stop()
+    except duckdb.Error as exc:
+        st.error(f"**Could not {doing}.** DuckDB said: {exc}", icon=":material/error:")
+        st.stop()
+
+
+def load() -> tuple[Settings, Definitions]:
+    """The settings and definitions every page starts from; stops with a message if broken."""
+    cfg = settings.current()
+    with guard(f"load the definitions `{cfg.defs}`"):
+        defs = services.load_defs(cfg)
+    return cfg, defs
+
+
+# --- the materialize toolbar ------------------------------------------------------------------
+
+_LABELS = {
+    "all": "Materialize all",
+    "selected": "Selected asset",
+    "downstream": "Asset + downstream",
+    "upstream": "Upstream + asset",
+    "stale": "Stale only",
+    "checks": "Run checks only",
+    "free": "Materialize selection",
+}
+_HELP = {
+    "all": "Rebuild every asset in dependency order and run all checks.",
+    "selected": "Rebuild only this asset (its upstream tables are used as they are).",
+    "downstream": "Rebuild this asset and everything that depends on it.",
+    "upstream": "Rebuild everything this asset depends on, then the asset itself.",
+    "stale": "Rebuild assets that are stale, failed or never materialized, and their downstream.",
+    "checks": "Run every check on the current tables without rebuilding anything.",
+    "free": "Rebuild the assets matched by the selection typed on the left.",
+}
+_BUTTON_KEYS = {
+    "all": state.BTN_ALL,
+    "selected": state.BTN_SELECTED,
+    "downstream": state.BTN_DOWNSTREAM,
+    "upstream": state.BTN_UPSTREAM,
+    "stale": state.BTN_STALE,
+    "checks": state.BTN_CHECKS,
+    "free": state.BTN_FREE,
+}
+
+
+def materialize_toolbar(
+    cfg: Settings,
+    defs: Definitions,
+    prefix: str,
+    asset: str | None = None,
+    actions: Sequence[str] = services.ACTIONS,
+    pick_asset: bool = False,
+) -> None:
+    """Buttons that start a background run; a click shows what started or why it cannot."""
+    live = runs.current(cfg.db)
+    busy = live is not None and live.active
+    clicked: str | None = None
+    free_text: str | None = None
+
+    row = [a for a in ("all", "stale", "checks") if a in actions]
+    if row:
+        for column, action in zip(st.columns(len(row)), row, strict=True):
+            if column.button(
+                _LABELS[action],
+                key=state.toolbar_key(prefix, _BUTTON_KEYS[action]),
+                help=_HELP[action],
+                type="primary" if action == "all" else "secondary",
+                icon=":material/play_arrow:" if action == "all" else None,
+                disabled=busy,
+                width="stretch",
+            ):
+                clicked = action
+    asset_actions = [a for a in ("selected", "downstream", "upstream") if a in actions]
+    if asset_actions:
+        if pick_asset:
+            asset = st.selectbox(
+                "Asset",
+                defs.graph.names,
+                index=defs.graph.names.index(asset) if asset in defs.assets else None,
+                key=state.toolbar_key(prefix, state.SELECT_TOOLBAR_ASSET),
+                placeholder="Pick an asset",
+            )
+        for column, action in zip(st.columns(len(asset_actions)), asset_actions, strict=True):
+            if column.button(
+                _LABELS[action],
+                key=state.toolbar_key(prefix, _BUTTON_KEYS[action]),
+                help=_HELP[action],
+                disabled=busy or asset is None,
+                width="stretch",
+            ):
+                clicked = action
+    if "free" in actions:
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        free_text = left.text_input(
+            "Selection",
+            key=state.toolbar_key(prefix, state.INPUT_FREE_SELECTION),
+            placeholder="e.g. +joined_data, sales_data+, group:ingestion, tag:source=csv",
+            help="The pipeline's selection syntax: `name`, `+name` (with upstream), `name+`"
+            " (with downstream), `group:X`, `tag:K=V`, `kind:view`, combined with `,`, `and`,"
+            " `not` and parentheses.",
+        )
+        if right.button(
+            _LABELS["free"],
+            key=state.toolbar_key(prefix, _BUTTON_KEYS["free"]),
+            help=_HELP["free"],
+            disabled=busy,
+            width="stretch",
+        ):
+            clicked = "free"
+    if busy:
+        st.caption(
+            ":material/hourglass_top: A run is in progress; the buttons wake up when it ends."
+        )
+    if clicked is not None:
+        _start(cfg, defs, clicked, asset, free_text)
+
+
+def _start(
+    cfg: Settings, defs: Definitions, action: str, asset: str | None, free_text: str | None
+) -> None:
+    try:
+        states = services.statuses(cfg, defs) if action == "stale" else None
+        selection = services.toolbar_selection(action, defs, asset, states, free_text)
+        if action == "checks":
+            planned = [name for name in defs.graph.names if defs.checks_for(name)]
+            kind, label = "checks", "Run checks"
+        else:
+            planned = services.planned_assets(defs, selection)
+            kind = "materialize"
+            label = f"{_LABELS[action]}" + (
+                f" ({asset})" if asset and action in ("selected", "downstream", "upstream") else ""
+            )
+        runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
+    except RunInProgressError as exc:
+        st.warning(f"**A run is already in progress.** {exc}", icon=":material/hourglass_top:")
+    except SelectionError as exc:
+        st.warning(f"**Nothing started:** {exc}", icon=":material/info:")
+    except PipelineError as exc:
+        st.error(f"**Could not start the run.** {exc}", icon=":material/error:")
+
+
+# --- live progress ----------------------------------------------------------------------------
+
+
+def run_progress(cfg: Settings) -> None:
+    """Progress of the run on this database, refreshed every second only while it is active."""
+    live = runs.current(cfg.db)
+    if live is None:
+        return
+    if live.active:
+        st.session_state[state.SS_WATCHING_RUN] = True
+
+    @st.fragment(run_every=REFRESH_SECONDS if live.active else None)
+    def _panel() -> None:
+        now = runs.current(cfg.db)
+        if now is None:
+            return
+        if not now.active and st.session_state.pop(state.SS_WATCHING_RUN, False):
+            st.rerun()  # the run just ended: refresh the whole page, and stop ticking
+        _render_live(now)
+
+    _panel()
+
+
+def _render_live(live: runs.LiveRun) -> None:
+    done, total = live.progress()
+    noun = "asset" if total == 1 else "assets"
+    if live.active:
+        label, status = f"{live.label}: {done} of {total} {noun} done", "running"
+    elif live.ok:
+        label, status = f"{live.label}: succeeded", "complete"
+    else:
+        label, status = f"{live.label}: failed", "error"
+    with st.status(label, state=status, expanded=True):
+        if live.active:
+            st.progress(done / total if total else 0.0, text=f"{done} / {total} {noun}")
+        for name, event_status in live.snapshot().items():
+            line = f"**{name}** {EVENT_BADGES.get(event_status, event_status)}"
+            error = live.asset_error.get(name)
+            st.markdown(line)
+            if error and event_status in ("failed", "skipped"):
+                st.caption(error)
+        records = live.check_records()
+        if records:
+            st.markdown(_check_line(records))
+        if live.error:
+            st.error(live.error, icon=":material/error:")
+        if not live.active and live.run_id is not None:
+            st.page_link(
+                "pages/runs.py",
+                label=f"Open run {live.run_id} in the run history",
+                icon=":material/history:",
+                query_params={state.QP_RUN: str(live.run_id)},
+            )
+
+
+def _check_line(records: list) -> str:
+    outcomes = [r.outcome for r in records]
+    parts = [
+        f"{outcomes.count(o)} {services.OUTCOME_LABELS[o].lower()}"
+        for o in ("passed", "warned", "failed", "error", "skipped")
+        if outcomes.count(o)
+    ]
+    return "Checks: " + ", ".join(parts)
+
+
+def empty_state(message: str) -> None:
+    """The same look for every 'nothing here yet, do this next' message."""
+    st.info(message, icon=":material/lightbulb:")
