@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import runs, sales_charts, sales_service, services, settings, state
+from dashboard import runs, sales_charts, sales_service, services, settings, state, ui
 from dashboard.sales_service import (
     DataVersion,
     FilterOptions,
@@ -20,7 +20,6 @@ from dashboard.sales_service import (
 from pipeline.errors import PipelineError, RunInProgressError
 
 SELECTION = f"+{sales_service.ASSET}"  # joined_data and everything it is built from
-PROGRESS_SECONDS = 1.0
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -36,23 +35,18 @@ def cached_options(db: str, version: DataVersion) -> FilterOptions:
 
 def offer_materialize(cfg: settings.Settings) -> None:
     """The empty state: say why there is nothing to show, and build it on one click."""
-    live = runs.current(cfg.db)
-    if live is not None and live.active:
-        show_progress(cfg)
-        return
-    st.info(
-        f"**No sales data yet.** The `{sales_service.ASSET}` asset has never been materialized"
-        f" in `{cfg.db}`. Materialize it (with the tables it is built from) to see revenue,"
-        " orders, and the top reps and customers.",
-        icon=":material/info:",
+    ui.empty_state(
+        f"**No sales data yet.** The `{sales_service.ASSET}` table has never been materialized."
+        " Build it, with the tables it is made from, to see revenue, orders, and the top reps"
+        " and customers."
     )
-    if live is not None and live.ok is False:
-        st.error(f"The last run did not finish: {live.error or 'see the Runs page'}")
+    live = runs.current(cfg.db)
     if st.button(
         f"Materialize {sales_service.ASSET}",
         key=state.BTN_SALES_MATERIALIZE,
         type="primary",
         icon=":material/play_arrow:",
+        disabled=live is not None and live.active,
     ):
         try:
             defs = services.load_defs(cfg)
@@ -60,31 +54,14 @@ def offer_materialize(cfg: settings.Settings) -> None:
                 defs,
                 cfg.db,
                 SELECTION,
-                label=f"Materialize {sales_service.ASSET} (Sales page)",
+                label=f"Materialize {sales_service.ASSET}",
                 planned=services.planned_assets(defs, SELECTION),
             )
         except RunInProgressError as exc:
-            st.warning(str(exc), icon=":material/hourglass_top:")
-            return
+            st.warning(f"**A run is already in progress.** {exc}", icon=":material/hourglass_top:")
         except PipelineError as exc:
-            st.error(f"Could not start the run: {exc}")
-            return
-        show_progress(cfg)
-
-
-@st.fragment(run_every=PROGRESS_SECONDS)
-def show_progress(cfg: settings.Settings) -> None:
-    """Live progress of the run; the whole page reruns to show the figures once it is done."""
-    live = runs.current(cfg.db)
-    if live is None:
-        return
-    if not live.active:
-        st.rerun(scope="app")
-    done, planned = live.progress()
-    st.progress(
-        done / planned if planned else 0.0,
-        text=f"{live.label}: {done} of {planned} assets built…",
-    )
+            st.error(f"**Could not start the run.** {exc}", icon=":material/error:")
+    ui.run_progress(cfg)  # live while it runs; the page shows the figures when it is done
 
 
 def read_filters(options: FilterOptions) -> SalesFilters:
@@ -143,20 +120,21 @@ def main() -> None:
     cfg = settings.current()
     db = str(cfg.db)
     st.title("Sales")
-    try:
+    with ui.guard("read the sales figures"):
         version = sales_service.data_version(db)
         if version is None:
             offer_materialize(cfg)
             return
+        live = runs.current(cfg.db)
+        if live is not None and live.active:
+            ui.run_progress(cfg)  # a rebuild is under way: the page refreshes when it ends
         options = cached_options(db, version)
         filters = read_filters(options)
-        figures = cached_figures(db, version, filters)
-    except SalesDataMissingError:  # dropped between two reads: same as never built
-        offer_materialize(cfg)
-        return
-    except PipelineError as exc:
-        st.error(f"Cannot read the sales figures: {exc}", icon=":material/error:")
-        return
+        try:
+            figures = cached_figures(db, version, filters)
+        except SalesDataMissingError:  # dropped since data_version looked: as if never built
+            offer_materialize(cfg)
+            return
     if version.ended_at is not None:
         st.caption(
             f"From `{sales_service.ASSET}` as materialized"

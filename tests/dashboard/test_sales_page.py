@@ -14,7 +14,8 @@ from pipeline.datagen import generate
 from pipeline.engine import materialize
 from pipeline.examples.sales import build_definitions
 
-PAGE = "../../dashboard/pages/sales.py"  # relative to this file, as AppTest resolves it
+APP = "../../dashboard/app.py"  # relative to this file, as AppTest resolves it
+PAGE = "pages/sales.py"  # relative to the app script, as switch_page resolves it
 
 
 @pytest.fixture
@@ -33,7 +34,9 @@ def built(page_env: Path, tutorial_dir: Path) -> Path:
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    """The Sales page through the app's navigation, as a user reaches it (page links work)."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at
 
@@ -145,3 +148,21 @@ def test_a_locked_database_is_a_message_not_a_traceback(
     at = open_page()
 
     assert "held by process 4242" in at.error[0].value
+
+
+def test_a_failed_build_shows_why_and_keeps_the_offer(
+    page_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ASSETBOARD_SALES_DATA", str(tmp_path / "no-csv-here"))
+    at = open_page()
+
+    at.button(key=state.BTN_SALES_MATERIALIZE).click().run()
+    live = runs.wait(page_env)
+    assert live is not None and not live.ok
+    at.run()
+
+    assert not at.exception, at.exception
+    shown = " ".join(e.value for e in at.error) + " ".join(c.value for c in at.caption)
+    assert "sales_data.csv not found" in shown
+    assert "No sales data yet" in at.info[0].value
+    assert at.button(key=state.BTN_SALES_MATERIALIZE)  # fix the files, then try again
