@@ -15,7 +15,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m pipeline materialize || true
+	@echo "Assetboard: open http://localhost:$(PORT) (Ctrl+C stops it)"
+	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
