@@ -46,3 +46,5 @@ SALES_CATEGORIES = "sales_categories"  # multiselect; empty means every category
 SALES_DEPARTMENTS = "sales_departments"  # multiselect; empty means every department
 BTN_SALES_MATERIALIZE = "sales_materialize"  # shown while joined_data was never materialized
 # --- report page (owned by the report page's engineer: add its keys here) -------------------
+QP_REPORT_RUN = "run"  # report page: the run reported, ?run=7 (the same word as the runs page)
+SELECT_REPORT_RUN = "report_selected_run"

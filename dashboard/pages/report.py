@@ -1,6 +1,68 @@
-"""Report: placeholder until the report page lands (its engineer replaces this file)."""
+"""Report: one run's shareable report, its files in every format, and a permalink to it."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import report_service, state, ui
+
 st.title("Report")
-st.info("The report page is being built. Meanwhile: `python -m pipeline report --help`.")
+cfg, defs = ui.load()
+
+wanted = st.query_params.get(state.QP_REPORT_RUN)
+with ui.guard("read the run history"):
+    choice = report_service.choose_run(cfg, wanted)
+if choice is None:
+    ui.empty_state(
+        "No runs yet, so there is nothing to report. Start one on the **Materialize** page"
+        " (or `python -m pipeline materialize`); each run's report appears here."
+    )
+    st.stop()
+if choice.message:
+    st.warning(choice.message, icon=":material/help:")
+
+labels = {run.run_id: report_service.run_label(run) for run in choice.runs}
+run_id = st.selectbox(
+    "Run",
+    choice.run_ids,
+    index=choice.index,
+    format_func=labels.__getitem__,
+    key=state.SELECT_REPORT_RUN,
+    help="The newest run is shown by default; the permalink below opens the chosen one.",
+)
+if st.query_params.get(state.QP_REPORT_RUN) != str(run_id):
+    st.query_params[state.QP_REPORT_RUN] = str(run_id)
+
+with ui.guard(f"build the report of run {run_id}"):
+    report = report_service.load_report(cfg, defs, run_id)
+    files = report_service.downloads(report)
+
+counts, assets = report.check_counts, report.asset_counts
+columns = st.columns(6)
+columns[0].metric("Checks failed", counts["failed"])
+columns[1].metric("Errors", counts["error"])
+columns[2].metric("Warnings", counts["warned"])
+columns[3].metric("Passed", counts["passed"])
+columns[4].metric("Skipped checks", counts["skipped"])
+columns[5].metric("Assets skipped", assets["skipped"])
+
+link = report_service.permalink(st.context.url, state.QP_REPORT_RUN, run_id)
+left, right = st.columns([3, 2], vertical_alignment="bottom")
+with left:
+    st.caption("Permalink: opens this report for anyone with access to the dashboard")
+    st.code(link, language=None)
+with right:
+    for column, (fmt, item) in zip(st.columns(len(files)), files.items(), strict=True):
+        column.download_button(
+            item.label,
+            item.data,
+            file_name=item.file_name,
+            mime=item.mime,
+            help=item.help,
+            icon=":material/download:",
+            key=f"report_download_{fmt}",
+            width="stretch",
+        )
+
+# The report is escaped by its template and carries no scripts; the iframe keeps its CSS apart.
+st.iframe(files["html"].data.decode("utf-8"), height="content", alt=f"Report of run {run_id}")

@@ -8,10 +8,13 @@ or an e-mail attachment exactly as it does anywhere else.
 from __future__ import annotations
 
 from datetime import datetime
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from functools import cache
+from typing import TYPE_CHECKING
 
 from pipeline.report.model import Report, format_number
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 COLORS = {
     "failed": "#cf222e",
@@ -52,7 +55,12 @@ def _cell(value: object) -> str:
     return "NULL" if value is None else str(value)
 
 
+@cache
 def _environment() -> Environment:
+    # Imported on first render, not at import: `python -m pipeline` loads this package for its
+    # `report` subcommand, and Jinja2 was a sixth of the CLI's start-up (see BENCHMARKS.md).
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     env = Environment(
         loader=PackageLoader("pipeline.report", "templates"),
         autoescape=True,
@@ -65,9 +73,6 @@ def _environment() -> Environment:
     return env
 
 
-_ENV = _environment()
-
-
 def render_html(report: Report) -> str:
-    template = _ENV.get_template("report.html.j2")
+    template = _environment().get_template("report.html.j2")
     return template.render(report=report, run=report.run)

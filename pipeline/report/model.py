@@ -183,11 +183,13 @@ def build_report(
     defs: Definitions | None = None,
     defs_module: str | None = None,
     history_length: int = HISTORY_LENGTH,
+    wait_seconds: float | None = None,
 ) -> Report:
     """Read one run (an id, or "latest") from the store at `db` and build its report.
 
     `defs` (or `defs_module`, loaded when `defs` is not given) adds asset groups and
     descriptions and orders assets as the graph does; without them the store alone is used.
+    `wait_seconds` bounds the wait for a file held by another process (None: the default).
     Raises ReportError when there are no runs or the run does not exist.
     """
     if defs is None and defs_module is not None:
@@ -197,7 +199,7 @@ def build_report(
             f"no database at {db}: nothing has run yet. Start a run with"
             " `python -m pipeline materialize`, or pass --db the warehouse you ran"
         )
-    with store.open_store(db) as con:
+    with store.open_store(db, wait_seconds) as con:
         record = _find_run(con, run)
         events = store.run_events(con, record.run_id)
         results = store.run_check_results(con, record.run_id)

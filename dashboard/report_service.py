@@ -1,0 +1,121 @@
+"""What the Report page calls: recent runs to pick from, the chosen run, its report and files.
+
+Plain Python over `pipeline.report` (no Streamlit), so the page only reads widgets and renders.
+The permalink is the page's own URL with `?run=ID`, which opens the same report for anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboard.settings import Settings
+from pipeline import store
+from pipeline.definitions import Definitions
+from pipeline.report import EXTENSIONS, MIME_TYPES, Report, build_report, render
+from pipeline.store import RunRecord
+
+RUNS_OFFERED = 50
+FORMAT_LABELS = {"html": "HTML", "json": "JSON", "junit": "JUnit XML", "md": "Markdown"}
+FORMAT_HELP = {
+    "html": "One self-contained file: opens from disk or an e-mail, no network needed.",
+    "json": "The same content as data, with a documented JSON Schema (schema_version 1).",
+    "junit": "For CI test reports: a testsuite per asset, a testcase per check; warnings pass.",
+    "md": "A short summary to paste into a pull request or a chat.",
+}
+STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⛔", "running": "⏳"}
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """The runs offered in the picker, which one is chosen, and why if not the one asked for."""
+
+    runs: list[RunRecord]
+    index: int
+    message: str | None = None
+
+    @property
+    def run_ids(self) -> list[int]:
+        return [run.run_id for run in self.runs]
+
+    @property
+    def run_id(self) -> int:
+        return self.runs[self.index].run_id
+
+
+@dataclass(frozen=True)
+class Download:
+    label: str
+    data: bytes
+    file_name: str
+    mime: str
+    help: str
+
+
+def run_label(run: RunRecord) -> str:
+    """'❌ Run 7 · failed · materialize · 2026-11-24 05:54 UTC' for the picker."""
+    return (
+        f"{STATUS_ICONS.get(run.status, '')} Run {run.run_id} · {run.status} · {run.kind}"
+        f" · {run.started_at:%Y-%m-%d %H:%M} UTC"
+    ).strip()
+
+
+def choose_run(cfg: Settings, wanted: str | None) -> RunChoice | None:
+    """Recent runs with the one in `?run=` chosen (default: the newest); None when no runs.
+
+    A run older than the picker's list is added to it, so every permalink keeps working; an
+    unknown or malformed id falls back to the newest run with a message that says so.
+    """
+    if not Path(cfg.db).is_file():
+        return None
+    with store.open_store(cfg.db, cfg.read_wait_seconds) as con:
+        runs = store.list_runs(con, RUNS_OFFERED)
+        if not runs:
+            return None
+        if wanted is None or not wanted.strip():
+            return RunChoice(runs, 0)
+        try:
+            run_id = int(wanted)
+        except ValueError:
+            run_id = None
+        older = store.get_run(con, run_id) if run_id is not None else None
+    ids = [run.run_id for run in runs]
+    if run_id in ids:
+        return RunChoice(runs, ids.index(run_id))
+    if older is not None:
+        return RunChoice([older, *runs], 0)
+    recent = ", ".join(map(str, ids[:10]))
+    return RunChoice(
+        runs,
+        0,
+        f"There is no run {wanted!r} in this database (recent runs: {recent})."
+        f" Showing the latest run, {ids[0]}, instead.",
+    )
+
+
+def load_report(cfg: Settings, defs: Definitions | None, run_id: int) -> Report:
+    """The report of one run, as `python -m pipeline report` would write it."""
+    return build_report(
+        cfg.db, run_id, defs=defs, defs_module=cfg.defs, wait_seconds=cfg.read_wait_seconds
+    )
+
+
+def downloads(report: Report) -> dict[str, Download]:
+    """The report in every format (html, json, junit, md), ready for download buttons."""
+    stem = f"assetboard-run-{report.run.run_id}"
+    return {
+        fmt: Download(
+            label=FORMAT_LABELS[fmt],
+            data=render(report, fmt).encode("utf-8"),
+            file_name=f"{stem}.{EXTENSIONS[fmt]}" if fmt != "junit" else f"{stem}-junit.xml",
+            mime=MIME_TYPES[fmt],
+            help=FORMAT_HELP[fmt],
+        )
+        for fmt in FORMAT_LABELS
+    }
+
+
+def permalink(page_url: str | None, query_key: str, run_id: int) -> str:
+    """The page's URL (query string dropped) with `?run=ID`; relative when the URL is unknown."""
+    base = (page_url or "").split("?", 1)[0].split("#", 1)[0]
+    return f"{base}?{query_key}={run_id}"

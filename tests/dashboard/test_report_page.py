@@ -1,0 +1,125 @@
+"""The Report page: empty store, the latest run's report, permalinks, unknown run ids."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import report_service, state
+from dashboard.settings import Settings
+from pipeline.datagen import generate
+from pipeline.definitions import load_definitions
+from pipeline.engine import materialize
+from pipeline.examples.sales import build_definitions
+from pipeline.report import build_report
+
+PAGE = "../../dashboard/pages/report.py"  # relative to this test file
+
+
+@pytest.fixture
+def sales_env(tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sales pipeline on small generated data with orphan keys, so a check fails."""
+    data = tmp_path / "data"
+    generate(200, data, orphan_rate=0.1, seed=1)
+    monkeypatch.setenv("ASSETBOARD_SALES_DATA", str(data))
+    monkeypatch.setenv("ASSETBOARD_DEFS", "pipeline.examples.sales")
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    return db_path
+
+
+def _runs(db: Path, data: str, count: int) -> list[int]:
+    defs = build_definitions(data)
+    return [materialize(defs, db=db).run_id for _ in range(count)]
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=30)
+
+
+def _iframe_html(at: AppTest) -> str:
+    frames = at.get("iframe")
+    assert len(frames) == 1
+    return frames[0].proto.srcdoc
+
+
+def test_empty_store_says_how_to_get_a_report(sales_env: Path) -> None:
+    at = _page().run()
+    assert not at.exception
+    assert "No runs yet, so there is nothing to report" in at.info[0].value
+    assert not at.selectbox
+
+
+def test_after_a_run_the_latest_report_is_shown_with_files_and_permalink(
+    sales_env: Path,
+) -> None:
+    run_ids = _runs(sales_env, os.environ["ASSETBOARD_SALES_DATA"], 2)
+    at = _page().run()
+    assert not at.exception
+    picker = at.selectbox(key=state.SELECT_REPORT_RUN)
+    assert picker.value == run_ids[-1]
+    assert picker.options[0].startswith(f"❌ Run {run_ids[-1]} · failed · materialize")
+    assert at.query_params[state.QP_REPORT_RUN] == str(run_ids[-1])
+    expected = build_report(sales_env, run_ids[-1]).check_counts
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Checks failed"]) == expected["failed"] >= 1
+    assert int(metrics["Passed"]) == expected["passed"] >= 1
+    assert at.code[0].value.endswith(f"?run={run_ids[-1]}")
+    html = _iframe_html(at)
+    assert f"Run {run_ids[-1]} failed: {expected['failed'] + expected['error']} check" in html
+    assert "missing_dimension_check" in html and "https://" not in html
+    buttons = [el.proto.label for el in at.get("download_button")]
+    assert buttons == ["HTML", "JSON", "JUnit XML", "Markdown"]
+
+
+def test_permalink_opens_that_run_and_picking_another_updates_it(sales_env: Path) -> None:
+    first, second = _runs(sales_env, os.environ["ASSETBOARD_SALES_DATA"], 2)
+    at = _page()
+    at.query_params[state.QP_REPORT_RUN] = str(first)
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.selectbox(key=state.SELECT_REPORT_RUN).value == first
+    assert f"Run {first} failed" in _iframe_html(at)
+
+    at.selectbox(key=state.SELECT_REPORT_RUN).select(second).run()
+    assert at.query_params[state.QP_REPORT_RUN] == str(second)
+    assert f"Run {second} failed" in _iframe_html(at)
+
+
+def test_unknown_run_id_gets_a_readable_message_and_the_latest_run(sales_env: Path) -> None:
+    (latest,) = _runs(sales_env, os.environ["ASSETBOARD_SALES_DATA"], 1)
+    at = _page()
+    at.query_params[state.QP_REPORT_RUN] = "999"
+    at.run()
+    assert not at.exception
+    assert at.warning[0].value == (
+        f"There is no run '999' in this database (recent runs: {latest})."
+        f" Showing the latest run, {latest}, instead."
+    )
+    assert at.selectbox(key=state.SELECT_REPORT_RUN).value == latest
+
+
+def test_service_offers_every_format_and_keeps_old_permalinks_working(sales_env: Path) -> None:
+    run_ids = _runs(sales_env, os.environ["ASSETBOARD_SALES_DATA"], 3)
+    cfg = Settings(defs="pipeline.examples.sales", db=sales_env)
+    monkey_runs = report_service.RUNS_OFFERED
+    try:
+        report_service.RUNS_OFFERED = 2  # the first run is now older than the picker's list
+        choice = report_service.choose_run(cfg, str(run_ids[0]))
+    finally:
+        report_service.RUNS_OFFERED = monkey_runs
+    assert choice is not None and choice.run_id == run_ids[0] and choice.message is None
+    report = report_service.load_report(cfg, load_definitions(cfg.defs), run_ids[0])
+    files = report_service.downloads(report)
+    assert [f.file_name for f in files.values()] == [
+        f"assetboard-run-{run_ids[0]}.html",
+        f"assetboard-run-{run_ids[0]}.json",
+        f"assetboard-run-{run_ids[0]}-junit.xml",
+        f"assetboard-run-{run_ids[0]}.md",
+    ]
+    assert files["junit"].data.startswith(b"<?xml")
+    assert report_service.permalink("http://host:8501/report?run=1#x", "run", 7) == (
+        "http://host:8501/report?run=7"
+    )
