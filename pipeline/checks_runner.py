@@ -6,10 +6,12 @@ A check that raises is recorded as 'error' with its message: one broken check ne
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import duckdb
 
-from pipeline.definitions import CheckDef, CheckResult, Definitions
+from pipeline.definitions import SEVERITIES, CheckDef, CheckResult, Definitions
 from pipeline.errors import PipelineError
 from pipeline.store import CheckRecord, jsonable
 from pipeline.warehouse import utcnow
@@ -42,7 +44,12 @@ def run_asset_checks(
 ) -> list[CheckRecord]:
     """Run every check of `asset` on `cursor`, in name order."""
     return [
-        run_check(check, cursor, run_id, defs.failing_sample_size)
+        run_check(
+            check,
+            cursor,
+            run_id,
+            defs.failing_sample_size if check.sample_size is None else check.sample_size,
+        )
         for check in defs.checks_for(asset)
     ]
 
@@ -61,8 +68,13 @@ def run_check(
                 " return CheckResult(passed=..., metadata={...})"
             )
         passed = bool(result.passed)
+        if result.severity not in (None, *SEVERITIES):
+            raise PipelineError(
+                f"check '{check.key}' returned severity {result.severity!r}; use error or warn"
+            )
+        record.severity = result.severity or check.severity
         record.outcome = (
-            "passed" if passed else ("warned" if check.severity == "warn" else "failed")
+            "passed" if passed else ("warned" if record.severity == "warn" else "failed")
         )
         record.metadata = dict(result.metadata)
         record.observed_value = result.observed_value
@@ -70,7 +82,7 @@ def run_check(
         record.sql = result.failing_rows_sql
         if result.failing_rows_sql and not passed:
             record.failing_count, record.failing_sample = failing_rows(
-                cursor, result.failing_rows_sql, sample_size
+                cursor, result.failing_rows_sql, sample_size, result.failing_rows_params
             )
     except Exception as exc:
         record.outcome = "error"
@@ -84,14 +96,20 @@ def run_check(
 
 
 def failing_rows(
-    cursor: duckdb.DuckDBPyConnection, sql: str, sample_size: int
+    cursor: duckdb.DuckDBPyConnection,
+    sql: str,
+    sample_size: int,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[int, list[dict]]:
     """How many rows break the check, and a capped sample (none when sample_size is 0)."""
     query = sql.strip().rstrip(";")
-    count = cursor.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+    count = cursor.execute(f"SELECT count(*) FROM ({query})", dict(params or {})).fetchone()[0]
     if sample_size <= 0:
         return count, []
-    cursor.execute(f"SELECT * FROM ({query}) LIMIT ?", [sample_size])
+    cursor.execute(
+        f"SELECT * FROM ({query}) LIMIT $assetboard_sample_size",
+        {**(params or {}), "assetboard_sample_size": sample_size},
+    )
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, map(jsonable, row), strict=True)) for row in cursor.fetchall()]
     return count, rows

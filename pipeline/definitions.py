@@ -51,6 +51,10 @@ class CheckResult:
     failing_rows_sql: str | None = None
     observed_value: float | None = None
     threshold: str | None = None
+    # Set by checks with warn_if/error_if: overrides the CheckDef's severity for this execution.
+    severity: Severity | None = None
+    # Named parameters ($name) bound when failing_rows_sql runs, so values never enter the SQL.
+    failing_rows_params: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class CheckDef:
     severity: Severity = "error"
     blocking: bool = False
     description: str | None = None
+    # Failing rows kept per execution; None uses Definitions.failing_sample_size, 0 keeps none.
+    sample_size: int | None = None
 
     @property
     def key(self) -> str:
@@ -129,6 +135,7 @@ def asset_check(
     severity: Severity = "error",
     blocking: bool = False,
     description: str | None = None,
+    sample_size: int | None = None,
 ) -> Any:
     """Declare a check on `asset`, run by the engine right after the asset is built."""
 
@@ -137,6 +144,13 @@ def asset_check(
             raise DefinitionError(
                 [f"check '{name or func.__name__}' has severity {severity!r}: use error or warn"]
             )
+        if sample_size is not None and (type(sample_size) is not int or sample_size < 0):
+            raise DefinitionError(
+                [
+                    f"check '{name or func.__name__}' has sample_size {sample_size!r}: use a"
+                    " whole number of rows >= 0 (0 keeps no failing rows), or None for the default"
+                ]
+            )
         return CheckDef(
             name=name or func.__name__,
             asset=_asset_name(asset),
@@ -144,6 +158,7 @@ def asset_check(
             severity=severity,
             blocking=blocking,
             description=description or inspect.getdoc(func),
+            sample_size=sample_size,
         )
 
     return wrap(fn) if fn is not None else wrap

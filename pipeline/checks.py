@@ -1,0 +1,525 @@
+"""Built-in asset checks: the tests dbt, Soda and Great Expectations users reach for first.
+
+Each factory returns a CheckDef with a default name, severity and description. Row-level checks
+count the rows that break a rule and hand the engine the SQL selecting them, so it records the
+failing count and a capped sample. Identifiers are quoted with quote_ident; values are bound
+parameters, never text in the SQL. Row-level checks take dbt-style `warn_if` / `error_if`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from pipeline import store
+from pipeline.definitions import AssetDef, CheckDef, CheckResult, Severity, asset_check
+from pipeline.errors import DefinitionError, PipelineError
+from pipeline.thresholds import Thresholds, thresholds
+from pipeline.warehouse import quote_ident
+
+AssetRef = str | AssetDef
+Columns = str | Sequence[str]
+
+__all__ = [
+    "accepted_values",
+    "column_schema",
+    "expression",
+    "freshness",
+    "not_null",
+    "relationships",
+    "row_count",
+    "unique",
+]
+
+
+def not_null(
+    asset: AssetRef,
+    columns: Columns,
+    *,
+    name: str | None = None,
+    severity: Severity | None = None,
+    warn_if: str | None = None,
+    error_if: str | None = None,
+    blocking: bool = False,
+    description: str | None = None,
+    sample_size: int | None = None,
+) -> CheckDef:
+    """Rows where any of `columns` is NULL; observed value: how many such rows."""
+    table, cols = _asset_name(asset), _column_list(columns, "not_null")
+    name = name or f"{'_'.join(cols)}_not_null"
+    condition = " OR ".join(f"{quote_ident(c)} IS NULL" for c in cols)
+    nulls_per_column = ", ".join(f"count(*) FILTER ({quote_ident(c)} IS NULL)" for c in cols)
+
+    def details(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        counts = con.execute(f"SELECT {nulls_per_column} FROM {quote_ident(table)}").fetchone()
+        return {"nulls_per_column": dict(zip(cols, counts, strict=True))}
+
+    return _counting_check(
+        table,
+        name,
+        description or f"{', '.join(cols)} {'is' if len(cols) == 1 else 'are'} never NULL.",
+        f"SELECT * FROM {quote_ident(table)} WHERE {condition}",
+        thresholds(name, severity, warn_if, error_if),
+        blocking,
+        sample_size,
+        details=details,
+    )
+
+
+def unique(
+    asset: AssetRef,
+    columns: Columns,
+    *,
+    name: str | None = None,
+    severity: Severity | None = None,
+    warn_if: str | None = None,
+    error_if: str | None = None,
+    blocking: bool = False,
+    description: str | None = None,
+    sample_size: int | None = None,
+) -> CheckDef:
+    """Key values (one column or a composite key) that occur more than once.
+
+    Rows with a NULL in the key are ignored, as in SQL's UNIQUE; add not_null to forbid them.
+    Observed value: how many key values are repeated; each failing row is one such key with its
+    number of occurrences.
+    """
+    table, cols = _asset_name(asset), _column_list(columns, "unique")
+    name = name or f"{'_'.join(cols)}_unique"
+    key = ", ".join(quote_ident(c) for c in cols)
+    present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in cols)
+    counted = quote_ident("occurrences" if "occurrences" not in cols else "assetboard_occurrences")
+    failing_sql = (
+        f"SELECT {key}, count(*) AS {counted} FROM {quote_ident(table)} WHERE {present}"
+        f" GROUP BY {key} HAVING count(*) > 1"
+    )
+    label = cols[0] if len(cols) == 1 else f"({', '.join(cols)})"
+    return _counting_check(
+        table,
+        name,
+        description or f"Each {label} occurs at most once (NULL keys ignored).",
+        failing_sql,
+        thresholds(name, severity, warn_if, error_if),
+        blocking,
+        sample_size,
+    )
+
+
+def accepted_values(
+    asset: AssetRef,
+    column: str,
+    values: Sequence[Any],
+    *,
+    name: str | None = None,
+    severity: Severity | None = None,
+    warn_if: str | None = None,
+    error_if: str | None = None,
+    blocking: bool = False,
+    description: str | None = None,
+    sample_size: int | None = None,
+) -> CheckDef:
+    """Rows whose `column` holds a value outside `values` (NULLs ignored: use not_null)."""
+    table, col = _asset_name(asset), _column_list(column, "accepted_values")[0]
+    name = name or f"{col}_accepted_values"
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
+        raise DefinitionError(
+            [f"check '{name}': values={values!r} must be a non-empty list such as ['a', 'b']"]
+        )
+    if any(value is None for value in values):
+        raise DefinitionError(
+            [f"check '{name}': values contains None; NULLs are ignored here, use not_null"]
+        )
+    shown = ", ".join(map(str, values[:6])) + (", ..." if len(values) > 6 else "")
+    return _counting_check(
+        table,
+        name,
+        description or f"{col} is one of: {shown} (NULLs ignored).",
+        f"SELECT * FROM {quote_ident(table)} WHERE {quote_ident(col)} IS NOT NULL"
+        f" AND {quote_ident(col)} NOT IN (SELECT unnest($accepted_values))",
+        thresholds(name, severity, warn_if, error_if),
+        blocking,
+        sample_size,
+        params={"accepted_values": list(values)},
+    )
+
+
+def relationships(
+    asset: AssetRef,
+    column: str,
+    to_asset: AssetRef,
+    to_column: str,
+    *,
+    name: str | None = None,
+    severity: Severity | None = None,
+    warn_if: str | None = None,
+    error_if: str | None = None,
+    blocking: bool = False,
+    description: str | None = None,
+    sample_size: int | None = None,
+) -> CheckDef:
+    """Orphan keys: rows whose `column` has no match in `to_asset.to_column` (NULLs ignored).
+
+    The check runs right after `asset` is built, so `asset` must depend on `to_asset`; otherwise
+    it may see an old `to_asset`, or none yet.
+    """
+    table, col = _asset_name(asset), _column_list(column, "relationships")[0]
+    parent, parent_col = _asset_name(to_asset), _column_list(to_column, "relationships")[0]
+    name = name or f"{col}_references_{parent}"
+    failing_sql = (
+        f"SELECT * FROM {quote_ident(table)} AS child WHERE child.{quote_ident(col)} IS NOT NULL"
+        f" AND NOT EXISTS (SELECT 1 FROM {quote_ident(parent)} AS parent"
+        f" WHERE parent.{quote_ident(parent_col)} = child.{quote_ident(col)})"
+    )
+
+    def details(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        if _column_types(con, parent) is None:
+            raise PipelineError(
+                f"check '{table}.{name}': '{parent}' does not exist yet; make '{table}' depend on"
+                f" '{parent}' so it is built before this check runs"
+            )
+        return {"references": f"{parent}.{parent_col}"}
+
+    return _counting_check(
+        table,
+        name,
+        description or f"Every {col} matches a {parent}.{parent_col} (NULLs ignored).",
+        failing_sql,
+        thresholds(name, severity, warn_if, error_if),
+        blocking,
+        sample_size,
+        details=details,
+        details_first=True,
+    )
+
+
+def expression(
+    asset: AssetRef,
+    predicate: str,
+    *,
+    name: str | None = None,
+    severity: Severity | None = None,
+    warn_if: str | None = None,
+    error_if: str | None = None,
+    blocking: bool = False,
+    description: str | None = None,
+    sample_size: int | None = None,
+) -> CheckDef:
+    """Rows for which the SQL `predicate` is false or NULL; there must be none.
+
+    Stricter than dbt's `not (expr)`: a NULL verdict fails, so `amount >= 0` also catches a NULL
+    amount. Write `amount IS NULL OR amount >= 0` to allow NULLs.
+    """
+    if not isinstance(predicate, str) or not predicate.strip():
+        raise DefinitionError(
+            [f"check '{name or 'expression'}': predicate must be SQL text such as 'amount >= 0'"]
+        )
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", predicate).strip("_").lower()[:40]
+    name = name or f"expression_{slug or 'predicate'}"
+    table = _asset_name(asset)
+    return _counting_check(
+        table,
+        name,
+        description or f"Every row satisfies: {predicate.strip()}",
+        f"SELECT * FROM {quote_ident(table)} WHERE ({predicate.strip()}) IS NOT TRUE",
+        thresholds(name, severity, warn_if, error_if),
+        blocking,
+        sample_size,
+    )
+
+
+def row_count(
+    asset: AssetRef,
+    min: int | None = None,  # shadows the builtin on purpose: the names users expect
+    max: int | None = None,
+    *,
+    name: str | None = None,
+    severity: Severity = "error",
+    blocking: bool = False,
+    description: str | None = None,
+) -> CheckDef:
+    """The number of rows lies within [min, max]; there are no failing rows to sample."""
+    table, name = _asset_name(asset), name or "row_count"
+    bounds = {"min": min, "max": max}
+    bad = [k for k, v in bounds.items() if v is not None and (type(v) is not int or v < 0)]
+    if bad or (min is None and max is None) or (None not in (min, max) and min > max):
+        raise DefinitionError(
+            [f"check '{name}': row_count needs min and/or max as whole numbers >= 0 with"
+             f" min <= max; got min={min!r}, max={max!r}"]
+        )  # fmt: skip
+    if max is None:
+        expected = f">= {min}"
+    elif min is None:
+        expected = f"<= {max}"
+    else:
+        expected = f"between {min} and {max}"
+
+    def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
+        count = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+        passed = (min is None or count >= min) and (max is None or count <= max)
+        return CheckResult(
+            passed, {"row_count": count}, observed_value=count, threshold=f"row count {expected}"
+        )
+
+    return asset_check(
+        run,
+        asset=table,
+        name=name,
+        severity=severity,
+        blocking=blocking,
+        description=description or f"The row count is {expected}.",
+    )
+
+
+_TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS")
+_TEMPORAL += ("TIMESTAMP_NS",)
+
+
+def freshness(
+    asset: AssetRef,
+    column: str,
+    max_age: timedelta,
+    *,
+    timezone: str = "UTC",
+    name: str | None = None,
+    severity: Severity = "error",
+    blocking: bool = False,
+    description: str | None = None,
+    sample_size: int | None = None,
+) -> CheckDef:
+    """The newest value of `column` is at most `max_age` old.
+
+    TIMESTAMPTZ values are instants. A DATE or TIMESTAMP has no zone: it is read as wall-clock
+    time in `timezone` (UTC by default, the convention of this project), a DATE as its midnight.
+    Observed value: the age in seconds. Failing rows: the newest rows, which are too old.
+    """
+    table, col = _asset_name(asset), _column_list(column, "freshness")[0]
+    name = name or f"{col}_freshness"
+    if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
+        raise DefinitionError(
+            [f"check '{name}': max_age={max_age!r} must be a positive datetime.timedelta,"
+             " e.g. timedelta(hours=6)"]
+        )  # fmt: skip
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise DefinitionError(
+            [f"check '{name}': timezone={timezone!r} is not a known time zone; use an IANA name"
+             " such as 'UTC' or 'Europe/Berlin'"]
+        ) from None  # fmt: skip
+    target, quoted = quote_ident(table), quote_ident(col)
+    failing_sql = f"SELECT * FROM {target} WHERE {quoted} = (SELECT max({quoted}) FROM {target})"
+
+    def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
+        column_type = (_column_types(con, table) or {}).get(col)
+        if column_type not in _TEMPORAL:
+            raise PipelineError(
+                f"check '{table}.{name}': column '{col}' is {column_type or 'missing'}; freshness"
+                " needs a DATE, TIMESTAMP or TIMESTAMPTZ column"
+            )
+        if column_type.endswith("TIME ZONE"):
+            instant = f"max({quoted})"  # already an instant: the session's TimeZone is irrelevant
+        else:
+            instant = f"timezone($zone, max({quoted})::TIMESTAMP)"  # wall-clock time in `zone`
+        epoch, shown = con.execute(
+            f"SELECT epoch({instant}), max({quoted})::VARCHAR FROM {target}", {"zone": timezone}
+        ).fetchone()
+        limit = f"age <= {_duration(max_age.total_seconds())}"
+        if epoch is None:
+            return CheckResult(False, {"reason": f"'{col}' has no non-NULL value"}, threshold=limit)
+        age = time.time() - epoch
+        metadata = {"age": _duration(age), "max_age_s": max_age.total_seconds()}
+        if sample_size != 0:  # the newest value is data: kept out when samples are off
+            metadata["newest"] = shown
+        return CheckResult(
+            age <= max_age.total_seconds(),
+            metadata,
+            failing_rows_sql=failing_sql,
+            observed_value=round(age, 1),
+            threshold=limit,
+        )
+
+    return asset_check(
+        run,
+        asset=table,
+        name=name,
+        severity=severity,
+        blocking=blocking,
+        description=description or f"The newest {col} is at most {_duration(max_age)} old.",
+        sample_size=sample_size,
+    )
+
+
+def column_schema(
+    asset: AssetRef,
+    *,
+    name: str | None = None,
+    severity: Severity = "warn",
+    blocking: bool = False,
+    description: str | None = None,
+) -> CheckDef:
+    """Columns added, removed or retyped since the previous materialization.
+
+    The baseline is the columns recorded with the asset's latest earlier 'materialized' event;
+    the first materialization passes. Run again without rebuilding, it gives the same verdict.
+    Failing rows: one per changed column.
+    """
+    table, name = _asset_name(asset), name or "column_schema"
+
+    def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
+        current = _column_types(con, table)
+        if current is None:
+            raise PipelineError(f"check '{table}.{name}': '{table}' does not exist")
+        baseline = _previous_build(con, table)
+        if baseline is None:
+            return CheckResult(
+                True,
+                {"baseline": "none: first materialization", "columns": len(current)},
+                observed_value=0,
+                threshold="0 changed columns",
+            )
+        before = dict(baseline.columns)
+        changes = [(c, "added", None, t) for c, t in current.items() if c not in before]
+        changes += [(c, "removed", t, None) for c, t in before.items() if c not in current]
+        changes += [
+            (c, "retyped", t, current[c])
+            for c, t in before.items()
+            if c in current and t != current[c]
+        ]
+        metadata = {
+            "baseline_run_id": baseline.run_id,
+            **{kind: [c for c, k, *_ in changes if k == kind] for kind in ("added", "removed")},
+            "retyped": {c: f"{old} -> {new}" for c, k, old, new in changes if k == "retyped"},
+        }
+        return CheckResult(
+            not changes,
+            metadata,
+            failing_rows_sql=(
+                "SELECT unnest($column) AS column_name, unnest($change) AS change,"
+                " unnest($previous_type) AS previous_type, unnest($current_type) AS current_type"
+            ),
+            observed_value=len(changes),
+            threshold="0 changed columns",
+            failing_rows_params={
+                key: [str(change[i]) if change[i] else None for change in changes]
+                for i, key in enumerate(("column", "change", "previous_type", "current_type"))
+            },
+        )
+
+    return asset_check(
+        run,
+        asset=table,
+        name=name,
+        severity=severity,
+        blocking=blocking,
+        description=description
+        or f"No column of {table} was added, removed or retyped since its previous build.",
+    )
+
+
+def _counting_check(
+    table: str,
+    name: str,
+    description: str,
+    failing_sql: str,
+    rules: Thresholds,
+    blocking: bool,
+    sample_size: int | None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    details: Callable[[duckdb.DuckDBPyConnection], dict[str, Any]] | None = None,
+    details_first: bool = False,
+) -> CheckDef:
+    """A check that counts the rows of `failing_sql` and judges the count by `rules`."""
+
+    def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
+        extra = details(con) if details and details_first else {}
+        failing = con.execute(f"SELECT count(*) FROM ({failing_sql})", params or {}).fetchone()[0]
+        total = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+        if details and not details_first:
+            extra = details(con)
+        verdict = rules.evaluate(failing, total)
+        share = round(100.0 * failing / total, 4) if total else 0.0
+        return CheckResult(
+            passed=verdict is None,
+            metadata={"failing_rows": failing, "total_rows": total, "failing_pct": share, **extra},
+            failing_rows_sql=failing_sql,
+            observed_value=failing,
+            threshold=str(rules),
+            severity=verdict,
+            failing_rows_params=dict(params) if params else None,
+        )
+
+    return asset_check(
+        run,
+        asset=table,
+        name=name,
+        severity=rules.severity,
+        blocking=blocking,
+        description=description,
+        sample_size=sample_size,
+    )
+
+
+def _asset_name(asset: AssetRef) -> str:
+    if isinstance(asset, AssetDef):
+        return asset.name
+    if isinstance(asset, str) and asset:
+        return asset
+    raise DefinitionError([f"{asset!r} is not an asset: pass an asset name or an @asset"])
+
+
+def _column_list(columns: Columns, factory: str) -> list[str]:
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    if not cols or not all(isinstance(c, str) and c for c in cols) or len(set(cols)) < len(cols):
+        raise DefinitionError(
+            [f"{factory}: columns={columns!r} must be a column name or a list of distinct names"]
+        )
+    return cols
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
+    """{column: DuckDB type} of a table or view in the main schema, None when it is absent."""
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ?"
+        " ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return dict(rows) if rows else None
+
+
+def _previous_build(con: duckdb.DuckDBPyConnection, table: str) -> store.AssetEvent | None:
+    """The build before the one that made the table being checked, from the run history.
+
+    During a materialize run the current build is still 'running' in the history, so the
+    baseline is the newest earlier 'materialized' event; in a checks-only run the newest
+    'materialized' event made the current table, so the baseline is the one before it.
+    """
+    has_history = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database()"
+        " AND table_schema = ? AND table_name = 'asset_events'",
+        [store.SCHEMA],
+    ).fetchone()[0]
+    if not has_history:
+        return None
+    history = store.asset_history(con, table)
+    builds = [event for event in history if event.status == "materialized"]
+    if history and history[0].status == "running":
+        builds = [event for event in builds if event.run_id < history[0].run_id]
+    else:
+        builds = builds[1:]
+    return builds[0] if builds else None
+
+
+def _duration(value: timedelta | float) -> str:
+    """3725 s -> '1h 2m 5s': short and exact enough for a threshold or an observed age."""
+    seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h")]
+    parts += [(seconds % 3600 // 60, "m"), (seconds % 60, "s")]
+    return " ".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
