@@ -323,11 +323,11 @@ def freshness(
                 " needs a DATE, TIMESTAMP or TIMESTAMPTZ column"
             )
         if column_type.endswith("TIME ZONE"):
-            instant = f"max({quoted})"  # already an instant: the session's TimeZone is irrelevant
-        else:
-            instant = f"timezone($zone, max({quoted})::TIMESTAMP)"  # wall-clock time in `zone`
+            instant, params = f"max({quoted})", {}  # an instant: the session's zone is irrelevant
+        else:  # wall-clock time in `timezone`
+            instant, params = f"timezone($zone, max({quoted})::TIMESTAMP)", {"zone": timezone}
         epoch, shown = con.execute(
-            f"SELECT epoch({instant}), max({quoted})::VARCHAR FROM {target}", {"zone": timezone}
+            f"SELECT epoch({instant}), max({quoted})::VARCHAR FROM {target}", params
         ).fetchone()
         limit = f"age <= {_duration(max_age.total_seconds())}"
         if epoch is None:
