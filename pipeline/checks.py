@@ -20,6 +20,7 @@ import duckdb
 from pipeline import store
 from pipeline.definitions import AssetDef, CheckDef, CheckResult, Severity, asset_check
 from pipeline.errors import DefinitionError, PipelineError
+from pipeline.graph import suggest
 from pipeline.thresholds import Thresholds, thresholds
 from pipeline.warehouse import quote_ident
 
@@ -51,7 +52,7 @@ def not_null(
     sample_size: int | None = None,
 ) -> CheckDef:
     """Rows where any of `columns` is NULL; observed value: how many such rows."""
-    table, cols = _asset_name(asset), _column_list(columns, "not_null")
+    table, cols = _asset_name(asset), _column_list(columns, "not_null", asset)
     name = name or f"{'_'.join(cols)}_not_null"
     condition = " OR ".join(f"{quote_ident(c)} IS NULL" for c in cols)
     nulls_per_column = ", ".join(f"count(*) FILTER ({quote_ident(c)} IS NULL)" for c in cols)
@@ -90,7 +91,7 @@ def unique(
     Observed value: how many key values are repeated; each failing row is one such key with its
     number of occurrences.
     """
-    table, cols = _asset_name(asset), _column_list(columns, "unique")
+    table, cols = _asset_name(asset), _column_list(columns, "unique", asset)
     name = name or f"{'_'.join(cols)}_unique"
     key = ", ".join(quote_ident(c) for c in cols)
     present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in cols)
@@ -125,7 +126,7 @@ def accepted_values(
     sample_size: int | None = None,
 ) -> CheckDef:
     """Rows whose `column` holds a value outside `values` (NULLs ignored: use not_null)."""
-    table, col = _asset_name(asset), _column_list(column, "accepted_values")[0]
+    table, col = _asset_name(asset), _column_list(column, "accepted_values", asset)[0]
     name = name or f"{col}_accepted_values"
     if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
         raise DefinitionError(
@@ -146,6 +147,7 @@ def accepted_values(
         blocking,
         sample_size,
         params={"accepted_values": list(values)},
+        details=lambda con: {"accepted_values": list(values)},  # the SQL shows $accepted_values
     )
 
 
@@ -168,8 +170,11 @@ def relationships(
     The check runs right after `asset` is built, so `asset` must depend on `to_asset`; otherwise
     it may see an old `to_asset`, or none yet.
     """
-    table, col = _asset_name(asset), _column_list(column, "relationships")[0]
-    parent, parent_col = _asset_name(to_asset), _column_list(to_column, "relationships")[0]
+    table, col = _asset_name(asset), _column_list(column, "relationships", asset)[0]
+    parent, parent_col = (
+        _asset_name(to_asset),
+        _column_list(to_column, "relationships", to_asset)[0],
+    )
     name = name or f"{col}_references_{parent}"
     failing_sql = (
         f"SELECT * FROM {quote_ident(table)} AS child WHERE child.{quote_ident(col)} IS NOT NULL"
@@ -298,7 +303,7 @@ def freshness(
     time in `timezone` (UTC by default, the convention of this project), a DATE as its midnight.
     Observed value: the age in seconds. Failing rows: the newest rows, which are too old.
     """
-    table, col = _asset_name(asset), _column_list(column, "freshness")[0]
+    table, col = _asset_name(asset), _column_list(column, "freshness", asset)[0]
     name = name or f"{col}_freshness"
     if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
         raise DefinitionError(
@@ -316,11 +321,16 @@ def freshness(
     failing_sql = f"SELECT * FROM {target} WHERE {quoted} = (SELECT max({quoted}) FROM {target})"
 
     def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
-        column_type = (_column_types(con, table) or {}).get(col)
+        types = _column_types(con, table) or {}
+        if col not in types:
+            raise PipelineError(
+                f"check '{table}.{name}': '{table}' has no column '{col}'.{suggest(col, types)}"
+            )
+        column_type = types[col]
         if column_type not in _TEMPORAL:
             raise PipelineError(
-                f"check '{table}.{name}': column '{col}' is {column_type or 'missing'}; freshness"
-                " needs a DATE, TIMESTAMP or TIMESTAMPTZ column"
+                f"check '{table}.{name}': column '{col}' is {column_type}; freshness needs a"
+                " DATE, TIMESTAMP or TIMESTAMPTZ column"
             )
         if column_type.endswith("TIME ZONE"):
             instant, params = f"max({quoted})", {}  # an instant: the session's zone is irrelevant
@@ -474,12 +484,13 @@ def _asset_name(asset: AssetRef) -> str:
     raise DefinitionError([f"{asset!r} is not an asset: pass an asset name or an @asset"])
 
 
-def _column_list(columns: Columns, factory: str) -> list[str]:
+def _column_list(columns: Columns, factory: str, asset: AssetRef) -> list[str]:
     cols = [columns] if isinstance(columns, str) else list(columns)
     if not cols or not all(isinstance(c, str) and c for c in cols) or len(set(cols)) < len(cols):
         raise DefinitionError(
-            [f"{factory}: columns={columns!r} must be a column name or a list of distinct names"]
-        )
+            [f"{factory} on '{_asset_name(asset)}': columns={columns!r} must be a column name"
+             " or a list of distinct names"]
+        )  # fmt: skip
     return cols
 
 

@@ -72,6 +72,8 @@ def test_a_column_that_is_not_a_time_is_a_clear_error(con):
     con.execute('CREATE TABLE events ("at" VARCHAR)')
     with pytest.raises(PipelineError, match="column 'at' is VARCHAR; freshness needs a DATE"):
         checks.freshness("events", "at", timedelta(days=1)).fn(con)
+    with pytest.raises(PipelineError, match="'events' has no column 'att'. Did you mean 'at'?"):
+        checks.freshness("events", "att", timedelta(days=1)).fn(con)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline import CheckResult, Definitions, asset, asset_check, checks, materialize
+from pipeline import CheckResult, Definitions, asset, asset_check, checks, materialize, store
 from pipeline.errors import DefinitionError
 from pipeline.thresholds import parse_threshold
 
@@ -162,3 +162,20 @@ def test_a_hand_written_check_may_set_its_own_severity(db_path):
     assert (records["soft"].outcome, records["soft"].severity) == ("warned", "warn")
     assert records["bogus"].outcome == "error"
     assert "returned severity 'fatal'; use error or warn" in records["bogus"].error
+
+
+def test_every_execution_is_kept_in_the_history_with_its_own_severity(db_path):
+    check = checks.not_null("t", "v", warn_if=">0", error_if=">10")
+    run_ids = [_run(db_path, _bad_rows(bad), [check])[0].run_id for bad in (0, 5, 20)]
+    with store.open_store(db_path) as con:
+        history = store.check_history(con, "t")
+    assert [r.run_id for r in history] == run_ids[::-1]  # newest first
+    assert [(r.outcome, r.severity) for r in history] == [
+        ("failed", "error"),
+        ("warned", "warn"),
+        ("passed", "error"),
+    ]
+    assert [(r.observed_value, r.failing_count) for r in history] == [(20, 20), (5, 5), (0, None)]
+    assert {r.threshold for r in history} == {"warn if > 0, error if > 10"}
+    assert all(r.started_at is not None for r in history)
+    assert len(history[0].failing_sample) == 20 and history[2].failing_sample == []

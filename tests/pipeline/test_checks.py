@@ -175,7 +175,7 @@ def test_row_count_on_an_empty_table_fails(db_path):
         (lambda: checks.row_count("t"), r"row_count needs min and/or max"),
         (lambda: checks.row_count("t", min=5, max=2), r"min=5, max=2"),
         (lambda: checks.row_count("t", min=-1), r"min=-1"),
-        (lambda: checks.not_null("t", []), r"must be a column name or a list of distinct names"),
+        (lambda: checks.not_null("t", []), r"not_null on 't': columns=\[\] must be a column name"),
         (lambda: checks.unique("t", ["a", "a"]), r"list of distinct names"),
         (lambda: checks.accepted_values("t", "c", "abc"), r"must be a non-empty list"),
         (lambda: checks.accepted_values("t", "c", []), r"must be a non-empty list"),
