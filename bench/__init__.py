@@ -1,0 +1,1 @@
+"""Assetboard's benchmark harness: `python -m bench --help` (or `make bench`); see BENCHMARKS.md."""

@@ -1,0 +1,204 @@
+"""`python -m bench`: every benchmark of BENCHMARKS.md, printed as Markdown and saved.
+
+Examples:
+    python -m bench                                  # the full run behind BENCHMARKS.md
+    python -m bench --sizes 100,1M --reps 3          # quicker, fewer sizes
+    python -m bench --only resolver,loads            # some parts only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import datasets, machine, report, resolver, versus_plain
+from bench.measure import Stats, summarize
+
+PARTS = ("materialize", "resolver", "loads", "graph", "pages")
+DEFAULT_SIZES = "100,100k,1M,10M"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        return sorted({datasets.parse_rows(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _rows(text: str) -> int:
+    try:
+        return datasets.parse_rows(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parts(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if unknown := sorted(set(parts) - set(PARTS)):
+        raise argparse.ArgumentTypeError(
+            f"unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}"
+        )
+    return parts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the engine against plain DuckDB, the resolver, raw loads and the"
+        " dashboard pages. Timings are medians (min–max) over alternating repetitions.",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=_sizes(DEFAULT_SIZES),
+        help=f"sales rows per dataset (default {DEFAULT_SIZES})",
+    )
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        help="runs per side and size (default 5, and 3 at 10M rows or more)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="discarded runs per side before measuring (default 1)"
+    )
+    parser.add_argument(
+        "--only",
+        type=_parts,
+        default=list(PARTS),
+        help=f"comma-separated parts to run (default all: {','.join(PARTS)})",
+    )
+    parser.add_argument("--resolver-assets", type=int, default=10_000)
+    parser.add_argument("--resolver-edges", type=int, default=30_000)
+    parser.add_argument("--resolver-reps", type=int, default=7)
+    parser.add_argument(
+        "--graph-assets",
+        type=int,
+        default=500,
+        help="assets in the graph page benchmark (default 500)",
+    )
+    parser.add_argument(
+        "--large-rows",
+        type=_rows,
+        default=None,
+        help="rows for raw loads and page timings (default: the largest size)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=datasets.DATA_ROOT,
+        help="where generated CSVs are kept and reused (default bench/data)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_DIR,
+        help="folder for the Markdown and JSON results (default bench/results)",
+    )
+    return parser  # fmt: skip
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _reps(args: argparse.Namespace, rows: int) -> int:
+    if args.reps is not None:
+        return args.reps
+    return 3 if rows >= 10_000_000 else 5
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Stats) or is_dataclass(value):
+        return asdict(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
+    """Run the chosen parts; returns the Markdown report and the raw results."""
+    results: dict[str, Any] = {"machine": machine.describe(), "command": command}
+    lines = ["# Benchmark results", "", f"Command: `{results['command']}`", ""]
+    lines += ["## Machine", "", *report.machine_table(results["machine"])]
+    large = args.large_rows or max(args.sizes)
+
+    if "materialize" in args.only:
+        results["materialize"] = {}
+        for rows in args.sizes:
+            csv_dir = datasets.ensure(rows, args.data_dir)
+            reps = _reps(args, rows)
+            _log(f"materialize vs plain at {datasets.label(rows)} rows: {reps} runs each")
+            results["materialize"][rows] = versus_plain.compare(csv_dir, reps, args.warmup)
+        lines += [
+            "## `python -m pipeline materialize` vs plain DuckDB script",
+            "",
+            "Wall time and peak RSS of each whole process (os.wait4), median (min–max);"
+            " the two commands alternate A B A B on a fresh database file each run.",
+            "",
+            *report.materialize_table(results["materialize"]),
+        ]
+
+    if "resolver" in args.only:
+        _log(f"resolver at {args.resolver_assets:,} assets")
+        raw = resolver.measure(args.resolver_assets, args.resolver_edges, args.resolver_reps)
+        raw["stats"] = {step: summarize(v) for step, v in raw.pop("samples").items()}
+        total_ms = sum(s.median for s in raw["stats"].values()) * 1000
+        raw["total_ms"] = total_ms
+        results["resolver"] = raw
+        lines += ["## Resolver and selection", "", *report.resolver_table(raw, total_ms)]
+
+    if "loads" in args.only:
+        from bench import loads  # imports the sales example only when needed
+
+        csv_dir = datasets.ensure(large, args.data_dir)
+        reps = _reps(args, large) + 2
+        _log(f"raw loads serial vs parallel at {datasets.label(large)} rows: {reps} runs each")
+        results["loads"] = loads.compare(csv_dir, reps, args.warmup)
+        lines += ["## Raw loads: serial vs parallel", ""]
+        lines += report.loads_table(results["loads"], large)
+
+    if "graph" in args.only or "pages" in args.only:
+        from bench import dashboard
+
+        if "graph" in args.only:
+            _log(f"graph page data at {args.graph_assets} assets")
+            results["graph"] = dashboard.graph_timings(args.graph_assets, _reps(args, 0) * 2)
+            lines += [f"## Graph page at {args.graph_assets} assets", ""]
+            lines += report.timings_table(results["graph"], None)
+        if "pages" in args.only:
+            csv_dir = datasets.ensure(large, args.data_dir)
+            _log(f"dashboard pages at {datasets.label(large)} rows")
+            results["pages"] = dashboard.page_timings(csv_dir, _reps(args, 0))
+            lines += [f"## Dashboard pages, warm reruns at {datasets.label(large)} rows", ""]
+            lines += report.timings_table(results["pages"], report.TARGETS["page_ms"])
+
+    results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines += [f"Load average at the end: {results['load average at end']}.", ""]
+    return "\n".join(lines), results
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    markdown, results = run(args, " ".join(["python -m bench", *argv]))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    (args.out / f"bench-{stamp}.md").write_text(markdown + "\n")
+    (args.out / f"bench-{stamp}.json").write_text(json.dumps(_jsonable(results), indent=2))
+    print(markdown)
+    _log(f"saved {args.out / f'bench-{stamp}.md'} and .json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

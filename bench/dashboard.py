@@ -1,0 +1,153 @@
+"""Dashboard timings: warm page reruns via AppTest, and the graph page at a few hundred assets.
+
+Pages run the way the dashboard tests run them (AppTest of dashboard/app.py, then switch_page to
+each dashboard/pages/*.py) with ASSETBOARD_DB / ASSETBOARD_DEFS pointing at a bench warehouse.
+streamlit-agraph does not render under AppTest, so `streamlit_agraph.agraph` is patched: the
+timings cover building the graph's nodes and edges, not drawing them in the browser.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from bench.measure import summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboard" / "app.py"
+PAGES_DIR = ROOT / "dashboard" / "pages"
+GRAPH_PAGE = PAGES_DIR / "graph.py"
+
+_GRAPH_DEFS = """\
+from bench.resolver import synthetic_assets
+from pipeline.definitions import Definitions
+
+defs = Definitions(assets=synthetic_assets({n}, {edges}, layers={layers}))
+"""
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set env vars and a bare sys.argv (settings also read `--db` from argv), then restore."""
+    saved_env = {key: os.environ.get(key) for key in values}
+    saved_argv = sys.argv
+    os.environ.update(values)
+    sys.argv = [sys.argv[0]]
+    try:
+        yield
+    finally:
+        sys.argv = saved_argv
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _warm_reruns(page: Path, reps: int) -> tuple[list[float], str | None]:
+    """Seconds of `reps` reruns after one cold run, or the page's exception text."""
+    from streamlit.testing.v1 import AppTest
+
+    with mock.patch("streamlit_agraph.agraph", return_value=None):
+        app = AppTest.from_file(str(APP), default_timeout=300)
+        app.switch_page(f"pages/{page.name}").run()  # cold: imports, caches, first queries
+        if app.exception:
+            return [], app.exception[0].message
+        seconds = []
+        for _ in range(reps):
+            started = time.perf_counter()
+            app.run()
+            seconds.append(time.perf_counter() - started)
+            if app.exception:
+                return [], app.exception[0].message
+    return seconds, None
+
+
+def _time_calls(fn: Callable[[], Any], reps: int) -> list[float]:
+    fn()  # warm
+    seconds = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def _missing_dashboard(*paths: Path) -> str | None:
+    missing = [str(p.relative_to(ROOT)) for p in paths if not p.exists()]
+    if missing:
+        return f"{', '.join(missing)} not written yet; rerun `python -m bench` once it is."
+    return None
+
+
+def graph_timings(n_assets: int, reps: int) -> dict[str, Any]:
+    """The graph page's data (services.graph_model) and its whole warm rerun at `n_assets`."""
+    if reason := _missing_dashboard(APP, ROOT / "dashboard" / "services.py", GRAPH_PAGE):
+        return {"skipped": reason}
+    from dashboard import services
+    from dashboard.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="assetboard-bench-") as tmp:
+        defs_file = Path(tmp) / "bench_graph_defs.py"
+        layers = max(1, min(10, n_assets // 10))
+        defs_file.write_text(_GRAPH_DEFS.format(n=n_assets, edges=n_assets * 3, layers=layers))
+        db = Path(tmp) / "warehouse.duckdb"
+        cfg = Settings(defs=str(defs_file), db=db)
+        defs = services.load_defs(cfg)
+        stats = {
+            "services.graph_model (statuses + nodes + edges)": summarize(
+                _time_calls(lambda: services.graph_model(cfg, defs), reps)
+            )
+        }
+        with _environment(ASSETBOARD_DB=str(db), ASSETBOARD_DEFS=str(defs_file)):
+            seconds, error = _warm_reruns(GRAPH_PAGE, reps)
+        name = "dashboard/pages/graph.py rerun (AppTest, agraph patched)"
+        if error:
+            return {"stats": stats, "note": f"{name} raised: {error}"}
+        stats[name] = summarize(seconds)
+    note = (
+        f"{n_assets} assets, {n_assets * 3} edges in {layers} layers, never materialized;"
+        f" medians of {reps} warm calls."
+    )
+    return {"stats": stats, "note": note}
+
+
+def page_timings(csv_dir: Path, reps: int) -> dict[str, Any]:
+    """Each page's warm rerun with the sales example materialized from `csv_dir`."""
+    pages = sorted(PAGES_DIR.glob("*.py")) if PAGES_DIR.is_dir() else []
+    if not pages or not APP.is_file():
+        return {"skipped": "dashboard/pages/ has no pages yet; rerun once the dashboard exists."}
+    from pipeline.engine import materialize
+    from pipeline.examples.sales import build_definitions
+
+    stats: dict[str, Any] = {}
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="assetboard-bench-") as tmp:
+        db = Path(tmp) / "warehouse.duckdb"
+        run = materialize(build_definitions(csv_dir), db=db)
+        env = {
+            "ASSETBOARD_DB": str(db),
+            "ASSETBOARD_DEFS": "pipeline.examples.sales",
+            "ASSETBOARD_SALES_DATA": str(csv_dir),
+        }
+        with _environment(**env):
+            for page in pages:
+                seconds, error = _warm_reruns(page, reps)
+                if error:
+                    errors.append(f"{page.name}: {error.splitlines()[0][:200]}")
+                else:
+                    stats[f"pages/{page.name}"] = summarize(seconds)
+    note = (
+        f"Warehouse materialized by run {run.run_id} ({run.run.status}); one cold run per page,"
+        f" then medians of {reps} reruns."
+    )
+    if errors:
+        note += " Pages that raised (not timed): " + "; ".join(errors)
+    return {"stats": stats, "note": note}

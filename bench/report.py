@@ -1,0 +1,107 @@
+"""The results as Markdown tables, with every target marked met or missed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.datasets import label
+from bench.measure import Stats
+
+TARGETS = {
+    "wall_small": 1.3,  # materialize / plain at the smallest size, process start included
+    "wall_large": 1.10,  # at 10M rows
+    "rss": 1.1,
+    "resolver_ms": 100.0,
+    "page_ms": 300.0,
+    "loads": 0.75,
+}
+
+
+def verdict(value: float, limit: float) -> str:
+    return f"≤ {limit:g}: **met**" if value <= limit else f"≤ {limit:g}: **MISSED**"
+
+
+def _range(stats: Stats, scale: float = 1.0, digits: int = 2) -> str:
+    return (
+        f"{stats.median * scale:.{digits}f} "
+        f"({stats.low * scale:.{digits}f}–{stats.high * scale:.{digits}f})"
+    )
+
+
+def machine_table(machine: dict[str, str]) -> list[str]:
+    return ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in machine.items()), ""]
+
+
+def materialize_table(results: dict[int, dict[str, Any]]) -> list[str]:
+    lines = [
+        "| rows | runs | engine wall s | plain wall s | wall ratio | target |"
+        " engine peak RSS MB | plain peak RSS MB | RSS ratio | target |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
+    ]
+    sizes = sorted(results)
+    for rows in sizes:
+        r = results[rows]
+        if rows == sizes[0] and rows <= 1000:
+            wall_target = verdict(r["wall_ratio"], TARGETS["wall_small"])
+        elif rows >= 10_000_000:
+            wall_target = verdict(r["wall_ratio"], TARGETS["wall_large"])
+        else:
+            wall_target = "–"
+        lines.append(
+            f"| {label(rows)} | {r['engine']['wall_s'].n} | {_range(r['engine']['wall_s'])}"
+            f" | {_range(r['plain']['wall_s'])} | {r['wall_ratio']:.3f} | {wall_target}"
+            f" | {_range(r['engine']['rss_mb'], digits=0)}"
+            f" | {_range(r['plain']['rss_mb'], digits=0)}"
+            f" | {r['rss_ratio']:.3f} | {verdict(r['rss_ratio'], TARGETS['rss'])} |"
+        )
+    return [*lines, ""]
+
+
+def resolver_table(result: dict[str, Any], total_ms: float) -> list[str]:
+    lines = [
+        f"{result['assets']:,} assets, {result['edges']:,} edges; medians of"
+        f" {next(iter(result['stats'].values())).n} runs.",
+        "",
+        "| step | ms median (min–max) | assets selected |",
+        "|---|---:|---:|",
+    ]
+    for step, stats in result["stats"].items():
+        size = result["sizes"].get(step, "")
+        lines.append(f"| {step} | {_range(stats, 1000, 1)} | {size} |")
+    lines.append(
+        f"| **total: build + every selection + its plan** | **{total_ms:.1f}** |"
+        f" {verdict(total_ms, TARGETS['resolver_ms'])} |"
+    )
+    return [*lines, ""]
+
+
+def loads_table(result: dict[str, Any], rows: int) -> list[str]:
+    lines = [
+        f"`materialize(defs, select='group:ingestion', max_workers=...)` in-process at"
+        f" {label(rows)} rows (loads plus their checks), {result['serial'].n} runs each.",
+        "",
+        "| mode | wall s median (min–max) | ratio parallel/serial | target |",
+        "|---|---:|---:|---|",
+        f"| serial (max_workers=1) | {_range(result['serial'])} | | |",
+        f"| parallel (default workers) | {_range(result['parallel'])} | {result['ratio']:.3f}"
+        f" | {verdict(result['ratio'], TARGETS['loads'])} |",
+        "",
+        "Serial build time per asset (the engine's own AssetEvent.duration_s):",
+        "",
+        "| asset | s median (min–max) |",
+        "|---|---:|",
+    ]
+    for name, stats in result["serial_per_asset"].items():
+        lines.append(f"| {name} | {_range(stats, digits=3)} |")
+    return [*lines, ""]
+
+
+def timings_table(result: dict[str, Any], limit_ms: float | None) -> list[str]:
+    if "skipped" in result:
+        return [f"Not measured: {result['skipped']}", ""]
+    lines = [result.get("note", ""), "", "| what | warm ms median (min–max) | target |"]
+    lines.append("|---|---:|---|")
+    for name, stats in result["stats"].items():
+        target = verdict(stats.median * 1000, limit_ms) if limit_ms else ""
+        lines.append(f"| {name} | {_range(stats, 1000, 1)} | {target} |")
+    return [*lines, ""]

@@ -1,0 +1,147 @@
+"""The benchmark harness at 100 rows, so it cannot rot; and the plain script's parity with the
+engine it is the floor for. Nothing here asserts a timing: numbers only go to BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bench import check_sql, datasets, plain_duckdb
+from bench.__main__ import main as bench_main
+from pipeline import store
+from pipeline.datagen import generate
+from pipeline.engine import materialize
+from pipeline.examples import sales
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = ("products", "sales_reps", "sales_data", "joined_data")
+
+
+@pytest.fixture(scope="module")
+def csv_100(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return datasets.ensure(100, tmp_path_factory.mktemp("bench-data"))
+
+
+def _tables(db: Path) -> dict[str, tuple[int, list[tuple[str, str]]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {
+            name: (
+                con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0],
+                [(row[0], row[1]) for row in con.execute(f'DESCRIBE "{name}"').fetchall()],
+            )
+            for name in TABLES
+        }
+
+
+def _outcomes(db: Path) -> dict[str, str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT asset || '.' || check_name, outcome FROM assetboard.check_results"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    argv = ["--sizes", "100", "--reps", "1", "--warmup", "0", "--resolver-assets", "300"]
+    argv += ["--resolver-edges", "900", "--resolver-reps", "1", "--graph-assets", "40"]
+    argv += ["--data-dir", str(tmp_path / "data"), "--out", str(out)]
+
+    assert bench_main(argv) == 0
+
+    [report] = out.glob("bench-*.md")
+    text = report.read_text()
+    for heading in ("## Machine", "vs plain DuckDB", "## Resolver and selection", "## Raw loads"):
+        assert heading in text
+    assert "## Graph page at 40 assets" in text and "## Dashboard pages" in text
+    results = json.loads(report.with_suffix(".json").read_text())
+    row = results["materialize"]["100"]
+    assert row["engine"]["wall_s"]["n"] == 1 and row["wall_ratio"] > 0 and row["rss_ratio"] > 0
+    assert results["resolver"]["sizes"]["select `*`"] == 300
+    assert (tmp_path / "data" / "rows-100" / ".complete").is_file()
+
+
+def test_generated_data_is_reused_and_a_half_written_folder_is_redone(tmp_path: Path) -> None:
+    folder = datasets.ensure(100, tmp_path)
+    stamp = (folder / ".complete").stat().st_mtime_ns
+    assert datasets.ensure(100, tmp_path) == folder
+    assert (folder / ".complete").stat().st_mtime_ns == stamp
+
+    (folder / ".complete").unlink()
+    (folder / "sales_data.csv").write_text("date,rep_id\n")  # as if interrupted half-way
+    datasets.ensure(100, tmp_path)
+    assert len((folder / "sales_data.csv").read_text().splitlines()) == 101
+
+
+def test_row_counts_parse_and_bad_ones_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert [datasets.parse_rows(t) for t in ("100", "100k", "1M", "10_000_000")] == [
+        100,
+        100_000,
+        1_000_000,
+        10_000_000,
+    ]
+    with pytest.raises(SystemExit) as exc:
+        bench_main(["--sizes", "10x"])
+    assert exc.value.code == 2
+    assert "'10x' is not a row count: use e.g. 100, 100k, 1M or 10M" in capsys.readouterr().err
+
+
+def test_plain_script_builds_the_same_tables_and_checks_as_the_engine(
+    tmp_path: Path, csv_100: Path
+) -> None:
+    plain_db, engine_db = tmp_path / "plain.duckdb", tmp_path / "engine.duckdb"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "plain_duckdb.py"), str(csv_100), str(plain_db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert materialize(sales.build_definitions(csv_100), db=engine_db).ok
+
+    assert f"{len(TABLES)} tables" in done.stdout
+    assert _tables(plain_db) == _tables(engine_db)
+    assert _outcomes(plain_db) == _outcomes(engine_db)
+    assert set(_outcomes(plain_db).values()) == {"passed"}
+
+
+def test_plain_script_records_failing_rows_where_the_engine_does(tmp_path: Path) -> None:
+    generate(200, tmp_path / "csv", orphan_rate=0.2, seed=1)
+    plain_db, engine_db = tmp_path / "plain.duckdb", tmp_path / "engine.duckdb"
+    plain_duckdb.run(tmp_path / "csv", plain_db)
+    materialize(sales.build_definitions(tmp_path / "csv"), db=engine_db)
+
+    failing = {key for key, outcome in _outcomes(engine_db).items() if outcome != "passed"}
+    assert failing and failing == {k for k, o in _outcomes(plain_db).items() if o != "passed"}
+    with duckdb.connect(str(plain_db), read_only=True) as con:
+        counts = con.execute(
+            "SELECT min(failing_count), max(json_array_length(failing_sample))"
+            " FROM assetboard.check_results WHERE outcome = 'failed'"
+        ).fetchone()
+    assert counts[0] > 0 and counts[1] == plain_duckdb.FAILING_SAMPLE
+
+
+def test_plain_script_mirrors_the_sales_example_sql(csv_100: Path) -> None:
+    """When this fails, the example changed: sync bench/plain_duckdb.py (see its docstring)."""
+    defs = sales.build_definitions(csv_100)
+    assert plain_duckdb.CSV_COLUMNS == sales.CSV_COLUMNS
+    assert plain_duckdb.JOINED_SQL == sales.JOINED_SQL
+    assert list(plain_duckdb.ORDER) == defs.graph.names
+    assert plain_duckdb.HISTORY_DDL.strip() == store._DDL.strip()
+    recorded = json.loads(check_sql.as_json(check_sql.capture(csv_100)))
+    assert plain_duckdb.load_checks() == recorded, (
+        "the sales example's checks changed: run `python -m bench.check_sql --write`"
+    )
+
+
+def test_cli_start_imports_neither_jinja2_nor_pandas() -> None:
+    """`python -m pipeline` start-up is part of every run (BENCHMARKS.md, 100 rows)."""
+    probe = "import sys, pipeline.__main__; print(sorted({'jinja2', 'pandas'} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
