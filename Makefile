@@ -26,6 +26,9 @@ test: $(STAMP) browser
 browser:
 	./scripts/ensure-chromium.sh
 
+bench: $(STAMP)
+	$(PY) -m bench
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
