@@ -73,7 +73,7 @@ def run_gantt(timeline: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("start_s:Q", title="Seconds since the run started"),
             x2="end_shown:Q",
-            y=alt.Y("asset:N", title=None, sort=list(data["asset"])),
+            y=alt.Y("asset:N", title=None, sort=list(data["asset"]), axis=alt.Axis(labelLimit=240)),
             color=alt.Color(
                 "status:N", title="Status", scale=_scale(STATUS_COLOURS, data["status"])
             ),
@@ -84,7 +84,7 @@ def run_gantt(timeline: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("rows:Q", title="Rows", format=","),
             ],
         )
-        .properties(height=max(120, 36 * len(data)), title="Assets in this run")
+        .properties(height=alt.Step(34), title="Assets in this run")
     )
 
 
@@ -96,7 +96,7 @@ def check_outcome_heatmap(history: pd.DataFrame) -> alt.Chart:
         .mark_rect(stroke="white", strokeWidth=2, cornerRadius=2)
         .encode(
             x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("check:N", title=None, sort=checks),
+            y=alt.Y("check:N", title=None, sort=checks, axis=alt.Axis(labelLimit=360)),
             color=alt.Color(
                 "outcome:N", title="Outcome", scale=_scale(OUTCOME_COLOURS, history["outcome"])
             ),
@@ -108,7 +108,7 @@ def check_outcome_heatmap(history: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("when:T", title="When", format="%Y-%m-%d %H:%M:%S"),
             ],
         )
-        .properties(height=max(80, 28 * len(checks)), title="Outcome per run")
+        .properties(height=alt.Step(26), title="Outcome per run")
     )
 
 
@@ -118,7 +118,11 @@ def observed_value_over_time(history: pd.DataFrame) -> alt.Chart:
     base = alt.Chart(data).encode(
         x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("observed_value:Q", title="Observed value"),
-        color=alt.Color("check:N", title="Check"),
+        color=alt.Color(
+            "check:N",
+            title="Check",
+            legend=None if data["check"].nunique() <= 1 else alt.Legend(labelLimit=320),
+        ),
         tooltip=[
             alt.Tooltip("check:N", title="Check"),
             alt.Tooltip("run_id:O", title="Run"),

@@ -16,6 +16,13 @@ from pipeline.report import EXTENSIONS, MIME_TYPES, Report, build_report, render
 from pipeline.store import RunRecord
 
 RUNS_OFFERED = 50
+SUMMARY_WORDS = {
+    "failed": "failed",
+    "error": "errors",
+    "warned": "warned",
+    "passed": "passed",
+    "skipped": "skipped",
+}
 FORMAT_LABELS = {"html": "HTML", "json": "JSON", "junit": "JUnit XML", "md": "Markdown"}
 FORMAT_HELP = {
     "html": "One self-contained file: opens from disk or an e-mail, no network needed.",
@@ -23,7 +30,6 @@ FORMAT_HELP = {
     "junit": "For CI test reports: a testsuite per asset, a testcase per check; warnings pass.",
     "md": "A short summary to paste into a pull request or a chat.",
 }
-STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⛔", "running": "⏳"}
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,19 @@ class Download:
 
 
 def run_label(run: RunRecord) -> str:
-    """'❌ Run 7 · failed · materialize · 2026-11-24 05:54 UTC' for the picker."""
-    return (
-        f"{STATUS_ICONS.get(run.status, '')} Run {run.run_id} · {run.status} · {run.kind}"
-        f" · {run.started_at:%Y-%m-%d %H:%M} UTC"
-    ).strip()
+    """'Run 7 · failed · materialize · 2026-11-24 05:54 UTC' for the picker (plain text: the
+    select box has no emoji font on every machine)."""
+    return f"Run {run.run_id} · {run.status} · {run.kind} · {run.started_at:%Y-%m-%d %H:%M} UTC"
+
+
+def summary(report: Report) -> str:
+    """One line of counts above the embedded report, e.g. for screen readers and tests."""
+    checks, assets = report.check_counts, report.asset_counts
+    parts = [f"{checks[o]} {word}" for o, word in SUMMARY_WORDS.items()]
+    line = f"Run {report.run.run_id} {report.run.status} · checks: {', '.join(parts)}"
+    if assets["failed"] or assets["skipped"]:
+        line += f" · assets: {assets['failed']} failed, {assets['skipped']} skipped"
+    return line
 
 
 def choose_run(cfg: Settings, wanted: str | None) -> RunChoice | None:

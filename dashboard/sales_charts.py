@@ -12,33 +12,35 @@ import zlib
 import altair as alt
 import pandas as pd
 
-REVENUE_COLOUR = "#4C78A8"
+REVENUE_COLOUR = "#1e63b8"  # the theme's primary: a plain measure, no category or department
 MISSING_COLOUR = "#9D9D9D"
+# Category and department palettes share no hue with each other or with REVENUE_COLOUR.
 CATEGORY_COLOURS = {
-    "Electronics": "#4C78A8",
-    "Clothing": "#F58518",
-    "Home and Garden": "#54A24B",
-    "Books": "#B279A2",
+    "Electronics": "#8E6BBF",
+    "Clothing": "#D4609A",
+    "Home and Garden": "#59A14F",
+    "Books": "#9C755F",
 }
 DEPARTMENT_COLOURS = {
-    "North": "#2F6690",
-    "South": "#D1495B",
-    "East": "#E09F3E",
-    "West": "#2A9D8F",
+    "North": "#2A9D8F",
+    "South": "#E76F51",
+    "East": "#E9B44C",
+    "West": "#264653",
 }
 # For values the sample data does not have (other pipelines, other data sets).
-EXTRA_COLOURS = ("#72B7B2", "#EECA3B", "#FF9DA6", "#9D755D", "#BAB0AC", "#E45756")
+EXTRA_COLOURS = ("#72B7B2", "#B6992D", "#FF9DA6", "#79706E", "#D37295", "#86BCB6")
 MISSING_LABELS = ("Unknown product", "Unknown rep", "Unknown customer")
 
 # Vega expression: $950, $12.3k, $4.5M, $1.2B: short enough for an axis at any data size.
 COMPACT_DOLLARS = (
-    "abs(datum.value) >= 1e9 ? format(datum.value / 1e9, '$,.1f') + 'B'"
-    " : abs(datum.value) >= 1e6 ? format(datum.value / 1e6, '$,.1f') + 'M'"
-    " : abs(datum.value) >= 1e3 ? format(datum.value / 1e3, '$,.1f') + 'k'"
+    "abs(datum.value) >= 1e9 ? format(datum.value / 1e9, '$,.1~f') + 'B'"
+    " : abs(datum.value) >= 1e6 ? format(datum.value / 1e6, '$,.1~f') + 'M'"
+    " : abs(datum.value) >= 1e3 ? format(datum.value / 1e3, '$,.1~f') + 'k'"
     " : format(datum.value, '$,.0f')"
 )
 EXACT_DOLLARS = "$,.2f"
 COUNT = ",d"
+BAR_STEP = 30  # pixels per bar in the horizontal bar charts
 
 
 def revenue_by_month(frame: pd.DataFrame) -> alt.Chart:
@@ -60,36 +62,41 @@ def revenue_by_month(frame: pd.DataFrame) -> alt.Chart:
 
 def revenue_by_category(frame: pd.DataFrame) -> alt.Chart:
     """Revenue per product category, largest first."""
-    return _column_chart(frame, "category", "Category", CATEGORY_COLOURS, "Revenue by category")
+    return _bars(
+        frame,
+        "category",
+        "Category",
+        "Revenue by category",
+        color=_colour_by("category", "Category", frame, CATEGORY_COLOURS, legend=False),
+    )
 
 
 def revenue_by_department(frame: pd.DataFrame) -> alt.Chart:
     """Revenue per sales department, largest first."""
-    return _column_chart(
-        frame, "department", "Department", DEPARTMENT_COLOURS, "Revenue by department"
+    return _bars(
+        frame,
+        "department",
+        "Department",
+        "Revenue by department",
+        color=_colour_by("department", "Department", frame, DEPARTMENT_COLOURS, legend=False),
     )
 
 
 def top_reps(frame: pd.DataFrame) -> alt.Chart:
     """The best-selling reps, coloured by department as in the department chart."""
-    return _ranking(
+    return _bars(
         frame,
         "rep_name",
         "Sales rep",
         "Top sales reps by revenue",
-        color=alt.Color(
-            "department:N",
-            title="Department",
-            scale=_scale(frame["department"], DEPARTMENT_COLOURS),
-            legend=alt.Legend(orient="bottom"),
-        ),
+        color=_colour_by("department", "Department", frame, DEPARTMENT_COLOURS, legend=True),
         extra_tooltip=[alt.Tooltip("department:N", title="Department")],
     )
 
 
 def top_customers(frame: pd.DataFrame) -> alt.Chart:
     """The customers bringing in the most revenue."""
-    return _ranking(
+    return _bars(
         frame,
         "customer_name",
         "Customer",
@@ -98,25 +105,7 @@ def top_customers(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def _column_chart(
-    frame: pd.DataFrame, field: str, title: str, colours: dict[str, str], chart_title: str
-) -> alt.Chart:
-    order = list(frame[field])  # already sorted by revenue, largest first
-    return (
-        alt.Chart(frame, title=chart_title)
-        .mark_bar()
-        .encode(
-            x=alt.X(f"{field}:N", title=title, sort=order, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("revenue:Q", title="Revenue", axis=_money_axis()),
-            color=alt.Color(
-                f"{field}:N", title=title, scale=_scale(frame[field], colours), legend=None
-            ),
-            tooltip=_totals_tooltip(field, title),
-        )
-    )
-
-
-def _ranking(
+def _bars(
     frame: pd.DataFrame,
     field: str,
     title: str,
@@ -124,6 +113,8 @@ def _ranking(
     color: alt.Color | alt.ColorValue,
     extra_tooltip: list[alt.Tooltip] | None = None,
 ) -> alt.Chart:
+    """Horizontal bars, largest on top. Each bar gets a fixed height, so one bar left by a
+    filter stays a bar rather than a block filling the chart, and long names stay readable."""
     return (
         alt.Chart(frame, title=chart_title)
         .mark_bar()
@@ -135,11 +126,24 @@ def _ranking(
             color=color,
             tooltip=[*_totals_tooltip(field, title), *(extra_tooltip or [])],
         )
+        .properties(height=alt.Step(BAR_STEP))
+    )
+
+
+def _colour_by(
+    field: str, title: str, frame: pd.DataFrame, colours: dict[str, str], legend: bool
+) -> alt.Color:
+    return alt.Color(
+        f"{field}:N",
+        title=title,
+        scale=_scale(frame[field], colours),
+        legend=alt.Legend(orient="top", direction="horizontal") if legend else None,
     )
 
 
 def _money_axis() -> alt.Axis:
-    return alt.Axis(labelExpr=COMPACT_DOLLARS)
+    # Few ticks: compact labels like "$2.4M" collide on a narrow half-width chart otherwise.
+    return alt.Axis(labelExpr=COMPACT_DOLLARS, tickCount=5)
 
 
 def _totals_tooltip(field: str, title: str) -> list[alt.Tooltip]:

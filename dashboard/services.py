@@ -181,7 +181,7 @@ def overview(cfg: Settings, defs: Definitions) -> Overview:
                     record.asset,
                     record.outcome,
                     record.started_at,
-                    _check_message(record),
+                    check_message(record),
                 )
             )
     for state in states.values():
@@ -203,7 +203,8 @@ def overview(cfg: Settings, defs: Definitions) -> Overview:
     )
 
 
-def _check_message(record: CheckRecord) -> str:
+def check_message(record: CheckRecord) -> str:
+    """What a failing check saw: its error, or observed vs expected and failing rows."""
     if record.error:
         return record.error
     parts = []
@@ -521,14 +522,13 @@ def checks_table(cfg: Settings, defs: Definitions) -> pd.DataFrame:
         rows.append(
             {
                 "Check": check.key,
-                "Asset": check.asset,
                 "Latest outcome": OUTCOME_LABELS[record.outcome if record else "never"],
                 "Severity": check.severity,
                 "Blocking": "yes" if check.blocking else "no",
                 "Observed": format_value(record.observed_value) if record else "—",
                 "Expected": (record.threshold if record and record.threshold else "—"),
                 "Failing rows": (record.failing_count or 0) if record else 0,
-                "Last run": format_time(record.started_at) if record else "—",
+                "Last run": format_ago(record.started_at) if record else "never",
                 "Description": check.description or "",
             }
         )

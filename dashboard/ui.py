@@ -11,12 +11,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import duckdb
+import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from dashboard import runs, services, settings, state
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError, SelectionError
+from pipeline.store import CheckRecord
 
 STATUS_BADGES = {
     "fresh": ":green[:material/check_circle: Fresh]",
@@ -75,6 +78,14 @@ _LABELS = {
     "checks": "Run checks only",
     "free": "Materialize selection",
 }
+_SHORT_LABELS = {  # for the narrow details column of the graph page
+    "all": "Materialize all",
+    "selected": "Materialize",
+    "downstream": "With downstream",
+    "upstream": "With upstream",
+    "stale": "Stale only",
+    "checks": "Checks only",
+}
 _HELP = {
     "all": "Rebuild every asset in dependency order and run all checks.",
     "selected": "Rebuild only this asset (its upstream tables are used as they are).",
@@ -102,8 +113,14 @@ def materialize_toolbar(
     asset: str | None = None,
     actions: Sequence[str] = services.ACTIONS,
     pick_asset: bool = False,
+    compact: bool = False,
 ) -> None:
-    """Buttons that start a background run; a click shows what started or why it cannot."""
+    """Buttons that start a background run; a click shows what started or why it cannot.
+
+    `prefix` keeps widget keys apart when two toolbars share a page; `compact` uses short
+    labels for narrow columns.
+    """
+    labels = _SHORT_LABELS if compact else _LABELS
     live = runs.current(cfg.db)
     busy = live is not None and live.active
     clicked: str | None = None
@@ -113,7 +130,7 @@ def materialize_toolbar(
     if row:
         for column, action in zip(st.columns(len(row)), row, strict=True):
             if column.button(
-                _LABELS[action],
+                labels[action],
                 key=state.toolbar_key(prefix, _BUTTON_KEYS[action]),
                 help=_HELP[action],
                 type="primary" if action == "all" else "secondary",
@@ -134,7 +151,7 @@ def materialize_toolbar(
             )
         for column, action in zip(st.columns(len(asset_actions)), asset_actions, strict=True):
             if column.button(
-                _LABELS[action],
+                labels[action],
                 key=state.toolbar_key(prefix, _BUTTON_KEYS[action]),
                 help=_HELP[action],
                 disabled=busy or asset is None,
@@ -194,10 +211,14 @@ def _start(
 # --- live progress ----------------------------------------------------------------------------
 
 
-def run_progress(cfg: Settings) -> None:
-    """Progress of the run on this database, refreshed every second only while it is active."""
+def run_progress(cfg: Settings, show_finished: bool = False) -> None:
+    """Progress of the run on this database, refreshed every second only while it is active.
+
+    The outcome of a finished run is shown only where `show_finished` (the pages with the
+    toolbar); elsewhere the page's own history view says how it went.
+    """
     live = runs.current(cfg.db)
-    if live is None:
+    if live is None or (not live.active and not show_finished):
         return
     if live.active:
         st.session_state[state.SS_WATCHING_RUN] = True
@@ -209,7 +230,8 @@ def run_progress(cfg: Settings) -> None:
             return
         if not now.active and st.session_state.pop(state.SS_WATCHING_RUN, False):
             st.rerun()  # the run just ended: refresh the whole page, and stop ticking
-        _render_live(now)
+        if now.active or show_finished:
+            _render_live(now)
 
     _panel()
 
@@ -217,13 +239,14 @@ def run_progress(cfg: Settings) -> None:
 def _render_live(live: runs.LiveRun) -> None:
     done, total = live.progress()
     noun = "asset" if total == 1 else "assets"
+    records = live.check_records()
     if live.active:
-        label, status = f"{live.label}: {done} of {total} {noun} done", "running"
+        label, status = f"{live.label}: {done} of {total} {noun} done…", "running"
     elif live.ok:
-        label, status = f"{live.label}: succeeded", "complete"
+        label, status = f"{live.label}: succeeded — {_outcome_text(live, records)}", "complete"
     else:
-        label, status = f"{live.label}: failed", "error"
-    with st.status(label, state=status, expanded=True):
+        label, status = f"{live.label}: failed — {_outcome_text(live, records)}", "error"
+    with st.status(label, state=status, expanded=live.active or not live.ok):
         if live.active:
             st.progress(done / total if total else 0.0, text=f"{done} / {total} {noun}")
         for name, event_status in live.snapshot().items():
@@ -232,9 +255,12 @@ def _render_live(live: runs.LiveRun) -> None:
             st.markdown(line)
             if error and event_status in ("failed", "skipped"):
                 st.caption(error)
-        records = live.check_records()
         if records:
             st.markdown(_check_line(records))
+        for record in records:
+            if record.outcome in ("failed", "error", "warned"):
+                badge = OUTCOME_BADGES[record.outcome]
+                st.markdown(f"{badge} **{record.key}** — {services.check_message(record)}")
         if live.error:
             st.error(live.error, icon=":material/error:")
         if not live.active and live.run_id is not None:
@@ -246,7 +272,30 @@ def _render_live(live: runs.LiveRun) -> None:
             )
 
 
-def _check_line(records: list) -> str:
+def _outcome_text(live: runs.LiveRun, records: list[CheckRecord]) -> str:
+    """'4 assets built, 3 checks failed' or the reason the run could not complete."""
+    statuses = list(live.snapshot().values())
+    parts = []
+    if live.kind == "materialize":
+        built = statuses.count("materialized")
+        parts.append(f"{built} asset{'s' if built != 1 else ''} built")
+        for status in ("failed", "skipped"):
+            if count := statuses.count(status):
+                parts.append(f"{count} {status}")
+    bad = sum(r.outcome in ("failed", "error") for r in records)
+    warned = sum(r.outcome == "warned" for r in records)
+    if bad:
+        parts.append(f"{bad} check{'s' if bad != 1 else ''} failed")
+    if warned:
+        parts.append(f"{warned} warned")
+    if not bad and not warned and records:
+        parts.append("all checks passed")
+    if live.error and not records and not any(s != "pending" for s in statuses):
+        return "it could not start, see below"
+    return ", ".join(parts)
+
+
+def _check_line(records: list[CheckRecord]) -> str:
     outcomes = [r.outcome for r in records]
     parts = [
         f"{outcomes.count(o)} {services.OUTCOME_LABELS[o].lower()}"
@@ -256,6 +305,47 @@ def _check_line(records: list) -> str:
     return "Checks: " + ", ".join(parts)
 
 
+OUTCOME_FILL = {
+    "Passed": "#e8f5e9",
+    "Warned": "#fff8e1",
+    "Failed": "#ffebee",
+    "Error": "#f3e5f5",
+    "Succeeded": "#e8f5e9",
+    "Interrupted": "#fff8e1",
+    "Fresh": "#e8f5e9",
+    "Stale": "#fff8e1",
+}
+
+
+def tinted(frame: pd.DataFrame, column: str) -> Styler:
+    """The frame with `column` tinted green / amber / red by its value, for st.dataframe."""
+
+    def tint(value: object) -> str:
+        fill = OUTCOME_FILL.get(str(value))
+        return f"background-color: {fill}" if fill else ""
+
+    return frame.style.map(tint, subset=[column])
+
+
+def table_height(rows: int, limit: int = 20) -> int:
+    """Pixels for st.dataframe to show `rows` rows (up to `limit`) without a scroll bar."""
+    return 35 * (min(rows, limit) + 1) + 3
+
+
 def empty_state(message: str) -> None:
     """The same look for every 'nothing here yet, do this next' message."""
     st.info(message, icon=":material/lightbulb:")
+
+
+def route_through_app() -> None:
+    """Make a deep link on a freshly started server go through app.py's st.navigation.
+
+    Streamlit treats dashboard/pages/ as a legacy pages folder until some session has called
+    st.navigation: the first visitor of /graph?asset=x would get that page without the router
+    (raw file names in the sidebar, no wide layout). Switch the flag and rerun through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import charts, services, state, ui
 
+ui.route_through_app()
 st.title("Checks")
 cfg, defs = ui.load()
 if not defs.checks:
@@ -16,7 +17,12 @@ with ui.guard("read the check results"):
     table = services.checks_table(cfg, defs)
     history = services.check_history(cfg)
 
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(
+    ui.tinted(table, "Latest outcome"),
+    hide_index=True,
+    width="stretch",
+    height=ui.table_height(len(table)),
+)
 if history.empty:
     ui.empty_state(
         "No check has run yet. Checks run after each materialization, or on their own with"
@@ -26,12 +32,7 @@ if history.empty:
     ui.run_progress(cfg)
     st.stop()
 
-left, right = st.columns(2, gap="large")
-left.altair_chart(charts.check_outcome_heatmap(history), width="stretch")
-if history["observed_value"].notna().any():
-    right.altair_chart(charts.observed_value_over_time(history), width="stretch")
-else:
-    right.caption("These checks record no observed values.")
+st.altair_chart(charts.check_outcome_heatmap(history), width="stretch")
 
 st.subheader("One check")
 keys = list(table["Check"])
@@ -59,6 +60,9 @@ else:
     )
     if record.error:
         st.error(record.error, icon=":material/error:")
+    observed = history[history["check"] == key]
+    if observed["observed_value"].notna().any():
+        st.altair_chart(charts.observed_value_over_time(observed), width="stretch")
     if record.failing_sample:
         st.markdown(f"**Failing rows** ({record.failing_count:,} in all, a sample below)")
         st.dataframe(services.table_preview(record.failing_sample), hide_index=True)

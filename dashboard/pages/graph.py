@@ -19,6 +19,20 @@ FILL = {
 STATUS_WORDS = {"fresh": "fresh", "stale": "stale", "never": "never built", "failed": "failed"}
 
 
+LAYOUT = {"direction": "LR", "sortMethod": "directed", "levelSeparation": 200, "nodeSpacing": 100}
+
+
+def graph_config() -> Config:
+    """Hierarchical left-to-right, physics off: the same picture on every rerun."""
+    config = Config(height=360, directed=True, physics=False, hierarchical=True, **LAYOUT)
+    for option in LAYOUT:  # Config copies its kwargs to the top level, where vis rejects them
+        config.__dict__.pop(option, None)
+    config.width = "100%"  # fill the column instead of a fixed pixel width
+    config.interaction = {"hover": True, "zoomView": False, "dragView": False}
+    config.edges = {"smooth": {"type": "cubicBezier", "forceDirection": "horizontal"}}
+    return config
+
+
 def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
     levels = {}
     for node in model.nodes:
@@ -54,7 +68,7 @@ def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
                 },
                 borderWidth=width,
                 borderWidthSelected=max(width, 4),
-                font={"color": text, "size": 15, "face": "sans-serif"},
+                font={"color": text, "size": 17, "face": "sans-serif"},
                 margin=12,
                 shadow=node.name == selected,
             )
@@ -62,6 +76,7 @@ def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
     return nodes
 
 
+ui.route_through_app()
 st.title("Asset graph")
 cfg, defs = ui.load()
 with ui.guard("read the asset statuses"):
@@ -78,21 +93,12 @@ if selected is not None and selected not in names:
 
 graph_column, details_column = st.columns([3, 2], gap="large")
 with graph_column:
-    config = Config(
-        height=460,
-        width=700,
-        directed=True,
-        physics=False,
-        hierarchical=True,
-        direction="LR",
-        sortMethod="directed",
-        levelSeparation=260,
-        nodeSpacing=110,
-        interaction={"hover": True, "zoomView": False, "dragView": True},
-    )
-    edges = [Edge(source=p, target=c, color="#78909c", width=2) for p, c in model.edges]
+    edges = [
+        Edge(source=p, target=c, id=f"{p}->{c}", color="#78909c", width=2)  # ids: no duplicates
+        for p, c in model.edges
+    ]
     clicked = streamlit_agraph.agraph(
-        nodes=build_nodes(model, selected), edges=edges, config=config
+        nodes=build_nodes(model, selected), edges=edges, config=graph_config()
     )
     # The component keeps returning its last click: only a new click changes the selection.
     if clicked and clicked in names and clicked != st.session_state.get(state.SS_GRAPH_SELECTED):
@@ -121,7 +127,8 @@ with details_column:
         ui.empty_state(
             "Click an asset in the graph to see its schema, preview, history and checks."
         )
-        ui.materialize_toolbar(cfg, defs, "graph", actions=("all", "stale", "checks"))
+        ui.materialize_toolbar(cfg, defs, "graph", actions=("all", "stale"), compact=True)
+        ui.run_progress(cfg, show_finished=True)
     else:
         with ui.guard(f"read the details of {selected}"):
             details = services.asset_details(cfg, defs, selected)
@@ -144,8 +151,14 @@ with details_column:
             b.metric("Duration", services.format_duration(last.duration_s))
             c.metric("Rows", f"{last.row_count:,}" if last.row_count is not None else "—")
         ui.materialize_toolbar(
-            cfg, defs, "graph", asset=selected, actions=("selected", "downstream", "upstream")
+            cfg,
+            defs,
+            "graph",
+            asset=selected,
+            actions=("selected", "downstream", "upstream"),
+            compact=True,
         )
+        ui.run_progress(cfg, show_finished=True)
         preview, schema, history, checks = st.tabs(["Preview", "Schema", "History", "Checks"])
         with preview:
             if details.preview.empty:
@@ -171,4 +184,3 @@ with details_column:
                 if not details.check_history.empty:
                     chart = charts.check_outcome_heatmap(details.check_history)
                     st.altair_chart(chart, width="stretch")
-ui.run_progress(cfg)

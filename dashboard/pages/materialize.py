@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import services, state, ui
 
+ui.route_through_app()
 st.title("Materialize")
 st.caption(
     "Runs go on in the background: you can leave this page or reload it, the run keeps going"
@@ -20,7 +21,7 @@ with ui.guard("read the asset statuses"):
 ui.materialize_toolbar(
     cfg, defs, "toolbar", asset=st.query_params.get(state.QP_ASSET), pick_asset=True
 )
-ui.run_progress(cfg)
+ui.run_progress(cfg, show_finished=True)
 
 st.subheader("Assets")
 rows = [

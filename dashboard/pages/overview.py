@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import services, state, ui
 
+ui.route_through_app()
 st.title("Overview")
 cfg, defs = ui.load()
 with ui.guard("read the run history"):

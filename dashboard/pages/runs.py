@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import charts, services, state, ui
 
+ui.route_through_app()
 st.title("Runs")
 cfg, defs = ui.load()
 ui.run_progress(cfg)
@@ -21,7 +22,7 @@ if table.empty:
     st.stop()
 
 st.dataframe(
-    table,
+    ui.tinted(table, "Outcome"),
     hide_index=True,
     width="stretch",
     column_config={"Run": st.column_config.NumberColumn(format="%d", width="small")},
