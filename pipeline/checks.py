@@ -496,10 +496,10 @@ def _column_list(columns: Columns, factory: str, asset: AssetRef) -> list[str]:
 
 def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
     """{column: DuckDB type} of a table or view in the main schema, None when it is absent."""
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns"
-        " WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ?"
-        " ORDER BY ordinal_position",
+    rows = con.execute(  # duckdb_columns(): same answer, cheaper than information_schema
+        "SELECT column_name, data_type FROM duckdb_columns()"
+        " WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?"
+        " ORDER BY column_index",
         [table],
     ).fetchall()
     return dict(rows) if rows else None
@@ -513,8 +513,8 @@ def _previous_build(con: duckdb.DuckDBPyConnection, table: str) -> store.AssetEv
     'materialized' event made the current table, so the baseline is the one before it.
     """
     has_history = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database()"
-        " AND table_schema = ? AND table_name = 'asset_events'",
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = ? AND table_name = 'asset_events'",
         [store.SCHEMA],
     ).fetchone()[0]
     if not has_history:
