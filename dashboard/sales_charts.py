@@ -137,13 +137,16 @@ def _colour_by(
         f"{field}:N",
         title=title,
         scale=_scale(frame[field], colours),
-        legend=alt.Legend(orient="top", direction="horizontal") if legend else None,
+        # Below the bars: above, it would push them out of line with the chart beside.
+        legend=alt.Legend(orient="bottom", direction="horizontal") if legend else None,
     )
 
 
 def _money_axis() -> alt.Axis:
-    # Few ticks: compact labels like "$2.4M" collide on a narrow half-width chart otherwise.
-    return alt.Axis(labelExpr=COMPACT_DOLLARS, tickCount=5)
+    # Few ticks, and drop a label rather than overlap: "$2.4M" labels collide on half-width charts.
+    return alt.Axis(
+        labelExpr=COMPACT_DOLLARS, tickCount=5, labelOverlap="greedy", labelSeparation=8
+    )
 
 
 def _totals_tooltip(field: str, title: str) -> list[alt.Tooltip]:

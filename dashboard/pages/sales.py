@@ -46,6 +46,8 @@ def offer_materialize(cfg: settings.Settings) -> None:
         key=state.BTN_SALES_MATERIALIZE,
         type="primary",
         icon=":material/play_arrow:",
+        help="Loads products, sales reps and sales from their CSV files, joins them, and runs"
+        " their checks. Takes seconds on the sample data.",
         disabled=live is not None and live.active,
     ):
         try:
@@ -61,7 +63,22 @@ def offer_materialize(cfg: settings.Settings) -> None:
             st.warning(f"**A run is already in progress.** {exc}", icon=":material/hourglass_top:")
         except PipelineError as exc:
             st.error(f"**Could not start the run.** {exc}", icon=":material/error:")
+    if live is not None and not live.active and live.ok is False:
+        show_failure(live)
     ui.run_progress(cfg)  # live while it runs; the page shows the figures when it is done
+
+
+def show_failure(live: runs.LiveRun) -> None:
+    """Why the last build from this dashboard left no sales data: each failed asset's error."""
+    failed = [name for name, status in live.snapshot().items() if status == "failed"]
+    reasons = [f"- **{name}**: {live.asset_error.get(name, 'failed')}" for name in failed]
+    if live.error:
+        reasons.insert(0, f"- {live.error}")
+    st.error(
+        "**The last build failed, so there is no sales data yet.** Fix the cause, then click"
+        " the button again.\n\n" + "\n".join(reasons or ["- see the Runs page for details"]),
+        icon=":material/error:",
+    )
 
 
 def read_filters(options: FilterOptions) -> SalesFilters:
@@ -137,8 +154,9 @@ def main() -> None:
             return
     if version.ended_at is not None:
         st.caption(
-            f"From `{sales_service.ASSET}` as materialized"
-            f" {services.format_ago(version.ended_at)} (run {version.run_id})."
+            f"Data as of {services.format_time(version.ended_at)}"
+            f" ({services.format_ago(version.ended_at)}), from the `{sales_service.ASSET}`"
+            f" table built by run {version.run_id}."
         )
     if figures.kpis.orders == 0:
         st.info(

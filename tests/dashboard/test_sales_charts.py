@@ -41,7 +41,7 @@ def test_revenue_by_month_is_a_dated_line_in_dollars(by_month: pd.DataFrame) -> 
     assert spec["encoding"]["y"]["field"] == "revenue"
     assert spec["encoding"]["y"]["type"] == "quantitative"
     assert spec["encoding"]["y"]["title"] == "Revenue"
-    assert "'$,.1f') + 'M'" in spec["encoding"]["y"]["axis"]["labelExpr"]
+    assert "'$,.1~f') + 'M'" in spec["encoding"]["y"]["axis"]["labelExpr"]  # $1.2M
     revenue_tip = [t for t in spec["encoding"]["tooltip"] if t["field"] == "revenue"]
     assert revenue_tip[0]["format"] == "$,.2f"
 
@@ -53,16 +53,17 @@ def test_category_bars_keep_each_category_colour_under_a_filter() -> None:
     books_only = sales_charts.revenue_by_category(totals("category", ["Books"])).to_dict()
 
     assert every["mark"]["type"] == "bar"
-    assert every["encoding"]["x"]["field"] == "category"
-    assert every["encoding"]["x"]["type"] == "nominal"
-    assert every["encoding"]["x"]["sort"] == ["Electronics", "Clothing", "Books"]  # by revenue
-    assert every["encoding"]["y"]["field"] == "revenue"
+    assert every["encoding"]["y"]["field"] == "category"
+    assert every["encoding"]["y"]["type"] == "nominal"
+    assert every["encoding"]["y"]["sort"] == ["Electronics", "Clothing", "Books"]  # by revenue
+    assert every["encoding"]["x"]["field"] == "revenue"
+    assert every["encoding"]["x"]["title"] == "Revenue"
 
     def colour(spec: dict, value: str) -> str:
         scale = spec["encoding"]["color"]["scale"]
         return scale["range"][scale["domain"].index(value)]
 
-    assert colour(every, "Books") == colour(books_only, "Books") == "#B279A2"
+    assert colour(every, "Books") == colour(books_only, "Books") == "#9C755F"
     assert colour(every, "Electronics") != colour(every, "Clothing")
 
 
@@ -109,6 +110,20 @@ def test_unknown_names_get_a_stable_spare_colour() -> None:
     assert colour(first) == colour(second) in sales_charts.EXTRA_COLOURS
 
 
+def test_one_bar_left_by_a_filter_keeps_a_bar_height() -> None:
+    spec = sales_charts.revenue_by_category(totals("category", ["Books"])).to_dict()
+
+    assert spec["height"] == {"step": sales_charts.BAR_STEP}  # not one block filling the chart
+
+
 def test_empty_figures_still_build_a_chart() -> None:
     empty = totals("category", [])
-    assert sales_charts.revenue_by_category(empty).to_dict()["encoding"]["x"]["sort"] == []
+    assert sales_charts.revenue_by_category(empty).to_dict()["encoding"]["y"]["sort"] == []
+
+
+def test_category_department_and_revenue_colours_never_overlap() -> None:
+    category = set(sales_charts.CATEGORY_COLOURS.values())
+    department = set(sales_charts.DEPARTMENT_COLOURS.values())
+
+    assert not category & department
+    assert sales_charts.REVENUE_COLOUR not in category | department

@@ -162,7 +162,7 @@ def test_a_failed_build_shows_why_and_keeps_the_offer(
     at.run()
 
     assert not at.exception, at.exception
-    shown = " ".join(e.value for e in at.error) + " ".join(c.value for c in at.caption)
-    assert "sales_data.csv not found" in shown
+    assert "The last build failed" in at.error[0].value
+    assert "products.csv not found" in at.error[0].value  # the reason, naming the file
     assert "No sales data yet" in at.info[0].value
     assert at.button(key=state.BTN_SALES_MATERIALIZE)  # fix the files, then try again
