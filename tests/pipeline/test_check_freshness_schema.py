@@ -162,3 +162,11 @@ def test_column_schema_ignores_failed_builds_as_baselines(db_path):
     versions.materialize()
     assert versions.materialize("SELECT nope FROM nowhere").outcome == "skipped"
     assert versions.materialize("SELECT 1 AS id, 2 AS extra").metadata["added"] == ["extra"]
+
+
+def test_column_schema_outside_a_run_has_no_baseline_and_passes(con):
+    con.execute("CREATE TABLE model (id INTEGER)")
+    result = checks.column_schema("model").fn(con)
+    assert result.passed and result.metadata["baseline"] == "none: first materialization"
+    with pytest.raises(PipelineError, match="'absent' does not exist"):
+        checks.column_schema("absent").fn(con)
