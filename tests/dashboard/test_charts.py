@@ -1,0 +1,110 @@
+"""Altair chart builders: the encodings and colours a reader relies on, via chart.to_dict()."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from dashboard import charts
+
+
+def spec_of(chart: Any) -> dict[str, Any]:
+    return chart.to_dict()
+
+
+def values_of(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    (rows,) = spec["datasets"].values()
+    return rows
+
+
+def encoding_of(spec: dict[str, Any]) -> dict[str, Any]:
+    return spec["encoding"] if "encoding" in spec else spec["layer"][0]["encoding"]
+
+
+def test_gantt_bars_run_from_start_to_end_coloured_by_status() -> None:
+    timeline = pd.DataFrame(
+        {
+            "asset": ["products", "sales_data", "joined_data"],
+            "status": ["materialized", "failed", "skipped"],
+            "start_s": [0.0, 0.5, None],
+            "end_s": [0.4, 0.5, None],
+            "duration": ["400 ms", "0 ms", "—"],
+            "rows": [10, None, None],
+            "error": ["", "boom", "upstream 'sales_data' failed"],
+        }
+    )
+    spec = spec_of(charts.run_gantt(timeline))
+    assert spec["mark"]["type"] == "bar"
+    encoding = spec["encoding"]
+    assert encoding["x"]["field"] == "start_s" and encoding["x2"]["field"] == "end_shown"
+    assert encoding["y"]["sort"] == ["products", "sales_data"]  # never-started assets left out
+    scale = encoding["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        "materialized": charts.GREEN,
+        "failed": charts.RED,
+    }
+    rows = {row["asset"]: row for row in values_of(spec)}
+    assert rows["sales_data"]["end_shown"] > rows["sales_data"]["start_s"]  # 0 ms stays visible
+    assert rows["products"]["end_shown"] == 0.4
+
+
+def test_outcome_heatmap_has_one_cell_per_check_and_run_in_fixed_colours() -> None:
+    history = pd.DataFrame(
+        {
+            "run_id": [1, 1, 2, 2],
+            "check": ["b.second", "a.first", "b.second", "a.first"],
+            "outcome": ["passed", "passed", "failed", "warned"],
+            "observed_value": [0.0, 0.0, 3.0, 1.0],
+            "when": [datetime(2026, 1, 1)] * 4,
+        }
+    )
+    spec = spec_of(charts.check_outcome_heatmap(history))
+    assert spec["mark"]["type"] == "rect"
+    encoding = spec["encoding"]
+    assert encoding["x"]["field"] == "run_id" and encoding["x"]["type"] == "ordinal"
+    assert encoding["y"]["sort"] == ["a.first", "b.second"]
+    scale = encoding["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+        "passed": charts.GREEN,
+        "warned": charts.AMBER,
+        "failed": charts.RED,
+    }
+    assert len(values_of(spec)) == 4
+
+
+def test_observed_value_chart_hides_the_legend_for_a_single_check() -> None:
+    one = pd.DataFrame(
+        {
+            "run_id": [1, 2, 3],
+            "check": ["joined_data.missing_dimension_check"] * 3,
+            "outcome": ["passed", "failed", "failed"],
+            "observed_value": [0.0, 4.0, None],
+            "when": [datetime(2026, 1, 1)] * 3,
+        }
+    )
+    spec = spec_of(charts.observed_value_over_time(one))
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "point"]
+    encoding = encoding_of(spec)
+    assert encoding["y"]["field"] == "observed_value"
+    assert encoding["color"]["legend"] is None
+    assert [row["run_id"] for row in values_of(spec)] == [1, 2]  # runs without a value left out
+
+    two = pd.concat([one, one.assign(check="sales_data.positive_quantities")])
+    assert encoding_of(spec_of(charts.observed_value_over_time(two)))["color"]["legend"]
+
+
+def test_row_count_history_plots_successful_builds_only() -> None:
+    history = pd.DataFrame(
+        {
+            "run_id": [1, 2, 3],
+            "finished": [datetime(2026, 1, d) for d in (1, 2, 3)],
+            "status": ["materialized", "failed", "materialized"],
+            "row_count": [100, None, 120],
+            "duration_s": [0.1, 0.2, 0.1],
+        }
+    )
+    spec = spec_of(charts.row_count_history(history))
+    assert encoding_of(spec)["y"]["field"] == "row_count"
+    assert [row["row_count"] for row in values_of(spec)] == [100, 120]
