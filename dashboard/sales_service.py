@@ -125,9 +125,16 @@ def sales_figures(db: str | Path, filters: SalesFilters | None = None) -> SalesF
             return con.execute(sql, [*params, *extra]).df()
 
         kpis = query(_TOTALS).iloc[0]
-        by_month = query(
-            f"date_trunc('month', date)::DATE AS month, {_TOTALS}", "GROUP BY ALL ORDER BY month"
-        )
+        # Days first, then months: grouping 10 M rows on the plain date is about four times
+        # faster than on date_trunc(date), and the second step sees only a few hundred days.
+        by_month = con.execute(
+            "SELECT date_trunc('month', day)::DATE AS month, sum(revenue)::DOUBLE AS revenue,"
+            " sum(orders)::BIGINT AS orders, sum(units)::BIGINT AS units FROM ("
+            " SELECT date AS day, sum(dollar_amount) AS revenue, count(*) AS orders,"
+            f" coalesce(sum(quantity), 0) AS units FROM {ASSET} {where} GROUP BY date"
+            ") GROUP BY ALL ORDER BY month",
+            params,
+        ).df()
         by_category = query(f"category, {_TOTALS}", "GROUP BY ALL ORDER BY revenue DESC, 1")
         by_department = query(f"department, {_TOTALS}", "GROUP BY ALL ORDER BY revenue DESC, 1")
         top = "GROUP BY ALL ORDER BY revenue DESC, 1 LIMIT ?"
