@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import report_service, state, ui
 
+ui.route_through_app()  # a permalink opened first on a fresh server still gets the router
 st.title("Report")
 cfg, defs = ui.load()
 
@@ -37,32 +38,22 @@ with ui.guard(f"build the report of run {run_id}"):
     report = report_service.load_report(cfg, defs, run_id)
     files = report_service.downloads(report)
 
-counts, assets = report.check_counts, report.asset_counts
-columns = st.columns(6)
-columns[0].metric("Checks failed", counts["failed"])
-columns[1].metric("Errors", counts["error"])
-columns[2].metric("Warnings", counts["warned"])
-columns[3].metric("Passed", counts["passed"])
-columns[4].metric("Skipped checks", counts["skipped"])
-columns[5].metric("Assets skipped", assets["skipped"])
+st.caption(report_service.summary(report))
 
 link = report_service.permalink(st.context.url, state.QP_REPORT_RUN, run_id)
-left, right = st.columns([3, 2], vertical_alignment="bottom")
-with left:
-    st.caption("Permalink: opens this report for anyone with access to the dashboard")
-    st.code(link, language=None)
-with right:
-    for column, (fmt, item) in zip(st.columns(len(files)), files.items(), strict=True):
-        column.download_button(
-            item.label,
-            item.data,
-            file_name=item.file_name,
-            mime=item.mime,
-            help=item.help,
-            icon=":material/download:",
-            key=f"report_download_{fmt}",
-            width="stretch",
-        )
+st.code(link, language=None)
+st.caption("Permalink: opens this report for anyone with access to the dashboard.")
+for column, (fmt, item) in zip(st.columns(len(files)), files.items(), strict=True):
+    column.download_button(
+        item.label,
+        item.data,
+        file_name=item.file_name,
+        mime=item.mime,
+        help=item.help,
+        icon=":material/download:",
+        key=f"report_download_{fmt}",
+        width="stretch",
+    )
 
 # The report is escaped by its template and carries no scripts; the iframe keeps its CSS apart.
 st.iframe(files["html"].data.decode("utf-8"), height="content", alt=f"Report of run {run_id}")

@@ -39,6 +39,7 @@ LABELS = {
     "interrupted": "Interrupted",
 }
 SAMPLE_COLUMNS_SHOWN = 12
+SAMPLE_ROWS_SHOWN = 5  # the rest of the sample sits behind "Show N more", to keep pages short
 
 
 def _when(value: datetime | None) -> str:
@@ -69,7 +70,12 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(when=_when, seconds=_seconds, number=format_number, cell=_cell)
-    env.globals.update(colors=COLORS, labels=LABELS, sample_columns_shown=SAMPLE_COLUMNS_SHOWN)
+    env.globals.update(
+        colors=COLORS,
+        labels=LABELS,
+        sample_columns_shown=SAMPLE_COLUMNS_SHOWN,
+        sample_rows_shown=SAMPLE_ROWS_SHOWN,
+    )
     return env
 
 

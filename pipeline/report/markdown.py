@@ -53,7 +53,7 @@ def render_markdown(report: Report) -> str:
     if attention:
         lines += [
             "",
-            "| Outcome | Check | Severity | Observed | Expected | Failing rows | What happened |",
+            "| Outcome | Check | Severity | Observed | Threshold | Failing rows | What happened |",
             "|---|---|---|---|---|---|---|",
         ]
         for check in attention[:MAX_ROWS]:

@@ -78,6 +78,22 @@ class CheckEntry:
         return list(names)
 
     @property
+    def total_rows(self) -> int | None:
+        """Rows the check looked at, when its metadata says (built-in checks record it)."""
+        value = self.metadata.get("total_rows")
+        return (
+            int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+
+    @property
+    def failing_share(self) -> str | None:
+        """'of 2,000 rows (3.95%)', under the failing count, when the rows checked are known."""
+        total = self.total_rows
+        if self.failing_count is None or not total:
+            return None
+        return f"of {total:,} rows ({100 * self.failing_count / total:.3g}%)"
+
+    @property
     def headline(self) -> str:
         """One sentence: what happened to this check, for summaries and failure messages."""
         if self.outcome == "error":
@@ -85,14 +101,24 @@ class CheckEntry:
         if self.outcome == "skipped":
             return f"skipped: {self.error or 'its asset was not built'}"
         parts = []
-        if self.failing_count is not None and self.outcome != "passed":
+        counted = self.failing_count is not None and self.outcome != "passed"
+        if counted:
             noun = "row" if self.failing_count == 1 else "rows"
-            parts.append(f"{self.failing_count:,} failing {noun}")
-        if self.observed_value is not None:
-            observed = f"observed {format_number(self.observed_value)}"
-            if self.threshold:
-                observed += f", expected {self.threshold}"
-            parts.append(observed)
+            total = self.total_rows
+            parts.append(
+                f"{self.failing_count:,} of {total:,} {noun} fail"
+                f" ({100 * self.failing_count / total:.3g}%)"
+                if total
+                else f"{self.failing_count:,} failing {noun}"
+            )
+        if self.observed_value is not None and not (
+            counted and self.observed_value == self.failing_count
+        ):
+            parts.append(f"observed {format_number(self.observed_value)}")
+        if self.threshold:
+            # dbt-style rules read as they are ("error if > 0"); bare ones are expectations.
+            rule = " if " in f" {self.threshold} "
+            parts.append(self.threshold if rule else f"expected {self.threshold}")
         return "; ".join(parts) or self.outcome
 
 

@@ -23,6 +23,7 @@ from pipeline import CheckResult, Definitions, asset, asset_check, materialize
 from pipeline.__main__ import main as cli
 from pipeline.report import (
     FORMATS,
+    CheckEntry,
     ReportError,
     build_report,
     load_schema,
@@ -145,7 +146,7 @@ def test_a_failing_check_carries_its_sql_sample_threshold_and_history(report) ->
     assert failed.failing_count == 2
     assert {row["label"] for row in failed.failing_sample} == {HOSTILE_VALUE, "dup"}
     assert failed.observed_value == 2 and failed.threshold == "= 0"
-    assert failed.headline == "2 failing rows; observed 2, expected = 0"
+    assert failed.headline == "2 failing rows; expected = 0"
     assert [p.outcome for p in failed.history] == ["failed", "failed"]
     assert failed.history[-1].run_id == report.run.run_id
 
@@ -254,7 +255,7 @@ def test_html_tells_what_failed_where_and_why_first(report) -> None:
     )
     attention = text.index("What needs attention")
     assert attention < text.index("raw › id_unique") < text.index("Checks that passed")
-    assert "2 failing rows; observed 2, expected = 0" in text
+    assert "2 failing rows; expected = 0" in text
     assert "blocked downstream: clean, final" in text
     assert "SELECT id, label FROM raw" in text
     assert "upstream 'raw' is blocked by failed check 'raw.id_unique'" in text
@@ -313,9 +314,7 @@ def test_junit_parses_with_counts_that_match(report) -> None:
         assert int(suite.get("errors")) == sum(len(c.findall("error")) for c in cases)
         assert int(suite.get("skipped")) == sum(len(c.findall("skipped")) for c in cases)
     failure = suites["raw"].find("testcase/failure")
-    assert (
-        failure.get("message") == "raw.id_unique failed: 2 failing rows; observed 2, expected = 0"
-    )
+    assert failure.get("message") == "raw.id_unique failed: 2 failing rows; expected = 0"
     assert HOSTILE_VALUE in failure.text
     assert "nope" in suites["other"].find("testcase[@name='broken_sql']/error").get("message")
 
@@ -326,7 +325,9 @@ def test_junit_records_warnings_without_failing_the_suite(report) -> None:
     warned = other.find("testcase[@name='small_values']")
     assert warned.find("failure") is None and warned.find("error") is None
     assert warned.find("properties/property[@name='outcome']").get("value") == "warned"
-    assert warned.find("system-out").text.startswith("WARN other.small_values: 2 failing rows")
+    assert warned.find("system-out").text.startswith(
+        "WARN other.small_values: 2 failing rows; expected = 0"
+    )
     assert other.get("failures") == "0"
     skipped = next(s for s in root.iter("testsuite") if s.get("name") == "broken")
     assert skipped.find("testcase/skipped").get("message") == (
@@ -390,3 +391,22 @@ def test_cli_bad_format_and_empty_database_exit_2(tmp_path, capsys) -> None:
     )
     assert cli(["report", *defs, *db, "--format", "md", "--out", "-"]) == 2
     assert "nothing has run yet" in capsys.readouterr().err
+
+
+def _entry(**fields) -> CheckEntry:
+    base = dict(
+        key="a.c", asset="a", name="c", outcome="failed", severity="error", blocking=False,
+        description=None, started_at=None, duration_s=None, observed_value=None, threshold=None,
+        failing_count=None, failing_sample=[], metadata={}, sql=None, error=None,
+    )  # fmt: skip
+    return CheckEntry(**{**base, **fields})
+
+
+def test_headline_gives_the_share_of_rows_and_reads_dbt_rules_as_written() -> None:
+    built_in = _entry(
+        failing_count=79, observed_value=79, threshold="error if > 0", metadata={"total_rows": 2000}
+    )
+    assert built_in.headline == "79 of 2,000 rows fail (3.95%); error if > 0"
+    custom = _entry(outcome="warned", failing_count=1, observed_value=0.25, threshold="<= 0.1")
+    assert custom.headline == "1 failing row; observed 0.25; expected <= 0.1"
+    assert _entry(outcome="passed", observed_value=5).headline == "observed 5"
