@@ -76,11 +76,12 @@ class SalesFigures:
     """Everything the Sales page shows for one set of filters."""
 
     kpis: SalesKpis
-    by_month: pd.DataFrame  # month (datetime), revenue, orders
-    by_category: pd.DataFrame  # category, revenue, orders, units
-    by_department: pd.DataFrame  # department, revenue, orders, units
-    top_reps: pd.DataFrame  # rep_name, department, revenue, orders
-    top_customers: pd.DataFrame  # customer_name, revenue, orders
+    # Each frame has revenue (float), orders and units beside its key columns.
+    by_month: pd.DataFrame  # month (datetime64), oldest first
+    by_category: pd.DataFrame  # category, largest revenue first
+    by_department: pd.DataFrame  # department, largest revenue first
+    top_reps: pd.DataFrame  # rep_name, department: the TOP_N largest
+    top_customers: pd.DataFrame  # customer_name: the TOP_N largest
     filters: SalesFilters = field(default_factory=SalesFilters)
 
 
