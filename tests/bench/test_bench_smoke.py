@@ -19,7 +19,7 @@ from pipeline.engine import materialize
 from pipeline.examples import sales
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = ("products", "sales_reps", "sales_data", "joined_data")
+TABLES = plain_duckdb.TABLES
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_plain_script_mirrors_the_sales_example_sql(csv_100: Path) -> None:
     defs = sales.build_definitions(csv_100)
     assert plain_duckdb.CSV_COLUMNS == sales.CSV_COLUMNS
     assert plain_duckdb.JOINED_SQL == sales.JOINED_SQL
-    assert list(plain_duckdb.ORDER) == defs.graph.names
+    assert [list(level) for level in plain_duckdb.LEVELS] == defs.graph.levels()
     assert plain_duckdb.HISTORY_DDL.strip() == store._DDL.strip()
     recorded = json.loads(check_sql.as_json(check_sql.capture(csv_100)))
     assert plain_duckdb.load_checks() == recorded, (
