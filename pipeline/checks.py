@@ -167,8 +167,7 @@ def relationships(
 ) -> CheckDef:
     """Orphan keys: rows whose `column` has no match in `to_asset.to_column` (NULLs ignored).
 
-    The check runs right after `asset` is built, so `asset` must depend on `to_asset`; otherwise
-    it may see an old `to_asset`, or none yet.
+    The check reads `to_asset` too, so in a run that rebuilds both it waits for `to_asset`.
     """
     table, col = _asset_name(asset), _column_list(column, "relationships", asset)[0]
     parent, parent_col = (
@@ -185,8 +184,7 @@ def relationships(
     def details(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         if _column_types(con, parent) is None:
             raise PipelineError(
-                f"check '{table}.{name}': '{parent}' does not exist yet; make '{table}' depend on"
-                f" '{parent}' so it is built before this check runs"
+                f"check '{table}.{name}': '{parent}' does not exist yet; materialize '{parent}'"
             )
         return {"references": f"{parent}.{parent_col}"}
 
@@ -200,6 +198,7 @@ def relationships(
         sample_size,
         details=details,
         details_first=True,
+        additional_deps=(parent,),
     )
 
 
@@ -444,6 +443,7 @@ def _counting_check(
     params: Mapping[str, Any] | None = None,
     details: Callable[[duckdb.DuckDBPyConnection], dict[str, Any]] | None = None,
     details_first: bool = False,
+    additional_deps: tuple[str, ...] = (),
 ) -> CheckDef:
     """A check that counts the rows of `failing_sql` and judges the count by `rules`."""
 
@@ -473,6 +473,7 @@ def _counting_check(
         blocking=blocking,
         description=description,
         sample_size=sample_size,
+        additional_deps=additional_deps,
     )
 
 

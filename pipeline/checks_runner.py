@@ -6,7 +6,7 @@ A check that raises is recorded as 'error' with its message: one broken check ne
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
@@ -29,10 +29,10 @@ def _record(check: CheckDef, run_id: int, outcome: str) -> CheckRecord:
     )
 
 
-def skipped_checks(defs: Definitions, run_id: int, asset: str, reason: str) -> list[CheckRecord]:
-    """The checks of an asset that was not built, recorded as skipped with the reason."""
+def skipped_checks(checks: Iterable[CheckDef], run_id: int, reason: str) -> list[CheckRecord]:
+    """Checks that could not run (their asset was not built), recorded as skipped with why."""
     records = []
-    for check in defs.checks_for(asset):
+    for check in checks:
         record = _record(check, run_id, "skipped")
         record.error = reason
         records.append(record)
@@ -40,9 +40,9 @@ def skipped_checks(defs: Definitions, run_id: int, asset: str, reason: str) -> l
 
 
 def run_asset_checks(
-    defs: Definitions, cursor: duckdb.DuckDBPyConnection, run_id: int, asset: str
+    defs: Definitions, checks: Iterable[CheckDef], cursor: duckdb.DuckDBPyConnection, run_id: int
 ) -> list[CheckRecord]:
-    """Run every check of `asset` on `cursor`, in name order."""
+    """Run `checks` on `cursor` in order, each keeping its own or the default sample size."""
     return [
         run_check(
             check,
@@ -50,7 +50,7 @@ def run_asset_checks(
             run_id,
             defs.failing_sample_size if check.sample_size is None else check.sample_size,
         )
-        for check in defs.checks_for(asset)
+        for check in checks
     ]
 
 

@@ -69,11 +69,24 @@ class CheckDef:
     description: str | None = None
     # Failing rows kept per execution; None uses Definitions.failing_sample_size, 0 keeps none.
     sample_size: int | None = None
+    # Other assets the check reads (e.g. the parent table of a foreign key): in a run that
+    # rebuilds them, the check waits for them instead of reading an old or missing table.
+    additional_deps: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         """Check names are unique per asset, so the pair identifies a check."""
         return f"{self.asset}.{self.name}"
+
+
+@dataclass(frozen=True, order=True)
+class CheckNode:
+    """A check scheduled on its own because it reads assets rebuilt in the same run."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return f"check {self.key}"
 
 
 def source_hash(fn: Callable[..., Any]) -> str:
@@ -136,8 +149,13 @@ def asset_check(
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
+    additional_deps: Iterable[str | AssetDef] = (),
 ) -> Any:
-    """Declare a check on `asset`, run by the engine right after the asset is built."""
+    """Declare a check on `asset`, run by the engine right after the asset is built.
+
+    A check that also reads other assets names them in `additional_deps`, so that it runs once
+    they are built too.
+    """
 
     def wrap(func: Callable[..., CheckResult]) -> CheckDef:
         if severity not in SEVERITIES:
@@ -159,6 +177,7 @@ def asset_check(
             blocking=blocking,
             description=description or inspect.getdoc(func),
             sample_size=sample_size,
+            additional_deps=tuple(_asset_name(dep) for dep in additional_deps),
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -187,6 +206,58 @@ class Definitions:
             raise DefinitionError(problems)
         self.graph = AssetGraph({name: a.deps for name, a in self.assets.items()})
         self.checks.sort(key=lambda check: check.key)
+        if problems := self._check_dependency_problems():
+            raise DefinitionError(problems)
+
+    def _check_dependency_problems(self) -> list[str]:
+        problems = []
+        for check in self.checks:
+            for dep in check.additional_deps:
+                if dep not in self.assets:
+                    problems.append(
+                        f"check '{check.key}' reads unknown asset '{dep}'."
+                        f"{suggest(dep, self.assets)}"
+                    )
+                elif dep == check.asset or dep in self.graph.downstream(check.asset):
+                    problems.append(
+                        f"check '{check.key}' reads '{dep}', which is built from"
+                        f" '{check.asset}': a check can only read assets upstream of or"
+                        " independent from its own"
+                    )
+        if not problems:
+            try:
+                graphlib.TopologicalSorter(self.execution_graph(set(self.assets))).prepare()
+            except graphlib.CycleError as exc:
+                path = format_cycle([str(node) for node in exc.args[1]])
+                problems.append(f"blocking checks wait on each other in a cycle: {path}")
+        return problems
+
+    def deferred_checks(self, names: set[str]) -> dict[str, CheckDef]:
+        """Checks of `names` that must wait for other assets rebuilt in the same run, by key."""
+        return {
+            check.key: check
+            for check in self.checks
+            if check.asset in names and names.intersection(check.additional_deps)
+        }
+
+    def execution_graph(self, names: set[str]) -> dict[str | CheckNode, set[str | CheckNode]]:
+        """What waits for what when `names` are rebuilt: assets, plus deferred checks as nodes.
+
+        A deferred check waits for its asset and the other assets it reads; when it is blocking,
+        the downstream of its asset waits for it.
+        """
+        graph: dict[str | CheckNode, set[str | CheckNode]] = {
+            name: {parent for parent in self.graph.parents(name) if parent in names}
+            for name in names
+        }
+        for key, check in self.deferred_checks(names).items():
+            node = CheckNode(key)
+            graph[node] = {check.asset, *names.intersection(check.additional_deps)}
+            if check.blocking:
+                for child in self.graph.children(check.asset):
+                    if child in names:
+                        graph[child].add(node)
+        return graph
 
     def _collect(self, assets: list[AssetDef], checks: list[CheckDef]) -> list[str]:
         problems = []

@@ -21,7 +21,7 @@ import duckdb
 
 from pipeline import selection, store
 from pipeline.checks_runner import run_asset_checks, skipped_checks
-from pipeline.definitions import AssetDef, Definitions
+from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import AssetFailure, PipelineError, SelectionError
 from pipeline.store import AssetEvent, CheckRecord, RunRecord, jsonable
 from pipeline.warehouse import DEFAULT_DB, connect, quote_ident, run_lock, utcnow
@@ -162,48 +162,80 @@ class _Runner:
 
     def materialize(self, names: set[str], max_workers: int) -> None:
         graph = self.defs.graph
-        sorter = graphlib.TopologicalSorter(
-            {name: [p for p in graph.parents(name) if p in names] for name in names}
-        )
+        deferred = self.defs.deferred_checks(names)
+        sorter = graphlib.TopologicalSorter(self.defs.execution_graph(names))
         sorter.prepare()
         stopped: dict[str, str] = {}  # asset -> what happened to it, for its downstream's reason
-        pending: dict[Future[tuple[AssetEvent, list[CheckRecord]]], str] = {}
+        pending: dict[Future[Any], str | CheckNode] = {}
         with ThreadPoolExecutor(max_workers, thread_name_prefix="asset") as pool:
             while sorter.is_active():
-                for name in sorted(sorter.get_ready()):
-                    parent = next((p for p in graph.parents(name) if p in stopped), None)
-                    if parent is not None:
-                        self._skip(name, f"upstream '{parent}' {stopped[parent]}")
-                        stopped[name] = "was skipped"
-                        sorter.done(name)
+                for node in sorted(sorter.get_ready(), key=str):
+                    if isinstance(node, CheckNode):
+                        check = deferred[node.key]
+                        if unbuilt := self._unbuilt(check, names):
+                            reason = f"asset '{unbuilt}' was not built in this run"
+                            self._emit_all(skipped_checks([check], self.run.run_id, reason))
+                            sorter.done(node)
+                        else:  # cursors are made here: a connection is not for two threads
+                            cursor = self.con.cursor()
+                            pending[pool.submit(self._check, check, cursor)] = node
                         continue
-                    asset = self.defs.assets[name]
-                    self._emit(AssetEvent(self.run.run_id, name, "running", asset.kind, utcnow()))
-                    # cursors are made here: the connection is not safe to share across threads
-                    pending[pool.submit(self._build, asset, self.con.cursor())] = name
+                    parent = next((p for p in graph.parents(node) if p in stopped), None)
+                    if parent is not None:
+                        self._skip(node, f"upstream '{parent}' {stopped[parent]}", deferred)
+                        stopped[node] = "was skipped"
+                        sorter.done(node)
+                        continue
+                    asset = self.defs.assets[node]
+                    self._emit(AssetEvent(self.run.run_id, node, "running", asset.kind, utcnow()))
+                    checks = [c for c in self.defs.checks_for(node) if c.key not in deferred]
+                    future = pool.submit(self._build, asset, checks, self.con.cursor())
+                    pending[future] = node
                 if not pending:
                     continue
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: pending[f]):
-                    name = pending.pop(future)
-                    event, results = future.result()
-                    self._emit(event)
-                    for result in results:
-                        self._emit(result)
-                    if event.status != "materialized":
-                        stopped[name] = "failed"
-                    elif blocker := next((r for r in results if _blocks(r)), None):
-                        stopped[name] = f"is blocked by failed check '{blocker.key}'"
-                    sorter.done(name)
+                for future in sorted(done, key=lambda f: str(pending[f])):
+                    node = pending.pop(future)
+                    if isinstance(node, CheckNode):
+                        results = future.result()
+                        owner = deferred[node.key].asset
+                    else:
+                        event, results = future.result()
+                        self._emit(event)
+                        owner = node
+                        if event.status != "materialized":
+                            stopped[node] = "failed"
+                    self._emit_all(results)
+                    if blocker := next((r for r in results if _blocks(r)), None):
+                        stopped.setdefault(owner, f"is blocked by failed check '{blocker.key}'")
+                    sorter.done(node)
 
-    def _skip(self, name: str, reason: str) -> None:
+    def _emit_all(self, items: Iterable[AssetEvent | CheckRecord]) -> None:
+        for item in items:
+            self._emit(item)
+
+    def _unbuilt(self, check: CheckDef, names: set[str]) -> str | None:
+        """The first asset a deferred check reads that this run should have built but did not."""
+        needed = [check.asset, *check.additional_deps]
+        return next(
+            (n for n in needed if n in names and self.events[n].status != "materialized"), None
+        )
+
+    def _skip(self, name: str, reason: str, deferred: dict[str, CheckDef]) -> None:
         asset = self.defs.assets[name]
         self._emit(AssetEvent(self.run.run_id, name, "skipped", asset.kind, error=reason))
-        for record in skipped_checks(self.defs, self.run.run_id, name, reason):
-            self._emit(record)
+        own = [c for c in self.defs.checks_for(name) if c.key not in deferred]
+        self._emit_all(skipped_checks(own, self.run.run_id, reason))
+
+    def _check(self, check: CheckDef, cursor: duckdb.DuckDBPyConnection) -> list[CheckRecord]:
+        """A deferred check, in a worker thread once every asset it reads is built."""
+        try:
+            return run_asset_checks(self.defs, [check], cursor, self.run.run_id)
+        finally:
+            cursor.close()
 
     def _build(
-        self, asset: AssetDef, cursor: duckdb.DuckDBPyConnection
+        self, asset: AssetDef, checks: list[CheckDef], cursor: duckdb.DuckDBPyConnection
     ) -> tuple[AssetEvent, list[CheckRecord]]:
         """Runs in a worker thread on its own cursor; returns results for the caller to record."""
         event = AssetEvent(self.run.run_id, asset.name, "materialized", asset.kind, utcnow())
@@ -220,8 +252,8 @@ class _Runner:
             event.ended_at = utcnow()
             if event.status != "materialized":
                 reason = f"asset '{asset.name}' failed to materialize"
-                return event, skipped_checks(self.defs, self.run.run_id, asset.name, reason)
-            return event, run_asset_checks(self.defs, cursor, self.run.run_id, asset.name)
+                return event, skipped_checks(checks, self.run.run_id, reason)
+            return event, run_asset_checks(self.defs, checks, cursor, self.run.run_id)
         finally:
             cursor.close()
 
@@ -229,14 +261,14 @@ class _Runner:
         cursor = self.con.cursor()
         try:
             for name in names:
+                checks = self.defs.checks_for(name)
                 if relation_kind(cursor, name) is None:
                     reason = f"asset '{name}' has not been materialized yet; materialize it first"
-                    for record in skipped_checks(self.defs, self.run.run_id, name, reason):
-                        record.outcome, record.error = "error", reason
+                    for record in skipped_checks(checks, self.run.run_id, reason):
+                        record.outcome = "error"
                         self._emit(record)
                     continue
-                for record in run_asset_checks(self.defs, cursor, self.run.run_id, name):
-                    self._emit(record)
+                self._emit_all(run_asset_checks(self.defs, checks, cursor, self.run.run_id))
         finally:
             cursor.close()
 

@@ -113,12 +113,10 @@ def test_relationships_finds_orphan_keys_and_ignores_null_keys(db_path):
     assert records["sales.rep_id_references_reps"].outcome == "passed"
 
 
-def test_relationships_to_an_asset_not_built_yet_says_to_add_the_dependency(db_path):
+def test_relationships_to_an_undefined_asset_is_refused_when_defined(db_path):
     check = checks.relationships("sales", "rep_id", "reps", "rep_id")
-    _, records = _run(db_path, {"sales": "SELECT 1 AS rep_id"}, [check])
-    record = records["sales.rep_id_references_reps"]
-    assert record.outcome == "error"
-    assert "'reps' does not exist yet; make 'sales' depend on 'reps'" in record.error
+    with pytest.raises(DefinitionError, match="'sales.rep_id_references_reps' reads unknown"):
+        _run(db_path, {"sales": "SELECT 1 AS rep_id"}, [check])
 
 
 def test_expression_fails_rows_where_the_predicate_is_false_or_null(db_path):
