@@ -34,7 +34,7 @@ class LiveRun:
     run_id: int | None = None
     asset_status: dict[str, str] = field(default_factory=dict)  # asset -> latest status
     asset_error: dict[str, str] = field(default_factory=dict)
-    checks: list[CheckRecord] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list, repr=False)
     ok: bool | None = None  # None until finished
     error: str | None = None  # the run could not complete (bad selection, locked file)
     finished_at: datetime | None = None

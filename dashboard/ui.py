@@ -343,9 +343,14 @@ def route_through_app() -> None:
     Streamlit treats dashboard/pages/ as a legacy pages folder until some session has called
     st.navigation: the first visitor of /graph?asset=x would get that page without the router
     (raw file names in the sidebar, no wide layout). Switch the flag and rerun through app.py.
+    Only on a session's first run: a later run may carry a click, which a rerun would drop
+    (AppTest resets the flag before every run, so there this path is taken on every click).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
+    first_run = state.SS_ROUTED not in st.session_state
+    st.session_state[state.SS_ROUTED] = True
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if first_run:
+            st.rerun()

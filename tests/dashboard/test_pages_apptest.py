@@ -1,0 +1,319 @@
+"""The overview, graph, materialize, runs and checks pages under AppTest, reached through the
+app's st.navigation as a user reaches them (so page links resolve)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from dashboard_env import (
+    defs_file,
+    held_by_other_process,
+    hold_database,
+    hold_run_lock,
+    sample_data,
+)
+from streamlit.testing.v1 import AppTest
+
+from dashboard import runs, state
+from pipeline.definitions import load_definitions
+from pipeline.engine import RunResult, materialize
+from pipeline.store import AssetEvent, RunRecord
+from pipeline.warehouse import utcnow
+
+APP = "../../dashboard/app.py"  # relative to this file, as AppTest resolves it
+PAGES = ["overview", "graph", "materialize", "runs", "checks"]
+
+
+class Env:
+    """The temp warehouse and sample data the dashboard's settings point at."""
+
+    def __init__(self, tmp_path: Path, db: Path, orphan_rate: float = 0.0) -> None:
+        self.data = sample_data(tmp_path / "data", orphan_rate=orphan_rate)
+        self.defs_path = defs_file(tmp_path, self.data)
+        self.db = db
+
+    def build(self) -> RunResult:
+        return materialize(load_definitions(str(self.defs_path)), db=self.db)
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    made = Env(tmp_path, db_path)
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(made.defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    yield made
+    runs.wait(db_path)  # never leave a run thread behind
+
+
+@pytest.fixture
+def built(env: Env) -> Env:
+    assert env.build().ok
+    return env
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements: Any) -> str:
+    return "\n".join(str(element.value) for element in elements)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    return [spec.get("title", "") for spec in specs]
+
+
+def finish(at: AppTest, db: Path) -> AppTest:
+    """Wait for the background run, then rerun the page as its fragment timer would."""
+    runs.wait(db)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# --- every page: empty store, after a run, broken settings ---------------------------------------
+
+EMPTY_HINTS = {
+    "overview": "No runs yet",
+    "graph": "Click an asset in the graph",
+    "runs": "No runs yet",
+    "checks": "No check has run yet",
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_renders_on_an_empty_store_and_says_what_to_do(env: Env, page: str) -> None:
+    at = open_page(page)
+    assert not at.error
+    if page in EMPTY_HINTS:
+        assert EMPTY_HINTS[page] in texts(at.info)
+    else:
+        assert set(at.dataframe[0].value["Status"]) == {"Never materialized"}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_renders_after_a_run(built: Env, page: str) -> None:
+    at = open_page(page)
+    assert not at.error
+    assert "No runs yet" not in texts(at.info) and "has not run yet" not in texts(at.info)
+    if page == "overview":
+        metrics = {metric.label: metric.value for metric in at.metric}
+        assert metrics["Fresh"] == "4" and metrics["Never run"] == "0"
+        assert "Run 1: Succeeded" in texts(at.success)
+    elif page == "runs":
+        assert list(at.dataframe[0].value["Outcome"]) == ["Succeeded"]
+        assert "Assets in this run" in chart_titles(at)
+    elif page == "checks":
+        assert set(at.dataframe[0].value["Latest outcome"]) == {"Passed"}
+        assert "Outcome per run" in chart_titles(at)
+    elif page == "materialize":
+        assert set(at.dataframe[0].value["Status"]) == {"Fresh"}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_bad_definitions_module_is_a_message_not_a_traceback(
+    env: Env, page: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSETBOARD_DEFS", "no.such.module")
+    at = open_page(page)
+    assert "Could not load the definitions `no.such.module`" in texts(at.error)
+    assert "cannot load definitions module 'no.such.module'" in texts(at.error)
+
+
+def test_a_database_held_by_another_process_is_a_message(built: Env) -> None:
+    with held_by_other_process(hold_database(built.db)):
+        at = open_page("overview")
+    assert "Could not read the run history" in texts(at.error)
+    assert "is held by process" in texts(at.error)
+
+
+# --- materialize --------------------------------------------------------------------------------
+
+
+def test_materialize_all_runs_in_the_background_and_shows_the_outcome(env: Env) -> None:
+    at = open_page("materialize")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
+    assert not at.warning and not at.error
+    finish(at, env.db)
+
+    assert "Materialize all: succeeded" in at.status[0].label
+    assert set(at.dataframe[0].value["Status"]) == {"Fresh"}
+
+
+def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
+    at = open_page("overview")
+    at.button(key=state.toolbar_key("overview", state.BTN_ALL)).click().run()
+    finish(at, env.db)
+    assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
+
+
+def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
+    at = open_page("materialize")
+    at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("products")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_FREE)).click().run()
+    finish(at, built.db)
+    live = runs.current(built.db)
+    assert live is not None and live.selection == "products" and live.planned == ["products"]
+    assert "succeeded" in at.status[0].label
+
+
+def test_a_bad_free_selection_gets_a_message_and_starts_nothing(built: Env) -> None:
+    at = open_page("materialize")
+    at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("prodcts")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_FREE)).click().run()
+    assert "Nothing started" in texts(at.warning)
+    assert runs.current(built.db) is None
+
+
+def test_stale_only_when_everything_is_fresh_says_so(built: Env) -> None:
+    at = open_page("materialize")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_STALE)).click().run()
+    assert "every asset is fresh" in texts(at.warning)
+
+
+def test_run_checks_only_rebuilds_nothing(built: Env) -> None:
+    at = open_page("materialize")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_CHECKS)).click().run()
+    finish(at, built.db)
+    live = runs.current(built.db)
+    assert live is not None and live.kind == "checks" and live.ok
+    assert "Run checks: succeeded" in at.status[0].label
+
+
+def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
+    (env.data / "sales_reps.csv").unlink()
+    at = open_page("materialize")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
+    finish(at, env.db)
+
+    assert "Materialize all: failed" in at.status[0].label
+    assert "sales_reps.csv not found" in texts(at.caption)
+    at = open_page("runs")
+    assert "sales_reps.csv not found" in texts(at.error)
+
+
+class Gate:
+    """A run that stays active until released, to look at the page meanwhile."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+
+    def __call__(self, defs: Any, select: Any, db: Path, on_event: Any) -> RunResult:
+        on_event(AssetEvent(1, "products", "running"))
+        assert self.release.wait(30)
+        return RunResult(RunRecord(1, "materialize", select, "success", utcnow(), utcnow()), {}, [])
+
+
+def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(env: Env) -> None:
+    gate = Gate()
+    defs = load_definitions(str(env.defs_path))
+    runs.start(defs, env.db, None, label="Materialize all", planned=["products"], runner=gate)
+    try:
+        at = open_page("materialize")
+        assert "Materialize all: 0 of 1 asset done" in at.status[0].label
+        assert at.progress[0].value == 0
+        assert at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).disabled
+        assert "A run is in progress" in texts(at.caption)
+        # Another page also shows that a run is going on.
+        assert open_page("runs").status[0].label.startswith("Materialize all")
+    finally:
+        gate.release.set()
+
+
+def test_a_click_while_another_process_runs_gets_a_clear_message(built: Env) -> None:
+    at = open_page("materialize")
+    with held_by_other_process(hold_run_lock(built.db)):
+        at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
+    assert "A run is already in progress" in texts(at.warning)
+    assert not at.exception
+
+
+# --- graph ---------------------------------------------------------------------------------------
+
+
+def test_the_asset_query_parameter_selects_the_asset(built: Env) -> None:
+    at = open_page("graph", asset="joined_data")
+    assert at.subheader[0].value == "joined_data"
+    preview = at.dataframe[0].value
+    assert len(preview) == 10 and "dollar_amount" in preview.columns
+    assert "Row count by run" in chart_titles(at)
+    assert {m.label: m.value for m in at.metric}["Rows"] == "120"
+
+
+def test_clicking_a_node_shows_it_and_puts_it_in_the_url(built: Env) -> None:
+    with patch("streamlit_agraph.agraph", return_value="products"):
+        at = open_page("graph", asset="joined_data")
+    assert at.subheader[0].value == "products"
+    assert at.query_params[state.QP_ASSET] == "products"
+
+
+def test_an_unknown_asset_in_the_url_is_explained(built: Env) -> None:
+    at = open_page("graph", asset="nope")
+    assert "There is no asset named **nope**" in texts(at.warning)
+    assert "Click an asset in the graph" in texts(at.info)
+
+
+def test_the_graph_toolbar_builds_the_selected_asset_and_downstream(built: Env) -> None:
+    at = open_page("graph", asset="sales_data")
+    at.button(key=state.toolbar_key("graph", state.BTN_DOWNSTREAM)).click().run()
+    finish(at, built.db)
+    live = runs.current(built.db)
+    assert live is not None and live.selection == "sales_data+"
+    assert live.planned == ["sales_data", "joined_data"]
+    assert "succeeded" in at.status[0].label
+
+
+def test_the_graph_shows_failing_checks_on_the_node(tmp_path: Path, db_path: Path) -> None:
+    env = Env(tmp_path, db_path, orphan_rate=0.1)
+    env.build()
+    with pytest.MonkeyPatch.context() as mp, patch("streamlit_agraph.agraph") as agraph:
+        mp.setenv("ASSETBOARD_DEFS", str(env.defs_path))
+        mp.setenv("ASSETBOARD_DB", str(db_path))
+        agraph.return_value = None
+        open_page("graph")
+    nodes = {node.id: node for node in agraph.call_args.kwargs["nodes"]}
+    assert "failing check" in nodes["joined_data"].label
+    assert nodes["joined_data"].borderWidth >= 3
+    assert nodes["products"].color["background"] != nodes["joined_data"].color["border"]
+    assert agraph.call_args.kwargs["config"].physics["enabled"] is False
+    assert agraph.call_args.kwargs["config"].layout["hierarchical"]["enabled"] is True
+
+
+# --- runs and checks -----------------------------------------------------------------------------
+
+
+def test_the_run_query_parameter_picks_the_run(built: Env) -> None:
+    built.build()
+    at = open_page("runs", run="1")
+    assert at.selectbox(key=state.SELECT_RUN).value == 1
+    assert any(h.value.startswith("Run 1 ·") for h in at.subheader)
+
+
+def test_the_checks_page_shows_failing_rows_of_the_chosen_check(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = Env(tmp_path, db_path, orphan_rate=0.1)
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(env.defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    env.build()
+    env.build()
+    key = "joined_data.missing_dimension_check"
+    at = open_page("checks", check=key)
+    assert at.selectbox(key=state.SELECT_CHECK).value == key
+    assert "Failed" in set(at.dataframe[0].value["Latest outcome"])
+    assert "Failing rows" in texts(at.markdown)
+    assert not at.dataframe[1].value.empty  # the failing-row sample
+    assert chart_titles(at) == ["Outcome per run", "Observed value by run"]
