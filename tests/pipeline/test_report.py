@@ -410,3 +410,18 @@ def test_headline_gives_the_share_of_rows_and_reads_dbt_rules_as_written() -> No
     custom = _entry(outcome="warned", failing_count=1, observed_value=0.25, threshold="<= 0.1")
     assert custom.headline == "1 failing row; observed 0.25; expected <= 0.1"
     assert _entry(outcome="passed", observed_value=5).headline == "observed 5"
+
+
+def test_a_run_that_never_started_reports_its_message_in_every_format(tmp_path) -> None:
+    from pipeline.engine import record_failed_run
+
+    db = tmp_path / "w.duckdb"
+    run_id = record_failed_run(db, "materialize", None, "definitions are broken: <b>cycle</b>")
+    report = build_report(db, "latest")
+    assert report.run.run_id == run_id and report.checks == [] and report.assets == []
+    page = render(report, "html")
+    assert "definitions are broken: &lt;b&gt;cycle&lt;/b&gt;" in page
+    assert "This run recorded no check results." in page
+    assert ET.fromstring(render(report, "junit")).get("tests") == "0"
+    jsonschema.validate(json.loads(render(report, "json")), load_schema())
+    assert "> definitions are broken: \\<b\\>cycle\\</b\\>" in render(report, "md")
