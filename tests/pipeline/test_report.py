@@ -260,6 +260,8 @@ def test_html_tells_what_failed_where_and_why_first(report) -> None:
     assert "SELECT id, label FROM raw" in text
     assert "upstream 'raw' is blocked by failed check 'raw.id_unique'" in text
     assert "last 2 runs" in text
+    assert "Checks that did not pass (3)" in text  # failed, error, warned: as cards
+    assert "Checks not run (1)" in text and "asset 'broken' failed to materialize" in text
 
 
 # --- JSON --------------------------------------------------------------------------------------
