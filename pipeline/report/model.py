@@ -106,7 +106,7 @@ class CheckEntry:
             noun = "row" if self.failing_count == 1 else "rows"
             total = self.total_rows
             parts.append(
-                f"{self.failing_count:,} of {total:,} {noun} fail"
+                f"{self.failing_count:,} of {total:,} rows {'fails' if noun == 'row' else 'fail'}"
                 f" ({100 * self.failing_count / total:.3g}%)"
                 if total
                 else f"{self.failing_count:,} failing {noun}"

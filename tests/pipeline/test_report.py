@@ -412,6 +412,8 @@ def test_headline_gives_the_share_of_rows_and_reads_dbt_rules_as_written() -> No
     custom = _entry(outcome="warned", failing_count=1, observed_value=0.25, threshold="<= 0.1")
     assert custom.headline == "1 failing row; observed 0.25; expected <= 0.1"
     assert _entry(outcome="passed", observed_value=5).headline == "observed 5"
+    one = _entry(failing_count=1, observed_value=1, metadata={"total_rows": 41})
+    assert one.headline == "1 of 41 rows fails (2.44%)"
 
 
 def test_a_run_that_never_started_reports_its_message_in_every_format(tmp_path) -> None:
