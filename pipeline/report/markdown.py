@@ -49,7 +49,8 @@ def render_markdown(report: Report) -> str:
     ]
     if run.message and run.status != "success":
         lines += ["", f"> {_cell(run.message.splitlines()[0])}"]
-    attention = report.attention
+    attention = [c for c in report.attention if c.outcome != "skipped"]
+    not_run = [c for c in report.attention if c.outcome == "skipped"]
     if attention:
         lines += [
             "",
@@ -66,8 +67,11 @@ def render_markdown(report: Report) -> str:
             )
         if len(attention) > MAX_ROWS:
             lines.append(f"\n…and {len(attention) - MAX_ROWS} more in the full report.")
-    elif report.checks:
+    elif report.checks and not not_run:
         lines += ["", f"All {len(report.checks)} checks passed."]
+    if not_run:
+        names = ", ".join(_code(c.key) for c in not_run)
+        lines += ["", f"⏭️ Not run (their asset was not built): {names}"]
     for entry in report.failed_assets:
         lines += ["", f"- ❌ asset {_code(entry.name)} failed: {_cell(entry.error or '')}"]
     skipped = report.skipped_assets

@@ -348,6 +348,7 @@ def test_markdown_summary_lists_what_needs_attention(report) -> None:
     assert "`other.broken_sql`" in text and "`other.small_values`" in text
     assert "`other.has_rows`" not in text  # passes are only counted
     assert "- `final`: upstream 'clean' was skipped" in text
+    assert "⏭️ Not run (their asset was not built): `broken.never_runs`" in text
     assert "- ❌ asset `broken` failed: RuntimeError: source file is missing" in text
     assert "<script>" not in text
 
