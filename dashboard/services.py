@@ -211,7 +211,7 @@ def check_message(record: CheckRecord) -> str:
     if record.observed_value is not None:
         parts.append(f"observed {format_value(record.observed_value)}")
     if record.threshold:
-        parts.append(f"expected {record.threshold}")
+        parts.append(f"rule: {record.threshold}")
     if record.failing_count:
         plural = "s" if record.failing_count != 1 else ""
         parts.append(f"{record.failing_count:,} failing row{plural}")
@@ -343,8 +343,7 @@ def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
             {
                 "Check": check.name,
                 "Latest outcome": OUTCOME_LABELS[record.outcome if record else "never"],
-                "Severity": check.severity,
-                "Blocking": "yes" if check.blocking else "no",
+                "Severity": check.severity + (", blocking" if check.blocking else ""),
                 "Observed": format_value(record.observed_value) if record else "—",
                 "Last run": format_time(record.started_at) if record else "—",
                 "Description": check.description or "",
@@ -369,7 +368,6 @@ def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
                 "Check",
                 "Latest outcome",
                 "Severity",
-                "Blocking",
                 "Observed",
                 "Last run",
                 "Description",
@@ -523,8 +521,7 @@ def checks_table(cfg: Settings, defs: Definitions) -> pd.DataFrame:
             {
                 "Check": check.key,
                 "Latest outcome": OUTCOME_LABELS[record.outcome if record else "never"],
-                "Severity": check.severity,
-                "Blocking": "yes" if check.blocking else "no",
+                "Severity": check.severity + (", blocking" if check.blocking else ""),
                 "Observed": format_value(record.observed_value) if record else "—",
                 "Expected": (record.threshold if record and record.threshold else "—"),
                 "Failing rows": (record.failing_count or 0) if record else 0,
@@ -536,13 +533,14 @@ def checks_table(cfg: Settings, defs: Definitions) -> pd.DataFrame:
 
 
 def check_history(cfg: Settings, limit: int = 2000) -> pd.DataFrame:
-    """Every executed check result (skips left out): run_id, check, outcome, observed_value."""
+    """Every recorded check result (skips too, they show as grey cells): run_id, check, outcome,
+    observed_value, when."""
     try:
         with _open(cfg) as con:
             records = store.check_history(con, None, limit)
     except duckdb.Error as exc:
         raise read_error(exc, cfg) from exc
-    return _check_history_frame(r for r in records if r.outcome != "skipped")
+    return _check_history_frame(records)
 
 
 def latest_check(cfg: Settings, defs: Definitions, key: str) -> CheckRecord | None:

@@ -80,7 +80,7 @@ _LABELS = {
 }
 _SHORT_LABELS = {  # for the narrow details column of the graph page
     "all": "Materialize all",
-    "selected": "Materialize",
+    "selected": "Materialize this asset",
     "downstream": "With downstream",
     "upstream": "With upstream",
     "stale": "Stale only",
@@ -149,11 +149,17 @@ def materialize_toolbar(
                 key=state.toolbar_key(prefix, state.SELECT_TOOLBAR_ASSET),
                 placeholder="Pick an asset",
             )
-        for column, action in zip(st.columns(len(asset_actions)), asset_actions, strict=True):
+        if compact and len(asset_actions) == 3:  # a narrow column: the main action on its own row
+            slots = [st.container(), *st.columns(2)]
+        else:
+            slots = st.columns(len(asset_actions))
+        for column, action in zip(slots, asset_actions, strict=True):
             if column.button(
                 labels[action],
                 key=state.toolbar_key(prefix, _BUTTON_KEYS[action]),
                 help=_HELP[action],
+                type="primary" if compact and action == "selected" else "secondary",
+                icon=":material/play_arrow:" if compact and action == "selected" else None,
                 disabled=busy or asset is None,
                 width="stretch",
             ):

@@ -56,7 +56,7 @@ else:
     st.markdown(
         f"Latest: {badge} in run {record.run_id}, {services.format_ago(record.started_at)}"
         f" · observed {services.format_value(record.observed_value)}"
-        + (f" · expected {record.threshold}" if record.threshold else "")
+        + (f" · rule: {record.threshold}" if record.threshold else "")
     )
     if record.error:
         st.error(record.error, icon=":material/error:")

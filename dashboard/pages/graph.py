@@ -146,10 +146,13 @@ with details_column:
         if last is None:
             ui.empty_state(f"**{details.name}** has not been materialized yet: use the buttons.")
         else:
-            a, b, c = st.columns(3)
-            a.metric("Last materialized", services.format_ago(last.ended_at or last.started_at))
-            b.metric("Duration", services.format_duration(last.duration_s))
-            c.metric("Rows", f"{last.row_count:,}" if last.row_count is not None else "—")
+            label = "Last successful build" if details.status.status == "failed" else "Built"
+            when = last.ended_at or last.started_at
+            rows = f"{last.row_count:,} rows" if last.row_count is not None else "rows unknown"
+            st.markdown(
+                f"**{label}** {services.format_ago(when)} ({services.format_time(when)})"
+                f" · took {services.format_duration(last.duration_s)} · **{rows}**"
+            )
         ui.materialize_toolbar(
             cfg,
             defs,

@@ -66,7 +66,10 @@ else:
 if details.errors:
     st.markdown("**Errors**")
     for what, message in details.errors:
-        st.error(f"**{what}**  \n{message}", icon=":material/error:")
+        if "(skipped)" in what:  # a consequence of another failure, not a failure of its own
+            st.warning(f"**{what}**  \n{message}", icon=":material/block:")
+        else:
+            st.error(f"**{what}**  \n{message}", icon=":material/error:")
 elif run.status == "success":
     st.success("No errors in this run.", icon=":material/check_circle:")
 
