@@ -142,8 +142,9 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
         lines += [
             "## `python -m pipeline materialize` vs plain DuckDB script",
             "",
-            "Wall time and peak RSS of each whole process (os.wait4), median (min–max);"
-            " the two commands alternate A B A B on a fresh database file each run.",
+            "Wall time and peak RSS of each whole process (os.wait4), median (min–max) over the"
+            " runs; the three commands take turns (A B C A B C ...), each on a fresh database"
+            f" file, after {args.warmup} discarded warm-up round(s). Ratios are engine / plain.",
             "",
             *report.materialize_table(results["materialize"]),
         ]

@@ -33,10 +33,15 @@ def machine_table(machine: dict[str, str]) -> list[str]:
 
 
 def materialize_table(results: dict[int, dict[str, Any]]) -> list[str]:
-    lines = [
-        "| rows | runs | engine wall s | plain wall s | wall ratio | target |"
-        " engine peak RSS MB | plain peak RSS MB | RSS ratio | target |",
-        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
+    wall = [
+        "| rows | runs | engine s | engine `--workers 1` s | plain s | ratio | ratio `--workers 1`"
+        " | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    memory = [
+        "| rows | engine MB | engine `--workers 1` MB | plain MB | ratio | ratio `--workers 1`"
+        " | target |",
+        "|---:|---:|---:|---:|---:|---:|---|",
     ]
     sizes = sorted(results)
     for rows in sizes:
@@ -47,14 +52,19 @@ def materialize_table(results: dict[int, dict[str, Any]]) -> list[str]:
             wall_target = verdict(r["wall_ratio"], TARGETS["wall_large"])
         else:
             wall_target = "–"
-        lines.append(
-            f"| {label(rows)} | {r['engine']['wall_s'].n} | {_range(r['engine']['wall_s'])}"
-            f" | {_range(r['plain']['wall_s'])} | {r['wall_ratio']:.3f} | {wall_target}"
-            f" | {_range(r['engine']['rss_mb'], digits=0)}"
-            f" | {_range(r['plain']['rss_mb'], digits=0)}"
-            f" | {r['rss_ratio']:.3f} | {verdict(r['rss_ratio'], TARGETS['rss'])} |"
+        engine, serial, plain = r["engine"], r["engine_serial"], r["plain"]
+        wall.append(
+            f"| {label(rows)} | {engine['wall_s'].n} | {_range(engine['wall_s'])}"
+            f" | {_range(serial['wall_s'])} | {_range(plain['wall_s'])} | {r['wall_ratio']:.3f}"
+            f" | {r['engine_serial_wall_ratio']:.3f} | {wall_target} |"
         )
-    return [*lines, ""]
+        memory.append(
+            f"| {label(rows)} | {_range(engine['rss_mb'], digits=0)}"
+            f" | {_range(serial['rss_mb'], digits=0)} | {_range(plain['rss_mb'], digits=0)}"
+            f" | {r['rss_ratio']:.3f} | {r['engine_serial_rss_ratio']:.3f}"
+            f" | {verdict(r['rss_ratio'], TARGETS['rss'])} |"
+        )
+    return ["Wall time, seconds:", "", *wall, "", "Peak RSS, MB:", "", *memory, ""]
 
 
 def resolver_table(result: dict[str, Any], total_ms: float) -> list[str]:
@@ -114,9 +124,12 @@ def loads_table(result: dict[str, Any], rows: int) -> list[str]:
 def timings_table(result: dict[str, Any], limit_ms: float | None) -> list[str]:
     if "skipped" in result:
         return [f"Not measured: {result['skipped']}", ""]
-    lines = [result.get("note", ""), "", "| what | warm ms median (min–max) | target |"]
-    lines.append("|---|---:|---|")
+    first = result.get("first_run_s", {})
+    lines = [result.get("note", ""), ""]
+    lines += ["| what | first run ms | warm rerun ms median (min–max) | target |"]
+    lines.append("|---|---:|---:|---|")
     for name, stats in result["stats"].items():
         target = verdict(stats.median * 1000, limit_ms) if limit_ms else ""
-        lines.append(f"| {name} | {_range(stats, 1000, 1)} | {target} |")
+        cold = f"{first[name] * 1000:.0f}" if name in first else ""
+        lines.append(f"| {name} | {cold} | {_range(stats, 1000, 1)} | {target} |")
     return [*lines, ""]

@@ -21,8 +21,17 @@ def _noop(con: Any) -> None:
     return None
 
 
+def select_one(con: Any) -> str:
+    """A body that materializes quickly: for benchmarks that need a real history."""
+    return "SELECT 1 AS x"
+
+
 def synthetic_assets(
-    n_assets: int, n_edges: int, layers: int = 50, seed: int = 0
+    n_assets: int,
+    n_edges: int,
+    layers: int = 50,
+    seed: int = 0,
+    fn: Callable[[Any], Any] = _noop,
 ) -> list[AssetDef]:
     """`n_assets` assets in `layers` layers joined by exactly `n_edges` distinct edges."""
     rng = random.Random(seed)
@@ -53,7 +62,7 @@ def synthetic_assets(
             edges += 1
     return [
         asset(
-            _noop,
+            fn,
             name=names[i],
             deps=[names[p] for p in sorted(deps[i])],
             group=f"g{i % 10}",

@@ -16,6 +16,7 @@ from bench.measure import Sample, run_process, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAIN_SCRIPT = ROOT / "bench" / "plain_duckdb.py"
+SIDES = ("engine", "engine_serial", "plain")
 
 
 def engine_command(db: Path) -> list[str]:
@@ -35,23 +36,35 @@ def _fresh_run(command: list[str], db: Path, env: dict[str, str]) -> Sample:
 
 
 def compare(csv_dir: Path, reps: int, warmup: int = 1) -> dict[str, Any]:
-    """Medians and ranges of wall time and peak RSS for both sides, and their ratios."""
+    """Medians and ranges of wall time and peak RSS per side, and each engine side's ratios.
+
+    Sides: the engine as shipped (default workers), the engine with `--workers 1` (shows what
+    the worker threads cost or save), and the plain script; they run in turn, A B C A B C.
+    """
     env = dict(os.environ, ASSETBOARD_SALES_DATA=str(csv_dir))
-    samples: dict[str, list[Sample]] = {"engine": [], "plain": []}
+    samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
     with tempfile.TemporaryDirectory(prefix="assetboard-bench-") as tmp:
         db = Path(tmp) / "warehouse.duckdb"
+        commands = {
+            "engine": engine_command(db),
+            "engine_serial": [*engine_command(db), "--workers", "1"],
+            "plain": plain_command(csv_dir, db),
+        }
         for round_ in range(warmup + reps):
-            engine = _fresh_run(engine_command(db), db, env)
-            plain = _fresh_run(plain_command(csv_dir, db), db, env)
-            if round_ >= warmup:  # the warm-up pair fills the page cache for both sides
-                samples["engine"].append(engine)
-                samples["plain"].append(plain)
+            for side in SIDES:
+                sample = _fresh_run(commands[side], db, env)
+                if round_ >= warmup:  # the warm-up round fills the page cache for every side
+                    samples[side].append(sample)
     result: dict[str, Any] = {}
     for side, runs in samples.items():
         result[side] = {
             "wall_s": summarize([s.wall_s for s in runs]),
             "rss_mb": summarize([s.max_rss_mb for s in runs]),
         }
-    result["wall_ratio"] = result["engine"]["wall_s"].median / result["plain"]["wall_s"].median
-    result["rss_ratio"] = result["engine"]["rss_mb"].median / result["plain"]["rss_mb"].median
+    for side in ("engine", "engine_serial"):
+        for measure in ("wall_s", "rss_mb"):
+            ratio = result[side][measure].median / result["plain"][measure].median
+            result[f"{side}_{measure.split('_')[0]}_ratio"] = ratio
+    result["wall_ratio"] = result["engine_wall_ratio"]
+    result["rss_ratio"] = result["engine_rss_ratio"]
     return result
