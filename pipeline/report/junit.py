@@ -13,6 +13,9 @@ Convention, one `<testsuite>` per asset (name = asset) and one `<testcase>` per 
   `<system-out>` starting with "WARN". CI stays green; the warning is still in the file.
 - skipped -> `<skipped message="...">` with the reason (e.g. an upstream blocking check failed).
 
+An asset that failed to build adds a testcase named `materialize` to its suite, as an `<error>`
+with the build's error text, so a run that broke before any check could run is red in CI too.
+
 Every testcase has properties `outcome`, `severity` and `blocking`, so a tool can tell warnings
 apart. Suite and root counts (`tests`, `failures`, `errors`, `skipped`) follow the same rules.
 """
@@ -23,7 +26,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from pipeline.report.jsonreport import iso
-from pipeline.report.model import CheckEntry, Report
+from pipeline.report.model import AssetEntry, CheckEntry, Report
 
 
 def _details(check: CheckEntry) -> str:
@@ -73,10 +76,23 @@ def _count(checks: list[CheckEntry], outcome: str) -> str:
     return str(sum(1 for c in checks if c.outcome == outcome))
 
 
-def _set_counts(element: ET.Element, checks: list[CheckEntry]) -> None:
-    element.set("tests", str(len(checks)))
+def _build_failure(suite: ET.Element, asset: AssetEntry) -> None:
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        name="materialize",
+        classname=asset.name,
+        time=f"{asset.duration_s or 0:.3f}",
+    )
+    first_line = (asset.error or "failed").splitlines()[0]
+    message = f"asset '{asset.name}' failed to materialize: {first_line}"
+    ET.SubElement(case, "error", message=message, type="materialize").text = asset.error
+
+
+def _set_counts(element: ET.Element, checks: list[CheckEntry], failed_builds: int = 0) -> None:
+    element.set("tests", str(len(checks) + failed_builds))
     element.set("failures", _count(checks, "failed"))
-    element.set("errors", _count(checks, "error"))
+    element.set("errors", str(int(_count(checks, "error")) + failed_builds))
     element.set("skipped", _count(checks, "skipped"))
     element.set("time", f"{sum(c.duration_s or 0 for c in checks):.3f}")
 
@@ -84,7 +100,8 @@ def _set_counts(element: ET.Element, checks: list[CheckEntry]) -> None:
 def render_junit(report: Report) -> str:
     """One testsuite per asset that has checks in the run (plus failed assets without any)."""
     root = ET.Element("testsuites", name=f"{report.project} run {report.run.run_id}")
-    _set_counts(root, report.checks)
+    failed = {entry.name: entry for entry in report.assets if entry.status == "failed"}
+    _set_counts(root, report.checks, len(failed))
     by_asset: dict[str, list[CheckEntry]] = {}
     for entry in report.assets:
         by_asset[entry.name] = []
@@ -93,7 +110,9 @@ def render_junit(report: Report) -> str:
     timestamp = iso(report.run.started_at)
     for asset, checks in by_asset.items():
         suite = ET.SubElement(root, "testsuite", name=asset, timestamp=timestamp or "")
-        _set_counts(suite, checks)
+        _set_counts(suite, checks, int(asset in failed))
+        if asset in failed:
+            _build_failure(suite, failed[asset])
         for check in sorted(checks, key=lambda c: c.name):
             _testcase(suite, check)
         event = next((e for e in report.assets if e.name == asset), None)

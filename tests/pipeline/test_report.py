@@ -302,9 +302,9 @@ def test_junit_parses_with_counts_that_match(report) -> None:
     root = ET.fromstring(render(report, "junit"))
     assert root.tag == "testsuites"
     assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
-        "5",
+        "6",
         "1",
-        "1",
+        "2",
         "1",
     )
     suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
@@ -319,6 +319,10 @@ def test_junit_parses_with_counts_that_match(report) -> None:
     assert failure.get("message") == "raw.id_unique failed: 2 failing rows; expected = 0"
     assert HOSTILE_VALUE in failure.text
     assert "nope" in suites["other"].find("testcase[@name='broken_sql']/error").get("message")
+    build = suites["broken"].find("testcase[@name='materialize']/error")
+    assert build.get("message") == (
+        "asset 'broken' failed to materialize: RuntimeError: source file is missing"
+    )
 
 
 def test_junit_records_warnings_without_failing_the_suite(report) -> None:
