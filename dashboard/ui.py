@@ -205,7 +205,8 @@ def _start(
             label = f"{_LABELS[action]}" + (
                 f" ({asset})" if asset and action in ("selected", "downstream", "upstream") else ""
             )
-        runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
+        live = runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
+        st.session_state[state.SS_SEEN_RUN] = _token(live)
     except RunInProgressError as exc:
         st.warning(f"**A run is already in progress.** {exc}", icon=":material/hourglass_top:")
     except SelectionError as exc:
@@ -217,17 +218,23 @@ def _start(
 # --- live progress ----------------------------------------------------------------------------
 
 
-def run_progress(cfg: Settings, show_finished: bool = False) -> None:
+def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool = False) -> None:
     """Progress of the run on this database, refreshed every second only while it is active.
 
     The outcome of a finished run is shown only where `show_finished` (the pages with the
-    toolbar); elsewhere the page's own history view says how it went.
+    toolbar), and with `only_if_seen` only to a session that started or watched that run, so
+    an old outcome does not linger; elsewhere the page's own history view says how it went.
     """
     live = runs.current(cfg.db)
-    if live is None or (not live.active and not show_finished):
+    if live is None:
         return
     if live.active:
         st.session_state[state.SS_WATCHING_RUN] = True
+        st.session_state[state.SS_SEEN_RUN] = _token(live)
+    elif not show_finished or (
+        only_if_seen and st.session_state.get(state.SS_SEEN_RUN) != _token(live)
+    ):
+        return
 
     @st.fragment(run_every=REFRESH_SECONDS if live.active else None)
     def _panel() -> None:
@@ -240,6 +247,10 @@ def run_progress(cfg: Settings, show_finished: bool = False) -> None:
             _render_live(now)
 
     _panel()
+
+
+def _token(live: runs.LiveRun) -> str:
+    return f"{live.db}@{live.started_at.isoformat()}"
 
 
 def _render_live(live: runs.LiveRun) -> None:
@@ -260,7 +271,7 @@ def _render_live(live: runs.LiveRun) -> None:
             error = live.asset_error.get(name)
             st.markdown(line)
             if error and event_status in ("failed", "skipped"):
-                st.caption(error)
+                error_text(error)
         if records:
             st.markdown(_check_line(records))
         for record in records:
@@ -331,6 +342,11 @@ def tinted(frame: pd.DataFrame, column: str) -> Styler:
         return f"background-color: {fill}" if fill else ""
 
     return frame.style.map(tint, subset=[column])
+
+
+def error_text(message: str) -> None:
+    """An error message from DuckDB or a check, monospaced so its caret line (^^^) lines up."""
+    st.code(message, language="text", wrap_lines=True)
 
 
 def table_height(rows: int, limit: int = 20) -> int:

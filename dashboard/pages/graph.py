@@ -53,7 +53,8 @@ def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
             border, width = "#e65100", 3
         if node.name == selected:
             border, width = "#0d47a1", max(width, 4)
-        tooltip = f"{node.name} ({node.kind}, group {node.group}): {node.reason}"
+        # Short on purpose: vis-network shows it on hover (long errors covered the graph).
+        tooltip = f"{node.name}: {STATUS_WORDS[node.status]}, group {node.group}"
         nodes.append(
             Node(
                 id=node.name,
@@ -128,22 +129,26 @@ with details_column:
             "Click an asset in the graph to see its schema, preview, history and checks."
         )
         ui.materialize_toolbar(cfg, defs, "graph", actions=("all", "stale"), compact=True)
-        ui.run_progress(cfg, show_finished=True)
+        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
     else:
         with ui.guard(f"read the details of {selected}"):
             details = services.asset_details(cfg, defs, selected)
         st.subheader(details.name)
-        st.markdown(
-            f"{ui.STATUS_BADGES[details.status.status]} — {details.status.reason}  \n"
-            f"{details.description or '_No description._'}"
-        )
+        st.markdown(details.description or "_No description._")
+        if details.status.status == "failed":
+            st.markdown(f"{ui.STATUS_BADGES['failed']} — the last build failed:")
+            ui.error_text(details.status.reason)
+        else:
+            st.markdown(f"{ui.STATUS_BADGES[details.status.status]} — {details.status.reason}")
         deps = ", ".join(details.deps) or "none"
         children = ", ".join(details.children) or "none"
         st.caption(
             f"Group **{details.group}** · {details.kind} · depends on: {deps} · used by: {children}"
         )
         last = details.last
-        if last is None:
+        if last is None and details.status.status == "failed":
+            st.caption("No successful build yet: fix the error above, then materialize it.")
+        elif last is None:
             ui.empty_state(f"**{details.name}** has not been materialized yet: use the buttons.")
         else:
             label = "Last successful build" if details.status.status == "failed" else "Built"
@@ -161,7 +166,7 @@ with details_column:
             actions=("selected", "downstream", "upstream"),
             compact=True,
         )
-        ui.run_progress(cfg, show_finished=True)
+        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
         preview, schema, history, checks = st.tabs(["Preview", "Schema", "History", "Checks"])
         with preview:
             if details.preview.empty:

@@ -69,7 +69,8 @@ if details.errors:
         if "(skipped)" in what:  # a consequence of another failure, not a failure of its own
             st.warning(f"**{what}**  \n{message}", icon=":material/block:")
         else:
-            st.error(f"**{what}**  \n{message}", icon=":material/error:")
+            st.error(f"**{what}**", icon=":material/error:")
+            ui.error_text(message)
 elif run.status == "success":
     st.success("No errors in this run.", icon=":material/check_circle:")
 

@@ -198,9 +198,13 @@ def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
     finish(at, env.db)
 
     assert "Materialize all: failed" in at.status[0].label
-    assert "sales_reps.csv not found" in texts(at.caption)
+    assert "sales_reps.csv not found" in texts(at.code)
     at = open_page("runs")
-    assert "sales_reps.csv not found" in texts(at.error)
+    assert "Asset sales_reps (failed)" in texts(at.error)
+    assert "sales_reps.csv not found" in texts(at.code)
+    at = open_page("graph", asset="sales_reps")
+    assert "the last build failed" in texts(at.markdown)
+    assert "sales_reps.csv not found" in texts(at.code)
 
 
 class Gate:
@@ -317,3 +321,12 @@ def test_the_checks_page_shows_failing_rows_of_the_chosen_check(
     assert "Failing rows" in texts(at.markdown)
     assert not at.dataframe[1].value.empty  # the failing-row sample
     assert chart_titles(at) == ["Outcome per run", "Observed value by run"]
+
+
+def test_an_old_outcome_does_not_linger_on_the_graph_page(env: Env) -> None:
+    defs = load_definitions(str(env.defs_path))
+    runs.start(defs, env.db, None, label="Materialize all", planned=defs.graph.names)
+    runs.wait(env.db)  # finished before this session opened the page
+    at = open_page("graph", asset="joined_data")
+    assert not at.status
+    assert open_page("materialize").status[0].label.startswith("Materialize all: succeeded")
