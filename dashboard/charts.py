@@ -47,7 +47,7 @@ def row_count_history(history: pd.DataFrame) -> alt.Chart:
     data = history[history["status"] == "materialized"].dropna(subset=["row_count"])
     base = alt.Chart(data).encode(
         x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("row_count:Q", title="Rows", scale=alt.Scale(zero=False)),
+        y=alt.Y("row_count:Q", title="Rows", axis=alt.Axis(format="~s", tickCount=4)),
         tooltip=[
             alt.Tooltip("run_id:O", title="Run"),
             alt.Tooltip("finished:T", title="Finished", format="%Y-%m-%d %H:%M:%S"),

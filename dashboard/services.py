@@ -373,15 +373,16 @@ def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
                 "Description",
             ],
         ),
-        check_history=_check_history_frame(checks_seen),
+        check_history=_check_history_frame(checks_seen, short=True),
     )
 
 
-def _check_history_frame(records: Iterable[CheckRecord]) -> pd.DataFrame:
+def _check_history_frame(records: Iterable[CheckRecord], short: bool = False) -> pd.DataFrame:
+    """One row per check execution; `short` names checks without their asset (one asset)."""
     rows = [
         {
             "run_id": r.run_id,
-            "check": r.key,
+            "check": r.check_name if short else r.key,
             "outcome": r.outcome,
             "observed_value": r.observed_value,
             "when": local_time(r.started_at),

@@ -22,6 +22,7 @@ BTN_CHECKS = "run_checks"
 BTN_FREE = "materialize_free"
 INPUT_FREE_SELECTION = "free_selection"
 SELECT_TOOLBAR_ASSET = "toolbar_asset"
+BTN_RETRY = "retry_after_lock"  # shown when another process holds the database file
 SS_WATCHING_RUN = "watching_run"  # set while this session shows an active run's progress
 SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome is shown)
 SS_ROUTED = "routed_through_app"  # this session has run a page once (see ui.route_through_app)

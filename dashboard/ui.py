@@ -18,7 +18,12 @@ from pandas.io.formats.style import Styler
 from dashboard import runs, services, settings, state
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
-from pipeline.errors import PipelineError, RunInProgressError, SelectionError
+from pipeline.errors import (
+    PipelineError,
+    RunInProgressError,
+    SelectionError,
+    WarehouseLockedError,
+)
 from pipeline.store import CheckRecord
 
 STATUS_BADGES = {
@@ -51,6 +56,10 @@ def guard(doing: str) -> Iterator[None]:
     """Show a pipeline or DuckDB error as one readable message and stop the page there."""
     try:
         yield
+    except WarehouseLockedError as exc:
+        st.error(f"**Could not {doing}.** {exc}", icon=":material/lock:")
+        st.button("Try again", key=state.BTN_RETRY, icon=":material/refresh:")
+        st.stop()
     except PipelineError as exc:
         st.error(f"**Could not {doing}.** {exc}", icon=":material/error:")
         st.stop()

@@ -72,6 +72,7 @@ def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
                 font={"color": text, "size": 17, "face": "sans-serif"},
                 margin=12,
                 shadow=node.name == selected,
+                shapeProperties={"borderDashes": [6, 4] if node.kind == "view" else False},
             )
         )
     return nodes
@@ -109,7 +110,8 @@ with graph_column:
             st.query_params[state.QP_ASSET] = clicked
     st.caption(
         "Fill: :green[fresh] · :orange[stale] · :gray[never built] · :red[failed]."
-        " A red border means a failing check, an orange one a warning. Click a node for details."
+        " A red border means a failing check, an orange one a warning; a dashed border is a view."
+        " Click a node for details."
     )
     picked = st.selectbox(
         "Asset",
@@ -188,7 +190,12 @@ with details_column:
             if details.checks.empty:
                 st.caption(f"No checks are defined on {details.name}.")
             else:
-                st.dataframe(details.checks, hide_index=True, width="stretch")
+                st.dataframe(
+                    ui.tinted(details.checks, "Latest outcome"),
+                    hide_index=True,
+                    width="stretch",
+                    column_order=["Check", "Latest outcome", "Observed", "Severity", "Last run"],
+                )
                 if not details.check_history.empty:
                     chart = charts.check_outcome_heatmap(details.check_history)
                     st.altair_chart(chart, width="stretch")

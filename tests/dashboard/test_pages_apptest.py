@@ -136,6 +136,9 @@ def test_a_database_held_by_another_process_is_a_message(built: Env) -> None:
         at = open_page("overview")
     assert "Could not read the run history" in texts(at.error)
     assert "is held by process" in texts(at.error)
+    at.button(key=state.BTN_RETRY).click().run()  # the holder is gone: the page works again
+    assert not at.error
+    assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
 
 
 # --- materialize --------------------------------------------------------------------------------
