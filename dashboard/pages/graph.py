@@ -3,9 +3,17 @@ clicked asset's details beside it. The selection lives in the URL (?asset=name).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import streamlit as st
 import streamlit_agraph
 from streamlit_agraph import Config, Edge, Node
+
+# A deep link on a fresh server can run this page before app.py has put the repo root on
+# sys.path (Streamlit's legacy pages/ handling; see ui.route_through_app).
+if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
+    sys.path.insert(0, _root)
 
 from dashboard import charts, services, state, ui
 
@@ -51,8 +59,9 @@ def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
             count = len(node.warned_checks)
             lines.append(f"⚠ {count} check warning{'s' if count != 1 else ''}")
             border, width = "#e65100", 3
-        if node.name == selected:
-            border, width = "#0d47a1", max(width, 4)
+        if node.name == selected:  # a failing check's border wins; the shadow marks selection
+            border = border if node.failed_checks or node.warned_checks else "#0d47a1"
+            width = max(width, 4) + 1
         # Short on purpose: vis-network shows it on hover (long errors covered the graph).
         tooltip = f"{node.name}: {STATUS_WORDS[node.status]}, group {node.group}"
         nodes.append(

@@ -3,8 +3,16 @@ the live progress of the run it starts in the background."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
+
+# A deep link on a fresh server can run this page before app.py has put the repo root on
+# sys.path (Streamlit's legacy pages/ handling; see ui.route_through_app).
+if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
+    sys.path.insert(0, _root)
 
 from dashboard import services, state, ui
 
