@@ -16,7 +16,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import settings  # noqa: E402
+from dashboard import runs, settings  # noqa: E402
 
 st.set_page_config(page_title="Assetboard", page_icon=":material/hub:", layout="wide")
 
@@ -43,5 +43,8 @@ with st.sidebar:
         help="Set with ASSETBOARD_DEFS / ASSETBOARD_DB or"
         " `streamlit run dashboard/app.py -- --defs MODULE --db FILE`.",
     )
+    live = runs.current(current.db)
+    if live is not None and live.active:
+        st.caption(f":blue[:material/progress_activity:] **{live.label}** is running…")
 
 page.run()

@@ -234,6 +234,7 @@ def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(env: 
         assert at.progress[0].value == 0
         assert at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).disabled
         assert "A run is in progress" in texts(at.caption)
+        assert "**Materialize all** is running" in texts(at.sidebar.caption)
         # Another page also shows that a run is going on.
         assert open_page("runs").status[0].label.startswith("Materialize all")
     finally:
