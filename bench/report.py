@@ -111,7 +111,8 @@ def loads_table(result: dict[str, Any], rows: int) -> list[str]:
             "",
         ]
     lines += [
-        "Serial build time per asset (the engine's own AssetEvent.duration_s):",
+        "Serial work per asset (build, row count and preview, then its checks; from the run's"
+        " own AssetEvent and CheckRecord times):",
         "",
         "| asset | s median (min–max) |",
         "|---|---:|",
