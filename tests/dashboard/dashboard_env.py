@@ -39,21 +39,21 @@ def settings_for(defs: Path | str, db: Path, wait: float = 2.0) -> Settings:
 @contextmanager
 def held_by_other_process(code: str) -> Iterator[subprocess.Popen[str]]:
     """Run `code` in another Python process until it prints 'ready'; stop it afterwards."""
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.strip() == "ready", f"helper process did not start: {line!r}"
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(10)
+    ) as proc:  # closes the pipes on the way out
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line.strip() == "ready", f"helper process did not start: {line!r}"
+            yield proc
+        finally:
+            proc.kill()
+            proc.wait(10)
 
 
 def hold_database(db: Path) -> str:
