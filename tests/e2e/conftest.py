@@ -69,6 +69,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "server.address": "127.0.0.1",
         "server.headless": "true",
         "browser.gatherUsageStats": "false",
+        "server.fileWatcherType": "none",
     }
     command += [part for key, value in options.items() for part in (f"--{key}", str(value))]
     server = subprocess.Popen(
@@ -99,11 +100,23 @@ def browser():
         chromium.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the item, so the page fixture knows the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request: pytest.FixtureRequest):
     context = browser.new_context(viewport={"width": 1440, "height": 960})
     tab = context.new_page()
     yield tab
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:  # what the browser showed when it went wrong
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
 
 
