@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pipeline import engine
+from pipeline import engine, store
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
 from pipeline.store import AssetEvent, CheckRecord
@@ -103,21 +103,24 @@ def start(
     label: str = "Materialize",
     planned: list[str] | None = None,
     runner: Callable[..., engine.RunResult] | None = None,
+    wait_seconds: float = 2.0,
 ) -> LiveRun:
     """Start a run in a daemon thread and return at once; RunInProgressError if one is active.
 
+    The history tables are ensured here, before the thread starts: created by the run while a
+    page creates them too, DuckDB fails the run with a catalog write-write conflict. A file held
+    by another process fails here too (WarehouseLockedError), not later in the background.
     `runner` replaces engine.materialize / engine.run_checks in tests.
     """
     if kind not in ("materialize", "checks"):
         raise ValueError(f"unknown run kind {kind!r}; expected 'materialize' or 'checks'")
     key = _key(db)
     with _registry_lock:
-        existing = _registry.get(key)
-        if existing is not None and existing.active:
-            raise RunInProgressError(
-                f"'{existing.label}' is still running (started {existing.started_at:%H:%M:%S}"
-                " UTC); wait for it to finish, then start yours."
-            )
+        _refuse_if_active(_registry.get(key))
+    with store.open_store(db, wait_seconds):
+        pass
+    with _registry_lock:
+        _refuse_if_active(_registry.get(key))
         if run_active(db):
             raise RunInProgressError(
                 f"another process is running the pipeline on {db} (for example the command"
@@ -130,6 +133,14 @@ def start(
     )
     thread.start()
     return live
+
+
+def _refuse_if_active(existing: LiveRun | None) -> None:
+    if existing is not None and existing.active:
+        raise RunInProgressError(
+            f"'{existing.label}' is still running (started {existing.started_at:%H:%M:%S}"
+            " UTC); wait for it to finish, then start yours."
+        )
 
 
 def _execute(

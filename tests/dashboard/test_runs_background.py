@@ -8,15 +8,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
-from dashboard_env import defs_file, held_by_other_process, hold_run_lock, sample_data
+from dashboard_env import (
+    defs_file,
+    held_by_other_process,
+    hold_database,
+    hold_run_lock,
+    sample_data,
+)
 
 from dashboard import runs, services
 from dashboard.settings import Settings
 from pipeline import store
 from pipeline.definitions import Definitions
 from pipeline.engine import RunResult
-from pipeline.errors import RunInProgressError, SelectionError
+from pipeline.errors import RunInProgressError, SelectionError, WarehouseLockedError
 from pipeline.store import AssetEvent, RunRecord
 from pipeline.warehouse import utcnow
 
@@ -168,3 +175,30 @@ def test_a_run_of_another_process_blocks_a_start(db_path: Path, defs: Definition
 def test_unknown_run_kind_is_refused(db_path: Path, defs: Definitions) -> None:
     with pytest.raises(ValueError, match="unknown run kind 'rebuild'"):
         runs.start(defs, db_path, None, kind="rebuild")
+
+
+def test_a_database_held_by_another_process_fails_the_start_not_the_thread(
+    db_path: Path, defs: Definitions
+) -> None:
+    refused = pytest.raises(WarehouseLockedError, match="is held by process")
+    with held_by_other_process(hold_database(db_path)), refused:
+        runs.start(defs, db_path, None, wait_seconds=0.2)
+    assert runs.current(db_path) is None
+
+
+def test_the_history_tables_exist_before_the_run_thread_starts(
+    db_path: Path, defs: Definitions
+) -> None:
+    # Created by the run thread while a page created them too, DuckDB failed the run with a
+    # catalog write-write conflict; so start() creates them before the thread exists.
+    gate = GatedRunner()  # touches no database: only start() can have created the tables
+    assert not db_path.exists()
+    runs.start(defs, db_path, None, planned=["products"], runner=gate)
+    assert gate.started.wait(30)
+    with duckdb.connect(str(db_path)) as con:
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'assetboard'"
+        ).fetchall()
+    assert ("runs",) in tables
+    gate.release.set()
+    runs.wait(db_path)
