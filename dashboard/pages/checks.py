@@ -40,7 +40,12 @@ if history.empty:
     ui.run_progress(cfg)
     st.stop()
 
-st.altair_chart(charts.check_outcome_heatmap(history), width="stretch")
+RECENT_RUNS = 30  # columns in the heatmap: more would make every cell a sliver
+run_ids = sorted(history["run_id"].unique())
+recent = history[history["run_id"].isin(run_ids[-RECENT_RUNS:])]
+st.altair_chart(charts.check_outcome_heatmap(recent), width="stretch")
+if len(run_ids) > RECENT_RUNS:
+    st.caption(f"The last {RECENT_RUNS} of {len(run_ids)} runs with checks.")
 
 st.subheader("One check")
 keys = list(table["Check"])

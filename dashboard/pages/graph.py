@@ -30,9 +30,10 @@ STATUS_WORDS = {"fresh": "fresh", "stale": "stale", "never": "never built", "fai
 LAYOUT = {"direction": "LR", "sortMethod": "directed", "levelSeparation": 200, "nodeSpacing": 100}
 
 
-def graph_config() -> Config:
+def graph_config(tallest_level: int) -> Config:
     """Hierarchical left-to-right, physics off: the same picture on every rerun."""
-    config = Config(height=360, directed=True, physics=False, hierarchical=True, **LAYOUT)
+    height = min(900, max(360, 95 * tallest_level))  # room for the widest column of nodes
+    config = Config(height=height, directed=True, physics=False, hierarchical=True, **LAYOUT)
     for option in LAYOUT:  # Config copies its kwargs to the top level, where vis rejects them
         config.__dict__.pop(option, None)
     config.width = "100%"  # fill the column instead of a fixed pixel width
@@ -108,8 +109,9 @@ with graph_column:
         Edge(source=p, target=c, id=f"{p}->{c}", color="#78909c", width=2)  # ids: no duplicates
         for p, c in model.edges
     ]
+    tallest = max(map(len, defs.graph.levels()), default=1)
     clicked = streamlit_agraph.agraph(
-        nodes=build_nodes(model, selected), edges=edges, config=graph_config()
+        nodes=build_nodes(model, selected), edges=edges, config=graph_config(tallest)
     )
     # The component keeps returning its last click: only a new click changes the selection.
     if clicked and clicked in names and clicked != st.session_state.get(state.SS_GRAPH_SELECTED):
@@ -191,10 +193,17 @@ with details_column:
             else:
                 st.dataframe(details.schema, hide_index=True, width="stretch")
         with history:
-            if details.history.empty:
-                st.caption("No builds recorded yet.")
+            builds = details.history[details.history["status"] == "materialized"]
+            if len(builds) < 2:
+                st.caption(
+                    f"{len(builds)} successful build so far: the row count over time shows"
+                    " from the second build on."
+                )
             else:
                 st.altair_chart(charts.row_count_history(details.history), width="stretch")
+            if (details.history["status"] == "failed").any():
+                failed_runs = details.history.loc[details.history["status"] == "failed", "run_id"]
+                st.caption(f"Failed builds in runs {', '.join(map(str, failed_runs))}.")
         with checks:
             if details.checks.empty:
                 st.caption(f"No checks are defined on {details.name}.")

@@ -253,6 +253,7 @@ def test_a_click_while_another_process_runs_gets_a_clear_message(built: Env) -> 
 
 
 def test_the_asset_query_parameter_selects_the_asset(built: Env) -> None:
+    built.build()  # a second build: the row count over time has two points
     at = open_page("graph", asset="joined_data")
     assert at.subheader[0].value == "joined_data"
     preview = at.dataframe[0].value
