@@ -272,9 +272,15 @@ def _render_live(live: runs.LiveRun) -> None:
         label, status = f"{live.label}: succeeded — {_outcome_text(live, records)}", "complete"
     else:
         label, status = f"{live.label}: failed — {_outcome_text(live, records)}", "error"
-    with st.status(label, state=status, expanded=live.active or not live.ok):
-        if live.active:
-            st.progress(done / total if total else 0.0, text=f"{done} / {total} {noun}")
+    if live.active:
+        # Not st.status: its spinner turns into a check mark between two fragment ticks, as if
+        # the run had finished. A bordered box with a progress bar says "running" all along.
+        box = st.container(border=True)
+        box.markdown(f"**:blue[:material/progress_activity:] {label}**")
+        box.progress(done / total if total else 0.0, text=f"{done} / {total} {noun}")
+    else:
+        box = st.status(label, state=status, expanded=not live.ok)
+    with box:
         for name, event_status in live.snapshot().items():
             line = f"**{name}** {EVENT_BADGES.get(event_status, event_status)}"
             error = live.asset_error.get(name)
