@@ -37,7 +37,7 @@ if history.empty:
         " **Run checks only**."
     )
     ui.materialize_toolbar(cfg, defs, "checks", actions=("all", "checks"))
-    ui.run_progress(cfg)
+    ui.run_progress(cfg, show_finished=True, only_if_seen=True)
     st.stop()
 
 RECENT_RUNS = 30  # columns in the heatmap: more would make every cell a sliver
@@ -82,4 +82,4 @@ else:
     if record.sql:
         with st.expander("SQL of the failing rows"):
             st.code(record.sql, language="sql")
-ui.run_progress(cfg)
+ui.run_progress(cfg, show_finished=True, only_if_seen=True)

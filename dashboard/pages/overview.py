@@ -57,7 +57,7 @@ else:
         icon=":material/history:",
         query_params={state.QP_RUN: str(run.run_id)},
     )
-ui.run_progress(cfg)
+ui.run_progress(cfg, show_finished=True, only_if_seen=True)
 
 st.subheader("Recent failures")
 if not summary.failures:

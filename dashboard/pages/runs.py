@@ -17,7 +17,7 @@ from dashboard import charts, services, state, ui
 ui.route_through_app()
 st.title("Runs")
 cfg, defs = ui.load()
-ui.run_progress(cfg)
+ui.run_progress(cfg, show_finished=True, only_if_seen=True)
 with ui.guard("read the run history"):
     table = services.runs_table(cfg)
 

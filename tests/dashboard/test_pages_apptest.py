@@ -159,6 +159,7 @@ def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
     at.button(key=state.toolbar_key("overview", state.BTN_ALL)).click().run()
     finish(at, env.db)
     assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
+    assert at.status[0].label.startswith("Materialize all: succeeded")  # where the click was
 
 
 def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
