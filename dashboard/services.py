@@ -8,7 +8,8 @@ that say what to do); pages show them with dashboard.ui.guard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,8 +112,14 @@ def load_defs(cfg: Settings) -> Definitions:
     return load_definitions(cfg.defs)
 
 
-def _open(cfg: Settings):  # a context manager of a short-lived DuckDB connection
-    return store.open_store(cfg.db, cfg.read_wait_seconds)
+@contextmanager
+def _reading(cfg: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived store connection; a DuckDB error while reading becomes a readable one."""
+    try:
+        with store.open_store(cfg.db, cfg.read_wait_seconds) as con:
+            yield con
+    except duckdb.Error as exc:
+        raise read_error(exc, cfg) from exc
 
 
 def read_error(exc: Exception, cfg: Settings) -> PipelineError:
@@ -124,11 +131,8 @@ def read_error(exc: Exception, cfg: Settings) -> PipelineError:
 
 
 def statuses(cfg: Settings, defs: Definitions) -> dict[str, AssetStatus]:
-    try:
-        with _open(cfg) as con:
-            return asset_statuses(defs, con)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        return asset_statuses(defs, con)
 
 
 # --- overview -----------------------------------------------------------------------------------
@@ -158,13 +162,10 @@ class Overview:
 
 def overview(cfg: Settings, defs: Definitions) -> Overview:
     """Assets by status, checks by outcome, the last run and the recent failures."""
-    try:
-        with _open(cfg) as con:
-            states = asset_statuses(defs, con)
-            outcomes = check_outcomes(defs, con)
-            runs = store.list_runs(con, 1)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        states = asset_statuses(defs, con)
+        outcomes = check_outcomes(defs, con)
+        runs = store.list_runs(con, 1)
     asset_counts = {status: 0 for status in STATUSES}
     for state in states.values():
         asset_counts[state.status] += 1
@@ -259,12 +260,9 @@ class GraphModel:
 
 def graph_model(cfg: Settings, defs: Definitions) -> GraphModel:
     """One node per asset with its status and failing checks, edges by dependency."""
-    try:
-        with _open(cfg) as con:
-            states = asset_statuses(defs, con)
-            outcomes = check_outcomes(defs, con)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        states = asset_statuses(defs, con)
+        outcomes = check_outcomes(defs, con)
     nodes = []
     for name in defs.graph.names:
         asset = defs.assets[name]
@@ -315,14 +313,11 @@ def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
     if name not in defs.assets:
         raise SelectionError(f"no asset named {name!r}; pick one of {', '.join(defs.graph.names)}")
     asset = defs.assets[name]
-    try:
-        with _open(cfg) as con:
-            state = asset_statuses(defs, con)[name]
-            outcomes = check_outcomes(defs, con)
-            events = store.asset_history(con, name)
-            checks_seen = store.check_history(con, name)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        state = asset_statuses(defs, con)[name]
+        outcomes = check_outcomes(defs, con)
+        events = store.asset_history(con, name)
+        checks_seen = store.check_history(con, name)
     last = state.last_materialization
     schema = pd.DataFrame(last.columns if last else [], columns=["Column", "Type"])
     preview = pd.DataFrame(last.preview if last else [])
@@ -398,11 +393,8 @@ def _check_history_frame(records: Iterable[CheckRecord], short: bool = False) ->
 
 def runs_table(cfg: Settings, limit: int = 100) -> pd.DataFrame:
     """Run history, newest first, with the column names a person reads."""
-    try:
-        with _open(cfg) as con:
-            runs = store.list_runs(con, limit)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        runs = store.list_runs(con, limit)
     zone = timezone_name()
     rows = [
         {
@@ -434,15 +426,12 @@ class RunDetails:
 
 def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
     """One run: per-asset timeline (seconds since the run started), errors, check results."""
-    try:
-        with _open(cfg) as con:
-            run = store.get_run(con, run_id)
-            if run is None:
-                return None
-            events = store.run_events(con, run_id)
-            checks = store.run_check_results(con, run_id)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        run = store.get_run(con, run_id)
+        if run is None:
+            return None
+        events = store.run_events(con, run_id)
+        checks = store.run_check_results(con, run_id)
     rows = []
     for event in events:
         start = _offset(run, event.started_at)
@@ -510,11 +499,8 @@ def _offset(run: RunRecord, value: datetime | None) -> float | None:
 
 def checks_table(cfg: Settings, defs: Definitions) -> pd.DataFrame:
     """Every defined check with its latest outcome (never-run checks included)."""
-    try:
-        with _open(cfg) as con:
-            outcomes = check_outcomes(defs, con)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        outcomes = check_outcomes(defs, con)
     rows = []
     for check in defs.checks:
         record = outcomes[check.key]
@@ -536,21 +522,15 @@ def checks_table(cfg: Settings, defs: Definitions) -> pd.DataFrame:
 def check_history(cfg: Settings, limit: int = 2000) -> pd.DataFrame:
     """Every recorded check result (skips too, they show as grey cells): run_id, check, outcome,
     observed_value, when."""
-    try:
-        with _open(cfg) as con:
-            records = store.check_history(con, None, limit)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        records = store.check_history(con, None, limit)
     return _check_history_frame(records)
 
 
 def latest_check(cfg: Settings, defs: Definitions, key: str) -> CheckRecord | None:
     """The newest executed result of one check, with its failing-row sample and SQL."""
-    try:
-        with _open(cfg) as con:
-            return check_outcomes(defs, con).get(key)
-    except duckdb.Error as exc:
-        raise read_error(exc, cfg) from exc
+    with _reading(cfg) as con:
+        return check_outcomes(defs, con).get(key)
 
 
 # --- the materialize toolbar ------------------------------------------------------------------
