@@ -22,10 +22,6 @@ BTN_CHECKS = "run_checks"
 BTN_FREE = "materialize_free"
 INPUT_FREE_SELECTION = "free_selection"
 SELECT_TOOLBAR_ASSET = "toolbar_asset"
-BTN_RETRY = "retry_after_lock"  # shown when another process holds the database file
-SS_WATCHING_RUN = "watching_run"  # set while this session shows an active run's progress
-SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome is shown)
-SS_ROUTED = "routed_through_app"  # this session has run a page once (see ui.route_through_app)
 
 
 def toolbar_key(prefix: str, key: str) -> str:
@@ -33,9 +29,16 @@ def toolbar_key(prefix: str, key: str) -> str:
     return f"{prefix}:{key}"
 
 
+# --- every page (dashboard/ui.py) -----------------------------------------------------------
+BTN_RETRY = "retry_after_lock"  # shown when another process holds the database file
+SS_WATCHING_RUN = "watching_run"  # set while this session shows an active run's progress
+SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome is shown)
+SS_ROUTED = "routed_through_app"  # this session has run a page once (see ui.route_through_app)
+
+
 # --- graph page -----------------------------------------------------------------------------
 SS_GRAPH_SELECTED = "graph_selected_asset"  # the last node clicked, mirrored into ?asset=
-SELECT_GRAPH_ASSET = "graph_asset_picker"  # the fallback select box beside the graph
+# (The select box beside the graph has no key on purpose: its index follows ?asset=.)
 
 # --- runs page ------------------------------------------------------------------------------
 SELECT_RUN = "runs_selected_run"
