@@ -11,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from dashboard.formatting import (
+    format_ago,
+    format_duration,
+    format_time,
+    format_value,
+    local_time,
+    timezone_name,
+)
 from dashboard.settings import Settings
 from pipeline import store
 from pipeline.definitions import Definitions, load_definitions
@@ -49,59 +57,6 @@ RUN_STATUS_LABELS = {
 
 # Toolbar actions -> how they turn into a selection (see toolbar_selection).
 ACTIONS = ("all", "selected", "downstream", "upstream", "stale", "checks", "free")
-
-
-# --- formatting -------------------------------------------------------------------------------
-
-
-def local_time(value: datetime | None) -> datetime | None:
-    """The store keeps naive UTC; people read their own clock, to the second."""
-    if value is None or pd.isna(value):
-        return None
-    return value.replace(tzinfo=UTC).astimezone().replace(tzinfo=None, microsecond=0)
-
-
-def format_time(value: datetime | None) -> str:
-    shown = local_time(value)
-    return shown.strftime("%Y-%m-%d %H:%M:%S") if shown else "—"
-
-
-def timezone_name() -> str:
-    """The zone `format_time` shows, for column headers ('Started (UTC)')."""
-    return datetime.now().astimezone().tzname() or "local"
-
-
-def format_ago(value: datetime | None, now: datetime | None = None) -> str:
-    """'12 s ago', '5 min ago', '3 h ago', '2 days ago' from a naive-UTC time."""
-    if value is None:
-        return "never"
-    now = now or datetime.now(UTC).replace(tzinfo=None)
-    seconds = max(0, int((now - value).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    days = seconds // 86400
-    return f"{days} day{'s' if days != 1 else ''} ago"
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or pd.isna(seconds):
-        return "—"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
-
-
-def format_value(value: float | None) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
 
 
 # --- definitions and store access ---------------------------------------------------------------

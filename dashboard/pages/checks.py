@@ -13,7 +13,7 @@ import streamlit as st
 if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
     sys.path.insert(0, _root)
 
-from dashboard import charts, services, state, ui
+from dashboard import charts, formatting, services, state, ui
 
 ui.route_through_app()
 st.title("Checks")
@@ -67,8 +67,8 @@ if record is None:
 else:
     badge = ui.OUTCOME_BADGES.get(record.outcome, record.outcome)
     st.markdown(
-        f"Latest: {badge} in run {record.run_id}, {services.format_ago(record.started_at)}"
-        f" · observed {services.format_value(record.observed_value)}"
+        f"Latest: {badge} in run {record.run_id}, {formatting.format_ago(record.started_at)}"
+        f" · observed {formatting.format_value(record.observed_value)}"
         + (f" · rule: {record.threshold}" if record.threshold else "")
     )
     if record.error:

@@ -15,7 +15,7 @@ from streamlit_agraph import Config, Edge, Node
 if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
     sys.path.insert(0, _root)
 
-from dashboard import charts, services, state, ui
+from dashboard import charts, formatting, services, state, ui
 
 # Node fill by status; text colour chosen to stay readable on it.
 FILL = {
@@ -168,8 +168,8 @@ with details_column:
             when = last.ended_at or last.started_at
             rows = f"{last.row_count:,} rows" if last.row_count is not None else "rows unknown"
             st.markdown(
-                f"**{label}** {services.format_ago(when)} ({services.format_time(when)})"
-                f" · took {services.format_duration(last.duration_s)} · **{rows}**"
+                f"**{label}** {formatting.format_ago(when)} ({formatting.format_time(when)})"
+                f" · took {formatting.format_duration(last.duration_s)} · **{rows}**"
             )
         ui.materialize_toolbar(
             cfg,

@@ -14,7 +14,7 @@ import streamlit as st
 if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
     sys.path.insert(0, _root)
 
-from dashboard import services, state, ui
+from dashboard import formatting, services, state, ui
 
 ui.route_through_app()
 st.title("Materialize")
@@ -38,7 +38,7 @@ rows = [
         "Group": defs.assets[name].group,
         "Status": services.STATUS_LABELS[states[name].status],
         "Why": states[name].reason,
-        "Last materialized": services.format_ago(
+        "Last materialized": formatting.format_ago(
             states[name].last_materialization.ended_at
             if states[name].last_materialization
             else None

@@ -12,7 +12,7 @@ import streamlit as st
 if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
     sys.path.insert(0, _root)
 
-from dashboard import services, state, ui
+from dashboard import formatting, services, state, ui
 
 ui.route_through_app()
 st.title("Overview")
@@ -42,7 +42,7 @@ else:
     outcome = services.RUN_STATUS_LABELS.get(run.status, run.status)
     text = (
         f"**Run {run.run_id}: {outcome}**"
-        f" · {services.format_ago(run.started_at)} · {services.format_duration(run.duration_s)}"
+        f" · {formatting.format_ago(run.started_at)} · {formatting.format_duration(run.duration_s)}"
         f"  \n{services.run_summary(run)}"
     )
     if run.status == "success":
@@ -70,7 +70,7 @@ for failure in summary.failures[:10]:
     with st.container(border=True):
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.markdown(
-            f"{badge} · **{failure.name}** · {services.format_ago(failure.when)}"
+            f"{badge} · **{failure.name}** · {formatting.format_ago(failure.when)}"
             f"  \n{failure.message}"
         )
         if failure.kind == "asset":

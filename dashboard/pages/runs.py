@@ -12,7 +12,7 @@ import streamlit as st
 if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
     sys.path.insert(0, _root)
 
-from dashboard import charts, services, state, ui
+from dashboard import charts, formatting, services, state, ui
 
 ui.route_through_app()
 st.title("Runs")
@@ -63,8 +63,8 @@ run = details.run
 outcome = services.RUN_STATUS_LABELS.get(run.status, run.status)
 st.subheader(f"Run {run.run_id} · {outcome}")
 st.caption(
-    f"Started {services.format_time(run.started_at)} ({services.timezone_name()}) ·"
-    f" took {services.format_duration(run.duration_s)} · {services.run_summary(run)}"
+    f"Started {formatting.format_time(run.started_at)} ({formatting.timezone_name()}) ·"
+    f" took {formatting.format_duration(run.duration_s)} · {services.run_summary(run)}"
 )
 if details.timeline.dropna(subset=["start_s"]).empty:
     st.caption("No asset was built in this run.")

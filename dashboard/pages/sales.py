@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import runs, sales_charts, sales_service, services, settings, state, ui
+from dashboard import formatting, runs, sales_charts, sales_service, services, settings, state, ui
 from dashboard.sales_service import (
     DataVersion,
     FilterOptions,
@@ -155,8 +155,8 @@ def main() -> None:
             return
     if version.ended_at is not None:
         st.caption(
-            f"Data as of {services.format_time(version.ended_at)}"
-            f" ({services.format_ago(version.ended_at)}), from the `{sales_service.ASSET}`"
+            f"Data as of {formatting.format_time(version.ended_at)}"
+            f" ({formatting.format_ago(version.ended_at)}), from the `{sales_service.ASSET}`"
             f" table built by run {version.run_id}."
         )
     if figures.kpis.orders == 0:

@@ -14,7 +14,7 @@ from dashboard_env import (
     settings_for,
 )
 
-from dashboard import services, settings
+from dashboard import formatting, services, settings
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.engine import materialize
@@ -301,17 +301,17 @@ def test_a_file_that_is_not_a_warehouse_is_a_readable_error(
 
 def test_times_and_durations_read_like_a_person_wrote_them() -> None:
     now = datetime(2026, 1, 2, 12, 0, 0)
-    assert services.format_ago(now - timedelta(seconds=5), now) == "5 s ago"
-    assert services.format_ago(now - timedelta(minutes=3, seconds=9), now) == "3 min ago"
-    assert services.format_ago(now - timedelta(days=1, hours=2), now) == "1 day ago"
-    assert services.format_ago(None) == "never"
-    assert services.format_duration(0.0421) == "42 ms"
-    assert services.format_duration(3.25) == "3.2 s"
-    assert services.format_duration(125) == "2 min 5 s"
-    assert services.format_duration(None) == "—"
-    shown = services.format_time(datetime(2026, 1, 2, 12, 0, 0, 123456))
+    assert formatting.format_ago(now - timedelta(seconds=5), now) == "5 s ago"
+    assert formatting.format_ago(now - timedelta(minutes=3, seconds=9), now) == "3 min ago"
+    assert formatting.format_ago(now - timedelta(days=1, hours=2), now) == "1 day ago"
+    assert formatting.format_ago(None) == "never"
+    assert formatting.format_duration(0.0421) == "42 ms"
+    assert formatting.format_duration(3.25) == "3.2 s"
+    assert formatting.format_duration(125) == "2 min 5 s"
+    assert formatting.format_duration(None) == "—"
+    shown = formatting.format_time(datetime(2026, 1, 2, 12, 0, 0, 123456))
     assert len(shown) == len("2026-01-02 12:00:00") and "." not in shown
-    assert services.format_value(3.0) == "3" and services.format_value(1234567.0) == "1,234,567"
+    assert formatting.format_value(3.0) == "3" and formatting.format_value(1234567.0) == "1,234,567"
 
 
 def test_load_defs_accepts_a_dotted_module(db_path: Path) -> None:
