@@ -1,7 +1,7 @@
 """Dashboard timings: warm page reruns via AppTest, and the graph page at a few hundred assets.
 
 Pages run the way the dashboard tests run them (AppTest of dashboard/app.py, then switch_page to
-each dashboard/pages/*.py) with ASSETBOARD_DB / ASSETBOARD_DEFS pointing at a bench warehouse.
+each dashboard/views/*.py) with ASSETBOARD_DB / ASSETBOARD_DEFS pointing at a bench warehouse.
 streamlit-agraph does not render under AppTest, so `streamlit_agraph.agraph` is patched: the
 timings cover building the graph's nodes and edges, not drawing them in the browser.
 """
@@ -22,7 +22,7 @@ from bench.measure import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
-PAGES_DIR = ROOT / "dashboard" / "pages"
+PAGES_DIR = ROOT / "dashboard" / "views"
 GRAPH_PAGE = PAGES_DIR / "graph.py"
 
 _GRAPH_DEFS = """\
@@ -58,7 +58,7 @@ def _warm_reruns(page: Path, reps: int) -> tuple[float, list[float], str | None]
     with mock.patch("streamlit_agraph.agraph", return_value=None):
         app = AppTest.from_file(str(APP), default_timeout=300)
         started = time.perf_counter()
-        app.switch_page(f"pages/{page.name}").run()  # first: imports, caches, first queries
+        app.switch_page(f"views/{page.name}").run()  # first: imports, caches, first queries
         first = time.perf_counter() - started
         if app.exception:
             return first, [], app.exception[0].message
@@ -112,7 +112,7 @@ def graph_timings(n_assets: int, reps: int) -> dict[str, Any]:
         }
         with _environment(ASSETBOARD_DB=str(db), ASSETBOARD_DEFS=str(defs_file)):
             first, seconds, error = _warm_reruns(GRAPH_PAGE, reps)
-        name = "dashboard/pages/graph.py rerun (AppTest, agraph patched)"
+        name = "dashboard/views/graph.py rerun (AppTest, agraph patched)"
         if error:
             return {"stats": stats, "note": f"{name} raised: {error}"}
         stats[name] = summarize(seconds)
@@ -128,7 +128,7 @@ def page_timings(csv_dir: Path, reps: int) -> dict[str, Any]:
     """Each page's warm rerun with the sales example materialized from `csv_dir`."""
     pages = sorted(PAGES_DIR.glob("*.py")) if PAGES_DIR.is_dir() else []
     if not pages or not APP.is_file():
-        return {"skipped": "dashboard/pages/ has no pages yet; rerun once the dashboard exists."}
+        return {"skipped": "dashboard/views/ has no pages yet; rerun once the dashboard exists."}
     from pipeline.engine import materialize
     from pipeline.examples.sales import build_definitions
 
@@ -149,8 +149,8 @@ def page_timings(csv_dir: Path, reps: int) -> dict[str, Any]:
                 if error:
                     errors.append(f"{page.name}: {error.splitlines()[0][:200]}")
                 else:
-                    stats[f"pages/{page.name}"] = summarize(seconds)
-                    first_runs[f"pages/{page.name}"] = first
+                    stats[f"views/{page.name}"] = summarize(seconds)
+                    first_runs[f"views/{page.name}"] = first
     note = (
         f"Warehouse materialized by run {run.run_id} ({run.run.status}); per page one first run"
         f" (a fresh session; process-wide caches may already be warm from earlier pages), then"

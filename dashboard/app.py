@@ -22,15 +22,15 @@ st.set_page_config(page_title="Assetboard", page_icon=":material/hub:", layout="
 
 PAGES = {
     "Pipeline": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/graph.py", title="Asset graph", icon=":material/account_tree:"),
-        st.Page("pages/materialize.py", title="Materialize", icon=":material/play_circle:"),
-        st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
-        st.Page("pages/checks.py", title="Checks", icon=":material/fact_check:"),
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("views/graph.py", title="Asset graph", icon=":material/account_tree:"),
+        st.Page("views/materialize.py", title="Materialize", icon=":material/play_circle:"),
+        st.Page("views/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("views/checks.py", title="Checks", icon=":material/fact_check:"),
     ],
     "Insights": [
-        st.Page("pages/sales.py", title="Sales", icon=":material/monitoring:"),
-        st.Page("pages/report.py", title="Report", icon=":material/description:"),
+        st.Page("views/sales.py", title="Sales", icon=":material/monitoring:"),
+        st.Page("views/report.py", title="Report", icon=":material/description:"),
     ],
 }
 

@@ -33,7 +33,6 @@ def toolbar_key(prefix: str, key: str) -> str:
 BTN_RETRY = "retry_after_lock"  # shown when another process holds the database file
 SS_WATCHING_RUN = "watching_run"  # set while this session shows an active run's progress
 SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome is shown)
-SS_ROUTED = "routed_through_app"  # this session has run a page once (see ui.route_through_app)
 
 
 # --- graph page -----------------------------------------------------------------------------

@@ -297,7 +297,7 @@ def _render_live(live: runs.LiveRun) -> None:
             st.error(live.error, icon=":material/error:")
         if not live.active and live.run_id is not None:
             st.page_link(
-                "pages/runs.py",
+                "views/runs.py",
                 label=f"Open run {live.run_id} in the run history",
                 icon=":material/history:",
                 query_params={state.QP_RUN: str(live.run_id)},
@@ -372,22 +372,3 @@ def table_height(rows: int, limit: int = 20) -> int:
 def empty_state(message: str) -> None:
     """The same look for every 'nothing here yet, do this next' message."""
     st.info(message, icon=":material/lightbulb:")
-
-
-def route_through_app() -> None:
-    """Make a deep link on a freshly started server go through app.py's st.navigation.
-
-    Streamlit treats dashboard/pages/ as a legacy pages folder until some session has called
-    st.navigation: the first visitor of /graph?asset=x would get that page without the router
-    (raw file names in the sidebar, no wide layout). Switch the flag and rerun through app.py.
-    Only on a session's first run: a later run may carry a click, which a rerun would drop
-    (AppTest resets the flag before every run, so there this path is taken on every click).
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    first_run = state.SS_ROUTED not in st.session_state
-    st.session_state[state.SS_ROUTED] = True
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if first_run:
-            st.rerun()

@@ -16,7 +16,7 @@ from pipeline.engine import materialize
 from pipeline.examples.sales import build_definitions
 from pipeline.report import build_report
 
-PAGE = "../../dashboard/pages/report.py"  # relative to this test file
+PAGE = "../../dashboard/views/report.py"  # relative to this test file
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pipeline.engine import materialize
 from pipeline.examples.sales import build_definitions
 
 APP = "../../dashboard/app.py"  # relative to this file, as AppTest resolves it
-PAGE = "pages/sales.py"  # relative to the app script, as switch_page resolves it
+PAGE = "views/sales.py"  # relative to the app script, as switch_page resolves it
 
 
 @pytest.fixture

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
-
-# A deep link on a fresh server can run this page before app.py has put the repo root on
-# sys.path (Streamlit's legacy pages/ handling; see ui.route_through_app).
-if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
-    sys.path.insert(0, _root)
 
 from dashboard import formatting, services, state, ui
 
-ui.route_through_app()
 st.title("Overview")
 cfg, defs = ui.load()
 with ui.guard("read the run history"):
@@ -52,7 +43,7 @@ else:
     else:
         st.error(text + (f"  \n{run.message}" if run.message else ""), icon=":material/error:")
     st.page_link(
-        "pages/runs.py",
+        "views/runs.py",
         label="See this run's timeline and errors",
         icon=":material/history:",
         query_params={state.QP_RUN: str(run.run_id)},
@@ -75,14 +66,14 @@ for failure in summary.failures[:10]:
         )
         if failure.kind == "asset":
             right.page_link(
-                "pages/graph.py",
+                "views/graph.py",
                 label="Asset details",
                 icon=":material/account_tree:",
                 query_params={state.QP_ASSET: failure.asset},
             )
         else:
             right.page_link(
-                "pages/checks.py",
+                "views/checks.py",
                 label="Check details",
                 icon=":material/fact_check:",
                 query_params={state.QP_CHECK: failure.name},

@@ -6,7 +6,6 @@ import streamlit as st
 
 from dashboard import report_service, state, ui
 
-ui.route_through_app()  # a permalink opened first on a fresh server still gets the router
 st.title("Report")
 cfg, defs = ui.load()
 

@@ -134,7 +134,6 @@ def show_charts(figures: SalesFigures) -> None:
 
 
 def main() -> None:
-    ui.route_through_app()  # a deep link to /sales on a fresh server gets the router too
     cfg = settings.current()
     db = str(cfg.db)
     st.title("Sales")

@@ -3,20 +3,11 @@ the live progress of the run it starts in the background."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
-# A deep link on a fresh server can run this page before app.py has put the repo root on
-# sys.path (Streamlit's legacy pages/ handling; see ui.route_through_app).
-if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
-    sys.path.insert(0, _root)
-
 from dashboard import formatting, services, state, ui
 
-ui.route_through_app()
 st.title("Materialize")
 st.caption(
     "Runs go on in the background: you can leave this page or reload it, the run keeps going"

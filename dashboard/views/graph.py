@@ -3,17 +3,9 @@ clicked asset's details beside it. The selection lives in the URL (?asset=name).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 import streamlit_agraph
 from streamlit_agraph import Config, Edge, Node
-
-# A deep link on a fresh server can run this page before app.py has put the repo root on
-# sys.path (Streamlit's legacy pages/ handling; see ui.route_through_app).
-if (_root := str(Path(__file__).resolve().parents[2])) not in sys.path:
-    sys.path.insert(0, _root)
 
 from dashboard import charts, formatting, services, state, ui
 
@@ -88,7 +80,6 @@ def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
     return nodes
 
 
-ui.route_through_app()
 st.title("Asset graph")
 cfg, defs = ui.load()
 with ui.guard("read the asset statuses"):
