@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--select", metavar="SEL", help="which assets (default: all), e.g. 'joined_data+'"
     )
     run.add_argument(
-        "--workers", type=int, metavar="N", help="assets built at once (default: up to 4)"
+        "--workers",
+        type=int,
+        metavar="N",
+        help="assets built at once (default: half the cores, 1 to 4)",
     )
     check = commands.add_parser(
         "check", parents=[common], help="run checks on the current tables without rebuilding"

@@ -74,6 +74,16 @@ def run_checks(
     return _run(defs, "checks", select, db, 1, on_event)
 
 
+def default_workers() -> int:
+    """Assets built at once when the caller does not say: half the cores, 1 to 4.
+
+    DuckDB already spreads each statement over every core, so a second asset thread on a
+    2-core machine only competes with it: bench/ measured no wall-time gain there and a 15 %
+    higher peak memory. More cores leave room for independent assets to overlap.
+    """
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
 def record_failed_run(db: str | Path, kind: str, selection_text: str | None, message: str) -> int:
     """Record a run that could not start (e.g. broken definitions) so the history says why."""
     with run_lock(db, f"{kind} run"), connect(db) as con:
@@ -116,7 +126,7 @@ def _run(
             names = _resolve(defs, select)
             run.planned = [name for level in defs.graph.levels(names) for name in level]
             if kind == "materialize":
-                runner.materialize(names, max_workers or min(4, os.cpu_count() or 1))
+                runner.materialize(names, max_workers or default_workers())
             else:
                 runner.check_only(run.planned)
             run.status = "success" if runner.succeeded() else "failed"

@@ -247,3 +247,11 @@ def test_unknown_selection_is_recorded_as_a_failed_run(db_path):
     assert _rows(
         db_path, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw'"
     ) == [(0,)]
+
+
+def test_default_workers_leave_duckdb_the_cores(monkeypatch):
+    from pipeline import engine
+
+    for cores, workers in ((1, 1), (2, 1), (4, 2), (8, 4), (64, 4)):
+        monkeypatch.setattr(engine.os, "cpu_count", lambda cores=cores: cores)
+        assert engine.default_workers() == workers
