@@ -100,7 +100,7 @@ def loads_table(result: dict[str, Any], rows: int) -> list[str]:
         "| mode | wall s median (min–max) | CPU s per wall s | ratio parallel/serial | target |",
         "|---|---:|---:|---:|---|",
         f"| serial (max_workers=1) | {_range(result['serial'])} | {cores('serial')} | | |",
-        f"| parallel (default workers) | {_range(result['parallel'])} | {cores('parallel')}"
+        f"| parallel (one worker per load) | {_range(result['parallel'])} | {cores('parallel')}"
         f" | {result['ratio']:.3f} | {verdict(result['ratio'], TARGETS['loads'])} |",
         "",
     ]
