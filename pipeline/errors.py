@@ -31,3 +31,11 @@ class RunInProgressError(PipelineError):
 
 class AssetFailure(PipelineError):
     """An asset could not be built; the previous table or view is left as it was."""
+
+
+class ReportError(PipelineError):
+    """No report can be built: no runs yet, or the run asked for does not exist."""
+
+    def __init__(self, message: str, recent_run_ids: list[int] | None = None) -> None:
+        super().__init__(message)
+        self.recent_run_ids = recent_run_ids or []

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline import store
 from pipeline.definitions import Definitions, load_definitions
-from pipeline.errors import PipelineError
+from pipeline.errors import ReportError
 from pipeline.store import AssetEvent, CheckRecord, RunRecord
 from pipeline.warehouse import utcnow
 
@@ -27,14 +27,6 @@ CHECK_OUTCOMES = OUTCOME_ORDER
 ASSET_STATUSES = ("materialized", "failed", "skipped", "running")
 _BLOCKER = re.compile(r"blocked by failed check '([^']+)'")
 _SKIPPED_UPSTREAM = re.compile(r"upstream '([^']+)' was skipped")
-
-
-class ReportError(PipelineError):
-    """No report can be built: no runs yet, or the run asked for does not exist."""
-
-    def __init__(self, message: str, recent_run_ids: list[int] | None = None) -> None:
-        super().__init__(message)
-        self.recent_run_ids = recent_run_ids or []
 
 
 @dataclass
