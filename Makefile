@@ -38,4 +38,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) test-artifacts data/*.duckdb data/*.duckdb.wal data/*.runlock
+	rm -rf $(VENV) test-artifacts data/*.duckdb data/*.duckdb.wal data/*.runlock data/*.history.sqlite*

@@ -9,14 +9,14 @@ on one connection:
 - every statement each check runs (bench/plain_checks.json, recorded from the example's own
   checks by ``python -m bench.check_sql --write``), and when a check finds failing rows the
   engine's failing-row count and 20-row sample;
-- per asset the row count, ``DESCRIBE`` and 10-row preview the engine records;
-- the same run-history statements into the same ``assetboard`` tables (schema DDL, run start and
-  finish, a 'running' and a final event per asset, one row per check), since a check
-  (column_schema) reads that history.
-It does not: take the run lock, wrap each asset in BEGIN/COMMIT, look assets up in the catalog
-before and after building them, validate CSV headers in Python, build independent assets in
-threads, judge thresholds (a check fails when it counted failing rows, as the example's
-counting checks do), or skip downstream assets. Those are what the engine adds.
+- per asset the row count, ``DESCRIBE`` and 10-row preview the engine records, and its ledger
+  row in ``assetboard.builds`` (a check, column_schema, reads it);
+- the same history writes into the same SQLite layout beside the database (run start and
+  finish, queued / running / final events, one transaction per asset's checks).
+It does not: take the run lock, wrap each asset in BEGIN/COMMIT, snapshot the catalog before and
+after building an asset, validate CSV headers in Python, build independent assets in threads,
+judge thresholds (a check fails when it counted failing rows, as the example's counting checks
+do), or skip downstream assets. Those are what the engine adds.
 
 It imports only duckdb and the standard library: tests/bench/test_bench_smoke.py fails when the
 SQL here drifts from the example's.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -74,25 +75,44 @@ CHECKS_FILE = Path(__file__).resolve().with_name("plain_checks.json")
 PREVIEW_ROWS = 10
 FAILING_SAMPLE = 20
 
-# pipeline/store.py's layout, so the example's column_schema check finds its history.
+# pipeline/store.py's history layout (SQLite) and pipeline/ledger.py's ledger (DuckDB).
 HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, selection TEXT,
+    status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, pid INTEGER,
+    launched_by TEXT, planned TEXT NOT NULL DEFAULT '[]', message TEXT,
+    assets_materialized INTEGER NOT NULL DEFAULT 0, assets_failed INTEGER NOT NULL DEFAULT 0,
+    assets_skipped INTEGER NOT NULL DEFAULT 0, assets_not_built INTEGER NOT NULL DEFAULT 0,
+    checks_planned INTEGER NOT NULL DEFAULT 0, checks_passed INTEGER NOT NULL DEFAULT 0,
+    checks_warned INTEGER NOT NULL DEFAULT 0, checks_failed INTEGER NOT NULL DEFAULT 0,
+    checks_errored INTEGER NOT NULL DEFAULT 0, checks_not_run INTEGER NOT NULL DEFAULT 0,
+    cancel_requested_at TEXT, cancel_requested_by TEXT);
+CREATE TABLE IF NOT EXISTS asset_events (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, status TEXT NOT NULL, kind TEXT,
+    started_at TEXT, ended_at TEXT, duration_s REAL, row_count INTEGER,
+    columns TEXT, preview TEXT, code_version TEXT, error TEXT,
+    skip_reason TEXT, upstream TEXT, blocked_by TEXT,
+    PRIMARY KEY (run_id, asset));
+CREATE INDEX IF NOT EXISTS asset_events_by_asset ON asset_events (asset, run_id);
+CREATE TABLE IF NOT EXISTS check_results (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, check_name TEXT NOT NULL,
+    outcome TEXT NOT NULL, severity TEXT, blocking INTEGER, description TEXT,
+    started_at TEXT, duration_s REAL, observed_value REAL, threshold TEXT,
+    failing_count INTEGER, failing_sample TEXT, metadata TEXT, sql TEXT, error TEXT,
+    skip_reason TEXT,
+    PRIMARY KEY (run_id, asset, check_name));
+CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results (asset, check_name, run_id);
+CREATE TABLE IF NOT EXISTS catalog (
+    asset TEXT PRIMARY KEY, run_id INTEGER, kind TEXT, row_count INTEGER, columns TEXT,
+    preview TEXT, code_version TEXT, committed_at TEXT);
+"""
+LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS assetboard;
-CREATE TABLE IF NOT EXISTS assetboard.meta (key VARCHAR, value VARCHAR);
-CREATE SEQUENCE IF NOT EXISTS assetboard.run_ids START 1;
-CREATE TABLE IF NOT EXISTS assetboard.runs (
-    run_id BIGINT, kind VARCHAR, selection VARCHAR, status VARCHAR,
-    started_at TIMESTAMP, ended_at TIMESTAMP, pid INTEGER, planned VARCHAR, message VARCHAR,
-    assets_materialized INTEGER, assets_failed INTEGER, assets_skipped INTEGER,
-    checks_passed INTEGER, checks_warned INTEGER, checks_failed INTEGER);
-CREATE TABLE IF NOT EXISTS assetboard.asset_events (
-    run_id BIGINT, asset VARCHAR, status VARCHAR, kind VARCHAR,
-    started_at TIMESTAMP, ended_at TIMESTAMP, duration_s DOUBLE, row_count BIGINT,
-    columns VARCHAR, preview VARCHAR, code_version VARCHAR, error VARCHAR);
-CREATE TABLE IF NOT EXISTS assetboard.check_results (
-    run_id BIGINT, asset VARCHAR, check_name VARCHAR, outcome VARCHAR, severity VARCHAR,
-    blocking BOOLEAN, description VARCHAR, started_at TIMESTAMP, duration_s DOUBLE,
-    observed_value DOUBLE, threshold VARCHAR, failing_count BIGINT, failing_sample VARCHAR,
-    metadata VARCHAR, sql VARCHAR, error VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS assetboard.build_ids START 1;
+CREATE TABLE IF NOT EXISTS assetboard.builds (
+    build_id BIGINT, asset VARCHAR, run_id BIGINT, kind VARCHAR, row_count BIGINT,
+    columns VARCHAR, preview VARCHAR, code_version VARCHAR, committed_at TIMESTAMP);
 """
 
 
@@ -155,45 +175,60 @@ def check(con: duckdb.DuckDBPyConnection, spec: dict[str, Any]) -> dict[str, Any
     return result
 
 
+def _stamp(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(sep=" ")
+
+
 def record_event(
-    con: duckdb.DuckDBPyConnection, run_id: int, asset: str, status: str, **values: Any
+    history: sqlite3.Connection, run_id: int, asset: str, status: str, **values: Any
 ) -> None:
-    con.execute(
-        "DELETE FROM assetboard.asset_events WHERE run_id = ? AND asset = ?", [run_id, asset]
-    )
-    con.execute(
-        f"INSERT INTO assetboard.asset_events VALUES ({', '.join('?' * 12)})",
-        [
-            run_id,
-            asset,
-            status,
-            "table",
-            values.get("started_at"),
-            values.get("ended_at"),
-            values.get("duration_s"),
-            values.get("row_count"),
-            json.dumps(values.get("columns", [])),
-            json.dumps(values.get("preview", []), default=str),
-            None,
-            None,
-        ],
-    )
+    with history:
+        history.execute(
+            f"INSERT OR REPLACE INTO asset_events VALUES ({', '.join('?' * 15)})",
+            [
+                *(run_id, asset, status, "table", _stamp(values.get("started_at"))),
+                *(_stamp(values.get("ended_at")), values.get("duration_s")),
+                *(values.get("row_count"), json.dumps(values.get("columns", []))),
+                *(json.dumps(values.get("preview", []), default=str), None, None),
+                *(None, None, None),
+            ],
+        )
+        if status == "materialized":
+            history.execute(
+                "INSERT OR REPLACE INTO catalog VALUES (?, ?, 'table', ?, ?, ?, NULL, ?)",
+                [
+                    *(asset, run_id, values["row_count"], json.dumps(values["columns"])),
+                    *(json.dumps(values["preview"], default=str), _stamp(values["ended_at"])),
+                ],
+            )
 
 
-def materialize_one(con: duckdb.DuckDBPyConnection, run_id: int, name: str, csv_dir: Path) -> None:
+def materialize_one(
+    con: duckdb.DuckDBPyConnection,
+    history: sqlite3.Connection,
+    run_id: int,
+    name: str,
+    csv_dir: Path,
+) -> None:
     started_at = _now()
-    record_event(con, run_id, name, "running", started_at=started_at)
+    record_event(history, run_id, name, "running", started_at=started_at)
     started = time.perf_counter()
     build(con, name, csv_dir)
     duration = time.perf_counter() - started
     row_count, columns, preview = describe(con, name)
+    ended_at = _now()
+    con.execute(
+        "INSERT INTO assetboard.builds VALUES (nextval('assetboard.build_ids'), ?, ?, 'table',"
+        " ?, ?, ?, NULL, ?)",
+        [name, run_id, row_count, json.dumps(columns), json.dumps(preview, default=str), ended_at],
+    )
     record_event(
-        con,
+        history,
         run_id,
         name,
         "materialized",
         started_at=started_at,
-        ended_at=_now(),
+        ended_at=ended_at,
         duration_s=duration,
         row_count=row_count,
         columns=columns,
@@ -202,53 +237,72 @@ def materialize_one(con: duckdb.DuckDBPyConnection, run_id: int, name: str, csv_
 
 
 def check_one(
-    con: duckdb.DuckDBPyConnection, run_id: int, name: str, checks: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    history: sqlite3.Connection,
+    run_id: int,
+    name: str,
+    checks: dict[str, Any],
 ) -> int:
     """Run and record the checks of asset `name`; returns how many found failing rows."""
-    failed = 0
+    failed, rows = 0, []
     for key in sorted(k for k in checks if k.split(".", 1)[0] == name):
         check_started, started = _now(), time.perf_counter()
         result = check(con, checks[key])
         failed += not result["passed"]
         outcome = "passed" if result["passed"] else "failed"
         sample = json.dumps(result.get("sample", []), default=str)
-        con.execute(
-            f"INSERT INTO assetboard.check_results VALUES ({', '.join('?' * 16)})",
+        rows.append(
             [
-                *(run_id, name, key.split(".", 1)[1], outcome, "error", False, None),
-                *(check_started, time.perf_counter() - started, result["observed"]),
-                *(None, result.get("failing_count"), sample, "{}", None, None),
-            ],
+                *(run_id, name, key.split(".", 1)[1], outcome, "error", 0, None),
+                *(_stamp(check_started), time.perf_counter() - started, result["observed"]),
+                *(None, result.get("failing_count"), sample, "{}", None, None, None),
+            ]
         )
+    with history:
+        history.executemany(f"INSERT INTO check_results VALUES ({', '.join('?' * 17)})", rows)
     return failed
+
+
+def history_path(db: Path) -> Path:
+    return Path(f"{db}.history.sqlite")
 
 
 def run(csv_dir: Path, db: Path) -> int:
     """Materialize the four tables and run every check; returns how many found failing rows."""
     checks = load_checks()
     failed = 0
-    with duckdb.connect(str(db)) as con:
-        con.execute(HISTORY_DDL)
-        if con.execute("SELECT value FROM assetboard.meta").fetchone() is None:
-            con.execute("INSERT INTO assetboard.meta VALUES ('schema_version', '1')")
-        con.execute("UPDATE assetboard.runs SET status = 'interrupted' WHERE status = 'running'")
-        con.execute("UPDATE assetboard.asset_events SET status = 'failed' WHERE status = 'running'")
-        run_id = con.execute("SELECT nextval('assetboard.run_ids')").fetchone()[0]
-        con.execute(
-            f"INSERT INTO assetboard.runs VALUES ({', '.join('?' * 15)})",
-            [run_id, "materialize", None, "running", _now(), None, os.getpid(), "[]", None]
-            + [0] * 6,
-        )
-        for level in LEVELS:
-            for name in level:
-                materialize_one(con, run_id, name, csv_dir)
-            for name in level:  # after the level: a check may read its neighbours
-                failed += check_one(con, run_id, name, checks)
-        con.execute(
-            "UPDATE assetboard.runs SET status = ?, ended_at = ?, assets_materialized = ?,"
-            " checks_passed = ?, checks_failed = ? WHERE run_id = ?",
-            ["success", _now(), len(TABLES), len(checks) - failed, failed, run_id],
-        )
+    history = sqlite3.connect(history_path(db))
+    try:
+        history.execute("PRAGMA journal_mode = WAL")
+        history.execute("PRAGMA synchronous = NORMAL")
+        with history:
+            history.executescript(HISTORY_DDL)
+            history.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '2')")
+        with duckdb.connect(str(db)) as con, history:
+            con.execute(LEDGER_DDL)
+            run_id = history.execute(
+                "INSERT INTO runs (kind, status, started_at, pid, planned) VALUES"
+                " ('materialize', 'running', ?, ?, ?)",
+                [_stamp(_now()), os.getpid(), json.dumps(list(TABLES))],
+            ).lastrowid
+            history.executemany(
+                "INSERT INTO asset_events (run_id, asset, status, kind) VALUES (?, ?, ?, ?)",
+                [(run_id, name, "queued", "table") for name in TABLES],
+            )
+        with duckdb.connect(str(db)) as con:
+            for level in LEVELS:
+                for name in level:
+                    materialize_one(con, history, run_id, name, csv_dir)
+                for name in level:  # after the level: a check may read its neighbours
+                    failed += check_one(con, history, run_id, name, checks)
+        with history:
+            history.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, assets_materialized = ?,"
+                " checks_passed = ?, checks_failed = ? WHERE run_id = ?",
+                ["success", _stamp(_now()), len(TABLES), len(checks) - failed, failed, run_id],
+            )
+    finally:
+        history.close()
     return failed
 
 

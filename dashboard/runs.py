@@ -4,10 +4,14 @@ The registry is a module-level object keyed by database path, not session_state,
 reload (a new session) finds the run still going and shows its progress. Progress comes from the
 engine's on_event callback. A second start while a run is active raises RunInProgressError with
 a message to show. No Streamlit import here: the pages poll `current()`.
+
+Stopping the server (Ctrl-C, SIGTERM) cancels the run in progress and waits for it to record
+what it did, before the interpreter tears down the thread that DuckDB is working in.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +22,9 @@ from pipeline import engine, store
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
 from pipeline.store import AssetEvent, CheckRecord
-from pipeline.warehouse import run_active, utcnow
+from pipeline.warehouse import connect, run_active, utcnow
+
+STOP_WAIT_SECONDS = 20.0  # how long a stopping server waits for its run to roll back
 
 
 @dataclass
@@ -39,6 +45,7 @@ class LiveRun:
     error: str | None = None  # the run could not complete (bad selection, locked file)
     finished_at: datetime | None = None
     done: threading.Event = field(default_factory=threading.Event, repr=False)
+    token: engine.CancelToken = field(default_factory=engine.CancelToken, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -107,17 +114,15 @@ def start(
 ) -> LiveRun:
     """Start a run in a daemon thread and return at once; RunInProgressError if one is active.
 
-    The history tables are ensured here, before the thread starts: created by the run while a
-    page creates them too, DuckDB fails the run with a catalog write-write conflict. A file held
-    by another process fails here too (WarehouseLockedError), not later in the background.
-    `runner` replaces engine.materialize / engine.run_checks in tests.
+    A file held by another process fails here (WarehouseLockedError), not later in the
+    background. `runner` replaces engine.materialize / engine.run_checks in tests.
     """
     if kind not in ("materialize", "checks"):
         raise ValueError(f"unknown run kind {kind!r}; expected 'materialize' or 'checks'")
     key = _key(db)
     with _registry_lock:
         _refuse_if_active(_registry.get(key))
-    with store.open_store(db, wait_seconds):
+    with connect(db, wait_seconds):
         pass
     with _registry_lock:
         _refuse_if_active(_registry.get(key))
@@ -148,7 +153,14 @@ def _execute(
 ) -> None:
     fn = runner or (engine.materialize if live.kind == "materialize" else engine.run_checks)
     try:
-        result = fn(defs, live.selection, db=live.db, on_event=live.on_event)
+        result = fn(
+            defs,
+            live.selection,
+            db=live.db,
+            on_event=live.on_event,
+            cancel=live.token,
+            launched_by="dashboard",
+        )
         live.run_id = result.run_id
         live.ok = result.ok
         if result.run.message and not result.ok:
@@ -160,6 +172,31 @@ def _execute(
     finally:
         live.finished_at = utcnow()
         live.done.set()
+
+
+def cancel(db: str | Path, run_id: int | None, by: str = "the Cancel button") -> bool:
+    """Stop the run on `db`: this process's own run at once, another process's run through
+    the history (it looks every quarter of a second). False when nothing was running."""
+    live = current(db)
+    if live is not None and live.active and (run_id is None or live.run_id in (None, run_id)):
+        live.token.cancel(by)
+        return True
+    return run_id is not None and store.request_cancel(db, run_id, by)
+
+
+def _stop_all() -> None:
+    """At interpreter exit: cancel this process's runs and wait for them to record it."""
+    with _registry_lock:
+        active = [live for live in _registry.values() if live.active]
+    for live in active:
+        live.token.cancel("the dashboard server stopping")
+    for live in active:
+        live.done.wait(STOP_WAIT_SECONDS)
+
+
+# Before concurrent.futures joins its worker threads at exit (it would wait for the running
+# statement to end, uninterrupted): threading's own exit hooks run first, newest first.
+getattr(threading, "_register_atexit", atexit.register)(_stop_all)
 
 
 def wait(db: str | Path, timeout: float = 60.0) -> LiveRun | None:

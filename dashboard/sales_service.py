@@ -18,8 +18,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dashboard.settings import READ_WAIT_SECONDS
 from pipeline import store
+from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
 from pipeline.warehouse import connect
 
@@ -88,18 +88,17 @@ class SalesFigures:
 def data_version(db: str | Path) -> DataVersion | None:
     """Which build of `joined_data` the figures come from; None while it does not exist.
 
-    It names the latest recorded materialization, so it changes when the dashboard or the CLI
-    rebuilds the asset: the page caches figures keyed on it.
+    Read from the history's catalog, never from the warehouse: it answers at once even while a
+    run holds the DuckDB file, and it changes whenever the dashboard or the CLI rebuilds the
+    asset, so the page caches figures keyed on it.
     """
-    with connect(db, READ_WAIT_SECONDS) as con:
-        if not _asset_exists(con):
-            return None
-        if not _history_exists(con):
-            return DataVersion(None, None)
-        event = store.latest_events(con, "materialized").get(ASSET)
-    if event is None:
-        return DataVersion(None, None)
-    return DataVersion(event.run_id, event.ended_at)
+    if not Path(db).exists():
+        return None
+    with store.open_store(db) as con:
+        entry = store.catalog(con).get(ASSET)
+    if entry is None:
+        return None
+    return DataVersion(entry.run_id, entry.committed_at)
 
 
 def filter_options(db: str | Path) -> FilterOptions:
@@ -205,8 +204,13 @@ def _where(filters: SalesFilters) -> tuple[str, list[Any]]:
 
 @contextmanager
 def _reader(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection, or SalesDataMissingError when `joined_data` is absent."""
-    with connect(db, READ_WAIT_SECONDS) as con:
+    """A short-lived connection, or SalesDataMissingError when `joined_data` is absent.
+
+    Read-write like the runs' own connections: in this process it shares their database and
+    reads beside a run started here; a run in another process holds the file, and that is a
+    WarehouseLockedError at once (no wait), which the page explains.
+    """
+    with connect(db, 0) as con:
         if not _asset_exists(con):
             raise SalesDataMissingError(
                 f"'{ASSET}' has not been materialized in {db} yet: materialize it (the button"
@@ -216,24 +220,4 @@ def _reader(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _asset_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return _exists(con, "main", ASSET)
-
-
-def _history_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return _exists(con, store.SCHEMA, "asset_events")
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
-        " AND database_name = current_database()",
-        [schema, name],
-    ).fetchone()
-    if row[0]:
-        return True
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?"
-        " AND database_name = current_database()",
-        [schema, name],
-    ).fetchone()
-    return bool(row[0])
+    return relation_kind(con, ASSET) is not None

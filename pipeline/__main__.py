@@ -20,7 +20,15 @@ from pipeline.warehouse import DEFAULT_DB
 DEFAULT_DEFS = "pipeline.examples.sales"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-_ASSET_MARKS = {"running": "..", "materialized": "ok", "failed": "FAILED", "skipped": "skipped"}
+_ASSET_MARKS = {
+    "running": "..",
+    "materialized": "ok",
+    "failed": "FAILED",
+    "skipped": "skipped",
+    "cancelled": "rolled back",
+    "interrupted": "stopped",
+    "not_started": "not run",
+}
 _CHECK_MARKS = {"passed": "pass", "warned": "WARN", "failed": "FAIL", "error": "ERROR"}
 
 
@@ -70,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 def print_progress(item: AssetEvent | CheckRecord) -> None:
     """One line per asset start and outcome, one per check, flushed as they happen."""
     if isinstance(item, AssetEvent):
+        if item.status not in _ASSET_MARKS:  # queued: every planned asset, said at the start
+            return
         line = f"  {_ASSET_MARKS[item.status]:>7}  {item.asset}"
         if item.status == "materialized":
             line += f"  {item.row_count:,} rows in {item.duration_s:.2f} s"
@@ -89,14 +99,24 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
 def _run(args: argparse.Namespace, defs: Definitions) -> int:
     action = engine.materialize if args.command == "materialize" else engine.run_checks
     kwargs = {"max_workers": args.workers} if args.command == "materialize" else {}
-    result = action(defs, args.select, args.db, on_event=print_progress, **kwargs)
-    run = result.run
-    print(
-        f"Run {run.run_id} {run.status} in {run.duration_s or 0:.2f} s:"
-        f" {run.assets_materialized} materialized, {run.assets_failed} failed,"
-        f" {run.assets_skipped} skipped; checks {run.checks_passed} passed,"
-        f" {run.checks_warned} warned, {run.checks_failed} failed"
+    result = action(
+        defs, args.select, args.db, on_event=print_progress, launched_by="command line", **kwargs
     )
+    run = result.run
+    assets = (
+        f" {run.assets_materialized} materialized, {run.assets_failed} failed,"
+        f" {run.assets_skipped} skipped, {run.assets_not_built} not built;"
+        if run.kind == "materialize"
+        else ""
+    )
+    print(
+        f"Run {run.run_id} {run.status} in {run.duration_s or 0:.2f} s:{assets}"
+        f" checks {run.checks_passed} passed, {run.checks_warned} warned,"
+        f" {run.checks_failed} failed, {run.checks_errored} could not run,"
+        f" {run.checks_not_run} not run"
+    )
+    if run.message:
+        print(f"  {run.message}")
     return result.exit_code
 
 

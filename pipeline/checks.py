@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from pipeline import store
+from pipeline import ledger
 from pipeline.definitions import AssetDef, CheckDef, CheckResult, Severity, asset_check
 from pipeline.errors import DefinitionError, PipelineError
 from pipeline.graph import suggest
@@ -374,7 +374,7 @@ def column_schema(
 ) -> CheckDef:
     """Columns added, removed or retyped since the previous materialization.
 
-    The baseline is the columns recorded with the asset's latest earlier 'materialized' event;
+    The baseline is the columns of the asset's build before the one being checked;
     the first materialization passes. Run again without rebuilding, it gives the same verdict.
     Failing rows: one per changed column.
     """
@@ -506,27 +506,10 @@ def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] 
     return dict(rows) if rows else None
 
 
-def _previous_build(con: duckdb.DuckDBPyConnection, table: str) -> store.AssetEvent | None:
-    """The build before the one that made the table being checked, from the run history.
-
-    During a materialize run the current build is still 'running' in the history, so the
-    baseline is the newest earlier 'materialized' event; in a checks-only run the newest
-    'materialized' event made the current table, so the baseline is the one before it.
-    """
-    has_history = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
-        " AND schema_name = ? AND table_name = 'asset_events'",
-        [store.SCHEMA],
-    ).fetchone()[0]
-    if not has_history:
-        return None
-    history = store.asset_history(con, table)
-    builds = [event for event in history if event.status == "materialized"]
-    if history and history[0].status == "running":
-        builds = [event for event in builds if event.run_id < history[0].run_id]
-    else:
-        builds = builds[1:]
-    return builds[0] if builds else None
+def _previous_build(con: duckdb.DuckDBPyConnection, table: str) -> ledger.CatalogEntry | None:
+    """The build before the one that made the table being checked, from the warehouse's ledger
+    (which commits with each table, so the newest row always made the table checked)."""
+    return ledger.previous(con, table)
 
 
 def _duration(value: timedelta | float) -> str:

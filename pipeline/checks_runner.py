@@ -1,20 +1,32 @@
 """Executing asset checks and turning their CheckResult into a recorded CheckRecord.
 
 A check that raises is recorded as 'error' with its message: one broken check never stops a run.
+A check never changes the warehouse: it runs inside a transaction that is always rolled back.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from typing import Any
 
 import duckdb
 
+from pipeline import faults
 from pipeline.definitions import SEVERITIES, CheckDef, CheckResult, Definitions
 from pipeline.errors import PipelineError
+from pipeline.states import CheckOutcome, NotRunReason
 from pipeline.store import CheckRecord, jsonable
 from pipeline.warehouse import utcnow
+
+NOT_RUN_TEXT = {  # the same cause in the same words everywhere it is shown
+    NotRunReason.ASSET_FAILED: "asset '{asset}' failed to build in this run",
+    NotRunReason.ASSET_SKIPPED: "asset '{asset}' was skipped in this run",
+    NotRunReason.ASSET_NOT_BUILT: "an asset it reads was not built in this run",
+    NotRunReason.RUN_STOPPED: "the run stopped before it could run",
+}
 
 
 def _record(check: CheckDef, run_id: int, outcome: str) -> CheckRecord:
@@ -29,37 +41,54 @@ def _record(check: CheckDef, run_id: int, outcome: str) -> CheckRecord:
     )
 
 
-def skipped_checks(checks: Iterable[CheckDef], run_id: int, reason: str) -> list[CheckRecord]:
-    """Checks that could not run (their asset was not built), recorded as skipped with why."""
+def skipped_checks(
+    checks: Iterable[CheckDef],
+    run_id: int,
+    reason: NotRunReason | None,
+    text: str | None = None,
+) -> list[CheckRecord]:
+    """Checks that could not run, recorded as skipped with the reason as a fact and in words."""
     records = []
     for check in checks:
-        record = _record(check, run_id, "skipped")
-        record.error = reason
+        record = _record(check, run_id, CheckOutcome.SKIPPED)
+        record.skip_reason = reason
+        record.error = text or (NOT_RUN_TEXT[reason].format(asset=check.asset) if reason else None)
         records.append(record)
     return records
 
 
 def run_asset_checks(
-    defs: Definitions, checks: Iterable[CheckDef], cursor: duckdb.DuckDBPyConnection, run_id: int
+    defs: Definitions,
+    checks: Iterable[CheckDef],
+    cursor: duckdb.DuckDBPyConnection,
+    run_id: int,
+    stop: threading.Event | None = None,
 ) -> list[CheckRecord]:
-    """Run `checks` on `cursor` in order, each keeping its own or the default sample size."""
-    return [
-        run_check(
-            check,
-            cursor,
-            run_id,
-            defs.failing_sample_size if check.sample_size is None else check.sample_size,
-        )
-        for check in checks
-    ]
+    """Run `checks` on `cursor` in order, each keeping its own or the default sample size.
+
+    Once `stop` is set the remaining checks are recorded as not run.
+    """
+    records = []
+    for check in checks:
+        if stop is not None and stop.is_set():
+            records += skipped_checks([check], run_id, NotRunReason.RUN_STOPPED)
+            continue
+        size = defs.failing_sample_size if check.sample_size is None else check.sample_size
+        faults.pause("check-running", check.key, stop)
+        record = run_check(check, cursor, run_id, size)
+        if stop is not None and stop.is_set() and record.outcome == CheckOutcome.ERROR:
+            record = skipped_checks([check], run_id, NotRunReason.RUN_STOPPED)[0]
+        records.append(record)
+    return records
 
 
 def run_check(
     check: CheckDef, cursor: duckdb.DuckDBPyConnection, run_id: int, sample_size: int
 ) -> CheckRecord:
-    record = _record(check, run_id, "error")
+    record = _record(check, run_id, CheckOutcome.ERROR)
     record.started_at = utcnow()
     started = time.perf_counter()
+    cursor.execute("BEGIN TRANSACTION")
     try:
         result = check.fn(cursor)
         if not isinstance(result, CheckResult):
@@ -73,9 +102,12 @@ def run_check(
                 f"check '{check.key}' returned severity {result.severity!r}; use error or warn"
             )
         record.severity = result.severity or check.severity
-        record.outcome = (
-            "passed" if passed else ("warned" if record.severity == "warn" else "failed")
-        )
+        if passed:
+            record.outcome = CheckOutcome.PASSED
+        else:
+            record.outcome = (
+                CheckOutcome.WARNED if record.severity == "warn" else CheckOutcome.FAILED
+            )
         record.metadata = dict(result.metadata)
         record.observed_value = result.observed_value
         record.threshold = result.threshold
@@ -85,12 +117,15 @@ def run_check(
                 cursor, result.failing_rows_sql, sample_size, result.failing_rows_params
             )
     except Exception as exc:
-        record.outcome = "error"
+        record.outcome = CheckOutcome.ERROR
         record.error = (
             str(exc)
             if isinstance(exc, duckdb.Error | PipelineError)
             else (f"{type(exc).__name__}: {exc}")
         )
+    finally:
+        with suppress(duckdb.Error):
+            cursor.execute("ROLLBACK")
     record.duration_s = time.perf_counter() - started
     return record
 

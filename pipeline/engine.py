@@ -1,34 +1,51 @@
 """Materialization: plan the selected assets, build each atomically, run its checks, record all.
 
-An asset is rebuilt inside one transaction on its own cursor, so a failure in SQL or Python leaves
-the previous table or view exactly as it was. Independent assets build in parallel threads.
+The calling thread owns the run: it schedules builds and checks on a thread pool (each on its own
+DuckDB cursor), receives their results through one queue, and is the only writer of the history.
+A build is recorded only after its COMMIT; the ledger row committed with the table makes that
+true even if the process dies in between (recovery.py). A cancel (Ctrl-C, SIGTERM, a Cancel
+button, `CancelToken.cancel`) interrupts DuckDB's running statements, rolls back every build not
+yet committed, starts nothing new, and records what was and was not built.
 """
 
 from __future__ import annotations
 
 import graphlib
 import os
-import sys
+import queue
+import signal
+import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipeline import selection, store
+from pipeline import builder, faults, recovery, selection, store
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
-from pipeline.errors import AssetFailure, PipelineError, SelectionError
-from pipeline.store import AssetEvent, CheckRecord, RunRecord, jsonable
-from pipeline.warehouse import DEFAULT_DB, connect, quote_ident, run_lock, utcnow
+from pipeline.errors import PipelineError, SelectionError
+from pipeline.states import CheckOutcome, EventStatus, NotRunReason, RunKind, RunStatus, SkipReason
+from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
+from pipeline.warehouse import (
+    DEFAULT_DB,
+    FileIdentity,
+    check_db_path,
+    connect,
+    run_lock,
+    utcnow,
+)
 
 ProgressCallback = Callable[[AssetEvent | CheckRecord], None]
 Selection = str | Iterable[str] | None
-_QUERY_STARTS = ("select", "with", "from", "values", "table", "(", "pivot", "unpivot", "summarize")
+EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
+CANCEL_POLL_SECONDS = 0.25  # how often a run looks for a cancel request in the history
 
 
 @dataclass
@@ -45,12 +62,52 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.run.status == "success"
+        return self.run.status == RunStatus.SUCCESS
 
     @property
     def exit_code(self) -> int:
-        """0 when every asset built and no ERROR check failed (warnings allowed), else 1."""
-        return 0 if self.ok else 1
+        """0 when every asset built and no check failed a run (warnings allowed); 130 when the
+        run was cancelled; else 1."""
+        if self.ok:
+            return EXIT_OK
+        return EXIT_CANCELLED if self.run.status == RunStatus.CANCELLED else EXIT_FAILED
+
+
+class CancelToken:
+    """Stops a run from another thread or a signal handler: interrupts DuckDB, starts nothing."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason: str | None = None
+        self._cursors: set[duckdb.DuckDBPyConnection] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event.is_set()
+
+    def cancel(self, reason: str) -> None:
+        """Ask the run to stop; safe to call more than once and from a signal handler."""
+        if self.reason is None:
+            self.reason = reason
+        self.event.set()
+        with self._lock:
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            cursor.interrupt()
+
+    @contextmanager
+    def watching(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Interrupt `cursor` on cancel while it is in use."""
+        with self._lock:
+            self._cursors.add(cursor)
+        if self.cancelled:
+            cursor.interrupt()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._cursors.discard(cursor)
 
 
 def materialize(
@@ -59,9 +116,12 @@ def materialize(
     db: str | Path = DEFAULT_DB,
     max_workers: int | None = None,
     on_event: ProgressCallback | None = None,
+    *,
+    cancel: CancelToken | None = None,
+    launched_by: str = "python",
 ) -> RunResult:
     """Rebuild the selected assets (all when None) in dependency order, checks after each."""
-    return _run(defs, "materialize", select, db, max_workers, on_event)
+    return _run(defs, RunKind.MATERIALIZE, select, db, max_workers, on_event, cancel, launched_by)
 
 
 def run_checks(
@@ -69,9 +129,12 @@ def run_checks(
     select: Selection = None,
     db: str | Path = DEFAULT_DB,
     on_event: ProgressCallback | None = None,
+    *,
+    cancel: CancelToken | None = None,
+    launched_by: str = "python",
 ) -> RunResult:
     """Run the checks of the selected assets on their current tables, rebuilding nothing."""
-    return _run(defs, "checks", select, db, 1, on_event)
+    return _run(defs, RunKind.CHECKS, select, db, 1, on_event, cancel, launched_by)
 
 
 def default_workers() -> int:
@@ -86,11 +149,10 @@ def default_workers() -> int:
 
 def record_failed_run(db: str | Path, kind: str, selection_text: str | None, message: str) -> int:
     """Record a run that could not start (e.g. broken definitions) so the history says why."""
-    with run_lock(db, f"{kind} run"), connect(db) as con:
-        store.ensure_schema(con)
-        run = store.start_run(con, kind, selection_text, [])
-        run.status, run.message, run.ended_at = "failed", message, utcnow()
-        store.finish_run(con, run)
+    with run_lock(db, f"{kind} run"), store.open_writer(db) as history:
+        run = store.start_run(history, kind, selection_text)
+        run.status, run.message, run.ended_at = RunStatus.FAILED, message, utcnow()
+        store.update_run(history, run)
         return run.run_id
 
 
@@ -111,306 +173,530 @@ def _resolve(defs: Definitions, select: Selection) -> set[str]:
 
 def _run(
     defs: Definitions,
-    kind: str,
+    kind: RunKind,
     select: Selection,
     db: str | Path,
     max_workers: int | None,
     on_event: ProgressCallback | None,
+    cancel: CancelToken | None,
+    launched_by: str,
 ) -> RunResult:
-    with run_lock(db, f"{kind} run"), connect(db) as con:
-        store.ensure_schema(con)
-        store.mark_interrupted(con)  # we hold the run lock: any 'running' run is dead
-        run = store.start_run(con, kind, _selection_text(select), [])
-        runner = _Runner(defs, con, run, on_event)
-        try:
-            names = _resolve(defs, select)
-            run.planned = [name for level in defs.graph.levels(names) for name in level]
-            if kind == "materialize":
-                runner.materialize(names, max_workers or default_workers())
-            else:
-                runner.check_only(run.planned)
-            run.status = "success" if runner.succeeded() else "failed"
-        except PipelineError as exc:
-            run.status, run.message = "failed", str(exc)
-            raise
-        except BaseException as exc:
-            run.status, run.message = "interrupted", f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            runner.count_into(run)
-            run.ended_at = utcnow()
-            store.finish_run(con, run)
+    names = _resolve(defs, select)  # a bad selection is a usage error: nothing is touched
+    if max_workers is not None and max_workers < 1:
+        raise PipelineError(f"max_workers={max_workers} must be 1 or more")
+    path = check_db_path(db, creating=True)
+    token = cancel or CancelToken()
+    with (
+        run_lock(path, f"{kind} run from {launched_by}"),
+        connect(path) as con,
+        store.open_writer(path) as history,
+    ):
+        identity = FileIdentity.of(path)
+        first_id = recovery.prepare(con, history, path)
+        run = store.start_run(history, kind, _selection_text(select), launched_by, first_id)
+        runner = _Runner(defs, con, history, run, identity, token, on_event)
+        with _signals_cancel(token):
+            runner.execute(kind, names, max_workers or default_workers())
         return RunResult(run, runner.events, runner.checks)
 
 
+@contextmanager
+def _signals_cancel(token: CancelToken) -> Iterator[None]:
+    """In the main thread, the first SIGINT or SIGTERM cancels the run cleanly; a second one
+    stops the process at once (the next run repairs the history)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if token.cancelled:
+            os.write(2, b"\nStopped at once; the next run records what this one left.\n")
+            os._exit(EXIT_CANCELLED)
+        token.cancel(f"{name} ({'Ctrl-C' if signum == signal.SIGINT else 'stop request'})")
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class _Message:
+    what: str  # started | built | checked
+    node: str | CheckNode
+    payload: Any = None
+
+
+@dataclass
+class _Build:
+    """A worker's answer for one asset: its outcome, the committed build if any."""
+
+    status: EventStatus
+    started_at: Any
+    duration_s: float | None = None
+    entry: CatalogEntry | None = None
+    error: str | None = None
+
+
 class _Runner:
-    """One run's state; only the calling thread writes to the store."""
+    """One run's state. Only the calling thread touches it and writes the history."""
 
     def __init__(
         self,
         defs: Definitions,
         con: duckdb.DuckDBPyConnection,
+        history: sqlite3.Connection,
         run: RunRecord,
+        identity: FileIdentity,
+        token: CancelToken,
         on_event: ProgressCallback | None,
     ) -> None:
         self.defs = defs
         self.con = con
+        self.history = history
         self.run = run
+        self.identity = identity
+        self.token = token
         self.on_event = on_event
         self.events: dict[str, AssetEvent] = {}
         self.checks: list[CheckRecord] = []
+        self.inbox: queue.Queue[_Message] = queue.Queue()
+        self.outstanding = 0  # tasks submitted whose message is not handled yet
+        self.failure: str | None = None  # a run-level failure (the file vanished)
+        self._deferred: dict[str, CheckDef] = {}
+        self._stopped: dict[str, AssetEvent] = {}
+        self._sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
+        self._last_poll = 0.0
 
-    def _emit(self, item: AssetEvent | CheckRecord) -> None:
-        if isinstance(item, AssetEvent):
-            self.events[item.asset] = item
-            store.record_asset_event(self.con, item)
-        else:
-            self.checks.append(item)
-            store.record_check(self.con, item)
+    # --- the run ---------------------------------------------------------------------------
+
+    def execute(self, kind: RunKind, names: set[str], workers: int) -> None:
+        planned = [n for level in self.defs.graph.levels(names) for n in level]
+        self.run.planned = planned
+        self.run.checks_planned = sum(len(self.defs.checks_for(n)) for n in planned)
+        queued = [
+            AssetEvent(self.run.run_id, n, EventStatus.QUEUED, self.defs.assets[n].kind)
+            for n in planned
+        ]
+        self._record(events=queued if kind == RunKind.MATERIALIZE else (), run=True)
+        with ThreadPoolExecutor(workers, thread_name_prefix="asset") as pool:
+            self.pool = pool
+            try:
+                if kind == RunKind.MATERIALIZE:
+                    self._materialize(names)
+                else:
+                    self._check_only(planned)
+            except BaseException as exc:  # e.g. KeyboardInterrupt with no handler installed
+                self.token.cancel(type(exc).__name__)
+                self._drain()
+                self._finish()
+                raise
+        self._finish()
+
+    def _drain(self) -> None:
+        """Wait for the tasks already running (a cancel makes them quick) and record them."""
+        while self.outstanding:
+            message = self._next_message()
+            if message is not None:
+                self._handle(message, self._deferred, self._stopped, self._sorter)
+
+    def _finish(self) -> None:
+        never_reached = [  # the run stopped before their turn
+            self._not_started(name)
+            for name, event in self.events.items()
+            if not EventStatus(event.status).finished
+        ]
+        for event in never_reached:
+            self.events[event.asset] = event
+        self.run.status, self.run.message = self._outcome()
+        self.run.ended_at = utcnow()
+        self._count()
+        self._record(events=never_reached, run=True)
+
+    def _outcome(self) -> tuple[RunStatus, str | None]:
+        if self.failure:
+            return RunStatus.FAILED, self.failure
+        if self.token.cancelled:
+            return RunStatus.CANCELLED, f"cancelled by {self.token.reason}"
+        assets_ok = all(e.status == EventStatus.MATERIALIZED for e in self.events.values())
+        checks_ok = not any(CheckOutcome(c.outcome).fails_run for c in self.checks)
+        return (RunStatus.SUCCESS if assets_ok and checks_ok else RunStatus.FAILED), None
+
+    def _count(self) -> None:
+        run, statuses = self.run, [e.status for e in self.events.values()]
+        run.assets_materialized = statuses.count(EventStatus.MATERIALIZED)
+        run.assets_failed = statuses.count(EventStatus.FAILED)
+        run.assets_skipped = statuses.count(EventStatus.SKIPPED)
+        run.assets_not_built = sum(
+            statuses.count(s)
+            for s in (EventStatus.CANCELLED, EventStatus.INTERRUPTED, EventStatus.NOT_STARTED)
+        )
+        outcomes = [c.outcome for c in self.checks]
+        run.checks_passed = outcomes.count(CheckOutcome.PASSED)
+        run.checks_warned = outcomes.count(CheckOutcome.WARNED)
+        run.checks_failed = outcomes.count(CheckOutcome.FAILED)
+        run.checks_errored = outcomes.count(CheckOutcome.ERROR)
+        ran = len(outcomes) - outcomes.count(CheckOutcome.SKIPPED)
+        run.checks_not_run = max(0, run.checks_planned - ran)
+
+    # --- recording -------------------------------------------------------------------------
+
+    def _record(
+        self,
+        events: Iterable[AssetEvent] = (),
+        checks: Iterable[CheckRecord] = (),
+        built: Iterable[CatalogEntry] = (),
+        run: bool = False,
+    ) -> None:
+        events, checks = list(events), list(checks)
+        for event in events:
+            self.events[event.asset] = event
+        self.checks.extend(checks)
+        store.record(self.history, events, checks, built, self.run if run else None)
         if self.on_event is not None:
-            self.on_event(item)
+            for item in [*events, *checks]:
+                self.on_event(item)
 
-    def materialize(self, names: set[str], max_workers: int) -> None:
-        graph = self.defs.graph
-        deferred = self.defs.deferred_checks(names)
-        sorter = graphlib.TopologicalSorter(self.defs.execution_graph(names))
+    def _not_started(self, name: str) -> AssetEvent:
+        event = self.events[name]
+        reason = self.token.reason or self.failure or "the run stopped"
+        return AssetEvent(
+            self.run.run_id,
+            name,
+            EventStatus.NOT_STARTED,
+            event.kind,
+            error=f"not started: {reason}",
+        )
+
+    # --- materialize -----------------------------------------------------------------------
+
+    def _materialize(self, names: set[str]) -> None:
+        self._deferred = deferred = self.defs.deferred_checks(names)
+        self._sorter = sorter = graphlib.TopologicalSorter(self.defs.execution_graph(names))
         sorter.prepare()
-        stopped: dict[str, str] = {}  # asset -> what happened to it, for its downstream's reason
-        pending: dict[Future[Any], str | CheckNode] = {}
-        with ThreadPoolExecutor(max_workers, thread_name_prefix="asset") as pool:
-            while sorter.is_active():
-                for node in sorted(sorter.get_ready(), key=str):
-                    if isinstance(node, CheckNode):
-                        check = deferred[node.key]
-                        if unbuilt := self._unbuilt(check, names):
-                            reason = f"asset '{unbuilt}' was not built in this run"
-                            self._emit_all(skipped_checks([check], self.run.run_id, reason))
-                            sorter.done(node)
-                        else:  # cursors are made here: a connection is not for two threads
-                            cursor = self.con.cursor()
-                            pending[pool.submit(self._check, check, cursor)] = node
-                        continue
-                    parent = next((p for p in graph.parents(node) if p in stopped), None)
-                    if parent is not None:
-                        self._skip(node, f"upstream '{parent}' {stopped[parent]}", deferred)
-                        stopped[node] = "was skipped"
-                        sorter.done(node)
-                        continue
-                    asset = self.defs.assets[node]
-                    self._emit(AssetEvent(self.run.run_id, node, "running", asset.kind, utcnow()))
-                    checks = [c for c in self.defs.checks_for(node) if c.key not in deferred]
-                    future = pool.submit(self._build, asset, checks, self.con.cursor())
-                    pending[future] = node
-                if not pending:
-                    continue
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: str(pending[f])):
-                    node = pending.pop(future)
-                    if isinstance(node, CheckNode):
-                        results = future.result()
-                        owner = deferred[node.key].asset
-                    else:
-                        event, results = future.result()
-                        self._emit(event)
-                        owner = node
-                        if event.status != "materialized":
-                            stopped[node] = "failed"
-                    self._emit_all(results)
-                    if blocker := next((r for r in results if _blocks(r)), None):
-                        stopped.setdefault(owner, f"is blocked by failed check '{blocker.key}'")
-                    sorter.done(node)
+        self._stopped = stopped = {}  # asset -> its failed/skipped/blocked event (for reasons)
+        while sorter.is_active():
+            for node in sorted(sorter.get_ready(), key=str):
+                self._schedule(node, names, deferred, stopped, sorter)
+            if self.outstanding:
+                self._receive(deferred, stopped, sorter)
 
-    def _emit_all(self, items: Iterable[AssetEvent | CheckRecord]) -> None:
-        for item in items:
-            self._emit(item)
+    def _schedule(
+        self,
+        node: str | CheckNode,
+        names: set[str],
+        deferred: dict[str, CheckDef],
+        stopped: dict[str, AssetEvent],
+        sorter: graphlib.TopologicalSorter,
+    ) -> None:
+        if isinstance(node, CheckNode):
+            check = deferred[node.key]
+            missing = self._unbuilt(check, names)
+            if missing or self._stopping():
+                reason = NotRunReason.RUN_STOPPED if not missing else NotRunReason.ASSET_NOT_BUILT
+                text = f"asset '{missing}' was not built in this run" if missing else None
+                self._record(checks=skipped_checks([check], self.run.run_id, reason, text))
+                sorter.done(node)
+            else:
+                self._submit(self._check_task, node, [check])
+            return
+        if self._stopping():
+            self._record(events=[self._not_started(node)])
+            self._record(checks=self._skip_own(node, NotRunReason.RUN_STOPPED, deferred))
+            sorter.done(node)
+            return
+        cause = next((stopped[p] for p in self.defs.graph.parents(node) if p in stopped), None)
+        if cause is not None:
+            event = self._skip_event(node, cause)
+            stopped[node] = event
+            self._record(events=[event])
+            self._record(checks=self._skip_own(node, NotRunReason.ASSET_SKIPPED, deferred))
+            sorter.done(node)
+            return
+        self._submit(self._build_task, node, self.defs.assets[node])
+
+    def _skip_event(self, name: str, cause: AssetEvent) -> AssetEvent:
+        """Why `name` is skipped, as facts: the upstream, and the blocking check if any."""
+        kind = self.defs.assets[name].kind
+        if cause.status == EventStatus.SKIPPED:
+            reason, upstream, blocked_by = SkipReason.UPSTREAM_SKIPPED, cause.asset, None
+            blocked_by = cause.blocked_by
+            text = f"upstream '{cause.asset}' was skipped"
+        elif cause.blocked_by:
+            reason, upstream, blocked_by = (
+                SkipReason.BLOCKED_BY_CHECK,
+                cause.asset,
+                cause.blocked_by,
+            )
+            text = f"upstream '{cause.asset}' is blocked by failed check '{cause.blocked_by}'"
+        else:
+            reason, upstream, blocked_by = SkipReason.UPSTREAM_FAILED, cause.asset, None
+            text = f"upstream '{cause.asset}' failed"
+        return AssetEvent(
+            self.run.run_id,
+            name,
+            EventStatus.SKIPPED,
+            kind,
+            error=text,
+            skip_reason=reason,
+            upstream=upstream,
+            blocked_by=blocked_by,
+        )
+
+    def _skip_own(
+        self, name: str, reason: NotRunReason, deferred: dict[str, CheckDef]
+    ) -> list[CheckRecord]:
+        own = [c for c in self.defs.checks_for(name) if c.key not in deferred]
+        return skipped_checks(own, self.run.run_id, reason)
 
     def _unbuilt(self, check: CheckDef, names: set[str]) -> str | None:
         """The first asset a deferred check reads that this run should have built but did not."""
         needed = [check.asset, *check.additional_deps]
         return next(
-            (n for n in needed if n in names and self.events[n].status != "materialized"), None
+            (n for n in needed if n in names and self.events[n].status != EventStatus.MATERIALIZED),
+            None,
         )
 
-    def _skip(self, name: str, reason: str, deferred: dict[str, CheckDef]) -> None:
-        asset = self.defs.assets[name]
-        self._emit(AssetEvent(self.run.run_id, name, "skipped", asset.kind, error=reason))
-        own = [c for c in self.defs.checks_for(name) if c.key not in deferred]
-        self._emit_all(skipped_checks(own, self.run.run_id, reason))
+    def _stopping(self) -> bool:
+        return self.token.cancelled or self.failure is not None
 
-    def _check(self, check: CheckDef, cursor: duckdb.DuckDBPyConnection) -> list[CheckRecord]:
-        """A deferred check, in a worker thread once every asset it reads is built."""
-        try:
-            return run_asset_checks(self.defs, [check], cursor, self.run.run_id)
-        finally:
-            cursor.close()
+    def _submit(self, task: Callable[..., Any], node: str | CheckNode, *args: Any) -> None:
+        self.outstanding += 1
+        future = self.pool.submit(task, node, *args)
+        future.add_done_callback(self._relay_crash(node))
 
-    def _build(
-        self, asset: AssetDef, checks: list[CheckDef], cursor: duckdb.DuckDBPyConnection
-    ) -> tuple[AssetEvent, list[CheckRecord]]:
-        """Runs in a worker thread on its own cursor; returns results for the caller to record."""
-        event = AssetEvent(self.run.run_id, asset.name, "materialized", asset.kind, utcnow())
-        event.code_version = asset.code_version
-        try:
-            started = time.perf_counter()
+    def _relay_crash(self, node: str | CheckNode) -> Callable[[Future[Any]], None]:
+        """A task that raised (a bug, not a build failure) still reports back, so the run
+        never waits for it forever."""
+
+        def done(future: Future[Any]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                error = "not started" if future.cancelled() else repr(future.exception())
+                self.inbox.put(_Message("crashed", node, error))
+
+        return done
+
+    def _receive(
+        self,
+        deferred: dict[str, CheckDef],
+        stopped: dict[str, AssetEvent],
+        sorter: graphlib.TopologicalSorter,
+    ) -> None:
+        """Handle every message that has arrived (at least one), recording them together."""
+        messages = [self._next_message()]
+        while True:
             try:
-                rebuild(cursor, asset)
-                event.duration_s = time.perf_counter() - started
-                event.row_count, event.columns, event.preview = describe(cursor, asset.name)
-            except Exception as exc:
-                event.duration_s = time.perf_counter() - started
-                event.status, event.error = "failed", error_text(exc)
-            event.ended_at = utcnow()
-            if event.status != "materialized":
-                reason = f"asset '{asset.name}' failed to materialize"
-                return event, skipped_checks(checks, self.run.run_id, reason)
-            return event, run_asset_checks(self.defs, checks, cursor, self.run.run_id)
+                messages.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        for message in messages:
+            if message is None:
+                continue
+            self._handle(message, deferred, stopped, sorter)
+
+    def _next_message(self) -> _Message | None:
+        """The next message, looking for a cancel request in the history while waiting."""
+        try:
+            return self.inbox.get(timeout=CANCEL_POLL_SECONDS)
+        except queue.Empty:
+            self._poll_cancel()
+            return None
+
+    def _poll_cancel(self) -> None:
+        now = time.monotonic()
+        if self.token.cancelled or now - self._last_poll < CANCEL_POLL_SECONDS:
+            return
+        self._last_poll = now
+        who = store.cancel_request(self.history, self.run.run_id)
+        if who is not None:
+            self.token.cancel(who)
+
+    def _handle(
+        self,
+        message: _Message,
+        deferred: dict[str, CheckDef],
+        stopped: dict[str, AssetEvent],
+        sorter: graphlib.TopologicalSorter,
+    ) -> None:
+        node = message.node
+        if message.what != "started":
+            self.outstanding -= 1
+        if message.what == "started":
+            event = self.events[node]
+            event.status, event.started_at = EventStatus.RUNNING, message.payload
+            self._record(events=[event])
+        elif message.what == "built":
+            self._built(node, message.payload, deferred, stopped, sorter)
+        elif message.what == "checked":
+            self._checked(node, message.payload, deferred, stopped, sorter)
+        else:  # crashed: a task that never reported its own outcome
+            if isinstance(node, CheckNode):
+                check = deferred[node.key]
+                self._record(
+                    checks=skipped_checks([check], self.run.run_id, NotRunReason.RUN_STOPPED)
+                )
+            else:
+                event = self._not_started(node)
+                stopped[node] = event
+                self._record(events=[event])
+            sorter.done(node)
+        self._poll_cancel()
+
+    def _built(
+        self,
+        name: str,
+        build: _Build,
+        deferred: dict[str, CheckDef],
+        stopped: dict[str, AssetEvent],
+        sorter: graphlib.TopologicalSorter,
+    ) -> None:
+        asset = self.defs.assets[name]
+        event = AssetEvent(
+            self.run.run_id,
+            name,
+            build.status,
+            asset.kind,
+            started_at=build.started_at,
+            ended_at=utcnow(),
+            duration_s=build.duration_s,
+            code_version=asset.code_version,
+            error=build.error,
+        )
+        built = []
+        if build.entry is not None:
+            if self.identity.still_there():
+                event.row_count = build.entry.row_count
+                event.columns, event.preview = build.entry.columns, build.entry.preview
+                built.append(build.entry)
+            else:  # committed into a file that is no longer at the path: it is gone
+                event.status = EventStatus.FAILED
+                event.error = self.failure = (
+                    f"the database file {self.identity.path} was deleted or replaced during the"
+                    f" run: '{name}' was committed into the old file and is lost; start a new"
+                    " run to rebuild the warehouse"
+                )
+        self._record(events=[event], built=built)
+        faults.pause("after-record", name, self.token.event)
+        own = [c for c in self.defs.checks_for(name) if c.key not in deferred]
+        if event.status != EventStatus.MATERIALIZED:
+            stopped[name] = event
+            reason = (
+                NotRunReason.RUN_STOPPED
+                if event.status in (EventStatus.CANCELLED, EventStatus.NOT_STARTED)
+                else NotRunReason.ASSET_FAILED
+            )
+            self._record(checks=skipped_checks(own, self.run.run_id, reason))
+            sorter.done(name)
+        elif own and not self._stopping():
+            event.status = EventStatus.MATERIALIZED
+            self._submit(self._check_task, name, own)
+        else:
+            self._record(checks=skipped_checks(own, self.run.run_id, NotRunReason.RUN_STOPPED))
+            sorter.done(name)
+
+    def _checked(
+        self,
+        node: str | CheckNode,
+        records: list[CheckRecord],
+        deferred: dict[str, CheckDef],
+        stopped: dict[str, AssetEvent],
+        sorter: graphlib.TopologicalSorter,
+    ) -> None:
+        self._record(checks=records)
+        owner = deferred[node.key].asset if isinstance(node, CheckNode) else node
+        blocker = next((r for r in records if _blocks(r)), None)
+        if blocker is not None and owner not in stopped:
+            marker = AssetEvent(
+                self.run.run_id, owner, EventStatus.MATERIALIZED, blocked_by=blocker.key
+            )
+            stopped[owner] = marker
+        sorter.done(node)
+
+    # --- tasks (worker threads: no history writes here) ------------------------------------
+
+    def _build_task(self, name: str, asset: AssetDef) -> None:
+        if self.token.cancelled:
+            self.inbox.put(_Message("built", name, _Build(EventStatus.NOT_STARTED, None)))
+            return
+        started_at = utcnow()
+        self.inbox.put(_Message("started", name, started_at))
+        cursor = self.con.cursor()
+        started = time.perf_counter()
+        try:
+            with self.token.watching(cursor):
+                entry = builder.rebuild(cursor, asset, self.run.run_id, self.token.event)
+            faults.pause("after-commit", name, self.token.event)
+            build = _Build(EventStatus.MATERIALIZED, started_at, entry=entry)
+        except builder.Cancelled as exc:
+            build = _Build(EventStatus.CANCELLED, started_at, error=str(exc))
+        except duckdb.InterruptException:
+            reason = self.token.reason or "an interrupt"
+            error = f"cancelled by {reason}: rolled back, the previous {asset.kind} is unchanged"
+            build = _Build(EventStatus.CANCELLED, started_at, error=error)
+        except Exception as exc:
+            build = _Build(EventStatus.FAILED, started_at, error=builder.error_text(exc))
         finally:
             cursor.close()
+        build.duration_s = time.perf_counter() - started
+        self.inbox.put(_Message("built", name, build))
 
-    def check_only(self, names: list[str]) -> None:
+    def _check_task(self, node: str | CheckNode, checks: list[CheckDef]) -> None:
         cursor = self.con.cursor()
         try:
-            for name in names:
-                checks = self.defs.checks_for(name)
-                if relation_kind(cursor, name) is None:
-                    reason = f"asset '{name}' has not been materialized yet; materialize it first"
-                    for record in skipped_checks(checks, self.run.run_id, reason):
-                        record.outcome = "error"
-                        self._emit(record)
-                    continue
-                self._emit_all(run_asset_checks(self.defs, checks, cursor, self.run.run_id))
+            with self.token.watching(cursor):
+                records = run_asset_checks(
+                    self.defs, checks, cursor, self.run.run_id, self.token.event
+                )
         finally:
             cursor.close()
+        self.inbox.put(_Message("checked", node, records))
 
-    def succeeded(self) -> bool:
-        assets_ok = all(e.status == "materialized" for e in self.events.values())
-        return assets_ok and not any(_fails_run(r) for r in self.checks)
+    # --- checks only -----------------------------------------------------------------------
 
-    def count_into(self, run: RunRecord) -> None:
-        statuses = [e.status for e in self.events.values()]
-        run.assets_materialized = statuses.count("materialized")
-        run.assets_failed = statuses.count("failed")
-        run.assets_skipped = statuses.count("skipped")
-        outcomes = [r.outcome for r in self.checks]
-        run.checks_passed = outcomes.count("passed")
-        run.checks_warned = outcomes.count("warned")
-        run.checks_failed = outcomes.count("failed") + outcomes.count("error")
+    def _check_only(self, names: list[str]) -> None:
+        for name in names:
+            checks = self.defs.checks_for(name)
+            if not checks:
+                continue
+            if self._stopping():
+                reason = NotRunReason.RUN_STOPPED
+                self._record(checks=skipped_checks(checks, self.run.run_id, reason))
+                continue
+            future = self.pool.submit(self._checks_if_present, name, checks)
+            while True:
+                try:
+                    records = future.result(timeout=CANCEL_POLL_SECONDS)
+                    break
+                except FutureTimeout:
+                    self._poll_cancel()
+            self._record(checks=records)
 
-
-def _fails_run(record: CheckRecord) -> bool:
-    return record.severity == "error" and record.outcome in ("failed", "error")
+    def _checks_if_present(self, name: str, checks: list[CheckDef]) -> list[CheckRecord]:
+        cursor = self.con.cursor()
+        try:
+            if builder.relation_kind(cursor, name) is None:
+                text = f"asset '{name}' has not been materialized yet; materialize it first"
+                records = skipped_checks(checks, self.run.run_id, None, text)
+                for record in records:
+                    record.outcome, record.skip_reason = CheckOutcome.ERROR, None
+                return records
+            with self.token.watching(cursor):
+                return run_asset_checks(
+                    self.defs, checks, cursor, self.run.run_id, self.token.event
+                )
+        finally:
+            cursor.close()
 
 
 def _blocks(record: CheckRecord) -> bool:
-    return record.blocking and _fails_run(record)
+    return record.blocking and CheckOutcome(record.outcome).fails_run
 
 
-def error_text(exc: BaseException) -> str:
-    """One readable line or paragraph: DuckDB's messages already say 'X Error: ...'."""
-    if isinstance(exc, duckdb.Error | PipelineError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def relation_kind(cursor: duckdb.DuckDBPyConnection, name: str) -> str | None:
-    """'table', 'view' or None: what currently stands under `name` in the main schema."""
-    # The catalog functions directly: information_schema.tables is a view over them that cost
-    # twice as much, and this runs twice per asset (BENCHMARKS.md, 100-row materialize).
-    row = cursor.execute(
-        "SELECT 'table' FROM duckdb_tables() WHERE database_name = current_database()"
-        " AND schema_name = 'main' AND table_name = $name UNION ALL"
-        " SELECT 'view' FROM duckdb_views() WHERE database_name = current_database()"
-        " AND schema_name = 'main' AND view_name = $name",
-        {"name": name},
-    ).fetchone()
-    return None if row is None else row[0]
-
-
-def rebuild(cursor: duckdb.DuckDBPyConnection, asset: AssetDef) -> None:
-    """Run the asset function and replace its table or view in one transaction.
-
-    DuckDB's trap: once a statement fails inside a transaction, COMMIT returns without error and
-    silently rolls everything back. A probe statement before COMMIT turns that into an error.
-    """
-    cursor.execute("BEGIN TRANSACTION")
-    try:
-        value = asset.fn(cursor)
-        _write(cursor, asset, value)
-        cursor.execute("SELECT 1")  # raises 'transaction is aborted' if fn swallowed an error
-        cursor.execute("COMMIT")
-    except BaseException:
-        with suppress(duckdb.Error):
-            cursor.execute("ROLLBACK")
-        raise
-    if relation_kind(cursor, asset.name) != asset.kind:
-        raise AssetFailure(
-            f"asset '{asset.name}' did not leave a {asset.kind} named '{asset.name}' after commit"
-        )
-
-
-def _write(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any) -> None:
-    scratch = quote_ident(f"__assetboard_{asset.name}")
-    if isinstance(value, str):
-        query = value.strip().rstrip(";")
-        if not query.lower().startswith(_QUERY_STARTS):
-            raise AssetFailure(
-                f"asset '{asset.name}' returned SQL that is not a query ({query[:40]!r}...):"
-                " return a SELECT statement, or run your statements and return None"
-            )
-        _replace(cursor, asset, query)
-    elif isinstance(value, duckdb.DuckDBPyRelation):
-        if asset.kind == "view":
-            _replace(cursor, asset, value.sql_query())
-        else:
-            value.to_view(scratch.strip('"'), replace=True)
-            _replace(cursor, asset, f"SELECT * FROM {scratch}")
-            cursor.execute(f"DROP VIEW {scratch}")
-    elif _is_dataframe(value):
-        if asset.kind == "view":
-            raise AssetFailure(
-                f"asset '{asset.name}' returned a DataFrame but has kind='view'; a DataFrame"
-                " can only be stored as a table: use kind='table'"
-            )
-        cursor.register(scratch.strip('"'), value)
-        _replace(cursor, asset, f"SELECT * FROM {scratch}")
-        cursor.unregister(scratch.strip('"'))
-    elif value is None:
-        if relation_kind(cursor, asset.name) is None:
-            raise AssetFailure(
-                f"asset '{asset.name}' returned None but did not create '{asset.name}': create it"
-                " in the function, or return a SELECT string, a DuckDB relation or a DataFrame"
-            )
-    else:
-        raise AssetFailure(
-            f"asset '{asset.name}' returned {type(value).__name__}, which cannot be materialized:"
-            " return a SQL SELECT string, a DuckDB relation, a pandas DataFrame, or None after"
-            " creating the table yourself"
-        )
-
-
-def _is_dataframe(value: Any) -> bool:
-    pandas = sys.modules.get("pandas")  # not imported means it cannot be a DataFrame
-    return pandas is not None and isinstance(value, pandas.DataFrame)
-
-
-def _replace(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, query: str) -> None:
-    target = quote_ident(asset.name)
-    existing = relation_kind(cursor, asset.name)
-    if existing is not None and existing != asset.kind:
-        cursor.execute(f"DROP {existing.upper()} {target}")
-    cursor.execute(f"CREATE OR REPLACE {asset.kind.upper()} {target} AS {query}")
-
-
-def describe(
-    cursor: duckdb.DuckDBPyConnection, name: str, preview_rows: int = 10
-) -> tuple[int, list[list[str]], list[dict[str, Any]]]:
-    """Row count, [column, type] pairs and a short preview, recorded with each build."""
-    target = quote_ident(name)
-    row_count = cursor.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-    columns = [[row[0], row[1]] for row in cursor.execute(f"DESCRIBE {target}").fetchall()]
-    cursor.execute(f"SELECT * FROM {target} LIMIT ?", [preview_rows])
-    preview = [
-        {column[0]: jsonable(value) for column, value in zip(columns, row, strict=True)}
-        for row in cursor.fetchall()
-    ]
-    return row_count, columns, preview
+# Kept for callers of the first release: where these now live.
+error_text = builder.error_text
+relation_kind = builder.relation_kind
+rebuild = builder.rebuild
+describe = builder.describe

@@ -39,3 +39,11 @@ class ReportError(PipelineError):
     def __init__(self, message: str, recent_run_ids: list[int] | None = None) -> None:
         super().__init__(message)
         self.recent_run_ids = recent_run_ids or []
+
+
+class DatabaseFileError(PipelineError):
+    """The --db path cannot be a DuckDB warehouse: empty, a folder, another kind of file."""
+
+
+class HistoryError(PipelineError):
+    """The run history beside the database cannot be read or written."""

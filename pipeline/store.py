@@ -1,66 +1,103 @@
-"""The only module that reads and writes run history: runs, asset events and check results.
+"""The only module that reads and writes the run history: runs, asset events, check results,
+and a mirror of what the warehouse holds.
 
-They live in the `assetboard` schema of the same DuckDB file as the assets, versioned so a newer
-layout is never misread. Every function takes an open connection; callers keep it short-lived.
+The history is a SQLite file beside the DuckDB file (`warehouse.duckdb.history.sqlite`). DuckDB
+lets one process open a file, so while a run writes its tables no other process could read a
+history kept inside it; SQLite in WAL mode lets every process read while one writes (Dagster
+keeps its run storage in SQLite for the same reason). Readers open it read-only and never wait.
+
+What is *in* the warehouse is decided by DuckDB itself: every build writes a ledger row in the
+same transaction as its table (ledger.py), and `catalog` here mirrors that ledger. A process that
+dies between the two is repaired from the ledger by the next one (recovery.py).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from pipeline.errors import HistoryError
+from pipeline.states import CheckOutcome, EventStatus, RunStatus
+from pipeline.textsafe import cap
+from pipeline.warehouse import check_db_path, utcnow
 
-from pipeline.errors import PipelineError
-from pipeline.warehouse import connect, run_active, utcnow
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 10_000
 
-SCHEMA = "assetboard"
-SCHEMA_VERSION = 1
-
-_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.meta (key VARCHAR, value VARCHAR);
-CREATE SEQUENCE IF NOT EXISTS {SCHEMA}.run_ids START 1;
-CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
-    run_id BIGINT, kind VARCHAR, selection VARCHAR, status VARCHAR,
-    started_at TIMESTAMP, ended_at TIMESTAMP, pid INTEGER, planned VARCHAR, message VARCHAR,
-    assets_materialized INTEGER, assets_failed INTEGER, assets_skipped INTEGER,
-    checks_passed INTEGER, checks_warned INTEGER, checks_failed INTEGER);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.asset_events (
-    run_id BIGINT, asset VARCHAR, status VARCHAR, kind VARCHAR,
-    started_at TIMESTAMP, ended_at TIMESTAMP, duration_s DOUBLE, row_count BIGINT,
-    columns VARCHAR, preview VARCHAR, code_version VARCHAR, error VARCHAR);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.check_results (
-    run_id BIGINT, asset VARCHAR, check_name VARCHAR, outcome VARCHAR, severity VARCHAR,
-    blocking BOOLEAN, description VARCHAR, started_at TIMESTAMP, duration_s DOUBLE,
-    observed_value DOUBLE, threshold VARCHAR, failing_count BIGINT, failing_sample VARCHAR,
-    metadata VARCHAR, sql VARCHAR, error VARCHAR);
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, selection TEXT,
+    status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, pid INTEGER,
+    launched_by TEXT, planned TEXT NOT NULL DEFAULT '[]', message TEXT,
+    assets_materialized INTEGER NOT NULL DEFAULT 0, assets_failed INTEGER NOT NULL DEFAULT 0,
+    assets_skipped INTEGER NOT NULL DEFAULT 0, assets_not_built INTEGER NOT NULL DEFAULT 0,
+    checks_planned INTEGER NOT NULL DEFAULT 0, checks_passed INTEGER NOT NULL DEFAULT 0,
+    checks_warned INTEGER NOT NULL DEFAULT 0, checks_failed INTEGER NOT NULL DEFAULT 0,
+    checks_errored INTEGER NOT NULL DEFAULT 0, checks_not_run INTEGER NOT NULL DEFAULT 0,
+    cancel_requested_at TEXT, cancel_requested_by TEXT);
+CREATE TABLE IF NOT EXISTS asset_events (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, status TEXT NOT NULL, kind TEXT,
+    started_at TEXT, ended_at TEXT, duration_s REAL, row_count INTEGER,
+    columns TEXT, preview TEXT, code_version TEXT, error TEXT,
+    skip_reason TEXT, upstream TEXT, blocked_by TEXT,
+    PRIMARY KEY (run_id, asset));
+CREATE INDEX IF NOT EXISTS asset_events_by_asset ON asset_events (asset, run_id);
+CREATE TABLE IF NOT EXISTS check_results (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, check_name TEXT NOT NULL,
+    outcome TEXT NOT NULL, severity TEXT, blocking INTEGER, description TEXT,
+    started_at TEXT, duration_s REAL, observed_value REAL, threshold TEXT,
+    failing_count INTEGER, failing_sample TEXT, metadata TEXT, sql TEXT, error TEXT,
+    skip_reason TEXT,
+    PRIMARY KEY (run_id, asset, check_name));
+CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results (asset, check_name, run_id);
+CREATE TABLE IF NOT EXISTS catalog (
+    asset TEXT PRIMARY KEY, run_id INTEGER, kind TEXT, row_count INTEGER, columns TEXT,
+    preview TEXT, code_version TEXT, committed_at TEXT);
 """
+
+
+def history_path(db: str | Path) -> Path:
+    """Where the history of the warehouse `db` lives: a SQLite file beside it."""
+    return Path(f"{db}.history.sqlite")
+
+
+# --- records -------------------------------------------------------------------------------
 
 
 @dataclass
 class RunRecord:
     run_id: int
-    kind: str  # materialize | checks
+    kind: str  # RunKind
     selection: str | None
-    status: str  # running | success | failed | interrupted
+    status: str  # RunStatus
     started_at: datetime
     ended_at: datetime | None = None
     pid: int | None = None
+    launched_by: str | None = None  # "command line", "dashboard", ...
     planned: list[str] = field(default_factory=list)
     message: str | None = None
     assets_materialized: int = 0
     assets_failed: int = 0
     assets_skipped: int = 0
+    assets_not_built: int = 0  # cancelled, interrupted or never started
+    checks_planned: int = 0
     checks_passed: int = 0
     checks_warned: int = 0
     checks_failed: int = 0
+    checks_errored: int = 0
+    checks_not_run: int = 0
+    cancel_requested_at: datetime | None = None
+    cancel_requested_by: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -73,7 +110,7 @@ class RunRecord:
 class AssetEvent:
     run_id: int
     asset: str
-    status: str  # running | materialized | failed | skipped
+    status: str  # EventStatus
     kind: str = "table"
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -83,6 +120,9 @@ class AssetEvent:
     preview: list[dict[str, Any]] = field(default_factory=list)
     code_version: str | None = None
     error: str | None = None
+    skip_reason: str | None = None  # SkipReason, when skipped
+    upstream: str | None = None  # the upstream asset the skip comes from
+    blocked_by: str | None = None  # the check key whose failure blocked it
 
 
 @dataclass
@@ -90,7 +130,7 @@ class CheckRecord:
     run_id: int
     asset: str
     check_name: str
-    outcome: str  # passed | warned | failed | error | skipped
+    outcome: str  # CheckOutcome
     severity: str = "error"
     blocking: bool = False
     description: str | None = None
@@ -103,225 +143,445 @@ class CheckRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     sql: str | None = None
     error: str | None = None
+    skip_reason: str | None = None  # NotRunReason, when skipped
 
     @property
     def key(self) -> str:
         return f"{self.asset}.{self.check_name}"
 
 
+@dataclass
+class CatalogEntry:
+    """The build that made the table or view now in the warehouse."""
+
+    asset: str
+    run_id: int | None
+    kind: str
+    row_count: int | None
+    columns: list[list[str]] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    code_version: str | None = None
+    committed_at: datetime | None = None
+
+
 def jsonable(value: Any) -> Any:
-    """Keep JSON's own types; show everything else (dates, decimals) as text."""
-    if value is None or isinstance(value, bool | int | float | str):
+    """JSON's own types kept, containers converted item by item, anything else as text."""
+    if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
     return str(value)
 
 
 _JSON_FIELDS = {"planned", "columns", "preview", "failing_sample", "metadata"}
+_TIME_FIELDS = {"started_at", "ended_at", "committed_at", "cancel_requested_at"}
+_TEXT_FIELDS = {"error", "message"}  # free text from errors: capped when stored
 
 
 def _columns(record_type: type) -> list[str]:
     return [f.name for f in fields(record_type)]
 
 
-def _to_row(record: Any) -> list[Any]:
-    return [
-        json.dumps(getattr(record, name), default=str)
-        if name in _JSON_FIELDS
-        else getattr(record, name)
-        for name in _columns(type(record))
-    ]
+def _encode(name: str, value: Any) -> Any:
+    if name in _JSON_FIELDS:
+        return json.dumps(jsonable(value), ensure_ascii=False)
+    if name in _TIME_FIELDS:
+        return None if value is None else value.isoformat(sep=" ")
+    if name in _TEXT_FIELDS and value is not None:
+        return cap(str(value))
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
-def _from_rows(record_type: type, cursor: duckdb.DuckDBPyConnection) -> list[Any]:
-    names = [d[0] for d in cursor.description]
-    records = []
-    for row in cursor.fetchall():
-        values = dict(zip(names, row, strict=True))
-        for name in _JSON_FIELDS & values.keys():
-            values[name] = json.loads(values[name]) if values[name] else type(values[name])()
-        records.append(record_type(**values))
-    return records
+def _decode(record_type: type, names: list[str], row: tuple[Any, ...]) -> Any:
+    values = dict(zip(names, row, strict=True))
+    for name, value in values.items():
+        if name in _JSON_FIELDS:
+            values[name] = json.loads(value) if value else ({} if name == "metadata" else [])
+        elif name in _TIME_FIELDS and value is not None:
+            values[name] = datetime.fromisoformat(value)
+        elif name == "blocking":
+            values[name] = bool(value)
+    return record_type(**values)
+
+
+def _row(record: Any) -> list[Any]:
+    return [_encode(name, getattr(record, name)) for name in _columns(type(record))]
 
 
 def _select(record_type: type, table: str) -> str:
-    return f"SELECT {', '.join(_columns(record_type))} FROM {SCHEMA}.{table}"
+    return f"SELECT {', '.join(_columns(record_type))} FROM {table}"
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the history tables on first use; refuse a file written by a newer layout."""
-    con.execute(_DDL)
-    row = con.execute(f"SELECT value FROM {SCHEMA}.meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        con.execute(
-            f"INSERT INTO {SCHEMA}.meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-        )
-    elif int(row[0]) > SCHEMA_VERSION:
-        raise PipelineError(
-            f"this database's run history has schema version {row[0]}, newer than this"
-            f" Assetboard understands ({SCHEMA_VERSION}); upgrade Assetboard"
-        )
+def _fetch(con: sqlite3.Connection, record_type: type, sql: str, params: Any = ()) -> list[Any]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [_decode(record_type, names, row) for row in cursor.fetchall()]
 
 
-def mark_interrupted(
-    con: duckdb.DuckDBPyConnection, started_before: datetime | None = None
-) -> None:
-    """Runs left 'running' by a process that died are shown as interrupted, not running.
-
-    `started_before` spares a run that took the run lock after the caller found it free.
-    """
-    message = "interrupted: the process running it stopped before the run finished"
-    dead = f"SELECT run_id FROM {SCHEMA}.runs WHERE status = 'running' AND started_at < ?"
-    before = started_before or datetime.max
-    con.execute(
-        f"UPDATE {SCHEMA}.asset_events SET status = 'failed', error = ?"
-        f" WHERE status = 'running' AND run_id IN ({dead})",
-        [message, before],
+def _upsert(table: str, record_type: type) -> str:
+    names = _columns(record_type)
+    return (
+        f"INSERT OR REPLACE INTO {table} ({', '.join(names)})"
+        f" VALUES ({', '.join('?' * len(names))})"
     )
-    con.execute(
-        f"UPDATE {SCHEMA}.runs SET status = 'interrupted', message = ? WHERE run_id IN ({dead})",
-        [message, before],
-    )
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def _configure(con: sqlite3.Connection) -> sqlite3.Connection:
+    con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return con
 
 
 @contextmanager
-def open_store(
-    db: str | Path, wait_seconds: float | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection with the history tables ready and dead runs marked."""
-    with connect(db, wait_seconds) as con:
-        ensure_schema(con)
-        checked_at = utcnow()
-        if not run_active(db):
-            mark_interrupted(con, started_before=checked_at)
+def open_writer(db: str | Path) -> Iterator[sqlite3.Connection]:
+    """The history of `db` for writing (created on first use); the caller holds the run lock
+    or writes one small thing (a cancel request)."""
+    path = history_path(check_db_path(db, creating=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = _configure(sqlite3.connect(path, isolation_level=None, check_same_thread=False))
+    except sqlite3.Error as exc:
+        raise HistoryError(f"cannot open the run history {path}: {exc}") from exc
+    try:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")  # the ledger in DuckDB is the durable truth
+        _ensure_schema(con, path)
         yield con
+    except sqlite3.Error as exc:
+        raise HistoryError(_sqlite_message(path, exc)) from exc
+    finally:
+        con.close()
+
+
+def _sqlite_message(path: Path, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "full" in text.lower():
+        return f"no space left to write the run history {path}: free some space"
+    return f"the run history {path} cannot be used: {text}"
+
+
+def _ensure_schema(con: sqlite3.Connection, path: Path) -> None:
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _DDL.split(";"):
+            if statement.strip():
+                con.execute(statement)
+        version = _schema_version(con, path)
+        if version is None:
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _schema_version(con: sqlite3.Connection, path: Path) -> int | None:
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        return None
+    try:
+        version = int(row[0])
+    except ValueError:
+        raise HistoryError(
+            f"the run history {path} has schema version {row[0]!r}, which is not a number:"
+            " the file was edited or damaged; move it away to start a new history"
+        ) from None
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"the run history {path} has schema version {version}, newer than this Assetboard"
+            f" understands ({SCHEMA_VERSION}); upgrade Assetboard"
+        )
+    return version
+
+
+@contextmanager
+def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sqlite3.Connection]:
+    """The history of `db` for reading: never waits on a run, never changes anything.
+
+    A history left by a run whose process died is repaired first (under the run lock, by
+    recovery.py), and a version-1 history kept inside the DuckDB file is migrated once.
+    """
+    del wait_seconds  # reading never waits; kept so callers need not change
+    path = history_path(check_db_path(db, creating=False))
+    from pipeline import recovery  # imports duckdb: only when something needs repair
+
+    recovery.repair_if_needed(db)
+    if not path.exists():
+        con = sqlite3.connect(":memory:")  # no history yet: an empty one, nothing written
+        for statement in _DDL.split(";"):
+            if statement.strip():
+                con.execute(statement)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    con = _open_read_only(path)
+    try:
+        _schema_version(con, path)
+        yield con
+    except sqlite3.Error as exc:
+        raise HistoryError(_sqlite_message(path, exc)) from exc
+    finally:
+        con.close()
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    uri = path.resolve().as_uri()
+    try:
+        con = _configure(sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False))
+        con.execute("SELECT count(*) FROM meta").fetchone()
+        return con
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise HistoryError(
+                f"the run history {path} is not a readable SQLite file ({exc}); move it away"
+                " to start a new history"
+            ) from exc
+    # A read-only place: WAL readers cannot create the shared-memory file, so read the file
+    # as it stands (nothing can be writing to a read-only file system anyway).
+    try:
+        con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        con.execute("SELECT count(*) FROM meta").fetchone()
+        return con
+    except sqlite3.Error as exc:
+        raise HistoryError(f"cannot read the run history {path}: {exc}") from exc
+
+
+def history_exists(db: str | Path) -> bool:
+    return history_path(db).exists()
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: everything in it is recorded, or nothing is."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def start_run(
-    con: duckdb.DuckDBPyConnection, kind: str, selection: str | None, planned: list[str]
+    con: sqlite3.Connection,
+    kind: str,
+    selection: str | None,
+    launched_by: str | None = None,
+    first_run_id: int | None = None,
 ) -> RunRecord:
-    run_id = con.execute(f"SELECT nextval('{SCHEMA}.run_ids')").fetchone()[0]
-    run = RunRecord(run_id, kind, selection, "running", utcnow(), pid=os.getpid(), planned=planned)
-    con.execute(
-        f"INSERT INTO {SCHEMA}.runs ({', '.join(_columns(RunRecord))}) VALUES"
-        f" ({', '.join('?' * len(_columns(RunRecord)))})",
-        _to_row(run),
+    """A new run, status running. `first_run_id` keeps ids above those the warehouse knows."""
+    run = RunRecord(
+        0, kind, selection, RunStatus.RUNNING, utcnow(), pid=os.getpid(), launched_by=launched_by
     )
+    names = [n for n in _columns(RunRecord) if n != "run_id"]
+    with transaction(con):
+        if first_run_id is not None:
+            _raise_sequence(con, first_run_id)
+        cursor = con.execute(
+            f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [_encode(n, getattr(run, n)) for n in names],
+        )
+        run.run_id = int(cursor.lastrowid or 0)
     return run
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
-    names = [n for n in _columns(RunRecord) if n != "run_id"]
-    assignments = ", ".join(f"{name} = ?" for name in names)
-    values = dict(zip(_columns(RunRecord), _to_row(run), strict=True))
+def _raise_sequence(con: sqlite3.Connection, at_least: int) -> None:
+    """Run ids never go back: a new history for an old warehouse continues its numbering."""
+    current = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'runs'").fetchone()
+    if current is None:
+        con.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('runs', ?)", [at_least - 1])
+    elif current[0] < at_least - 1:
+        con.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'runs'", [at_least - 1])
+
+
+def update_run(con: sqlite3.Connection, run: RunRecord) -> None:
+    """Write every field of `run` (its plan, counts, status)."""
+    with transaction(con):
+        _update_run(con, run)
+
+
+def _update_run(con: sqlite3.Connection, run: RunRecord) -> None:
+    names = [n for n in _columns(RunRecord) if n not in ("run_id", "cancel_requested_at")]
+    names.remove("cancel_requested_by")
     con.execute(
-        f"UPDATE {SCHEMA}.runs SET {assignments} WHERE run_id = ?",
-        [values[name] for name in names] + [run.run_id],
+        f"UPDATE runs SET {', '.join(f'{n} = ?' for n in names)} WHERE run_id = ?",
+        [_encode(n, getattr(run, n)) for n in names] + [run.run_id],
     )
 
 
-def record_asset_event(con: duckdb.DuckDBPyConnection, event: AssetEvent) -> None:
-    """Insert or replace the event of one asset in one run (running, then its outcome)."""
-    con.execute(
-        f"DELETE FROM {SCHEMA}.asset_events WHERE run_id = ? AND asset = ?",
-        [event.run_id, event.asset],
+def record(
+    con: sqlite3.Connection,
+    events: Iterable[AssetEvent] = (),
+    checks: Iterable[CheckRecord] = (),
+    built: Iterable[CatalogEntry] = (),
+    run: RunRecord | None = None,
+) -> None:
+    """Record asset events, check results, committed builds and the run in one transaction."""
+    with transaction(con):
+        con.executemany(_upsert("asset_events", AssetEvent), [_row(e) for e in events])
+        con.executemany(_upsert("check_results", CheckRecord), [_row(c) for c in checks])
+        con.executemany(_upsert("catalog", CatalogEntry), [_row(b) for b in built])
+        if run is not None:
+            _update_run(con, run)
+
+
+def replace_catalog(con: sqlite3.Connection, entries: Iterable[CatalogEntry]) -> None:
+    """The mirror becomes exactly `entries`: what the warehouse's ledger says it holds."""
+    con.execute("DELETE FROM catalog")
+    con.executemany(_upsert("catalog", CatalogEntry), [_row(e) for e in entries])
+
+
+def request_cancel(db: str | Path, run_id: int, by: str) -> bool:
+    """Ask run `run_id` to stop (the engine polls for it); False when it is not running."""
+    with open_writer(db) as con, transaction(con):
+        cursor = con.execute(
+            "UPDATE runs SET cancel_requested_at = ?, cancel_requested_by = ?"
+            " WHERE run_id = ? AND status = ? AND cancel_requested_at IS NULL",
+            [utcnow().isoformat(sep=" "), by, run_id, RunStatus.RUNNING],
+        )
+        return cursor.rowcount == 1
+
+
+def cancel_request(con: sqlite3.Connection, run_id: int) -> str | None:
+    """Who asked run `run_id` to stop, or None."""
+    row = con.execute(
+        "SELECT cancel_requested_by FROM runs WHERE run_id = ? AND cancel_requested_at IS NOT NULL",
+        [run_id],
+    ).fetchone()
+    return None if row is None else (row[0] or "someone")
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def list_runs(con: sqlite3.Connection, limit: int = 50) -> list[RunRecord]:
+    return _fetch(
+        con, RunRecord, f"{_select(RunRecord, 'runs')} ORDER BY run_id DESC LIMIT ?", [limit]
     )
-    con.execute(
-        f"INSERT INTO {SCHEMA}.asset_events ({', '.join(_columns(AssetEvent))}) VALUES"
-        f" ({', '.join('?' * len(_columns(AssetEvent)))})",
-        _to_row(event),
-    )
 
 
-def record_check(con: duckdb.DuckDBPyConnection, record: CheckRecord) -> None:
-    con.execute(
-        f"INSERT INTO {SCHEMA}.check_results ({', '.join(_columns(CheckRecord))}) VALUES"
-        f" ({', '.join('?' * len(_columns(CheckRecord)))})",
-        _to_row(record),
-    )
-
-
-def list_runs(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[RunRecord]:
-    con.execute(f"{_select(RunRecord, 'runs')} ORDER BY run_id DESC LIMIT ?", [limit])
-    return _from_rows(RunRecord, con)
-
-
-def get_run(con: duckdb.DuckDBPyConnection, run_id: int) -> RunRecord | None:
-    con.execute(f"{_select(RunRecord, 'runs')} WHERE run_id = ?", [run_id])
-    found = _from_rows(RunRecord, con)
+def get_run(con: sqlite3.Connection, run_id: int) -> RunRecord | None:
+    found = _fetch(con, RunRecord, f"{_select(RunRecord, 'runs')} WHERE run_id = ?", [run_id])
     return found[0] if found else None
 
 
-def run_events(con: duckdb.DuckDBPyConnection, run_id: int) -> list[AssetEvent]:
-    con.execute(
+def running_runs(con: sqlite3.Connection) -> list[RunRecord]:
+    """Runs recorded as running (alive, or dead and not yet repaired), oldest first."""
+    return _fetch(
+        con,
+        RunRecord,
+        f"{_select(RunRecord, 'runs')} WHERE status = ? ORDER BY run_id",
+        [RunStatus.RUNNING],
+    )
+
+
+def run_events(con: sqlite3.Connection, run_id: int) -> list[AssetEvent]:
+    return _fetch(
+        con,
+        AssetEvent,
         f"{_select(AssetEvent, 'asset_events')} WHERE run_id = ?"
-        " ORDER BY started_at NULLS LAST, asset",
+        " ORDER BY started_at IS NULL, started_at, asset",
         [run_id],
     )
-    return _from_rows(AssetEvent, con)
 
 
-def run_check_results(con: duckdb.DuckDBPyConnection, run_id: int) -> list[CheckRecord]:
-    con.execute(
+def run_check_results(con: sqlite3.Connection, run_id: int) -> list[CheckRecord]:
+    return _fetch(
+        con,
+        CheckRecord,
         f"{_select(CheckRecord, 'check_results')} WHERE run_id = ? ORDER BY asset, check_name",
         [run_id],
     )
-    return _from_rows(CheckRecord, con)
 
 
-def asset_history(con: duckdb.DuckDBPyConnection, asset: str, limit: int = 200) -> list[AssetEvent]:
+def asset_history(con: sqlite3.Connection, asset: str, limit: int = 200) -> list[AssetEvent]:
     """Newest first: every recorded event of one asset."""
-    con.execute(
+    return _fetch(
+        con,
+        AssetEvent,
         f"{_select(AssetEvent, 'asset_events')} WHERE asset = ? ORDER BY run_id DESC LIMIT ?",
         [asset, limit],
     )
-    return _from_rows(AssetEvent, con)
 
 
 def check_history(
-    con: duckdb.DuckDBPyConnection, asset: str | None = None, limit: int = 1000
+    con: sqlite3.Connection, asset: str | None = None, limit: int = 1000
 ) -> list[CheckRecord]:
     """Newest first: every recorded check execution, optionally of one asset's checks."""
-    con.execute(
+    return _fetch(
+        con,
+        CheckRecord,
         f"{_select(CheckRecord, 'check_results')} WHERE ? IS NULL OR asset = ?"
         " ORDER BY run_id DESC, asset, check_name LIMIT ?",
         [asset, asset, limit],
     )
-    return _from_rows(CheckRecord, con)
 
 
-def latest_events(
-    con: duckdb.DuckDBPyConnection, status: str | None = None
-) -> dict[str, AssetEvent]:
-    """The newest finished build per asset (materialized or failed), or only those with `status`."""
-    con.execute(
-        f"{_select(AssetEvent, 'asset_events')} WHERE (? IS NULL OR status = ?)"
-        " AND status IN ('materialized', 'failed')"
-        " QUALIFY row_number() OVER (PARTITION BY asset ORDER BY run_id DESC) = 1",
-        [status, status],
+def latest_events(con: sqlite3.Connection, status: str | None = None) -> dict[str, AssetEvent]:
+    """The newest finished attempt per asset (materialized or failed), or only `status` ones."""
+    wanted = [status] if status else [EventStatus.MATERIALIZED, EventStatus.FAILED]
+    marks = ", ".join("?" * len(wanted))
+    rows = _fetch(
+        con,
+        AssetEvent,
+        f"SELECT {', '.join(_columns(AssetEvent))} FROM ("
+        f" SELECT *, row_number() OVER (PARTITION BY asset ORDER BY run_id DESC) AS newest"
+        f" FROM asset_events WHERE status IN ({marks})) WHERE newest = 1",
+        wanted,
     )
-    return {event.asset: event for event in _from_rows(AssetEvent, con)}
+    return {event.asset: event for event in rows}
 
 
-def latest_check_results(con: duckdb.DuckDBPyConnection) -> dict[str, CheckRecord]:
-    """The newest executed result per check key ('asset.check'), skips ignored."""
-    con.execute(
-        f"{_select(CheckRecord, 'check_results')} WHERE outcome <> 'skipped'"
-        " QUALIFY row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC) = 1"
+def latest_check_results(con: sqlite3.Connection) -> dict[str, CheckRecord]:
+    """The newest executed result per check key ('asset.check'); skips ignored."""
+    rows = _fetch(
+        con,
+        CheckRecord,
+        f"SELECT {', '.join(_columns(CheckRecord))} FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC)"
+        " AS newest FROM check_results WHERE outcome <> ?) WHERE newest = 1",
+        [CheckOutcome.SKIPPED],
     )
-    return {record.key: record for record in _from_rows(CheckRecord, con)}
+    return {record.key: record for record in rows}
 
 
 def check_history_until(
-    con: duckdb.DuckDBPyConnection, run_id: int, per_check: int = 20
+    con: sqlite3.Connection, run_id: int, per_check: int = 20
 ) -> list[CheckRecord]:
     """The last `per_check` results of every check up to and including `run_id`, oldest first.
 
     A report of an old run shows the history as it was then, not outcomes that came later.
     """
-    con.execute(
-        f"{_select(CheckRecord, 'check_results')} WHERE run_id <= ?"
-        " QUALIFY row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC) <= ?"
+    return _fetch(
+        con,
+        CheckRecord,
+        f"SELECT {', '.join(_columns(CheckRecord))} FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC)"
+        " AS newest FROM check_results WHERE run_id <= ?) WHERE newest <= ?"
         " ORDER BY asset, check_name, run_id",
         [run_id, per_check],
     )
-    return _from_rows(CheckRecord, con)
+
+
+def catalog(con: sqlite3.Connection) -> dict[str, CatalogEntry]:
+    """What the warehouse holds, by asset, as of the last build or repair."""
+    return {e.asset: e for e in _fetch(con, CatalogEntry, _select(CatalogEntry, "catalog"))}

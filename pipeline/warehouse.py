@@ -1,8 +1,10 @@
-"""DuckDB connections and the run lock: the two guards around DuckDB's one-writer rule.
+"""DuckDB connections, the database path's sanity, and the run lock.
 
-DuckDB lets one process hold a database file. The CLI and the dashboard are separate processes,
-so connections are short-lived, and a held file is retried with back-off before a clear error.
-Two runs must never rebuild the same asset at once, so a run holds an advisory file lock.
+DuckDB lets one process hold a database file. Runs hold it for their whole length; the history
+lives beside it in SQLite (store.py) so that readers never need the DuckDB file. A held file is
+retried with back-off before a clear error, and two runs never rebuild assets at once: a run
+holds an advisory file lock. DuckDB never installs or loads an extension by itself here: handed
+a SQLite file it would otherwise try to download one.
 """
 
 from __future__ import annotations
@@ -10,18 +12,25 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+from pipeline.errors import DatabaseFileError, RunInProgressError, WarehouseLockedError
 
-from pipeline.errors import RunInProgressError, WarehouseLockedError
+if TYPE_CHECKING:  # duckdb costs 0.13 s to import: commands that only read history skip it
+    import duckdb
 
 DEFAULT_DB = "data/warehouse.duckdb"
-LOCK_WAIT_SECONDS = float(os.environ.get("ASSETBOARD_LOCK_WAIT", "10"))
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+LOCK_WAIT_ENV = "ASSETBOARD_LOCK_WAIT"
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB file
+_SQLITE_MAGIC = b"SQLite format 3\0"
 
 
 def quote_ident(name: str) -> str:
@@ -30,8 +39,77 @@ def quote_ident(name: str) -> str:
 
 
 def utcnow() -> datetime:
-    """Naive UTC: the store keeps TIMESTAMP columns (TIMESTAMPTZ trips pandas warnings)."""
+    """Naive UTC, the one time convention of the history."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def lock_wait_seconds() -> float:
+    """How long to wait for a held database file: ASSETBOARD_LOCK_WAIT, default 10 s."""
+    text = os.environ.get(LOCK_WAIT_ENV, "10")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86_400:
+        raise DatabaseFileError(
+            f"{LOCK_WAIT_ENV}={text!r} is not a number of seconds between 0 and 86400;"
+            f" set it like {LOCK_WAIT_ENV}=10 or unset it"
+        )
+    return value
+
+
+def check_db_path(db: str | Path, *, creating: bool) -> Path:
+    """`db` as a Path, or a DatabaseFileError saying why it cannot be a DuckDB file.
+
+    `creating`: a run may create the file (and its folder); a reader only reads what exists.
+    """
+    text = str(db)
+    if not text.strip():
+        raise DatabaseFileError(
+            "the database path is empty: pass --db PATH (e.g. data/warehouse.duckdb)"
+        )
+    path = Path(text).expanduser()
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise DatabaseFileError(
+                f"cannot use {path}: {parent} is a file, not a folder; choose a path in a folder"
+            )
+    if not path.exists():
+        if creating and not os.access(_existing_ancestor(path), os.W_OK):
+            raise DatabaseFileError(
+                f"cannot create {path}: {_existing_ancestor(path)} is not writable"
+                " (a read-only file system or folder); choose a writable place"
+            )
+        return path
+    info = path.stat()
+    if stat.S_ISDIR(info.st_mode):
+        raise DatabaseFileError(f"{path} is a folder: pass the path of a DuckDB file inside it")
+    if not stat.S_ISREG(info.st_mode):
+        raise DatabaseFileError(f"{path} is not a regular file (a device or a pipe)")
+    if info.st_size == 0:
+        raise DatabaseFileError(
+            f"{path} is an empty file, not a DuckDB database; delete it to start a new"
+            " warehouse there, or choose another path"
+        )
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head.startswith(_SQLITE_MAGIC):
+        raise DatabaseFileError(
+            f"{path} is a SQLite database, not a DuckDB one; choose a .duckdb file"
+        )
+    if head[8:12] != _DUCKDB_MAGIC:
+        raise DatabaseFileError(
+            f"{path} is not a DuckDB database file (it does not start like one); choose"
+            " another path, or move this file away to start a new warehouse there"
+        )
+    return path
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for candidate in [path.parent, *path.parents]:
+        if candidate.exists():
+            return candidate
+    return Path(".")
 
 
 def _describe_holder(message: str) -> str:
@@ -46,22 +124,48 @@ def _describe_holder(message: str) -> str:
     return f"process {pid}" + (f" ({cmdline[:120]})" if cmdline else "")
 
 
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which file a path named when it was opened: a run notices the file deleted or replaced."""
+
+    path: Path
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity:
+        info = path.stat()
+        return cls(path, info.st_dev, info.st_ino)
+
+    def still_there(self) -> bool:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == (self.device, self.inode)
+
+
 @contextmanager
 def connect(
-    db: str | Path, wait_seconds: float | None = None
+    db: str | Path, wait_seconds: float | None = None, *, read_only: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open `db` read-write for one unit of work, waiting with back-off while it is held."""
-    path = Path(db)
+    """Open `db` for one unit of work, waiting with back-off while another process holds it."""
+    import duckdb
+
+    path = check_db_path(db, creating=not read_only)
+    if read_only and not path.exists():
+        raise DatabaseFileError(f"{path} does not exist yet: materialize something first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    wait = lock_wait_seconds() if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
-            con = duckdb.connect(str(path))
+            con = duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise
+                raise _file_error(path, exc) from exc
             if time.monotonic() + delay > deadline:
                 raise WarehouseLockedError(
                     f"the database {path} is held by {_describe_holder(str(exc))}; DuckDB allows"
@@ -70,22 +174,30 @@ def connect(
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise _file_error(path, exc) from exc
     try:
         yield con
     finally:
         con.close()
 
 
+def _file_error(path: Path, exc: Exception) -> DatabaseFileError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "No space left" in text:
+        return DatabaseFileError(f"no space left on the device of {path}: free some space")
+    return DatabaseFileError(
+        f"cannot open {path}: {text}. If the file is damaged, restore it from a backup or"
+        " point --db at another file"
+    )
+
+
 def _lock_path(db: str | Path) -> Path:
     return Path(f"{db}.runlock")
 
 
-@contextmanager
-def run_lock(db: str | Path, description: str) -> Iterator[None]:
-    """Hold the run lock of `db`, or raise RunInProgressError naming the run that holds it.
-
-    flock is per open file, so this excludes other threads of this process as well.
-    """
+def _acquire(db: str | Path, description: str) -> int:
+    """The locked file descriptor of `db`'s run lock; RunInProgressError names the holder."""
     path = _lock_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -98,15 +210,43 @@ def run_lock(db: str | Path, description: str) -> Iterator[None]:
             f"a run is already in progress on {db} ({holder}); wait for it to finish,"
             " then start yours."
         ) from None
+    os.ftruncate(fd, 0)
+    stamp = utcnow().isoformat(timespec="seconds")
+    os.write(fd, f"{description}, PID {os.getpid()}, started {stamp} UTC".encode())
+    return fd
+
+
+def _release(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+@contextmanager
+def run_lock(db: str | Path, description: str) -> Iterator[None]:
+    """Hold the run lock of `db`, or raise RunInProgressError naming the run that holds it.
+
+    flock is per open file, so this excludes other threads of this process as well.
+    """
+    fd = _acquire(db, description)
     try:
-        os.ftruncate(fd, 0)
-        stamp = utcnow().isoformat(timespec="seconds")
-        os.write(fd, f"{description}, PID {os.getpid()}, started {stamp} UTC".encode())
         yield
     finally:
-        os.ftruncate(fd, 0)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        _release(fd)
+
+
+@contextmanager
+def try_run_lock(db: str | Path, description: str) -> Iterator[bool]:
+    """The run lock when it is free (True), else False at once: repairs never wait or fail."""
+    try:
+        fd = _acquire(db, description)
+    except (RunInProgressError, OSError):  # held, or a read-only place: no repair now
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        _release(fd)
 
 
 def run_active(db: str | Path) -> bool:
@@ -114,7 +254,10 @@ def run_active(db: str | Path) -> bool:
     path = _lock_path(db)
     if not path.exists():
         return False
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -212,9 +212,9 @@ def build_report(
     """
     if defs is None and defs_module is not None:
         defs = load_definitions(defs_module)
-    if not Path(db).is_file():
+    if not store.history_exists(db):
         raise ReportError(
-            f"no database at {db}: nothing has run yet. Start a run with"
+            f"no run history for {db}: nothing has run yet. Start a run with"
             " `python -m pipeline materialize`, or pass --db the warehouse you ran"
         )
     with store.open_store(db, wait_seconds) as con:
@@ -236,7 +236,7 @@ def build_report(
 
 def recent_run_ids(db: str | Path, limit: int = RECENT_RUNS_SHOWN) -> list[int]:
     """Newest first; empty when the database does not exist yet."""
-    if not Path(db).is_file():
+    if not store.history_exists(db):
         return []
     with store.open_store(db) as con:
         return [record.run_id for record in store.list_runs(con, limit)]

@@ -13,7 +13,7 @@ import pytest
 
 from bench import check_sql, datasets, plain_duckdb
 from bench.__main__ import main as bench_main
-from pipeline import store
+from pipeline import ledger, store
 from pipeline.datagen import generate
 from pipeline.engine import materialize
 from pipeline.examples import sales
@@ -39,11 +39,9 @@ def _tables(db: Path) -> dict[str, tuple[int, list[tuple[str, str]]]]:
 
 
 def _outcomes(db: Path) -> dict[str, str]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(
-            "SELECT asset || '.' || check_name, outcome FROM assetboard.check_results"
-        ).fetchall()
-    return dict(rows)
+    with store.open_store(db) as con:
+        rows = con.execute("SELECT asset || '.' || check_name, outcome FROM check_results")
+        return dict(rows.fetchall())
 
 
 def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
@@ -117,10 +115,10 @@ def test_plain_script_records_failing_rows_where_the_engine_does(tmp_path: Path)
 
     failing = {key for key, outcome in _outcomes(engine_db).items() if outcome != "passed"}
     assert failing and failing == {k for k, o in _outcomes(plain_db).items() if o != "passed"}
-    with duckdb.connect(str(plain_db), read_only=True) as con:
+    with store.open_store(plain_db) as con:
         counts = con.execute(
             "SELECT min(failing_count), max(json_array_length(failing_sample))"
-            " FROM assetboard.check_results WHERE outcome = 'failed'"
+            " FROM check_results WHERE outcome = 'failed'"
         ).fetchone()
     assert counts[0] > 0 and counts[1] == plain_duckdb.FAILING_SAMPLE
 
@@ -132,6 +130,7 @@ def test_plain_script_mirrors_the_sales_example_sql(csv_100: Path) -> None:
     assert plain_duckdb.JOINED_SQL == sales.JOINED_SQL
     assert [list(level) for level in plain_duckdb.LEVELS] == defs.graph.levels()
     assert plain_duckdb.HISTORY_DDL.strip() == store._DDL.strip()
+    assert plain_duckdb.LEDGER_DDL.strip() == ledger._DDL.strip()
     recorded = json.loads(check_sql.as_json(check_sql.capture(csv_100)))
     assert plain_duckdb.load_checks() == recorded, (
         "the sales example's checks changed: run `python -m bench.check_sql --write`"

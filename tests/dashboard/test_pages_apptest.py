@@ -131,14 +131,16 @@ def test_a_bad_definitions_module_is_a_message_not_a_traceback(
     assert "cannot load definitions module 'no.such.module'" in texts(at.error)
 
 
-def test_a_database_held_by_another_process_is_a_message(built: Env) -> None:
+@pytest.mark.parametrize("page", ["overview", "graph", "runs", "checks", "materialize"])
+def test_pages_read_the_history_while_another_process_holds_the_database(
+    built: Env, page: str
+) -> None:
+    """The history lives beside the DuckDB file: a run holding the file never blocks a reader."""
     with held_by_other_process(hold_database(built.db)):
-        at = open_page("overview")
-    assert "Could not read the run history" in texts(at.error)
-    assert "is held by process" in texts(at.error)
-    at.button(key=state.BTN_RETRY).click().run()  # the holder is gone: the page works again
-    assert not at.error
-    assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
+        at = open_page(page)
+        assert not at.exception and not at.error, texts(at.error)
+        if page == "overview":
+            assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
 
 
 # --- materialize --------------------------------------------------------------------------------
@@ -219,7 +221,7 @@ class Gate:
 
         self.release = threading.Event()
 
-    def __call__(self, defs: Any, select: Any, db: Path, on_event: Any) -> RunResult:
+    def __call__(self, defs: Any, select: Any, db: Path, on_event: Any, **_: Any) -> RunResult:
         on_event(AssetEvent(1, "products", "running"))
         assert self.release.wait(30)
         return RunResult(RunRecord(1, "materialize", select, "success", utcnow(), utcnow()), {}, [])

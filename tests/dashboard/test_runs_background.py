@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from dashboard_env import (
     defs_file,
@@ -42,7 +41,7 @@ class GatedRunner:
         self.release = threading.Event()
 
     def __call__(
-        self, defs: Definitions, select: Any, db: Path, on_event: Callable[..., None]
+        self, defs: Definitions, select: Any, db: Path, on_event: Callable[..., None], **_: Any
     ) -> RunResult:
         on_event(AssetEvent(7, "products", "running"))
         self.started.set()
@@ -184,21 +183,3 @@ def test_a_database_held_by_another_process_fails_the_start_not_the_thread(
     with held_by_other_process(hold_database(db_path)), refused:
         runs.start(defs, db_path, None, wait_seconds=0.2)
     assert runs.current(db_path) is None
-
-
-def test_the_history_tables_exist_before_the_run_thread_starts(
-    db_path: Path, defs: Definitions
-) -> None:
-    # Created by the run thread while a page created them too, DuckDB failed the run with a
-    # catalog write-write conflict; so start() creates them before the thread exists.
-    gate = GatedRunner()  # touches no database: only start() can have created the tables
-    assert not db_path.exists()
-    runs.start(defs, db_path, None, planned=["products"], runner=gate)
-    assert gate.started.wait(30)
-    with duckdb.connect(str(db_path)) as con:
-        tables = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'assetboard'"
-        ).fetchall()
-    assert ("runs",) in tables
-    gate.release.set()
-    runs.wait(db_path)

@@ -43,9 +43,18 @@ def _chain(**overrides):
 
 def test_materializes_in_dependency_order_and_records_metadata(db_path):
     order = []
-    result = materialize(_chain(), db=db_path, on_event=lambda e: order.append(e.asset))
+    seen = lambda e: order.append((e.asset, e.status))  # noqa: E731
+    result = materialize(_chain(), db=db_path, on_event=seen)
     assert result.ok and result.exit_code == 0
-    assert order == ["raw", "raw", "model", "model"]  # running, then done, per asset
+    # every planned asset is queued first; each then runs and is materialized, upstream first
+    assert order == [
+        ("raw", "queued"),
+        ("model", "queued"),
+        ("raw", "running"),
+        ("raw", "materialized"),
+        ("model", "running"),
+        ("model", "materialized"),
+    ]
     assert _rows(db_path, "SELECT n FROM model ORDER BY n") == [(0,), (10,), (20,)]
     event = result.assets["model"]
     assert event.status == "materialized"
@@ -148,7 +157,8 @@ def test_swallowed_sql_error_cannot_silently_roll_back(db_path):
     ("returned", "message"),
     [
         (42, "returned int, which cannot be materialized"),
-        ("DROP TABLE raw", "returned SQL that is not a query"),
+        ("DROP TABLE raw", "returned a DROP statement, not a query"),
+        ("SELECT 1 AS n; DROP TABLE raw", "returned 2 SQL statements; return exactly one"),
     ],
 )
 def test_unsupported_returns_are_explained(db_path, returned, message):
@@ -238,15 +248,11 @@ def test_assets_of_one_level_build_in_parallel(db_path):
     assert result.ok, {name: e.error for name, e in result.assets.items()}
 
 
-def test_unknown_selection_is_recorded_as_a_failed_run(db_path):
+def test_unknown_selection_is_a_usage_error_that_touches_nothing(db_path):
     with pytest.raises(SelectionError, match="unknown asset 'modle'"):
         materialize(_chain(), db=db_path, select="modle+")
-    with store.open_store(db_path) as con:
-        run = store.list_runs(con)[0]
-    assert run.status == "failed" and "unknown asset 'modle'" in run.message
-    assert _rows(
-        db_path, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'raw'"
-    ) == [(0,)]
+    assert not db_path.exists()
+    assert not store.history_path(db_path).exists()
 
 
 def test_default_workers_leave_duckdb_the_cores(monkeypatch):

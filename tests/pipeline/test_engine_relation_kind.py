@@ -1,4 +1,4 @@
-"""engine.relation_kind: what stands under an asset's name decides how it is replaced."""
+"""builder.relation_kind: what stands under an asset's name decides how it is replaced."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.engine import relation_kind
+from pipeline.builder import relation_kind
 
 
 def test_tables_views_and_absent_names_in_the_main_schema(db_path: Path, tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_tables_views_and_absent_names_in_the_main_schema(db_path: Path, tmp_pat
         assert relation_kind(con, "orders") == "table"
         assert relation_kind(con, "recent") == "view"
         assert relation_kind(con, 'Odd "name"') == "table"
-        assert relation_kind(con, "ORDERS") is None  # names match exactly, as they are quoted
+        assert relation_kind(con, "ORDERS") == "table"  # DuckDB ignores case, even quoted
         assert relation_kind(con, "missing") is None
         assert relation_kind(con, "runs") is None  # another schema
         assert relation_kind(con, "scratch") is None  # a temporary view

@@ -155,7 +155,7 @@ def test_errors_and_skips_say_why(report) -> None:
     by_key = {c.key: c for c in report.checks}
     assert "nope" in by_key["other.broken_sql"].error
     assert by_key["other.broken_sql"].headline.startswith("could not run:")
-    assert by_key["broken.never_runs"].error == "asset 'broken' failed to materialize"
+    assert by_key["broken.never_runs"].error == "asset 'broken' failed to build in this run"
 
 
 def test_skipped_assets_name_the_blocking_check_even_two_levels_down(report) -> None:
@@ -196,7 +196,7 @@ def test_no_database_or_no_runs_say_how_to_start_one(tmp_path) -> None:
     empty = tmp_path / "empty.duckdb"
     from pipeline import store
 
-    with store.open_store(empty):
+    with store.open_writer(empty):  # a history with no runs in it
         pass
     with pytest.raises(ReportError, match="no runs yet"):
         build_report(empty)
@@ -261,7 +261,7 @@ def test_html_tells_what_failed_where_and_why_first(report) -> None:
     assert "upstream 'raw' is blocked by failed check 'raw.id_unique'" in text
     assert "last 2 runs" in text
     assert "Checks that did not pass (3)" in text  # failed, error, warned: as cards
-    assert "Checks not run (1)" in text and "asset 'broken' failed to materialize" in text
+    assert "Checks not run (1)" in text and "asset 'broken' failed to build in this run" in text
 
 
 # --- JSON --------------------------------------------------------------------------------------
@@ -337,7 +337,7 @@ def test_junit_records_warnings_without_failing_the_suite(report) -> None:
     assert other.get("failures") == "0"
     skipped = next(s for s in root.iter("testsuite") if s.get("name") == "broken")
     assert skipped.find("testcase/skipped").get("message") == (
-        "asset 'broken' failed to materialize"
+        "asset 'broken' failed to build in this run"
     )
 
 

@@ -1,0 +1,189 @@
+"""One asset's rebuild: run its function and replace its table or view in one transaction.
+
+Everything that could make the new object wrong is checked before COMMIT, so a failure of any
+kind leaves the previous table or view exactly as it was: returned SQL must be one query, a view
+must be readable (a view's SQL can fail only when read), the function may touch nothing but its
+own object (guard.py), and the ledger row describing the build commits with it (ledger.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+import duckdb
+
+from pipeline import faults, guard, ledger
+from pipeline.definitions import AssetDef
+from pipeline.errors import AssetFailure, PipelineError
+from pipeline.store import CatalogEntry, jsonable
+from pipeline.warehouse import quote_ident, utcnow
+
+PREVIEW_ROWS = 10
+
+
+class Cancelled(Exception):
+    """The run was asked to stop; the build was rolled back (or never started)."""
+
+
+def rebuild(
+    cursor: duckdb.DuckDBPyConnection,
+    asset: AssetDef,
+    run_id: int,
+    stop: threading.Event,
+    call: Callable[[AssetDef, duckdb.DuckDBPyConnection], Any] | None = None,
+) -> CatalogEntry:
+    """Replace `asset`'s object and append its ledger row atomically; the committed build.
+
+    DuckDB's trap: once a statement fails inside a transaction, COMMIT returns without error and
+    silently rolls everything back. A probe statement before COMMIT turns that into an error.
+    """
+    cursor.execute("BEGIN TRANSACTION")
+    try:
+        before = guard.snapshot(cursor)
+        faults.pause("asset-running", asset.name, stop)
+        value = call(asset, cursor) if call else asset.fn(cursor)
+        _write(cursor, asset, value)
+        del value  # a view that needs a released Python object must fail now, not later
+        if (found := relation_kind(cursor, asset.name)) != asset.kind:
+            raise AssetFailure(
+                f"asset '{asset.name}' did not leave a {asset.kind} named '{asset.name}'"
+                + (f" (it left a {found})" if found else "")
+            )
+        row_count, columns, preview = describe(cursor, asset)
+        guard.verify(cursor, before, asset.name)
+        entry = CatalogEntry(
+            asset.name, run_id, asset.kind, row_count, columns, preview, asset.code_version
+        )
+        entry.committed_at = utcnow()
+        ledger.add(cursor, entry)
+        cursor.execute("SELECT 1")  # raises 'transaction is aborted' if fn swallowed an error
+        if stop.is_set():
+            raise Cancelled(f"the run was cancelled before '{asset.name}' committed")
+        faults.pause("before-commit", asset.name, stop)
+        cursor.execute("COMMIT")
+    except BaseException:
+        with suppress(duckdb.Error):
+            cursor.execute("ROLLBACK")
+        raise
+    return entry
+
+
+def _write(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any) -> None:
+    scratch = f"__assetboard_{asset.name}"
+    if isinstance(value, str):
+        _replace(cursor, asset, single_query(cursor, asset.name, value))
+    elif isinstance(value, duckdb.DuckDBPyRelation):
+        if asset.kind == "view":
+            query = value.sql_query()
+            if "__duckdb_source_" in query:
+                raise AssetFailure(
+                    f"asset '{asset.name}' returned a relation made from a DataFrame or another"
+                    " Python object, but has kind='view': a view cannot keep the object alive"
+                    " after this run. Use kind='table'"
+                )
+            _replace(cursor, asset, query)
+        else:
+            value.to_view(scratch, replace=True)
+            _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}")
+            cursor.execute(f"DROP VIEW {quote_ident(scratch)}")
+    elif _is_dataframe(value):
+        if asset.kind == "view":
+            raise AssetFailure(
+                f"asset '{asset.name}' returned a DataFrame but has kind='view'; a DataFrame"
+                " can only be stored as a table: use kind='table'"
+            )
+        cursor.register(scratch, value)
+        _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}")
+        cursor.unregister(scratch)
+    elif value is None:
+        if relation_kind(cursor, asset.name) is None:
+            raise AssetFailure(
+                f"asset '{asset.name}' returned None but did not create '{asset.name}': create it"
+                " in the function, or return a SELECT string, a DuckDB relation or a DataFrame"
+            )
+    else:
+        raise AssetFailure(
+            f"asset '{asset.name}' returned {type(value).__name__}, which cannot be materialized:"
+            " return a SQL SELECT string, a DuckDB relation, a pandas DataFrame, or None after"
+            " creating the table yourself"
+        )
+
+
+def single_query(cursor: duckdb.DuckDBPyConnection, asset: str, sql: str) -> str:
+    """`sql` if it is exactly one SELECT-like query; else an AssetFailure saying what it is."""
+    try:
+        statements = cursor.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise AssetFailure(f"asset '{asset}' returned SQL that does not parse: {exc}") from exc
+    if len(statements) != 1:
+        raise AssetFailure(
+            f"asset '{asset}' returned {len(statements)} SQL statements; return exactly one"
+            " SELECT query (run other statements yourself and return None)"
+        )
+    (statement,) = statements
+    if statement.type != duckdb.StatementType.SELECT:
+        raise AssetFailure(
+            f"asset '{asset}' returned a {statement.type.name} statement, not a query; return a"
+            " SELECT query, or run your statements and return None"
+        )
+    return statement.query.strip().rstrip(";")
+
+
+def _is_dataframe(value: Any) -> bool:
+    pandas = sys.modules.get("pandas")  # not imported means it cannot be a DataFrame
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def _replace(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, query: str) -> None:
+    target = quote_ident(asset.name)
+    existing = relation_kind(cursor, asset.name)
+    if existing is not None and existing != asset.kind:
+        cursor.execute(f"DROP {existing.upper()} {target}")
+    cursor.execute(f"CREATE OR REPLACE {asset.kind.upper()} {target} AS {query}")
+
+
+def relation_kind(cursor: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """'table', 'view' or None: what currently stands under `name` in the main schema."""
+    # The catalog functions directly: information_schema.tables is a view over them that cost
+    # twice as much (BENCHMARKS.md, 100-row materialize). Names compare as DuckDB does: no case.
+    row = cursor.execute(
+        "SELECT 'table' FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = 'main' AND lower(table_name) = lower($name) UNION ALL"
+        " SELECT 'view' FROM duckdb_views() WHERE database_name = current_database()"
+        " AND schema_name = 'main' AND lower(view_name) = lower($name)",
+        {"name": name},
+    ).fetchall()  # fetchall: an unread result would block the relation API on this cursor
+    return row[0][0] if row else None
+
+
+def describe(
+    cursor: duckdb.DuckDBPyConnection, asset: AssetDef
+) -> tuple[int, list[list[str]], list[dict[str, Any]]]:
+    """Row count, [column, type] pairs and a short preview, recorded with each build.
+
+    A view is read in full (every column hashed): its SQL is only evaluated when read, and a
+    view that cannot be read must fail here, before COMMIT, not in the next reader's hands.
+    """
+    target = quote_ident(asset.name)
+    if asset.kind == "view":
+        row_count = cursor.execute(f"SELECT count(hash(v)) FROM {target} AS v").fetchone()[0]
+    else:
+        row_count = cursor.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    columns = [[row[0], row[1]] for row in cursor.execute(f"DESCRIBE {target}").fetchall()]
+    cursor.execute(f"SELECT * FROM {target} LIMIT ?", [PREVIEW_ROWS])
+    preview = [
+        {column[0]: jsonable(value) for column, value in zip(columns, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
+    return row_count, columns, preview
+
+
+def error_text(exc: BaseException) -> str:
+    """One readable line or paragraph: DuckDB's messages already say 'X Error: ...'."""
+    if isinstance(exc, duckdb.Error | PipelineError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

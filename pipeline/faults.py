@@ -1,0 +1,39 @@
+"""Named pause points, so tests can stop a real run at an exact phase and send it a signal.
+
+Set ASSETBOARD_PAUSE_AT to `phase` or `phase:subject` (comma-separated for several) and
+ASSETBOARD_PAUSE_DIR to a folder. On reaching the point the engine writes `<phase>.reached`
+(holding its PID) there, then holds until `<phase>.release` appears or the run is cancelled.
+Unset, a pause point costs one dictionary lookup.
+
+Phases: asset-running (inside the build's transaction, before the asset function),
+before-commit, after-commit (committed, not yet recorded), check-running (before a check
+function), history-write (inside a history transaction).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+PAUSE_AT = "ASSETBOARD_PAUSE_AT"
+PAUSE_DIR = "ASSETBOARD_PAUSE_DIR"
+_POLL_SECONDS = 0.01
+
+
+def pause(phase: str, subject: str | None = None, stop: threading.Event | None = None) -> None:
+    """Hold here if a test asked to; `stop` (the run's cancel event) ends the hold early."""
+    spec = os.environ.get(PAUSE_AT)
+    if not spec:
+        return
+    wanted = {item.strip() for item in spec.split(",")}
+    if phase not in wanted and f"{phase}:{subject}" not in wanted:
+        return
+    folder = Path(os.environ.get(PAUSE_DIR, "."))
+    release = folder / f"{phase}.release"
+    scratch = folder / f".{phase}.{os.getpid()}"
+    scratch.write_text(str(os.getpid()))
+    scratch.replace(folder / f"{phase}.reached")  # appears whole, never half-written
+    event = stop or threading.Event()
+    while not release.exists() and not event.wait(_POLL_SECONDS):
+        pass

@@ -1,0 +1,328 @@
+"""Bring the history back in line with the warehouse: after a crash, and from version 1.
+
+The warehouse's ledger (ledger.py) commits with each table, so it is the truth about what the
+DuckDB file holds. A run that died leaves the history behind it: runs still 'running', builds
+committed but not recorded, assets 'queued' that never started. The next run repairs all of it
+before it starts (it holds the run lock); a reader that finds a dead run repairs it too, under
+the same lock, so `list` and the dashboard never show a dead run as running.
+
+Version 1 kept the history in the DuckDB file itself (schema `assetboard`); it is moved into the
+SQLite history once, the same way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import duckdb
+
+from pipeline import ledger, store
+from pipeline.builder import relation_kind
+from pipeline.errors import PipelineError
+from pipeline.states import CheckOutcome, EventStatus, RunStatus
+from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
+from pipeline.warehouse import connect, quote_ident, run_active, try_run_lock, utcnow
+
+V1_TABLES = ("runs", "asset_events", "check_results", "meta")
+DIED = "interrupted: the process running it stopped before the run finished"
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection, history: sqlite3.Connection, db: str | Path
+) -> int | None:
+    """Make history and warehouse agree before a run (the caller holds the run lock).
+
+    Returns the smallest run id the next run may take, so ids never go back even when the
+    history file was lost and made anew.
+    """
+    ledger.ensure(con)
+    if _has_v1_history(con):
+        _migrate_v1(con, history)
+    entries = ledger.current(con)
+    vanished = {name for name, e in entries.items() if relation_kind(con, name) != e.kind}
+    ledger.compact(con, vanished)
+    present = {name: e for name, e in entries.items() if name not in vanished}
+    _repair_runs(history, present)
+    with store.transaction(history):
+        store.replace_catalog(history, present.values())
+    newest = max((e.run_id or 0 for e in entries.values()), default=0)
+    return newest + 1 if newest else None
+
+
+def repair_if_needed(db: str | Path) -> None:
+    """For readers: repair a dead run or migrate a version-1 history, if nothing is running.
+
+    Costs one small query when all is well. Never waits: if a run or another process holds
+    the files, the repair is left to whoever comes next.
+    """
+    path = Path(db)
+    if not path.exists() or run_active(path):
+        return
+    if store.history_exists(path):
+        if not _has_dead_runs(path):
+            return
+    elif not _file_has_v1_history(path):
+        return
+    with try_run_lock(path, "history repair") as locked:
+        if not locked:
+            return
+        try:
+            with connect(path, wait_seconds=0) as con, store.open_writer(path) as history:
+                prepare(con, history, path)
+        except PipelineError:
+            return  # held by another process, or read-only: readers show what is recorded
+
+
+def _has_dead_runs(path: Path) -> bool:
+    uri = store.history_path(path).resolve().as_uri()
+    try:
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = con.execute("SELECT count(*) FROM runs WHERE status = ?", [RunStatus.RUNNING])
+        return bool(row.fetchone()[0])
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+
+
+def _file_has_v1_history(path: Path) -> bool:
+    try:
+        with connect(path, wait_seconds=0, read_only=True) as con:
+            return _has_v1_history(con)
+    except PipelineError:
+        return False
+
+
+def _has_v1_history(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = ? AND table_name = 'runs'",
+        [ledger.SCHEMA],
+    ).fetchone()
+    return bool(row[0])
+
+
+def _repair_runs(history: sqlite3.Connection, present: dict[str, CatalogEntry]) -> list[int]:
+    """Finish every run left 'running' and record every committed build the history lacks."""
+    dead = store.running_runs(history)
+    events, touched = [], {run.run_id: run for run in dead}
+    for run in dead:
+        for event in store.run_events(history, run.run_id):
+            if event.status == EventStatus.QUEUED:
+                event.status, event.error = EventStatus.NOT_STARTED, f"not started: {DIED}"
+            elif event.status == EventStatus.RUNNING:
+                event.status = EventStatus.INTERRUPTED
+                event.error = f"{DIED}; nothing of this build was committed"
+            else:
+                continue
+            event.ended_at = event.ended_at or utcnow()
+            events.append(event)
+    committed = _unrecorded_builds(history, present)
+    for event in committed:
+        if event.run_id not in touched and (run := store.get_run(history, event.run_id)):
+            touched[event.run_id] = run
+    by_key = {(e.run_id, e.asset): e for e in events}
+    by_key.update({(e.run_id, e.asset): e for e in committed})
+    store.record(history, by_key.values())
+    for run in touched.values():
+        _recount(history, run, in_doubt=run.status == RunStatus.RUNNING)
+    return sorted(touched)
+
+
+def _unrecorded_builds(
+    history: sqlite3.Connection, present: dict[str, CatalogEntry]
+) -> list[AssetEvent]:
+    """Builds the ledger says were committed whose event does not say materialized."""
+    found = []
+    for entry in present.values():
+        if entry.run_id is None:
+            continue
+        event = next(
+            (e for e in store.run_events(history, entry.run_id) if e.asset == entry.asset), None
+        )
+        if event is not None and event.status == EventStatus.MATERIALIZED:
+            continue
+        if event is None and store.get_run(history, entry.run_id) is None:
+            continue  # a run this history never knew (the file was made anew): catalog only
+        found.append(
+            AssetEvent(
+                entry.run_id,
+                entry.asset,
+                EventStatus.MATERIALIZED,
+                entry.kind,
+                started_at=event.started_at if event else None,
+                ended_at=entry.committed_at,
+                row_count=entry.row_count,
+                columns=entry.columns,
+                preview=entry.preview,
+                code_version=entry.code_version,
+                error=None,
+            )
+        )
+    return found
+
+
+def _recount(history: sqlite3.Connection, run: RunRecord, in_doubt: bool) -> None:
+    """A repaired run's status and counts, from what its records now say."""
+    events = store.run_events(history, run.run_id)
+    checks = store.run_check_results(history, run.run_id)
+    statuses = [e.status for e in events]
+    run.assets_materialized = statuses.count(EventStatus.MATERIALIZED)
+    run.assets_failed = statuses.count(EventStatus.FAILED)
+    run.assets_skipped = statuses.count(EventStatus.SKIPPED)
+    run.assets_not_built = sum(
+        statuses.count(s)
+        for s in (EventStatus.CANCELLED, EventStatus.INTERRUPTED, EventStatus.NOT_STARTED)
+    )
+    outcomes = [c.outcome for c in checks]
+    run.checks_planned = run.checks_planned or len(checks)  # version 1 did not record it
+    run.checks_passed = outcomes.count(CheckOutcome.PASSED)
+    run.checks_warned = outcomes.count(CheckOutcome.WARNED)
+    run.checks_failed = outcomes.count(CheckOutcome.FAILED)
+    run.checks_errored = outcomes.count(CheckOutcome.ERROR)
+    ran = len(outcomes) - outcomes.count(CheckOutcome.SKIPPED)
+    run.checks_not_run = max(0, run.checks_planned - ran)
+    if in_doubt:
+        run.status, run.ended_at = RunStatus.INTERRUPTED, run.ended_at or utcnow()
+        built = run.assets_materialized
+        run.message = (
+            f"{DIED}. Repaired from the warehouse: {built} asset{'s' if built != 1 else ''}"
+            " committed before it stopped are recorded; nothing else of it was kept"
+        )
+    store.update_run(history, run)
+
+
+# --- version 1 -----------------------------------------------------------------------------
+
+
+def _migrate_v1(con: duckdb.DuckDBPyConnection, history: sqlite3.Connection) -> None:
+    """Copy a version-1 history out of the DuckDB file, then drop it there."""
+    migrated = history.execute("SELECT value FROM meta WHERE key = 'migrated_v1'").fetchone()
+    if migrated is None:
+        runs = _v1_rows(con, "runs")
+        events = _v1_rows(con, "asset_events")
+        checks = _v1_rows(con, "check_results")
+        with store.transaction(history):
+            for row in runs:
+                run = _v1_run(row)
+                names = store._columns(RunRecord)
+                history.execute(
+                    f"INSERT OR REPLACE INTO runs ({', '.join(names)})"
+                    f" VALUES ({', '.join('?' * len(names))})",
+                    store._row(run),
+                )
+            history.executemany(
+                store._upsert("asset_events", AssetEvent),
+                [store._row(_v1_event(row)) for row in events],
+            )
+            history.executemany(
+                store._upsert("check_results", CheckRecord),
+                [store._row(_v1_check(row)) for row in checks],
+            )
+            history.execute("INSERT INTO meta VALUES ('migrated_v1', ?)", [utcnow().isoformat()])
+        for run in store.list_runs(history, 1_000_000):
+            _recount(history, run, in_doubt=False)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _ledger_from_v1(con, history)
+        for table in V1_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {ledger.SCHEMA}.{quote_ident(table)}")
+        con.execute(f"DROP SEQUENCE IF EXISTS {ledger.SCHEMA}.run_ids")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _v1_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[dict]:
+    cursor = con.execute(f"SELECT * FROM {ledger.SCHEMA}.{table}")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _json(value: str | None, empty: object) -> object:
+    import json
+
+    return json.loads(value) if value else empty
+
+
+def _v1_run(row: dict) -> RunRecord:
+    return RunRecord(
+        run_id=row["run_id"],
+        kind=row["kind"],
+        selection=row["selection"],
+        status=row["status"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        pid=row["pid"],
+        launched_by="version 1",
+        planned=_json(row["planned"], []),
+        message=row["message"],
+    )
+
+
+def _v1_event(row: dict) -> AssetEvent:
+    status = row["status"]
+    if status == "running":
+        status = EventStatus.INTERRUPTED
+    return AssetEvent(
+        run_id=row["run_id"],
+        asset=row["asset"],
+        status=status,
+        kind=row["kind"] or "table",
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        duration_s=row["duration_s"],
+        row_count=row["row_count"],
+        columns=_json(row["columns"], []),
+        preview=_json(row["preview"], []),
+        code_version=row["code_version"],
+        error=row["error"],
+    )
+
+
+def _v1_check(row: dict) -> CheckRecord:
+    return CheckRecord(
+        run_id=row["run_id"],
+        asset=row["asset"],
+        check_name=row["check_name"],
+        outcome=row["outcome"],
+        severity=row["severity"] or "error",
+        blocking=bool(row["blocking"]),
+        description=row["description"],
+        started_at=row["started_at"],
+        duration_s=row["duration_s"],
+        observed_value=row["observed_value"],
+        threshold=row["threshold"],
+        failing_count=row["failing_count"],
+        failing_sample=_json(row["failing_sample"], []),
+        metadata=_json(row["metadata"], {}),
+        sql=row["sql"],
+        error=row["error"],
+    )
+
+
+def _ledger_from_v1(con: duckdb.DuckDBPyConnection, history: sqlite3.Connection) -> None:
+    """One ledger row per asset whose last v1 build still stands, with its real row count."""
+    known = ledger.current(con)
+    for name, event in store.latest_events(history, EventStatus.MATERIALIZED).items():
+        if name in known or relation_kind(con, name) != event.kind:
+            continue
+        (count,) = con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()
+        ledger.add(
+            con,
+            CatalogEntry(
+                name,
+                event.run_id,
+                event.kind,
+                count,
+                event.columns,
+                event.preview,
+                event.code_version,
+                event.ended_at,
+            ),
+        )
