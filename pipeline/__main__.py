@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from pipeline import engine, status, store
 from pipeline.definitions import Definitions, load_definitions
-from pipeline.errors import DefinitionError, PipelineError, SelectionError
+from pipeline.errors import DatabaseFileError, DefinitionError, PipelineError, SelectionError
 from pipeline.report import cli as report_cli
 from pipeline.store import AssetEvent, CheckRecord
 from pipeline.warehouse import DEFAULT_DB
@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _list(args, defs)
         return _runs(args)
-    except SelectionError as exc:
+    except (SelectionError, DatabaseFileError) as exc:  # what the user typed cannot work
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PipelineError as exc:

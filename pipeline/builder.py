@@ -20,6 +20,7 @@ from pipeline import faults, guard, ledger
 from pipeline.definitions import AssetDef
 from pipeline.errors import AssetFailure, PipelineError
 from pipeline.store import CatalogEntry, jsonable
+from pipeline.textsafe import cap
 from pipeline.warehouse import quote_ident, utcnow
 
 PREVIEW_ROWS = 10
@@ -61,9 +62,9 @@ def rebuild(
         entry.committed_at = utcnow()
         ledger.add(cursor, entry)
         cursor.execute("SELECT 1")  # raises 'transaction is aborted' if fn swallowed an error
+        faults.pause("before-commit", asset.name, stop)
         if stop.is_set():
             raise Cancelled(f"the run was cancelled before '{asset.name}' committed")
-        faults.pause("before-commit", asset.name, stop)
         cursor.execute("COMMIT")
     except BaseException:
         with suppress(duckdb.Error):
@@ -183,7 +184,11 @@ def describe(
 
 
 def error_text(exc: BaseException) -> str:
-    """One readable line or paragraph: DuckDB's messages already say 'X Error: ...'."""
-    if isinstance(exc, duckdb.Error | PipelineError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    """One readable paragraph, capped: DuckDB's messages already say 'X Error: ...', and an
+    error quoting a gigabyte of data must not travel on whole."""
+    text = (
+        str(exc)
+        if isinstance(exc, duckdb.Error | PipelineError)
+        else f"{type(exc).__name__}: {exc}"
+    )
+    return cap(text)

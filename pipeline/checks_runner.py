@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from pipeline import faults
+from pipeline.builder import error_text
 from pipeline.definitions import SEVERITIES, CheckDef, CheckResult, Definitions
 from pipeline.errors import PipelineError
 from pipeline.states import CheckOutcome, NotRunReason
@@ -118,11 +119,7 @@ def run_check(
             )
     except Exception as exc:
         record.outcome = CheckOutcome.ERROR
-        record.error = (
-            str(exc)
-            if isinstance(exc, duckdb.Error | PipelineError)
-            else (f"{type(exc).__name__}: {exc}")
-        )
+        record.error = error_text(exc)
     finally:
         with suppress(duckdb.Error):
             cursor.execute("ROLLBACK")

@@ -274,6 +274,7 @@ class Definitions:
                 problems.append(
                     f"asset name '{name}' is defined {count} times; names must be unique"
                 )
+        problems += _name_problems(assets)
         self.assets = {a.name: a for a in sorted(assets, key=lambda a: a.name)}
         problems += unknown_dependencies({name: a.deps for name, a in self.assets.items()})
         for key, count in Counter(c.key for c in checks).items():
@@ -290,6 +291,33 @@ class Definitions:
 
     def checks_for(self, asset_name: str) -> list[CheckDef]:
         return [check for check in self.checks if check.asset == asset_name]
+
+
+def _name_problems(assets: list[AssetDef]) -> list[str]:
+    """Names DuckDB cannot keep apart or hold: each would make two assets share one table."""
+    problems = []
+    by_folded: dict[str, set[str]] = {}
+    for item in assets:
+        by_folded.setdefault(item.name.casefold(), set()).add(item.name)
+    for names in by_folded.values():
+        if len(names) > 1:
+            shown = " and ".join(repr(n) for n in sorted(names))
+            problems.append(
+                f"assets {shown} differ only in case; DuckDB ignores case in names, so they"
+                " would be one table: rename one of them"
+            )
+    for item in assets:
+        if not item.name.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in item.name):
+            problems.append(
+                f"asset name {item.name!r} is empty or holds control characters; use a name"
+                " such as 'daily_sales'"
+            )
+        elif item.name.casefold().startswith("__assetboard_"):
+            problems.append(
+                f"asset name {item.name!r} starts with '__assetboard_', which Assetboard keeps"
+                " for its scratch views; rename it"
+            )
+    return problems
 
 
 def load_definitions(target: str) -> Definitions:

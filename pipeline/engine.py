@@ -30,7 +30,7 @@ import duckdb
 from pipeline import builder, faults, recovery, selection, store
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
-from pipeline.errors import PipelineError, SelectionError
+from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
 from pipeline.states import CheckOutcome, EventStatus, NotRunReason, RunKind, RunStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
 from pipeline.warehouse import (
@@ -91,6 +91,7 @@ class CancelToken:
         if self.reason is None:
             self.reason = reason
         self.event.set()
+        faults.stopping()
         with self._lock:
             cursors = list(self._cursors)
         for cursor in cursors:
@@ -192,7 +193,13 @@ def _run(
         store.open_writer(path) as history,
     ):
         identity = FileIdentity.of(path)
-        first_id = recovery.prepare(con, history, path)
+        try:
+            first_id = recovery.prepare(con, history, path)
+        except duckdb.Error as exc:  # damage DuckDB finds only when it reads the file
+            raise DatabaseFileError(
+                f"cannot use {path}: {str(exc).splitlines()[0]}. The file is damaged: restore"
+                " it from a backup, or move it away to build a new warehouse"
+            ) from exc
         run = store.start_run(history, kind, _selection_text(select), launched_by, first_id)
         runner = _Runner(defs, con, history, run, identity, token, on_event)
         with _signals_cancel(token):
@@ -351,14 +358,31 @@ class _Runner:
         built: Iterable[CatalogEntry] = (),
         run: bool = False,
     ) -> None:
-        events, checks = list(events), list(checks)
+        events, checks, built = list(events), list(checks), list(built)
         for event in events:
             self.events[event.asset] = event
         self.checks.extend(checks)
-        store.record(self.history, events, checks, built, self.run if run else None)
+        try:
+            store.record(self.history, events, checks, built, self.run if run else None)
+        except sqlite3.OperationalError as exc:
+            if not store.is_disk_full(exc) or not store.release_reserve(self.identity.path):
+                raise
+            self._out_of_space(f"the run history could not be written ({exc})")
+            store.record(self.history, events, checks, built, self.run if run else None)
         if self.on_event is not None:
             for item in [*events, *checks]:
                 self.on_event(item)
+
+    def _out_of_space(self, what: str) -> None:
+        """A full disk ends the run: nothing more can be built, and its end must be recorded
+        while the ballast given back to the disk lasts."""
+        if self.failure is None:
+            self.failure = (
+                f"failed: no space left on the device of {self.identity.path}: {what}."
+                " Free some space, then run again"
+            )
+            self.run.status, self.run.message = RunStatus.FAILED, self.failure
+        self.token.cancel("a full disk")
 
     def _not_started(self, name: str) -> AssetEvent:
         event = self.events[name]
@@ -522,6 +546,10 @@ class _Runner:
         sorter: graphlib.TopologicalSorter,
     ) -> None:
         node = message.node
+        if message.what == "full":  # a worker ran out of disk: stop the run (no task ended)
+            store.release_reserve(self.identity.path)
+            self._out_of_space(f"'{node}' could not be written")
+            return
         if message.what != "started":
             self.outstanding -= 1
         if message.what == "started":
@@ -630,14 +658,15 @@ class _Runner:
                 entry = builder.rebuild(cursor, asset, self.run.run_id, self.token.event)
             faults.pause("after-commit", name, self.token.event)
             build = _Build(EventStatus.MATERIALIZED, started_at, entry=entry)
-        except builder.Cancelled as exc:
-            build = _Build(EventStatus.CANCELLED, started_at, error=str(exc))
-        except duckdb.InterruptException:
-            reason = self.token.reason or "an interrupt"
-            error = f"cancelled by {reason}: rolled back, the previous {asset.kind} is unchanged"
-            build = _Build(EventStatus.CANCELLED, started_at, error=error)
         except Exception as exc:
-            build = _Build(EventStatus.FAILED, started_at, error=builder.error_text(exc))
+            if self.token.cancelled:  # interrupted (perhaps wrapped by the asset's own code)
+                reason = self.token.reason or "an interrupt"
+                error = f"cancelled by {reason}: rolled back, the previous {asset.kind} is kept"
+                build = _Build(EventStatus.CANCELLED, started_at, error=error)
+            else:
+                build = _Build(EventStatus.FAILED, started_at, error=builder.error_text(exc))
+                if store.is_disk_full(exc):
+                    self.inbox.put(_Message("full", name, build.error))
         finally:
             cursor.close()
         build.duration_s = time.perf_counter() - started

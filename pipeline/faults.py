@@ -5,9 +5,10 @@ ASSETBOARD_PAUSE_DIR to a folder. On reaching the point the engine writes `<phas
 (holding its PID) there, then holds until `<phase>.release` appears or the run is cancelled.
 Unset, a pause point costs one dictionary lookup.
 
-Phases: asset-running (inside the build's transaction, before the asset function),
-before-commit, after-commit (committed, not yet recorded), check-running (before a check
-function), history-write (inside a history transaction).
+Phases and their subjects: asset-running:ASSET (inside the build's transaction, before the
+asset function), before-commit:ASSET, after-commit:ASSET (committed, not yet recorded),
+after-record:ASSET (recorded, its checks not started), check-running:ASSET.CHECK, and
+history-write:STATUS:ASSET (inside a history transaction recording that event).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from pathlib import Path
 PAUSE_AT = "ASSETBOARD_PAUSE_AT"
 PAUSE_DIR = "ASSETBOARD_PAUSE_DIR"
 _POLL_SECONDS = 0.01
+_stopping = threading.Event()  # set by any cancel: ends pauses that know no run (history-write)
+
+
+def stopping() -> None:
+    """A run is being cancelled: every pause point lets go."""
+    _stopping.set()
 
 
 def pause(phase: str, subject: str | None = None, stop: threading.Event | None = None) -> None:
@@ -34,6 +41,8 @@ def pause(phase: str, subject: str | None = None, stop: threading.Event | None =
     scratch = folder / f".{phase}.{os.getpid()}"
     scratch.write_text(str(os.getpid()))
     scratch.replace(folder / f"{phase}.reached")  # appears whole, never half-written
-    event = stop or threading.Event()
-    while not release.exists() and not event.wait(_POLL_SECONDS):
-        pass
+    while not release.exists() and not _stopping.is_set():
+        if stop is not None and stop.wait(_POLL_SECONDS):
+            break
+        if stop is None:
+            _stopping.wait(_POLL_SECONDS)

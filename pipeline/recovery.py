@@ -22,7 +22,7 @@ from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
-from pipeline.warehouse import connect, quote_ident, run_active, try_run_lock, utcnow
+from pipeline.warehouse import connect, quote_ident, try_run_lock, utcnow
 
 V1_TABLES = ("runs", "asset_events", "check_results", "meta")
 DIED = "interrupted: the process running it stopped before the run finished"
@@ -50,43 +50,23 @@ def prepare(
     return newest + 1 if newest else None
 
 
-def repair_if_needed(db: str | Path) -> None:
+def repair(db: str | Path) -> None:
     """For readers: repair a dead run or migrate a version-1 history, if nothing is running.
 
-    Costs one small query when all is well. Never waits: if a run or another process holds
-    the files, the repair is left to whoever comes next.
+    Never waits: if a run or another process holds the files, or the place is read-only or
+    full, the repair is left to whoever comes next and readers show what is recorded.
     """
     path = Path(db)
-    if not path.exists() or run_active(path):
-        return
-    if store.history_exists(path):
-        if not _has_dead_runs(path):
-            return
-    elif not _file_has_v1_history(path):
-        return
     with try_run_lock(path, "history repair") as locked:
         if not locked:
             return
         try:
+            if not store.history_exists(path) and not _file_has_v1_history(path):
+                return
             with connect(path, wait_seconds=0) as con, store.open_writer(path) as history:
                 prepare(con, history, path)
         except PipelineError:
-            return  # held by another process, or read-only: readers show what is recorded
-
-
-def _has_dead_runs(path: Path) -> bool:
-    uri = store.history_path(path).resolve().as_uri()
-    try:
-        con = sqlite3.connect(f"{uri}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return False
-    try:
-        row = con.execute("SELECT count(*) FROM runs WHERE status = ?", [RunStatus.RUNNING])
-        return bool(row.fetchone()[0])
-    except sqlite3.Error:
-        return False
-    finally:
-        con.close()
+            return
 
 
 def _file_has_v1_history(path: Path) -> bool:
@@ -116,7 +96,9 @@ def _repair_runs(history: sqlite3.Connection, present: dict[str, CatalogEntry]) 
                 event.status, event.error = EventStatus.NOT_STARTED, f"not started: {DIED}"
             elif event.status == EventStatus.RUNNING:
                 event.status = EventStatus.INTERRUPTED
-                event.error = f"{DIED}; nothing of this build was committed"
+                event.error = (
+                    f"{DIED}; nothing of it was committed: the previous {event.kind} is kept"
+                )
             else:
                 continue
             event.ended_at = event.ended_at or utcnow()

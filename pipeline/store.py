@@ -25,13 +25,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pipeline import faults
 from pipeline.errors import HistoryError
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.textsafe import cap
-from pipeline.warehouse import check_db_path, utcnow
+from pipeline.warehouse import check_db_path, run_active, utcnow
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
+RESERVE_BYTES = 1024 * 1024  # ballast given up on a full disk, so a run can record its end
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,6 +71,37 @@ CREATE TABLE IF NOT EXISTS catalog (
 def history_path(db: str | Path) -> Path:
     """Where the history of the warehouse `db` lives: a SQLite file beside it."""
     return Path(f"{db}.history.sqlite")
+
+
+def _reserve_path(db: str | Path) -> Path:
+    return Path(f"{history_path(db)}-reserve")
+
+
+def keep_reserve(db: str | Path) -> None:
+    """A ballast file beside the history, made while there is room (kept if it cannot be)."""
+    path = _reserve_path(db)
+    if path.exists():
+        return
+    try:
+        with path.open("wb") as handle:
+            os.posix_fallocate(handle.fileno(), 0, RESERVE_BYTES)
+    except OSError:
+        path.unlink(missing_ok=True)
+
+
+def release_reserve(db: str | Path) -> bool:
+    """Give the ballast back to a full disk; True when there was one to give."""
+    path = _reserve_path(db)
+    if not path.exists():
+        return False
+    path.unlink()
+    return True
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's and DuckDB's ways of saying the device has no room left."""
+    text = str(exc).lower()
+    return "disk is full" in text or "no space left" in text
 
 
 # --- records -------------------------------------------------------------------------------
@@ -260,6 +293,7 @@ def open_writer(db: str | Path) -> Iterator[sqlite3.Connection]:
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA synchronous = NORMAL")  # the ledger in DuckDB is the durable truth
         _ensure_schema(con, path)
+        keep_reserve(db)
         yield con
     except sqlite3.Error as exc:
         raise HistoryError(_sqlite_message(path, exc)) from exc
@@ -269,7 +303,7 @@ def open_writer(db: str | Path) -> Iterator[sqlite3.Connection]:
 
 def _sqlite_message(path: Path, exc: sqlite3.Error) -> str:
     text = str(exc)
-    if "full" in text.lower():
+    if is_disk_full(exc):
         return f"no space left to write the run history {path}: free some space"
     return f"the run history {path} cannot be used: {text}"
 
@@ -312,16 +346,20 @@ def _schema_version(con: sqlite3.Connection, path: Path) -> int | None:
 def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sqlite3.Connection]:
     """The history of `db` for reading: never waits on a run, never changes anything.
 
-    A history left by a run whose process died is repaired first (under the run lock, by
-    recovery.py), and a version-1 history kept inside the DuckDB file is migrated once.
+    A history left by a run whose process died is repaired first when nothing runs (under the
+    run lock, by recovery.py), and a version-1 history kept inside the DuckDB file is migrated
+    once. When a repair cannot happen (a full disk, a read-only place), a dead run still reads
+    as interrupted, never as running.
     """
     del wait_seconds  # reading never waits; kept so callers need not change
     path = history_path(check_db_path(db, creating=False))
-    from pipeline import recovery  # imports duckdb: only when something needs repair
+    alive = run_active(db)
+    if not alive and _needs_repair(Path(db), path):
+        from pipeline import recovery  # imports duckdb: only when something needs repair
 
-    recovery.repair_if_needed(db)
+        recovery.repair(db)
     if not path.exists():
-        con = sqlite3.connect(":memory:")  # no history yet: an empty one, nothing written
+        con = sqlite3.connect(":memory:", factory=_Reader)  # no history yet: nothing written
         for statement in _DDL.split(";"):
             if statement.strip():
                 con.execute(statement)
@@ -331,6 +369,7 @@ def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sq
             con.close()
         return
     con = _open_read_only(path)
+    con.runs_alive = alive
     try:
         _schema_version(con, path)
         yield con
@@ -340,10 +379,36 @@ def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sq
         con.close()
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
+class _Reader(sqlite3.Connection):
+    """A read-only history connection that knows whether a run holds the lock right now."""
+
+    runs_alive = True
+
+
+def _needs_repair(db: Path, path: Path) -> bool:
+    """A run left 'running' by a dead process, or a DuckDB file with no history beside it."""
+    if not db.exists():
+        return False
+    if not path.exists():
+        return True  # perhaps a version-1 file: recovery looks inside
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = con.execute("SELECT count(*) FROM runs WHERE status = ?", [RunStatus.RUNNING])
+        return bool(row.fetchone()[0])
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+
+
+def _open_read_only(path: Path) -> _Reader:
     uri = path.resolve().as_uri()
     try:
-        con = _configure(sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False))
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, factory=_Reader)
+        _configure(con)
         con.execute("SELECT count(*) FROM meta").fetchone()
         return con
     except sqlite3.DatabaseError as exc:
@@ -355,7 +420,9 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     # A read-only place: WAL readers cannot create the shared-memory file, so read the file
     # as it stands (nothing can be writing to a read-only file system anyway).
     try:
-        con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        con = sqlite3.connect(
+            f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False, factory=_Reader
+        )
         con.execute("SELECT count(*) FROM meta").fetchone()
         return con
     except sqlite3.Error as exc:
@@ -436,7 +503,11 @@ def record(
     run: RunRecord | None = None,
 ) -> None:
     """Record asset events, check results, committed builds and the run in one transaction."""
+    events, checks = list(events), list(checks)
+    first = next(iter([*events, *checks]), None)
+    subject = None if first is None else f"{getattr(first, 'status', 'check')}:{first.asset}"
     with transaction(con):
+        faults.pause("history-write", subject)
         con.executemany(_upsert("asset_events", AssetEvent), [_row(e) for e in events])
         con.executemany(_upsert("check_results", CheckRecord), [_row(c) for c in checks])
         con.executemany(_upsert("catalog", CatalogEntry), [_row(b) for b in built])
@@ -473,14 +544,30 @@ def cancel_request(con: sqlite3.Connection, run_id: int) -> str | None:
 # --- reading -------------------------------------------------------------------------------
 
 
+DEAD_RUN = (
+    "interrupted: the process running it stopped before the run finished (the next run"
+    " records what it left)"
+)
+
+
+def _as_seen(con: sqlite3.Connection, runs: list[RunRecord]) -> list[RunRecord]:
+    """A run recorded as running while no process holds the run lock is shown as what it is."""
+    if getattr(con, "runs_alive", True):
+        return runs
+    for run in runs:
+        if run.status == RunStatus.RUNNING:
+            run.status, run.message = RunStatus.INTERRUPTED, DEAD_RUN
+    return runs
+
+
 def list_runs(con: sqlite3.Connection, limit: int = 50) -> list[RunRecord]:
-    return _fetch(
-        con, RunRecord, f"{_select(RunRecord, 'runs')} ORDER BY run_id DESC LIMIT ?", [limit]
-    )
+    sql = f"{_select(RunRecord, 'runs')} ORDER BY run_id DESC LIMIT ?"
+    return _as_seen(con, _fetch(con, RunRecord, sql, [limit]))
 
 
 def get_run(con: sqlite3.Connection, run_id: int) -> RunRecord | None:
-    found = _fetch(con, RunRecord, f"{_select(RunRecord, 'runs')} WHERE run_id = ?", [run_id])
+    sql = f"{_select(RunRecord, 'runs')} WHERE run_id = ?"
+    found = _as_seen(con, _fetch(con, RunRecord, sql, [run_id]))
     return found[0] if found else None
 
 
@@ -495,13 +582,21 @@ def running_runs(con: sqlite3.Connection) -> list[RunRecord]:
 
 
 def run_events(con: sqlite3.Connection, run_id: int) -> list[AssetEvent]:
-    return _fetch(
+    events = _fetch(
         con,
         AssetEvent,
         f"{_select(AssetEvent, 'asset_events')} WHERE run_id = ?"
         " ORDER BY started_at IS NULL, started_at, asset",
         [run_id],
     )
+    if not getattr(con, "runs_alive", True):  # a dead run's unfinished assets, as they are
+        for event in events:
+            if event.status == EventStatus.RUNNING:
+                event.status = EventStatus.INTERRUPTED
+                event.error = f"{DEAD_RUN}; the previous {event.kind} is kept"
+            elif event.status == EventStatus.QUEUED:
+                event.status, event.error = EventStatus.NOT_STARTED, f"not started: {DEAD_RUN}"
+    return events
 
 
 def run_check_results(con: sqlite3.Connection, run_id: int) -> list[CheckRecord]:

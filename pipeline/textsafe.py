@@ -10,7 +10,9 @@ MAX_TEXT = 10_000
 
 
 def cap(text: str, limit: int = MAX_TEXT) -> str:
-    """`text` cut to `limit` characters, ending with how many were cut."""
+    """`text` in at most `limit` characters, ending with how many were cut; capping twice
+    changes nothing."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… [{len(text) - limit:,} characters cut]"
+    keep = max(0, limit - 40)  # room for the note, whose number has at most 20 digits
+    return f"{text[:keep]}… [{len(text) - keep:,} characters cut]"

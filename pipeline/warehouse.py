@@ -82,6 +82,11 @@ def check_db_path(db: str | Path, *, creating: bool) -> Path:
             )
         return path
     info = path.stat()
+    if creating and stat.S_ISREG(info.st_mode) and not os.access(path.parent, os.W_OK):
+        raise DatabaseFileError(
+            f"cannot build in {path}: its folder is read-only (a read-only file system or"
+            " folder); `list`, `runs` and `report` still read it"
+        )
     if stat.S_ISDIR(info.st_mode):
         raise DatabaseFileError(f"{path} is a folder: pass the path of a DuckDB file inside it")
     if not stat.S_ISREG(info.st_mode):

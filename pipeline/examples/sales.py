@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import checks
+from pipeline import checks, csvfiles
 from pipeline.definitions import AssetDef, CheckDef, CheckResult, Definitions, asset, asset_check
 from pipeline.errors import AssetFailure
 
@@ -62,23 +62,7 @@ def load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
             f"{path} not found: put {path.name} in {path.parent}"
             " (python -m pipeline.datagen --out DIR writes sample files)"
         )
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        header, first_row = handle.readline(), handle.readline()
-    expected = ",".join(CSV_COLUMNS[table])
-    if not header.strip():
-        raise AssetFailure(f"{path} is empty: expected a header line '{expected}' and data rows")
-    if header.strip().lstrip("\ufeff") != expected:
-        raise AssetFailure(f"{path} has header '{header.strip()}', expected '{expected}'")
-    if not first_row.strip():
-        raise AssetFailure(f"{path} has a header but no data rows")
-    try:
-        con.execute(
-            f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM read_csv($path, header = true,'
-            " auto_detect = false, columns = $columns)",
-            {"path": str(path), "columns": CSV_COLUMNS[table]},
-        )
-    except duckdb.Error as exc:
-        raise AssetFailure(f"{path}: {exc}") from exc
+    csvfiles.load_csv(con, table, path, CSV_COLUMNS[table])
 
 
 def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:

@@ -103,3 +103,52 @@ def test_bad_csv_fails_clearly_and_keeps_the_previous_table(
     error = _break_and_rematerialize(good_csv, db_path, table, content)
     assert message in error
     assert f"{table}.csv" in error
+
+
+JUNK_LINE = "x" * (50 * 1024 * 1024)  # beyond DuckDB's read buffer: it used to vanish silently
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "product_id,product_name,category,price\n1,A,Books,1.00\n" + JUNK_LINE + "\n",
+            "line 3 is 50.0 MiB long, more than the 2.0 MiB a CSV line may have",
+        ),
+        (
+            "product_id,product_name,category,price\n" + JUNK_LINE,
+            "line 2 is 50.0 MiB long",
+        ),
+        (
+            "product_id,product_name,category,price\n1,A,Books,1.00\n" + "y" * 3_000_000 + "\n",
+            "line 3 is 2.9 MiB long",
+        ),
+    ],
+    ids=["junk-last-line", "header-and-one-huge-line", "just-over-the-limit"],
+)
+def test_an_over_long_line_fails_loudly_without_quoting_it(good_csv, db_path, content, message):
+    error = _break_and_rematerialize(good_csv, db_path, "products", content)
+    assert message in error and "DuckDB would drop it silently" in error
+    assert len(error) < 400  # the line itself is never copied into the message
+
+
+def test_the_long_line_scan_agrees_with_a_line_by_line_reading(tmp_path):
+    """Seeded random files with tiny limits, against the obvious slow answer."""
+    import random
+
+    from pipeline.csvfiles import first_long_line
+
+    def slow(data: bytes, limit: int):
+        for number, line in enumerate(data.split(b"\n"), 1):
+            if len(line) > limit:
+                return number, len(line)
+        return None
+
+    rnd = random.Random(7)
+    path = tmp_path / "lines.csv"
+    for _ in range(2_000):
+        limit = rnd.choice([1, 2, 3, 5, 8])
+        lines = [b"x" * rnd.choice([0, 1, 2, 3, 5, 8, 9, 20]) for _ in range(rnd.randint(0, 9))]
+        data = b"\n".join(lines) + (b"\n" if rnd.random() < 0.5 else b"")
+        path.write_bytes(data)
+        assert first_long_line(path, limit) == slow(data, limit), (limit, data)
