@@ -187,24 +187,22 @@ def _run(
         raise PipelineError(f"max_workers={max_workers} must be 1 or more")
     path = check_db_path(db, creating=True)
     token = cancel or CancelToken()
-    with (
-        run_lock(path, f"{kind} run from {launched_by}"),
-        connect(path) as con,
-        store.open_writer(path) as history,
-    ):
-        identity = FileIdentity.of(path)
-        try:
-            first_id = recovery.prepare(con, history, path)
-        except duckdb.Error as exc:  # damage DuckDB finds only when it reads the file
+    with run_lock(path, f"{kind} run from {launched_by}"), connect(path) as con:
+        try:  # damage DuckDB finds only when it reads: found before anything is written
+            recovery.inspect(con)
+        except duckdb.Error as exc:
             raise DatabaseFileError(
                 f"cannot use {path}: {str(exc).splitlines()[0]}. The file is damaged: restore"
                 " it from a backup, or move it away to build a new warehouse"
             ) from exc
-        run = store.start_run(history, kind, _selection_text(select), launched_by, first_id)
-        runner = _Runner(defs, con, history, run, identity, token, on_event)
-        with _signals_cancel(token):
-            runner.execute(kind, names, max_workers or default_workers())
-        return RunResult(run, runner.events, runner.checks)
+        with store.open_writer(path) as history:
+            identity = FileIdentity.of(path)
+            first_id = recovery.prepare(con, history, path)
+            run = store.start_run(history, kind, _selection_text(select), launched_by, first_id)
+            runner = _Runner(defs, con, history, run, identity, token, on_event)
+            with _signals_cancel(token):
+                runner.execute(kind, names, max_workers or default_workers())
+            return RunResult(run, runner.events, runner.checks)
 
 
 @contextmanager

@@ -28,6 +28,13 @@ V1_TABLES = ("runs", "asset_events", "check_results", "meta")
 DIED = "interrupted: the process running it stopped before the run finished"
 
 
+def inspect(con: duckdb.DuckDBPyConnection) -> None:
+    """Read what a run will rely on (catalog, ledger): a damaged file fails here, first."""
+    con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+    ledger.current(con)
+    _has_v1_history(con)
+
+
 def prepare(
     con: duckdb.DuckDBPyConnection, history: sqlite3.Connection, db: str | Path
 ) -> int | None:
