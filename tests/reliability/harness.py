@@ -47,6 +47,9 @@ class Finished:
     stderr: str
 
 
+STARTED: list[subprocess.Popen] = []  # killed after each test (conftest), even a failed one
+
+
 class PipelineProcess:
     """`python -m pipeline ARGS` on the scenario pipeline, pausable at one named point."""
 
@@ -74,6 +77,7 @@ class PipelineProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
+        STARTED.append(self.process)
 
     def reached(self, phase: str) -> None:
         marker = self.pause_dir / f"{phase}.reached"
@@ -89,8 +93,24 @@ class PipelineProcess:
         os.kill(self.process.pid, signum)
 
     def finish(self) -> Finished:
-        out, err = self.process.communicate(timeout=WAIT_SECONDS)
+        try:
+            out, err = self.process.communicate(timeout=WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            raise AssertionError(
+                f"the process did not end in {WAIT_SECONDS} s:\n{out}{err}"
+            ) from None
         return Finished(self.process.returncode, out, err)
+
+
+def kill_leftovers() -> None:
+    """No test leaves a pipeline process behind, whatever happened to it."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
 
 
 def run_cli(
