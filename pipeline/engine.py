@@ -384,7 +384,8 @@ class _Runner:
 
     def _not_started(self, name: str) -> AssetEvent:
         event = self.events[name]
-        reason = self.token.reason or self.failure or "the run stopped"
+        reason = "the run stopped after an error (see its message)" if self.failure else None
+        reason = reason or self.token.reason or "the run stopped"
         return AssetEvent(
             self.run.run_id,
             name,

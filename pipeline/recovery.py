@@ -22,7 +22,7 @@ from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
-from pipeline.warehouse import connect, quote_ident, try_run_lock, utcnow
+from pipeline.warehouse import FileIdentity, connect, quote_ident, try_run_lock, utcnow
 
 V1_TABLES = ("runs", "asset_events", "check_results", "meta")
 DIED = "interrupted: the process running it stopped before the run finished"
@@ -53,6 +53,7 @@ def prepare(
     _repair_runs(history, present)
     with store.transaction(history):
         store.replace_catalog(history, present.values())
+        store.set_warehouse_identity(history, FileIdentity.of(Path(db)))
     newest = max((e.run_id or 0 for e in entries.values()), default=0)
     return newest + 1 if newest else None
 

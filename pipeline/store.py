@@ -29,7 +29,7 @@ from pipeline import faults
 from pipeline.errors import HistoryError
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.textsafe import cap
-from pipeline.warehouse import check_db_path, run_active, utcnow
+from pipeline.warehouse import FileIdentity, check_db_path, run_active, utcnow
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
@@ -372,6 +372,7 @@ def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sq
     con.runs_alive = alive
     try:
         _schema_version(con, path)
+        con.warehouse_known = _same_warehouse(con, Path(db))
         yield con
     except sqlite3.Error as exc:
         raise HistoryError(_sqlite_message(path, exc)) from exc
@@ -380,9 +381,34 @@ def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sq
 
 
 class _Reader(sqlite3.Connection):
-    """A read-only history connection that knows whether a run holds the lock right now."""
+    """A read-only history connection that knows whether a run holds the lock right now, and
+    whether the DuckDB file is still the one the history describes."""
 
     runs_alive = True
+    warehouse_known = True
+
+
+def set_warehouse_identity(con: sqlite3.Connection, identity: FileIdentity) -> None:
+    """Remember which file the catalog describes (a run writes it after syncing the catalog)."""
+    con.executemany(
+        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+        [("warehouse_device", str(identity.device)), ("warehouse_inode", str(identity.inode))],
+    )
+
+
+def _same_warehouse(con: sqlite3.Connection, db: Path) -> bool:
+    """False when the DuckDB file was deleted or replaced since a run last looked at it."""
+    rows = dict(con.execute("SELECT key, value FROM meta WHERE key LIKE 'warehouse_%'").fetchall())
+    if not rows:
+        return True  # a history from before identities were kept: nothing to compare
+    try:
+        info = db.stat()
+    except OSError:
+        return False
+    return (str(info.st_dev), str(info.st_ino)) == (
+        rows.get("warehouse_device"),
+        rows.get("warehouse_inode"),
+    )
 
 
 def _needs_repair(db: Path, path: Path) -> bool:
@@ -678,5 +704,8 @@ def check_history_until(
 
 
 def catalog(con: sqlite3.Connection) -> dict[str, CatalogEntry]:
-    """What the warehouse holds, by asset, as of the last build or repair."""
+    """What the warehouse holds, by asset, as of the last build or repair; nothing when the
+    DuckDB file was deleted or replaced since (the next run looks at the new one)."""
+    if not getattr(con, "warehouse_known", True):
+        return {}
     return {e.asset: e for e in _fetch(con, CatalogEntry, _select(CatalogEntry, "catalog"))}

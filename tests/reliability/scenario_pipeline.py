@@ -14,13 +14,13 @@ from pathlib import Path
 from pipeline import Definitions, asset, checks
 
 VERSION = int(os.environ.get("RELIABILITY_VERSION", "1"))
-ROWS = 1_000
+ROWS = int(os.environ.get("RELIABILITY_ROWS", "1000"))
 SLOW_MARKER = os.environ.get("RELIABILITY_SLOW_MARKER")
 
 
 @asset(code_version="1")
 def raw(con):
-    return f"SELECT range AS n, {VERSION} AS version FROM range({ROWS})"
+    return f"SELECT range AS n, hash(range) AS h, {VERSION} AS version FROM range({ROWS})"
 
 
 @asset(code_version="1")
