@@ -22,6 +22,7 @@ from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
+from pipeline.store.records import _columns, _row, _upsert
 from pipeline.warehouse import FileIdentity, connect, quote_ident, try_run_lock, utcnow
 
 V1_TABLES = ("runs", "asset_events", "check_results", "meta")
@@ -199,19 +200,19 @@ def _migrate_v1(con: duckdb.DuckDBPyConnection, history: sqlite3.Connection) -> 
         with store.transaction(history):
             for row in runs:
                 run = _v1_run(row)
-                names = store._columns(RunRecord)
+                names = _columns(RunRecord)
                 history.execute(
                     f"INSERT OR REPLACE INTO runs ({', '.join(names)})"
                     f" VALUES ({', '.join('?' * len(names))})",
-                    store._row(run),
+                    _row(run),
                 )
             history.executemany(
-                store._upsert("asset_events", AssetEvent),
-                [store._row(_v1_event(row)) for row in events],
+                _upsert("asset_events", AssetEvent),
+                [_row(_v1_event(row)) for row in events],
             )
             history.executemany(
-                store._upsert("check_results", CheckRecord),
-                [store._row(_v1_check(row)) for row in checks],
+                _upsert("check_results", CheckRecord),
+                [_row(_v1_check(row)) for row in checks],
             )
             history.execute("INSERT INTO meta VALUES ('migrated_v1', ?)", [utcnow().isoformat()])
         for run in store.list_runs(history, 1_000_000):

@@ -129,7 +129,7 @@ def test_plain_script_mirrors_the_sales_example_sql(csv_100: Path) -> None:
     assert plain_duckdb.CSV_COLUMNS == sales.CSV_COLUMNS
     assert plain_duckdb.JOINED_SQL == sales.JOINED_SQL
     assert [list(level) for level in plain_duckdb.LEVELS] == defs.graph.levels()
-    assert plain_duckdb.HISTORY_DDL.strip() == store._DDL.strip()
+    assert plain_duckdb.HISTORY_DDL.strip() == store.schema._DDL.strip()
     assert plain_duckdb.LEDGER_DDL.strip() == ledger._DDL.strip()
     recorded = json.loads(check_sql.as_json(check_sql.capture(csv_100)))
     assert plain_duckdb.load_checks() == recorded, (

@@ -1,0 +1,160 @@
+"""Reading the history: what every page, report and command shows.
+
+A run recorded as running while no process holds the run lock is shown as interrupted, and
+the catalog of a warehouse file deleted or replaced since is shown as empty.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from pipeline.states import CheckOutcome, EventStatus, RunStatus
+from pipeline.store.records import (
+    AssetEvent,
+    CatalogEntry,
+    CheckRecord,
+    RunRecord,
+    _columns,
+    _fetch,
+    _select,
+)
+
+DEAD_RUN = (
+    "interrupted: the process running it stopped before the run finished (the next run"
+    " records what it left)"
+)
+
+
+def _as_seen(con: sqlite3.Connection, runs: list[RunRecord]) -> list[RunRecord]:
+    """A run recorded as running while no process holds the run lock is shown as what it is."""
+    if getattr(con, "runs_alive", True):
+        return runs
+    for run in runs:
+        if run.status == RunStatus.RUNNING:
+            run.status, run.message = RunStatus.INTERRUPTED, DEAD_RUN
+    return runs
+
+
+def list_runs(con: sqlite3.Connection, limit: int = 50) -> list[RunRecord]:
+    sql = f"{_select(RunRecord, 'runs')} ORDER BY run_id DESC LIMIT ?"
+    return _as_seen(con, _fetch(con, RunRecord, sql, [limit]))
+
+
+def get_run(con: sqlite3.Connection, run_id: int) -> RunRecord | None:
+    sql = f"{_select(RunRecord, 'runs')} WHERE run_id = ?"
+    found = _as_seen(con, _fetch(con, RunRecord, sql, [run_id]))
+    return found[0] if found else None
+
+
+def running_runs(con: sqlite3.Connection) -> list[RunRecord]:
+    """Runs recorded as running (alive, or dead and not yet repaired), oldest first."""
+    return _fetch(
+        con,
+        RunRecord,
+        f"{_select(RunRecord, 'runs')} WHERE status = ? ORDER BY run_id",
+        [RunStatus.RUNNING],
+    )
+
+
+def run_events(con: sqlite3.Connection, run_id: int) -> list[AssetEvent]:
+    events = _fetch(
+        con,
+        AssetEvent,
+        f"{_select(AssetEvent, 'asset_events')} WHERE run_id = ?"
+        " ORDER BY started_at IS NULL, started_at, asset",
+        [run_id],
+    )
+    if not getattr(con, "runs_alive", True):  # a dead run's unfinished assets, as they are
+        for event in events:
+            if event.status == EventStatus.RUNNING:
+                event.status = EventStatus.INTERRUPTED
+                event.error = f"{DEAD_RUN}; the previous {event.kind} is kept"
+            elif event.status == EventStatus.QUEUED:
+                event.status, event.error = EventStatus.NOT_STARTED, f"not started: {DEAD_RUN}"
+    return events
+
+
+def run_check_results(con: sqlite3.Connection, run_id: int) -> list[CheckRecord]:
+    return _fetch(
+        con,
+        CheckRecord,
+        f"{_select(CheckRecord, 'check_results')} WHERE run_id = ? ORDER BY asset, check_name",
+        [run_id],
+    )
+
+
+def asset_history(con: sqlite3.Connection, asset: str, limit: int = 200) -> list[AssetEvent]:
+    """Newest first: every recorded event of one asset."""
+    return _fetch(
+        con,
+        AssetEvent,
+        f"{_select(AssetEvent, 'asset_events')} WHERE asset = ? ORDER BY run_id DESC LIMIT ?",
+        [asset, limit],
+    )
+
+
+def check_history(
+    con: sqlite3.Connection, asset: str | None = None, limit: int = 1000
+) -> list[CheckRecord]:
+    """Newest first: every recorded check execution, optionally of one asset's checks."""
+    return _fetch(
+        con,
+        CheckRecord,
+        f"{_select(CheckRecord, 'check_results')} WHERE ? IS NULL OR asset = ?"
+        " ORDER BY run_id DESC, asset, check_name LIMIT ?",
+        [asset, asset, limit],
+    )
+
+
+def latest_events(con: sqlite3.Connection, status: str | None = None) -> dict[str, AssetEvent]:
+    """The newest finished attempt per asset (materialized or failed), or only `status` ones."""
+    wanted = [status] if status else [EventStatus.MATERIALIZED, EventStatus.FAILED]
+    marks = ", ".join("?" * len(wanted))
+    rows = _fetch(
+        con,
+        AssetEvent,
+        f"SELECT {', '.join(_columns(AssetEvent))} FROM ("
+        f" SELECT *, row_number() OVER (PARTITION BY asset ORDER BY run_id DESC) AS newest"
+        f" FROM asset_events WHERE status IN ({marks})) WHERE newest = 1",
+        wanted,
+    )
+    return {event.asset: event for event in rows}
+
+
+def latest_check_results(con: sqlite3.Connection) -> dict[str, CheckRecord]:
+    """The newest executed result per check key ('asset.check'); skips ignored."""
+    rows = _fetch(
+        con,
+        CheckRecord,
+        f"SELECT {', '.join(_columns(CheckRecord))} FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC)"
+        " AS newest FROM check_results WHERE outcome <> ?) WHERE newest = 1",
+        [CheckOutcome.SKIPPED],
+    )
+    return {record.key: record for record in rows}
+
+
+def check_history_until(
+    con: sqlite3.Connection, run_id: int, per_check: int = 20
+) -> list[CheckRecord]:
+    """The last `per_check` results of every check up to and including `run_id`, oldest first.
+
+    A report of an old run shows the history as it was then, not outcomes that came later.
+    """
+    return _fetch(
+        con,
+        CheckRecord,
+        f"SELECT {', '.join(_columns(CheckRecord))} FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC)"
+        " AS newest FROM check_results WHERE run_id <= ?) WHERE newest <= ?"
+        " ORDER BY asset, check_name, run_id",
+        [run_id, per_check],
+    )
+
+
+def catalog(con: sqlite3.Connection) -> dict[str, CatalogEntry]:
+    """What the warehouse holds, by asset, as of the last build or repair; nothing when the
+    DuckDB file was deleted or replaced since (the next run looks at the new one)."""
+    if not getattr(con, "warehouse_known", True):
+        return {}
+    return {e.asset: e for e in _fetch(con, CatalogEntry, _select(CatalogEntry, "catalog"))}

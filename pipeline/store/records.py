@@ -1,0 +1,180 @@
+"""What the history holds, as Python values, and how each value is kept in SQLite.
+
+JSON for lists and dicts, ISO text for times (naive UTC), free text capped when stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pipeline.textsafe import cap
+
+
+@dataclass
+class RunRecord:
+    run_id: int
+    kind: str  # RunKind
+    selection: str | None
+    status: str  # RunStatus
+    started_at: datetime
+    ended_at: datetime | None = None
+    pid: int | None = None
+    launched_by: str | None = None  # "command line", "dashboard", ...
+    planned: list[str] = field(default_factory=list)
+    message: str | None = None
+    assets_materialized: int = 0
+    assets_failed: int = 0
+    assets_skipped: int = 0
+    assets_not_built: int = 0  # cancelled, interrupted or never started
+    checks_planned: int = 0
+    checks_passed: int = 0
+    checks_warned: int = 0
+    checks_failed: int = 0
+    checks_errored: int = 0
+    checks_not_run: int = 0
+    cancel_requested_at: datetime | None = None
+    cancel_requested_by: str | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass
+class AssetEvent:
+    run_id: int
+    asset: str
+    status: str  # EventStatus
+    kind: str = "table"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    row_count: int | None = None
+    columns: list[list[str]] = field(default_factory=list)  # [name, type]
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    code_version: str | None = None
+    error: str | None = None
+    skip_reason: str | None = None  # SkipReason, when skipped
+    upstream: str | None = None  # the upstream asset the skip comes from
+    blocked_by: str | None = None  # the check key whose failure blocked it
+
+
+@dataclass
+class CheckRecord:
+    run_id: int
+    asset: str
+    check_name: str
+    outcome: str  # CheckOutcome
+    severity: str = "error"
+    blocking: bool = False
+    description: str | None = None
+    started_at: datetime | None = None
+    duration_s: float | None = None
+    observed_value: float | None = None
+    threshold: str | None = None
+    failing_count: int | None = None
+    failing_sample: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    sql: str | None = None
+    error: str | None = None
+    skip_reason: str | None = None  # NotRunReason, when skipped
+
+    @property
+    def key(self) -> str:
+        return f"{self.asset}.{self.check_name}"
+
+
+@dataclass
+class CatalogEntry:
+    """The build that made the table or view now in the warehouse."""
+
+    asset: str
+    run_id: int | None
+    kind: str
+    row_count: int | None
+    columns: list[list[str]] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    code_version: str | None = None
+    committed_at: datetime | None = None
+
+
+def jsonable(value: Any) -> Any:
+    """JSON's own types kept, containers converted item by item, anything else as text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+_JSON_FIELDS = {"planned", "columns", "preview", "failing_sample", "metadata"}
+_TIME_FIELDS = {"started_at", "ended_at", "committed_at", "cancel_requested_at"}
+_TEXT_FIELDS = {"error", "message"}  # free text from errors: capped when stored
+
+
+def _columns(record_type: type) -> list[str]:
+    return [f.name for f in fields(record_type)]
+
+
+def _encode(name: str, value: Any) -> Any:
+    if name in _JSON_FIELDS:
+        return json.dumps(jsonable(value), ensure_ascii=False)
+    if name in _TIME_FIELDS:
+        return None if value is None else value.isoformat(sep=" ")
+    if name in _TEXT_FIELDS and value is not None:
+        return cap(str(value))
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _decode(record_type: type, names: list[str], row: tuple[Any, ...]) -> Any:
+    values = dict(zip(names, row, strict=True))
+    for name, value in values.items():
+        if name in _JSON_FIELDS:
+            values[name] = json.loads(value) if value else ({} if name == "metadata" else [])
+        elif name in _TIME_FIELDS and value is not None:
+            values[name] = datetime.fromisoformat(value)
+        elif name == "blocking":
+            values[name] = bool(value)
+    return record_type(**values)
+
+
+def _row(record: Any) -> list[Any]:
+    return [_encode(name, getattr(record, name)) for name in _columns(type(record))]
+
+
+def _select(record_type: type, table: str) -> str:
+    return f"SELECT {', '.join(_columns(record_type))} FROM {table}"
+
+
+def _fetch(con: sqlite3.Connection, record_type: type, sql: str, params: Any = ()) -> list[Any]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [_decode(record_type, names, row) for row in cursor.fetchall()]
+
+
+def _upsert(table: str, record_type: type) -> str:
+    names = _columns(record_type)
+    return (
+        f"INSERT OR REPLACE INTO {table} ({', '.join(names)})"
+        f" VALUES ({', '.join('?' * len(names))})"
+    )
