@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline import engine, status, store
+from pipeline.cli_support import whole_number
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.report import cli as report_cli
@@ -18,6 +19,8 @@ from pipeline.store import AssetEvent, CheckRecord
 from pipeline.warehouse import DEFAULT_DB
 
 DEFAULT_DEFS = "pipeline.examples.sales"
+MAX_WORKERS = 64
+MAX_RUNS_LISTED = 1_000_000
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 _ASSET_MARKS = {"running": "..", "materialized": "ok", "failed": "FAILED", "skipped": "skipped"}
@@ -50,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=int,
+        type=whole_number(1, MAX_WORKERS),
         metavar="N",
-        help="assets built at once (default: half the cores, 1 to 4)",
+        help=f"assets built at once, 1 to {MAX_WORKERS} (default: half the cores, 1 to 4)",
     )
     check = commands.add_parser(
         "check", parents=[common], help="run checks on the current tables without rebuilding"
@@ -60,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", metavar="SEL", help="checks of which assets (default: all)")
     commands.add_parser("list", parents=[common], help="assets with their status and checks")
     runs = commands.add_parser("runs", parents=[common], help="recent runs, newest first")
-    runs.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default: 20)")
+    runs.add_argument(
+        "--limit",
+        type=whole_number(1, MAX_RUNS_LISTED),
+        default=20,
+        metavar="N",
+        help="how many (default: 20)",
+    )
     report_cli.add_arguments(
         commands.add_parser("report", parents=[common], help="write a run's report (html, json...)")
     )

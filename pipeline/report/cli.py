@@ -10,10 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.cli_support import whole_number
 from pipeline.definitions import Definitions
 from pipeline.report import FORMATS, ReportError, build_report, render
 
 EXIT_OK, EXIT_USAGE = 0, 2
+MAX_HISTORY = 1_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, metavar="PATH", help="file to write, or '-' for standard output"
     )
     parser.add_argument(
-        "--history", type=int, default=20, metavar="N", help="outcomes per check (default: 20)"
+        "--history",
+        type=whole_number(1, MAX_HISTORY),
+        default=20,
+        metavar="N",
+        help=f"outcomes per check, 1 to {MAX_HISTORY:,} (default: 20)",
     )
 
 
@@ -44,7 +50,7 @@ def main(args: argparse.Namespace, defs: Definitions | None = None) -> int:
         return EXIT_USAGE
     try:
         report = build_report(
-            args.db, args.run, defs=defs, defs_module=args.defs, history_length=max(1, args.history)
+            args.db, args.run, defs=defs, defs_module=args.defs, history_length=args.history
         )
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -93,3 +93,29 @@ def test_list_check_and_runs(sales_env, db_path, capsys):
     runs = capsys.readouterr().out.splitlines()
     assert runs[1].split()[:3] == ["2", "checks", "success"]
     assert runs[2].split()[:3] == ["1", "materialize", "success"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["materialize", "--workers", "-1"], "argument --workers: must be from 1 to 64, got -1"),
+        (["materialize", "--workers", "0"], "argument --workers: must be from 1 to 64, got 0"),
+        (["materialize", "--workers", "two"], "--workers: expected a whole number, got 'two'"),
+        (["runs", "--limit", "-1"], "argument --limit: must be from 1 to 1,000,000, got -1"),
+        (["runs", "--limit", "1e20"], "argument --limit: expected a whole number, got '1e20'"),
+        (
+            ["runs", "--limit", "100000000000000000000"],
+            "argument --limit: must be from 1 to 1,000,000, got 100000000000000000000",
+        ),
+        (
+            ["report", "--format", "md", "--out", "-", "--history", "-3"],
+            "argument --history: must be from 1 to 1,000, got -3",
+        ),
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_anything_runs(db_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--db", str(db_path)])
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not db_path.exists()
