@@ -7,15 +7,15 @@ not start), 2 bad usage or bad definitions.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from pipeline import engine, status, store
-from pipeline.cli_support import whole_number
+from pipeline.cli_support import print_error, whole_number
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.report import cli as report_cli
 from pipeline.store import AssetEvent, CheckRecord
+from pipeline.textsafe import cap, for_terminal, printable
 from pipeline.warehouse import DEFAULT_DB
 
 DEFAULT_DEFS = "pipeline.examples.sales"
@@ -83,7 +83,7 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
         if item.status == "materialized":
             line += f"  {item.row_count:,} rows in {item.duration_s:.2f} s"
         elif item.error:
-            line += f": {item.error}"
+            line += f": {cap(item.error)}"
     else:
         if item.outcome == "skipped":
             return
@@ -91,8 +91,8 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
         if item.failing_count:
             line += f" ({item.failing_count:,} failing rows)"
         if item.error:
-            line += f": {item.error}"
-    print(line, flush=True)
+            line += f": {cap(item.error)}"
+    print(printable(line), flush=True)
 
 
 def _run(args: argparse.Namespace, defs: Definitions) -> int:
@@ -122,13 +122,14 @@ def _list(args: argparse.Namespace, defs: Definitions) -> int:
         last = state.last_materialization
         rows = f"{last.row_count:,}" if last and last.row_count is not None else "-"
         when = f"{last.ended_at:%Y-%m-%d %H:%M:%S} UTC" if last and last.ended_at else "-"
-        print(f"{name:<24} {asset.group:<12} {asset.kind:<6} {state.status:<7} {rows:>12}  {when}")
+        shown = printable(f"{name:<24} {asset.group:<12} {asset.kind:<6}")
+        print(f"{shown} {state.status:<7} {rows:>12}  {when}")
         if state.status in ("stale", "failed"):
-            print(f"{'':<4}why: {state.reason}")
+            print(f"{'':<4}why: {for_terminal(state.reason or '')}")
         for check in defs.checks_for(name):
             record = outcomes[check.key]
             outcome = record.outcome if record else "never run"
-            print(f"{'':<4}check {check.name}: {outcome} ({check.severity})")
+            print(f"{'':<4}check {printable(check.name)}: {outcome} ({check.severity})")
     return EXIT_OK
 
 
@@ -143,10 +144,10 @@ def _runs(args: argparse.Namespace) -> int:
         secs = f"{run.duration_s:.2f}" if run.duration_s is not None else "-"
         print(
             f"{run.run_id:>5}  {run.kind:<11} {run.status:<11} {run.started_at:%Y-%m-%d %H:%M:%S}"
-            f" {secs:>7}  {run.selection or '*'}"
+            f" {secs:>7}  {for_terminal(run.selection or '*')}"
         )
         if run.message:
-            print(f"{'':>7}{run.message.splitlines()[0]}")
+            print(f"{'':>7}{for_terminal(run.message.splitlines()[0])}")
     return EXIT_OK
 
 
@@ -159,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command in ("materialize", "check"):
                 kind = "materialize" if args.command == "materialize" else "checks"
                 engine.record_failed_run(args.db, kind, args.select, str(exc))
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(exc)
             return EXIT_USAGE
         if args.command in ("materialize", "check"):
             return _run(args, defs)
@@ -169,10 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args, defs)
         return _runs(args)
     except SelectionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_FAILED
 
 

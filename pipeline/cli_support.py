@@ -1,4 +1,4 @@
-"""What the command lines share: argument types that refuse bad numbers up front.
+"""What the command lines share: argument types that refuse bad numbers up front, and errors.
 
 Kept apart from pipeline/__main__.py so the `report` subcommand and `pipeline.datagen` can use it
 without importing the engine.
@@ -7,7 +7,10 @@ without importing the engine.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
+
+from pipeline.textsafe import for_terminal
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:
@@ -28,3 +31,9 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
 
     parse.__name__ = f"whole number from {low} to {high}"
     return parse
+
+
+def print_error(message: object) -> None:
+    """`error: ...` on stderr; messages quote names and causes from user code and data, so
+    they are capped and their control characters escaped."""
+    print(f"error: {for_terminal(str(message))}", file=sys.stderr)

@@ -10,9 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.cli_support import whole_number
+from pipeline.cli_support import print_error, whole_number
 from pipeline.definitions import Definitions
 from pipeline.report import FORMATS, ReportError, build_report, render
+from pipeline.textsafe import for_terminal
 
 EXIT_OK, EXIT_USAGE = 0, 2
 MAX_HISTORY = 1_000
@@ -43,17 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, defs: Definitions | None = None) -> int:
     """Build and write the report; a clear message and exit 2 when it cannot be built."""
     if args.format not in FORMATS:
-        print(
-            f"error: unknown report format {args.format!r}: use one of {', '.join(FORMATS)}",
-            file=sys.stderr,
-        )
+        print_error(f"unknown report format {args.format!r}: use one of {', '.join(FORMATS)}")
         return EXIT_USAGE
     try:
         report = build_report(
             args.db, args.run, defs=defs, defs_module=args.defs, history_length=args.history
         )
     except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
     text = render(report, args.format)
     if args.out == "-":
@@ -64,8 +62,10 @@ def main(args: argparse.Namespace, defs: Definitions | None = None) -> int:
     out.write_text(text, encoding="utf-8")
     counts = report.check_counts
     print(
-        f"Wrote {args.format} report of run {report.run.run_id} ({report.run.status}:"
-        f" {counts['failed']} failed, {counts['error']} errors, {counts['warned']} warned,"
-        f" {counts['passed']} passed) to {out}"
+        for_terminal(
+            f"Wrote {args.format} report of run {report.run.run_id} ({report.run.status}:"
+            f" {counts['failed']} failed, {counts['error']} errors, {counts['warned']} warned,"
+            f" {counts['passed']} passed) to {out}"
+        )
     )
     return EXIT_OK

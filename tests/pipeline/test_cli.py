@@ -119,3 +119,60 @@ def test_numbers_out_of_range_are_refused_before_anything_runs(db_path, capsys, 
     assert caught.value.code == 2
     assert message in capsys.readouterr().err
     assert not db_path.exists()
+
+
+HOSTILE_DEFS = '''
+from pipeline import asset, asset_check
+
+
+@asset(name="evil\\x1b[31mname")
+def evil(con):
+    raise RuntimeError("\\x1b[2J\\x07" + "x" * 50_000)
+
+
+@asset
+def fine(con):
+    return "SELECT 1 AS x"
+
+
+@asset_check(asset="fine", name="check\\x1b]0;title\\x07")
+def noisy(con):
+    raise ValueError("bad \\x1b[5m value")
+'''
+
+
+def _no_raw_controls(text: str) -> None:
+    assert not [c for c in text if c in "\x00\x07\x1b\r\x9b" or "\ud800" <= c <= "\udfff"]
+
+
+def test_text_from_data_reaches_the_terminal_escaped_and_capped(tmp_path, db_path, capsys):
+    defs = tmp_path / "hostile_defs.py"
+    defs.write_text(HOSTILE_DEFS)
+    assert main(["materialize", "--defs", str(defs), "--db", str(db_path)]) == 1
+    out = capsys.readouterr().out
+    _no_raw_controls(out)
+    assert "FAILED  evil\\x1b[31mname: RuntimeError: \\x1b[2J\\x07xxx" in out
+    assert "… [40,019 characters cut]" in out and len(out) < 12_000
+    assert "ERROR    check fine.check\\x1b]0;title\\x07: ValueError: bad \\x1b[5m value" in out
+
+    assert main(["list", "--defs", str(defs), "--db", str(db_path)]) == 0
+    listing = capsys.readouterr().out
+    _no_raw_controls(listing)
+    assert "evil\\x1b[31mname" in listing and "check check\\x1b]0;title\\x07: error" in listing
+
+    from pipeline.engine import record_failed_run
+
+    record_failed_run(db_path, "checks", "sel\x1bect", "why \x1b[31mred\x1b[0m\nsecond line")
+    assert main(["runs", "--defs", str(defs), "--db", str(db_path)]) == 0
+    runs = capsys.readouterr().out
+    _no_raw_controls(runs)
+    assert "sel\\x1bect" in runs and "why \\x1b[31mred\\x1b[0m" in runs
+
+
+def test_errors_on_stderr_are_escaped(tmp_path, db_path, capsys):
+    defs = tmp_path / "raises.py"
+    defs.write_text('raise RuntimeError("\\x1b[2J cleared your screen")\n')
+    assert main(["list", "--defs", str(defs), "--db", str(db_path)]) == 2
+    err = capsys.readouterr().err
+    _no_raw_controls(err)
+    assert "RuntimeError: \\x1b[2J cleared your screen" in err
