@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 
 from pipeline import engine, status, store
-from pipeline.cli_support import print_error, whole_number
+from pipeline.cli_support import exit_code_of, print_error, silence_stdout, whole_number
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.report import cli as report_cli
@@ -77,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def print_progress(item: AssetEvent | CheckRecord) -> None:
-    """One line per asset start and outcome, one per check, flushed as they happen."""
+    """One line per asset start and outcome, one per check, flushed as they happen.
+
+    A reader that goes away (`... | head`) must not abort the run it watches: the run goes on
+    and is recorded, with its progress no longer shown.
+    """
     if isinstance(item, AssetEvent):
         line = f"  {_ASSET_MARKS[item.status]:>7}  {item.asset}"
         if item.status == "materialized":
@@ -92,7 +96,10 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
             line += f" ({item.failing_count:,} failing rows)"
         if item.error:
             line += f": {cap(item.error)}"
-    print(printable(line), flush=True)
+    try:
+        print(printable(line), flush=True)
+    except BrokenPipeError:
+        silence_stdout()
 
 
 def _run(args: argparse.Namespace, defs: Definitions) -> int:
@@ -178,4 +185,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exit_code_of(main))

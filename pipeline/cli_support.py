@@ -1,4 +1,5 @@
-"""What the command lines share: argument types that refuse bad numbers up front, and errors.
+"""What the command lines share: argument types that refuse bad numbers up front, error lines,
+and a quiet exit when the reader of stdout goes away (`python -m pipeline runs | head -1`).
 
 Kept apart from pipeline/__main__.py so the `report` subcommand and `pipeline.datagen` can use it
 without importing the engine.
@@ -7,6 +8,7 @@ without importing the engine.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -31,6 +33,29 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
 
     parse.__name__ = f"whole number from {low} to {high}"
     return parse
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after a broken pipe, so later prints and the flush at exit
+    neither raise nor print 'Exception ignored ... BrokenPipeError'."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def exit_code_of(main: Callable[[], int]) -> int:
+    """Run a CLI's `main`; when its reader closed the pipe, exit 1 without a traceback.
+
+    The recipe of the Python docs (signal module, "Note on SIGPIPE"): a reader such as `head`
+    that has seen enough is not an error worth a traceback, but the output is incomplete.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()  # data still buffered fails here, not in the interpreter's exit
+    except BrokenPipeError:
+        silence_stdout()
+        return 1
+    return code
 
 
 def print_error(message: object) -> None:

@@ -372,4 +372,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from pipeline.cli_support import exit_code_of
+
+    raise SystemExit(exit_code_of(main))

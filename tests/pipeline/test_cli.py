@@ -1,5 +1,6 @@
 """`python -m pipeline`: progress while it runs, and exit codes a script can rely on."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,7 +122,7 @@ def test_numbers_out_of_range_are_refused_before_anything_runs(db_path, capsys, 
     assert not db_path.exists()
 
 
-HOSTILE_DEFS = '''
+HOSTILE_DEFS = """
 from pipeline import asset, asset_check
 
 
@@ -138,7 +139,7 @@ def fine(con):
 @asset_check(asset="fine", name="check\\x1b]0;title\\x07")
 def noisy(con):
     raise ValueError("bad \\x1b[5m value")
-'''
+"""
 
 
 def _no_raw_controls(text: str) -> None:
@@ -176,3 +177,81 @@ def test_errors_on_stderr_are_escaped(tmp_path, db_path, capsys):
     err = capsys.readouterr().err
     _no_raw_controls(err)
     assert "RuntimeError: \\x1b[2J cleared your screen" in err
+
+
+def _into_closed_pipe(*args: str, module: str = "pipeline", env=None):
+    """Run a CLI whose stdout is a pipe nobody reads any more, as in `... | head -0`."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", module, *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+
+
+def _quiet(stderr: str) -> None:
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert "BrokenPipeError" not in stderr, stderr
+
+
+def test_runs_into_head_stops_quietly(db_path):
+    with store.open_store(db_path) as con:
+        for _ in range(3000):
+            store.start_run(con, "materialize", "a_long_selection_text+", [])
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "runs", "--limit", "3000", "--db", str(db_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    assert reader.stdout.readline().split()[:2] == ["run", "kind"]
+    reader.stdout.close()  # 3,000 lines are far more than the pipe holds: the writer is blocked
+    _, stderr = reader.communicate(timeout=120)
+    _quiet(stderr)
+    assert reader.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["runs"], 1),
+        (["list"], 1),
+        (["report", "--format", "md", "--out", "-"], 1),
+        (["runs", "--help"], 0),  # argparse itself ignores OSError when it prints help
+    ],
+)
+def test_every_printing_subcommand_exits_quietly_on_a_closed_pipe(db_path, args, code):
+    from pipeline.engine import record_failed_run
+
+    record_failed_run(db_path, "materialize", None, "a run to report on")
+    result = _into_closed_pipe(*args, "--db", str(db_path))
+    _quiet(result.stderr)
+    assert result.returncode == code
+
+
+def test_materialize_into_a_closed_pipe_finishes_and_records_the_run(tutorial_dir, db_path):
+    env = {"ASSETBOARD_SALES_DATA": str(tutorial_dir), "PATH": "/usr/bin:/bin"}
+    result = _into_closed_pipe("materialize", "--db", str(db_path), env=env)
+    _quiet(result.stderr)
+    assert result.returncode == 0
+    with store.open_store(db_path) as con:
+        run = store.list_runs(con)[0]
+    assert run.status == "success" and run.assets_materialized == 4
+
+
+def test_datagen_into_a_closed_pipe_exits_quietly(tmp_path):
+    result = _into_closed_pipe(
+        "--rows", "5", "--out", str(tmp_path / "csv"), module="pipeline.datagen"
+    )
+    _quiet(result.stderr)
+    assert result.returncode == 1
+    assert (tmp_path / "csv" / "sales_data.csv").is_file()
