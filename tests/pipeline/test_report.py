@@ -9,6 +9,7 @@ One tiny pipeline in this file produces every outcome:
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -434,3 +435,68 @@ def test_a_run_that_never_started_reports_its_message_in_every_format(tmp_path) 
     assert ET.fromstring(render(report, "junit")).get("tests") == "0"
     jsonschema.validate(json.loads(render(report, "json")), load_schema())
     assert "> definitions are broken: \\<b\\>cycle\\</b\\>" in render(report, "md")
+
+
+# --- Writing --out -----------------------------------------------------------------------------
+
+
+def _out_error(ran, out: str, capsys) -> str:
+    db, _, _ = ran
+    code = cli(["report", "--db", str(db), "--format", "html", "--out", out])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    return captured.err
+
+
+def test_out_under_a_file_is_refused(ran, tmp_path, capsys) -> None:
+    (tmp_path / "file.txt").write_text("not a folder")
+    err = _out_error(ran, str(tmp_path / "file.txt" / "report.html"), capsys)
+    assert err.startswith(
+        f"error: cannot write the report to {tmp_path / 'file.txt' / 'report.html'}: "
+    )
+    assert "file.txt is a file, not a folder" in err
+    assert "Pass --out a file in a folder you can write to, or '-' for standard output" in err
+    assert (tmp_path / "file.txt").read_text() == "not a folder"
+
+
+def test_out_that_is_a_directory_or_empty_is_refused(ran, tmp_path, capsys) -> None:
+    err = _out_error(ran, str(tmp_path), capsys)
+    assert f"error: --out {tmp_path} is a folder: give a file name in it" in err
+    err = _out_error(ran, "", capsys)
+    assert "error: --out is empty: give a file path, or '-' for standard output" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_out_in_a_place_nobody_may_write_is_refused(ran, capsys) -> None:
+    # sysfs refuses new files even to root, where a chmod-ed folder would not.
+    err = _out_error(ran, "/sys/assetboard-report.html", capsys)
+    assert "error: cannot write the report to /sys/assetboard-report.html: Permission denied" in (
+        err
+    )
+
+
+def test_a_failed_write_leaves_the_previous_report_whole(ran, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "report.html"
+    out.write_text("the previous report")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    err = _out_error(ran, str(out), capsys)
+    assert f"cannot write the report to {out}: No space left on device" in err
+    assert out.read_text() == "the previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left
+
+
+def test_a_report_replaces_the_previous_one_and_creates_missing_folders(ran, tmp_path, capsys):
+    db, _, _ = ran
+    out = tmp_path / "new" / "folder" / "report.md"
+    for _ in range(2):
+        assert cli(["report", "--db", str(db), "--format", "md", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("### ")
+    assert [p.name for p in out.parent.iterdir()] == ["report.md"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it
