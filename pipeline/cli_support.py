@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from pipeline.textsafe import for_terminal
 
@@ -33,6 +34,19 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
 
     parse.__name__ = f"whole number from {low} to {high}"
     return parse
+
+
+def os_error_reason(exc: OSError, folder: Path) -> str:
+    """Why writing into `folder` failed, in words: names a file standing where `folder` or one
+    of its parents should be (the OS only says 'File exists' or 'Not a directory')."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                return f"{path} is a file, not a folder"
+            break
+    if exc.strerror and exc.filename2:  # os.replace(tmp, target): the target is the news
+        return f"{exc.filename2}: {exc.strerror}"
+    return exc.strerror or str(exc)
 
 
 def silence_stdout() -> None:

@@ -15,7 +15,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from pipeline.cli_support import print_error, whole_number
+from pipeline.cli_support import os_error_reason, print_error, whole_number
 from pipeline.definitions import Definitions
 from pipeline.report import EXTENSIONS, FORMATS, ReportError, build_report, render
 from pipeline.textsafe import for_terminal
@@ -54,16 +54,6 @@ def _out_problem(out: str, fmt: str) -> str | None:
         example = Path(out) / f"report.{EXTENSIONS[fmt]}"
         return f"--out {out} is a folder: give a file name in it, e.g. {example}"
     return None
-
-
-def _reason(exc: OSError, path: Path) -> str:
-    """The OS error in words, naming the file that stands where a folder is needed."""
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                return f"{parent} is a file, not a folder"
-            break
-    return exc.strerror or str(exc)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -111,9 +101,10 @@ def main(args: argparse.Namespace, defs: Definitions | None = None) -> int:
     try:
         write_atomically(out, data)
     except OSError as exc:
+        reason = os_error_reason(exc, out.parent)
         print_error(
-            f"cannot write the report to {out}: {_reason(exc, out)}. Pass --out a file in a"
-            " folder you can write to, or '-' for standard output"
+            f"cannot write the report to {out}: {reason}. Pass --out a file in a folder you can"
+            " write to, or '-' for standard output"
         )
         return EXIT_USAGE
     counts = report.check_counts
