@@ -7,10 +7,18 @@ not start), 2 bad usage or bad definitions.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from pipeline import engine, status, store
-from pipeline.cli_support import exit_code_of, print_error, silence_stdout, whole_number
+from pipeline import engine, selection, status, store
+from pipeline.cli_support import (
+    exit_code_of,
+    os_error_reason,
+    print_error,
+    silence_stdout,
+    whole_number,
+)
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.report import cli as report_cli
@@ -158,17 +166,42 @@ def _runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _record_failed_run(args: argparse.Namespace, message: str) -> None:
+    """Keep the history saying why a run never started, after the error is on screen.
+
+    Best effort: when it cannot be recorded (a run in progress, a locked, unwritable or newer
+    database) one line says so; it never replaces the error the user has to fix first.
+    """
+    kind = "materialize" if args.command == "materialize" else "checks"
+    try:
+        engine.record_failed_run(args.db, kind, args.select, message)
+    except OSError as exc:
+        reason = os_error_reason(exc, Path(args.db).parent)
+    except Exception as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    else:
+        return
+    note = f"note: this failed run was not recorded in {args.db}: {reason}"
+    print(for_terminal(note), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Definitions are loaded and the selection parsed before anything opens the database, so a
+    mistake in them is reported as such (exit 2), never hidden behind a database problem."""
     args = build_parser().parse_args(argv)
     try:
-        try:
-            defs = load_definitions(args.defs)
-        except DefinitionError as exc:
-            if args.command in ("materialize", "check"):
-                kind = "materialize" if args.command == "materialize" else "checks"
-                engine.record_failed_run(args.db, kind, args.select, str(exc))
-            print_error(exc)
-            return EXIT_USAGE
+        defs = load_definitions(args.defs)
+        if args.command in ("materialize", "check"):
+            selection.select(defs, args.select)
+    except DefinitionError as exc:
+        print_error(exc)
+        if args.command in ("materialize", "check"):
+            _record_failed_run(args, str(exc))
+        return EXIT_USAGE
+    except SelectionError as exc:
+        print_error(exc)
+        return EXIT_USAGE
+    try:
         if args.command in ("materialize", "check"):
             return _run(args, defs)
         if args.command == "report":

@@ -255,3 +255,55 @@ def test_datagen_into_a_closed_pipe_exits_quietly(tmp_path):
     _quiet(result.stderr)
     assert result.returncode == 1
     assert (tmp_path / "csv" / "sales_data.csv").is_file()
+
+
+CYCLIC = str(Path(__file__).parent / "scenarios" / "cyclic.py")
+
+
+def _definition_error_then(err: str, note: str) -> None:
+    """The definitions error comes first and whole; the recording problem is one extra line."""
+    lines = err.splitlines()
+    assert lines[0] == "error: 1 problem in the definitions:"
+    assert lines[1] == "  - dependency cycle: a -> b -> c -> a"
+    assert len(lines) == 3 and lines[2].startswith("note: this failed run was not recorded in ")
+    assert note in lines[2]
+
+
+def test_broken_definitions_are_not_hidden_by_a_run_in_progress(db_path, capsys):
+    from pipeline.warehouse import run_lock
+
+    with run_lock(db_path, "materialize run"):
+        assert main(["materialize", "--defs", CYCLIC, "--db", str(db_path)]) == 2
+    _definition_error_then(capsys.readouterr().err, "a run is already in progress")
+
+
+def test_broken_definitions_are_not_hidden_by_a_newer_store(db_path, capsys):
+    import duckdb
+
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "CREATE SCHEMA assetboard; CREATE TABLE assetboard.meta (key VARCHAR, value VARCHAR)"
+        )
+        con.execute("INSERT INTO assetboard.meta VALUES ('schema_version', '99')")
+    assert main(["check", "--defs", CYCLIC, "--db", str(db_path)]) == 2
+    _definition_error_then(capsys.readouterr().err, "schema version 99")
+
+
+def test_broken_definitions_are_not_hidden_by_an_unusable_database(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    db = tmp_path / "file" / "warehouse.duckdb"
+    assert main(["materialize", "--defs", CYCLIC, "--db", str(db)]) == 2
+    _definition_error_then(capsys.readouterr().err, str(db))
+
+
+@pytest.mark.parametrize("command", ["materialize", "check"])
+def test_a_bad_selection_is_refused_before_the_database_is_touched(
+    sales_env, db_path, capsys, command
+):
+    from pipeline.warehouse import run_lock
+
+    with run_lock(db_path, "materialize run"):
+        assert main([command, "--db", str(db_path), "--select", "joined_dat"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown asset 'joined_dat' at position 0")
+    assert not db_path.exists()
