@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+
 from pipeline import engine, selection, status, store
 from pipeline.cli_support import (
     exit_code_of,
@@ -214,6 +216,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except PipelineError as exc:
         print_error(exc)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        raise  # an OSError, but exit_code_of's to handle: the reader went away
+    except (OSError, duckdb.IOException) as exc:
+        reason = os_error_reason(exc, Path(args.db).parent) if isinstance(exc, OSError) else exc
+        print_error(
+            f"cannot use the database {args.db}: {str(reason).rstrip('.!')}. Pass --db a DuckDB"
+            " file in a folder you can write to (it is created if missing)"
+        )
         return EXIT_FAILED
 
 

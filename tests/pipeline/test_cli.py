@@ -307,3 +307,32 @@ def test_a_bad_selection_is_refused_before_the_database_is_touched(
     err = capsys.readouterr().err
     assert err.startswith("error: unknown asset 'joined_dat' at position 0")
     assert not db_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "where", "reason"),
+    [
+        *[(c, "under_a_file", "is a file, not a folder") for c in ("list", "runs", "materialize")],
+        *[(c, "a_folder", "Is a directory") for c in ("list", "check")],
+        # report says 'no database at PATH' (exit 2) for anything that is not a file
+        *[
+            (c, "a_text_file", "not a valid DuckDB database file")
+            for c in ("list", "runs", "materialize", "check", "report")
+        ],
+    ],
+)
+def test_a_database_that_cannot_be_used_is_a_clear_error(
+    sales_env, tmp_path, capsys, command, where, reason
+):
+    (tmp_path / "file").write_text("not a database")
+    db = {
+        "under_a_file": tmp_path / "file" / "warehouse.duckdb",
+        "a_text_file": tmp_path / "file",
+        "a_folder": tmp_path,
+    }[where]
+    extra = ["--format", "md", "--out", "-"] if command == "report" else []
+    assert main([command, "--db", str(db), *extra]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot use the database {db}: ")
+    assert reason in err
+    assert "Pass --db a DuckDB file in a folder you can write to" in err
