@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
         description="Materialize DuckDB assets, run their checks, and show what happened.",
-        epilog="Selection syntax: name, *, +name (upstream), name+ (downstream), 2+name, name+1,"
-        " group:NAME, tag:KEY=VALUE, kind:view; combine with ',', or, and, not, ( ).",
+        epilog='Selection syntax: name, "any name" (a quote inside doubled), *, +name'
+        " (upstream), name+ (downstream), 2+name, name+1, group:NAME, tag:KEY=VALUE, kind:view;"
+        " combine with ',', or, and, not, ( ).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(

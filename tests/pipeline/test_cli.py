@@ -336,3 +336,12 @@ def test_a_database_that_cannot_be_used_is_a_clear_error(
     assert err.startswith(f"error: cannot use the database {db}: ")
     assert reason in err
     assert "Pass --db a DuckDB file in a folder you can write to" in err
+
+
+def test_a_deeply_nested_or_quoted_selection_through_the_cli(sales_env, db_path, capsys):
+    deep = "(" * 200 + "joined_data" + ")" * 200
+    assert main(["materialize", "--db", str(db_path), "--select", deep]) == 2
+    assert "selection nested more than 100 levels deep" in capsys.readouterr().err
+    assert not db_path.exists()
+    assert main(["materialize", "--db", str(db_path), "--select", '+"joined_data"']) == 0
+    assert "Run 1 success" in capsys.readouterr().out
