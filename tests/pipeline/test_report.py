@@ -500,3 +500,87 @@ def test_a_report_replaces_the_previous_one_and_creates_missing_folders(ran, tmp
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it
+
+
+# --- JSON values -------------------------------------------------------------------------------
+
+
+def _strict_json(text: str) -> object:
+    """json.loads that refuses NaN and Infinity, which are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_value_converts_what_json_lacks() -> None:
+    from datetime import date, time
+    from decimal import Decimal
+
+    from pipeline.report.jsonreport import json_value
+
+    assert json_value(
+        {
+            "nested": {"customer_id": 0, "ids": (1, 2), 3: [date(2024, 1, 2)]},
+            "when": datetime(2024, 1, 2, 3, 4, 5),
+            "at": time(6, 7),
+            "money": Decimal("19.99"),
+            "precise": Decimal("1.00000000000000000001"),
+            "big": Decimal("1E+30"),
+            "dec_nan": Decimal("NaN"),
+            "raw": b"ab\xff",
+            "nan": float("nan"),
+            "inf": float("inf"),
+            "minus_inf": float("-inf"),
+            "set": {3, 1, 2},
+            "plain": [None, True, 1, 1.5, "s"],
+            "other": object,
+        }
+    ) == {
+        "nested": {"customer_id": 0, "ids": [1, 2], "3": ["2024-01-02"]},
+        "when": "2024-01-02T03:04:05",
+        "at": "06:07:00",
+        "money": 19.99,
+        "precise": "1.00000000000000000001",
+        "big": 1e30,
+        "dec_nan": "NaN",
+        "raw": "ab\\xff",
+        "nan": "NaN",
+        "inf": "Infinity",
+        "minus_inf": "-Infinity",
+        "set": [1, 2, 3],
+        "plain": [None, True, 1, 1.5, "s"],
+        "other": "<class 'object'>",
+    }
+
+
+def test_json_report_keeps_nested_metadata_as_objects_and_stays_valid(tmp_path) -> None:
+    metadata = {
+        "worst": {"customer_id": 0, "tags": ["x", "y"]},
+        "pair": (1, 2),
+        "ratio": float("nan"),
+        "limit": float("inf"),
+    }
+    defs = Definitions(
+        assets=[asset(lambda con: "SELECT 1 AS x", name="a")],
+        checks=[
+            asset_check(
+                lambda con: CheckResult(False, metadata, observed_value=float("nan")),
+                asset="a",
+                name="c",
+            )
+        ],
+    )
+    materialize(defs, db=tmp_path / "w.duckdb")
+    document = _strict_json(render(build_report(tmp_path / "w.duckdb"), "json"))
+    jsonschema.validate(document, load_schema())
+    check = document["checks"][0]
+    assert check["metadata"] == {
+        "worst": {"customer_id": 0, "tags": ["x", "y"]},
+        "pair": [1, 2],
+        "ratio": "NaN",
+        "limit": "Infinity",
+    }
+    assert check["observed_value"] is None  # the schema says number or null
+    assert check["headline"] == "observed nan"
