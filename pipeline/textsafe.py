@@ -28,11 +28,13 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with control characters shown as escapes (`\\x1b`, `\\u202e`); tab and newline kept.
+    """`text` with control characters shown as escapes (`\\x1b`, `\\u202e`); tab and newline kept,
+    and a Windows line end (CR LF) read as a newline. Only a lone CR, which overwrites the line,
+    is shown as `\\r`.
 
     Backslashes already in the text are left alone: this is for reading, not a reversible code.
     """
-    return _UNPRINTABLE.sub(_escape, text)
+    return _UNPRINTABLE.sub(_escape, text.replace("\r\n", "\n"))
 
 
 def cap(text: str, limit: int = CAP_LIMIT) -> str:

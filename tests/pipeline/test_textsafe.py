@@ -16,6 +16,7 @@ from pipeline.textsafe import cap, printable, xml_safe
         ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
         ("bell\x07 nul\x00 del\x7f", "bell\\x07 nul\\x00 del\\x7f"),
         ("over\rwrite", "over\\rwrite"),
+        ("windows\r\nline ends\r\n", "windows\nline ends\n"),
         ("c1 \x9b2J", "c1 \\x9b2J"),
         ("evil\u202ereversed", "evil\\u202ereversed"),
         ("lone \ud800 surrogate", "lone \\ud800 surrogate"),
