@@ -1,7 +1,8 @@
 """The report as one self-contained HTML file: inline CSS and SVG, no scripts, no network.
 
 Rendered with Jinja2 and autoescaping always on, so text from the data (asset descriptions,
-check metadata, failing-row values) is shown as text and never executed. The file opens from disk
+check metadata, failing-row values) is shown as text and never executed; control characters in
+it, which autoescaping leaves alone, are shown as escapes (`\\x1b`). The file opens from disk
 or an e-mail attachment exactly as it does anywhere else.
 """
 
@@ -12,6 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from pipeline.report.model import Report, format_number
+from pipeline.textsafe import printable
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -56,6 +58,16 @@ def _cell(value: object) -> str:
     return "NULL" if value is None else str(value)
 
 
+def _printable(value: object) -> object:
+    """Jinja's finalize: every {{ value }} passes here before autoescaping. Macro output is
+    Markup, already made of finalized values, and is left alone."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
 @cache
 def _environment() -> Environment:
     # Imported on first render, not at import: `python -m pipeline` loads this package for its
@@ -68,6 +80,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_printable,
     )
     env.filters.update(when=_when, seconds=_seconds, number=format_number, cell=_cell)
     env.globals.update(

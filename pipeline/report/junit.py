@@ -18,6 +18,9 @@ with the build's error text, so a run that broke before any check could run is r
 
 Every testcase has properties `outcome`, `severity` and `blocking`, so a tool can tell warnings
 apart. Suite and root counts (`tests`, `failures`, `errors`, `skipped`) follow the same rules.
+
+Names, messages and row values come from data and may hold characters XML 1.0 forbids (most
+control characters): every attribute and text goes through `xml_safe`, so the file always parses.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import xml.etree.ElementTree as ET
 
 from pipeline.report.jsonreport import iso
 from pipeline.report.model import AssetEntry, CheckEntry, Report
+from pipeline.textsafe import xml_safe
 
 
 def _details(check: CheckEntry) -> str:
@@ -97,6 +101,17 @@ def _set_counts(element: ET.Element, checks: list[CheckEntry], failed_builds: in
     element.set("time", f"{sum(c.duration_s or 0 for c in checks):.3f}")
 
 
+def _make_xml_safe(root: ET.Element) -> None:
+    """One pass over the finished tree, so no field can be forgotten: ElementTree escapes
+    markup but writes control characters as they are, which no XML parser accepts."""
+    for element in root.iter():
+        element.attrib.update({key: xml_safe(value) for key, value in element.attrib.items()})
+        if element.text:
+            element.text = xml_safe(element.text)
+        if element.tail:
+            element.tail = xml_safe(element.tail)
+
+
 def render_junit(report: Report) -> str:
     """One testsuite per asset that has checks in the run (plus failed assets without any)."""
     root = ET.Element("testsuites", name=f"{report.project} run {report.run.run_id}")
@@ -118,5 +133,6 @@ def render_junit(report: Report) -> str:
         event = next((e for e in report.assets if e.name == asset), None)
         if event is not None and event.status in ("failed", "skipped") and event.error:
             ET.SubElement(suite, "system-err").text = f"asset {event.status}: {event.error}"
+    _make_xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -584,3 +584,80 @@ def test_json_report_keeps_nested_metadata_as_objects_and_stays_valid(tmp_path) 
     }
     assert check["observed_value"] is None  # the schema says number or null
     assert check["headline"] == "observed nan"
+
+
+# --- Control characters in every format -------------------------------------------------------
+
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _crash(con):
+    raise RuntimeError("boom\x01\x1b[2J")
+
+
+def _fails_to_build(con):
+    raise RuntimeError("asset\x08error")
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    """Control characters from data (a row value), from errors, and in names."""
+    db = tmp_path_factory.mktemp("hostile") / "warehouse.duckdb"
+    defs = Definitions(
+        assets=[
+            asset(
+                lambda con: "SELECT 'bad' || chr(1) || chr(27) || '[31mred' AS label, 1 AS id",
+                name="ctl",
+            ),
+            asset(_fails_to_build, name="broken\x0b"),
+        ],
+        checks=[
+            asset_check(
+                lambda con: CheckResult(
+                    False, {"note": "meta\x00\x1b", "sur": "\ud800"}, "SELECT label FROM ctl"
+                ),
+                asset="ctl",
+                name="name\x1b[1mbold",
+            ),
+            asset_check(_crash, asset="ctl", name="crash"),
+        ],
+    )
+    materialize(defs, db=db)
+    return build_report(db, "latest", defs=defs)
+
+
+def test_junit_is_well_formed_whatever_the_data(hostile_report) -> None:
+    from xml.dom import minidom
+
+    document = render(hostile_report, "junit")
+    assert not NOT_XML.search(document)
+    minidom.parseString(document.encode("utf-8"))  # expat: strict XML 1.0 well-formedness
+    root = ET.fromstring(document)
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    assert set(cases) == {"name\\x1b[1mbold", "crash", "materialize"}
+    failure = cases["name\\x1b[1mbold"].find("failure")
+    # sample rows and metadata are JSON in the text, with JSON's own escapes
+    assert '{"label": "bad\\u0001\\u001b[31mred"}' in failure.text
+    assert '"note": "meta\\u0000\\u001b", "sur": "\\ud800"' in failure.text
+    assert cases["crash"].find("error").get("message").endswith("boom\\x01\\x1b[2J")
+    assert {suite.get("name") for suite in root.iter("testsuite")} == {"ctl", "broken\\x0b"}
+    assert cases["materialize"].find("error").text == "RuntimeError: asset\\x08error"
+
+
+def test_markdown_shows_control_characters_as_escapes(hostile_report) -> None:
+    text = render(hostile_report, "md")
+    assert not UNPRINTABLE.search(text)
+    assert "`ctl.name\\x1b[1mbold`" in text  # inline code: shown as written
+    assert "boom\\\\x01\\\\x1b\\[2J" in text  # a table cell: \\ and [ escaped for Markdown
+
+
+def test_html_shows_control_characters_as_escapes(hostile_report) -> None:
+    page = render(hostile_report, "html")
+    assert not UNPRINTABLE.search(page)
+    parsed = _Tags()
+    parsed.feed(page)
+    text = "".join(parsed.text)
+    for shown in ("bad\\x01\\x1b[31mred", "boom\\x01\\x1b[2J", "name\\x1b[1mbold", "\\ud800"):
+        assert shown in text
+    page.encode("utf-8")  # the lone surrogate in the metadata would make this raise
