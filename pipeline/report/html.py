@@ -26,8 +26,6 @@ COLORS = {
     "passed": "#2da44e",
     "materialized": "#2da44e",
     "running": "#0969da",
-    "success": "#2da44e",
-    "interrupted": "#8250df",
 }
 LABELS = {
     "failed": "Failed",
@@ -37,8 +35,6 @@ LABELS = {
     "passed": "Passed",
     "materialized": "Built",
     "running": "Running",
-    "success": "Succeeded",
-    "interrupted": "Interrupted",
 }
 SAMPLE_COLUMNS_SHOWN = 12
 SAMPLE_ROWS_SHOWN = 5  # the rest of the sample sits behind "Show N more", to keep pages short

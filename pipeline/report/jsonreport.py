@@ -133,6 +133,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "message": run.message,
             "planned": list(run.planned),
         },
+        "verdict": report.verdict.value,
         "counts": {"checks": report.check_counts, "assets": report.asset_counts},
         "history_length": report.history_length,
         "checks": [_check(entry) for entry in report.checks],

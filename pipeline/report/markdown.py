@@ -16,9 +16,6 @@ ICONS = {
     "warned": "⚠️",
     "skipped": "⏭️",
     "passed": "✅",
-    "success": "✅",
-    "interrupted": "⛔",
-    "running": "⏳",
 }
 MAX_ROWS = 15
 
@@ -39,10 +36,11 @@ def _code(text: str) -> str:
 
 def render_markdown(report: Report) -> str:
     run, checks, assets = report.run, report.check_counts, report.asset_counts
+    style = report.verdict_style
     when = f"{run.started_at:%Y-%m-%d %H:%M} UTC"
     lines = [
-        f"### {ICONS.get(run.status, '')} {_cell(report.project)}: run {run.run_id}"
-        f" {run.status} ({run.kind}, {when})",
+        f"### {style.icon} {_cell(report.project)}: run {run.run_id}"
+        f" {style.label} ({run.kind}, {when})",
         "",
         f"**Checks:** {checks['failed']} failed · {checks['error']} errors ·"
         f" {checks['warned']} warned · {checks['passed']} passed · {checks['skipped']} skipped"

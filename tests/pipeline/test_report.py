@@ -661,3 +661,125 @@ def test_html_shows_control_characters_as_escapes(hostile_report) -> None:
     for shown in ("bad\\x01\\x1b[31mred", "boom\\x01\\x1b[2J", "name\\x1b[1mbold", "\\ud800"):
         assert shown in text
     page.encode("utf-8")  # the lone surrogate in the metadata would make this raise
+
+
+# --- One verdict in every format ---------------------------------------------------------------
+
+
+def _check_raises(con):
+    raise RuntimeError("the check itself broke")
+
+
+def _asset_raises(con):
+    raise RuntimeError("source missing")
+
+
+def _scenario(name: str) -> Definitions:
+    """One asset `a` and one check, arranged to give each verdict."""
+    build = _asset_raises if name == "asset_failed" else (lambda con: "SELECT 1 AS x")
+    check_fn, severity = {
+        "all_passed": (lambda con: CheckResult(True), "error"),
+        "warn_warned": (lambda con: CheckResult(False, observed_value=3, threshold="= 0"), "warn"),
+        "warn_errored": (_check_raises, "warn"),
+        "error_failed": (
+            lambda con: CheckResult(False, observed_value=3, threshold="= 0"),
+            "error",
+        ),
+        "asset_failed": (lambda con: CheckResult(True), "error"),
+    }[name]
+    return Definitions(
+        assets=[asset(build, name="a")],
+        checks=[asset_check(check_fn, asset="a", name="c", severity=severity)],
+    )
+
+
+VERDICTS = {
+    "all_passed": ("passed", "✅"),
+    "warn_warned": ("passed with warnings", "⚠️"),
+    "warn_errored": ("failed", "❌"),
+    "error_failed": ("failed", "❌"),
+    "asset_failed": ("failed", "❌"),
+}
+
+
+@pytest.fixture(scope="module", params=list(VERDICTS))
+def scenario(request, tmp_path_factory):
+    db = tmp_path_factory.mktemp(request.param) / "warehouse.duckdb"
+    materialize(_scenario(request.param), db=db)
+    return request.param, build_report(db, "latest")
+
+
+def test_the_verdict_follows_what_happened_not_the_stored_status(scenario) -> None:
+    from pipeline.report.model import VERDICT_STYLES, Verdict
+
+    name, report = scenario
+    expected = {"all_passed": "passed", "warn_warned": "warned"}.get(name, "failed")
+    assert report.verdict == Verdict(expected)
+    assert report.ok == (expected != "failed")
+    assert VERDICT_STYLES[report.verdict].label == VERDICTS[name][0]
+
+
+def test_markdown_headline_agrees_with_the_verdict(scenario) -> None:
+    name, report = scenario
+    label, icon = VERDICTS[name]
+    text = render(report, "md")
+    assert text.startswith(f"### {icon} Assetboard: run 1 {label} (materialize, ")
+    if name != "all_passed":
+        assert "✅" not in text and "checks passed" not in text
+    else:
+        assert "All 1 checks passed." in text
+
+
+def test_json_verdict_and_counts_agree(scenario) -> None:
+    name, report = scenario
+    document = json.loads(render(report, "json"))
+    jsonschema.validate(document, load_schema())
+    assert document["verdict"] == {"all_passed": "passed", "warn_warned": "warned"}.get(
+        name, "failed"
+    )
+    checks, assets = document["counts"]["checks"], document["counts"]["assets"]
+    failing = checks["failed"] + checks["error"] + assets["failed"]
+    assert (document["verdict"] == "failed") == (failing > 0)
+
+
+def test_junit_is_red_exactly_when_the_verdict_is_failed(scenario) -> None:
+    name, report = scenario
+    root = ET.fromstring(render(report, "junit"))
+    red = int(root.get("failures")) + int(root.get("errors"))
+    assert (red > 0) == (VERDICTS[name][0] == "failed")
+    if name == "warn_errored":
+        case = root.find("testsuite/testcase[@name='c']")
+        message = case.find("error").get("message")
+        assert message == "a.c: could not run: RuntimeError: the check itself broke"
+
+
+def test_html_banner_agrees_with_the_verdict(scenario) -> None:
+    from pipeline.report.model import VERDICT_STYLES
+
+    name, report = scenario
+    label = VERDICTS[name][0]
+    page = render(report, "html")
+    banner = page[page.index('<header class="banner"') : page.index("</header>")]
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", banner)))
+    assert f"Run 1 {label}" in text
+    assert VERDICT_STYLES[report.verdict].color in banner
+    assert ("✔" in text) == (label != "failed")
+    assert f"<title>Assetboard: run 1 {label}</title>" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "expected"),
+    [
+        ("interrupted", "passed", "interrupted"),
+        ("running", "passed", "running"),
+        ("failed", None, "failed"),  # e.g. broken definitions: failed with no checks at all
+        ("interrupted", "error", "failed"),  # a broken check is a failure whatever the status
+        ("success", "warned", "warned"),
+        ("success", "error", "failed"),
+    ],
+)
+def test_verdict_from_checks_assets_and_run_status(status, outcome, expected) -> None:
+    from pipeline.report.model import verdict
+
+    checks = [_entry(outcome=outcome, severity="warn")] if outcome else []
+    assert verdict(checks, [], status) == expected
