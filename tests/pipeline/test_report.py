@@ -432,7 +432,10 @@ def test_a_run_that_never_started_reports_its_message_in_every_format(tmp_path) 
     page = render(report, "html")
     assert "definitions are broken: &lt;b&gt;cycle&lt;/b&gt;" in page
     assert "This run recorded no check results." in page
-    assert ET.fromstring(render(report, "junit")).get("tests") == "0"
+    root = ET.fromstring(render(report, "junit"))  # red in CI, as the other formats say failed
+    assert (root.get("tests"), root.get("errors"), root.get("failures")) == ("1", "1", "0")
+    error = root.find("testsuite[@name='run']/testcase[@name='run']/error")
+    assert error.get("message") == f"run {run_id} failed: definitions are broken: <b>cycle</b>"
     jsonschema.validate(json.loads(render(report, "json")), load_schema())
     assert "> definitions are broken: \\<b\\>cycle\\</b\\>" in render(report, "md")
 
@@ -783,3 +786,20 @@ def test_verdict_from_checks_assets_and_run_status(status, outcome, expected) ->
 
     checks = [_entry(outcome=outcome, severity="warn")] if outcome else []
     assert verdict(checks, [], status) == expected
+
+
+def test_junit_of_an_interrupted_run_is_red(tmp_path) -> None:
+    from pipeline import store
+
+    db = tmp_path / "w.duckdb"
+    with store.open_store(db) as con:
+        store.start_run(con, "materialize", None, [])  # never finished: its process died
+    report = build_report(db, "latest")
+    assert report.verdict == "interrupted"
+    root = ET.fromstring(render(report, "junit"))
+    assert (root.get("tests"), root.get("errors")) == ("1", "1")
+    assert (
+        root.find("testsuite/testcase/error")
+        .get("message")
+        .startswith("run 1 was interrupted: interrupted: the process running it stopped")
+    )
