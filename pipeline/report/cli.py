@@ -110,7 +110,7 @@ def main(args: argparse.Namespace, defs: Definitions | None = None) -> int:
     counts = report.check_counts
     print(
         for_terminal(
-            f"Wrote {args.format} report of run {report.run.run_id} ({report.run.status}:"
+            f"Wrote {args.format} report of run {report.run.run_id} ({report.verdict}:"
             f" {counts['failed']} failed, {counts['error']} errors, {counts['warned']} warned,"
             f" {counts['passed']} passed) to {out}"
         )

@@ -803,3 +803,13 @@ def test_junit_of_an_interrupted_run_is_red(tmp_path) -> None:
         .get("message")
         .startswith("run 1 was interrupted: interrupted: the process running it stopped")
     )
+
+
+def test_cli_summary_line_gives_the_verdict(tmp_path, capsys) -> None:
+    db = tmp_path / "w.duckdb"
+    materialize(_scenario("warn_errored"), db=db)
+    out = tmp_path / "r.md"
+    assert cli(["report", "--db", str(db), "--format", "md", "--out", str(out)]) == 0
+    assert "report of run 1 (failed: 0 failed, 1 errors, 0 warned, 0 passed)" in (
+        capsys.readouterr().out
+    )
