@@ -37,6 +37,13 @@ _ASSET_MARKS = {"running": "..", "materialized": "ok", "failed": "FAILED", "skip
 _CHECK_MARKS = {"passed": "pass", "warned": "WARN", "failed": "FAIL", "error": "ERROR"}
 
 
+def _database(text: str) -> str:
+    # "" would open the current folder as a database and fail with a confusing DuckDB message.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give the path of a DuckDB file")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -46,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"module or .py file defining `defs = Definitions(...)` (default: {DEFAULT_DEFS})",
     )
     common.add_argument(
-        "--db", default=DEFAULT_DB, metavar="PATH", help=f"DuckDB file (default: {DEFAULT_DB})"
+        "--db",
+        type=_database,
+        default=DEFAULT_DB,
+        metavar="PATH",
+        help=f"DuckDB file (default: {DEFAULT_DB})",
     )
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",

@@ -112,6 +112,7 @@ def test_list_check_and_runs(sales_env, db_path, capsys):
             ["report", "--format", "md", "--out", "-", "--history", "-3"],
             "argument --history: must be from 1 to 1,000, got -3",
         ),
+        (["list", "--db", ""], "argument --db: is empty: give the path of a DuckDB file"),
     ],
 )
 def test_numbers_out_of_range_are_refused_before_anything_runs(db_path, capsys, argv, message):
