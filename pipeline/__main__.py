@@ -1,4 +1,4 @@
-"""The command line: `python -m pipeline materialize|check|list|runs`.
+"""The command line: `python -m pipeline materialize|check|list|runs|report`.
 
 Exit codes: 0 all good (warnings allowed), 1 an asset or an ERROR check failed (or the run could
 not start), 2 bad usage or bad definitions.
