@@ -17,7 +17,7 @@ _UNPRINTABLE = re.compile(
 )
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-CAP_LIMIT = 10_000
+MAX_TEXT = 10_000
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -37,7 +37,7 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape, text.replace("\r\n", "\n"))
 
 
-def cap(text: str, limit: int = CAP_LIMIT) -> str:
+def cap(text: str, limit: int = MAX_TEXT) -> str:
     """`text` cut to `limit` characters, followed by how many were cut when it was longer."""
     if len(text) <= limit:
         return text
@@ -45,7 +45,7 @@ def cap(text: str, limit: int = CAP_LIMIT) -> str:
     return f"{text[:limit]}… [{cut:,} character{'s' if cut != 1 else ''} cut]"
 
 
-def for_terminal(text: str, limit: int = CAP_LIMIT) -> str:
+def for_terminal(text: str, limit: int = MAX_TEXT) -> str:
     """Capped first, so a huge text is never scanned whole, then made printable."""
     return printable(cap(text, limit))
 
