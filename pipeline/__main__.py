@@ -1,7 +1,7 @@
 """The command line: `python -m pipeline materialize|check|list|runs|report`.
 
 Exit codes: 0 all good (warnings allowed), 1 an asset or an ERROR check failed (or the run could
-not start), 2 bad usage or bad definitions.
+not start), 2 bad usage (including a --db that cannot be a DuckDB file) or bad definitions.
 """
 
 from __future__ import annotations
@@ -231,13 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except BrokenPipeError:
         raise  # an OSError, but exit_code_of's to handle: the reader went away
-    except (OSError, duckdb.IOException) as exc:
+    except (OSError, duckdb.IOException) as exc:  # the --db given cannot work: bad usage
         reason = os_error_reason(exc, Path(args.db).parent) if isinstance(exc, OSError) else exc
         print_error(
             f"cannot use the database {args.db}: {str(reason).rstrip('.!')}. Pass --db a DuckDB"
             " file in a folder you can write to (it is created if missing)"
         )
-        return EXIT_FAILED
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -333,7 +333,7 @@ def test_a_database_that_cannot_be_used_is_a_clear_error(
         "a_text_file": tmp_path / "file",
         "a_folder": tmp_path,
     }[where]
-    assert main([command, "--db", str(db)]) == 1
+    assert main([command, "--db", str(db)]) == 2  # bad usage: another --db fixes it
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(db) in err and err.count("\n") == 1
     assert re.search(reason, err), err
