@@ -38,11 +38,12 @@ def printable(text: str) -> str:
 
 
 def cap(text: str, limit: int = MAX_TEXT) -> str:
-    """`text` cut to `limit` characters, followed by how many were cut when it was longer."""
+    """`text` in at most `limit` characters, ending with how many were cut; capping twice
+    changes nothing."""
     if len(text) <= limit:
         return text
-    cut = len(text) - limit
-    return f"{text[:limit]}… [{cut:,} character{'s' if cut != 1 else ''} cut]"
+    keep = max(0, limit - 40)  # room for the note, whose number has at most 20 digits
+    return f"{text[:keep]}… [{len(text) - keep:,} characters cut]"
 
 
 def for_terminal(text: str, limit: int = MAX_TEXT) -> str:

@@ -128,7 +128,7 @@ HOSTILE_DEFS = """
 from pipeline import asset, asset_check
 
 
-@asset(name="evil\\x1b[31mname")
+@asset(name="evil\\u202ename")
 def evil(con):
     raise RuntimeError("\\x1b[2J\\x07" + "x" * 50_000)
 
@@ -145,7 +145,8 @@ def noisy(con):
 
 
 def _no_raw_controls(text: str) -> None:
-    assert not [c for c in text if c in "\x00\x07\x1b\r\x9b" or "\ud800" <= c <= "\udfff"]
+    raw = [c for c in text if c in "\x00\x07\x1b\r\x9b\u202e" or "\ud800" <= c <= "\udfff"]
+    assert not raw
 
 
 def test_text_from_data_reaches_the_terminal_escaped_and_capped(tmp_path, db_path, capsys):
@@ -154,14 +155,14 @@ def test_text_from_data_reaches_the_terminal_escaped_and_capped(tmp_path, db_pat
     assert main(["materialize", "--defs", str(defs), "--db", str(db_path)]) == 1
     out = capsys.readouterr().out
     _no_raw_controls(out)
-    assert "FAILED  evil\\x1b[31mname: RuntimeError: \\x1b[2J\\x07xxx" in out
-    assert "… [40,019 characters cut]" in out and len(out) < 12_000
+    assert "FAILED  evil\\u202ename: RuntimeError: \\x1b[2J\\x07xxx" in out
+    assert "… [40,059 characters cut]" in out and len(out) < 12_000
     assert "ERROR    check fine.check\\x1b]0;title\\x07: ValueError: bad \\x1b[5m value" in out
 
     assert main(["list", "--defs", str(defs), "--db", str(db_path)]) == 0
     listing = capsys.readouterr().out
     _no_raw_controls(listing)
-    assert "evil\\x1b[31mname" in listing and "check check\\x1b]0;title\\x07: error" in listing
+    assert "evil\\u202ename" in listing and "check check\\x1b]0;title\\x07: error" in listing
 
     from pipeline.engine import record_failed_run
 

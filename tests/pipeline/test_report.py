@@ -581,7 +581,7 @@ def test_json_report_keeps_nested_metadata_as_objects_and_stays_valid(tmp_path) 
 # --- Control characters in every format -------------------------------------------------------
 
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e\ud800-\udfff]")
 
 
 def _crash(con):
@@ -602,7 +602,7 @@ def hostile_report(tmp_path_factory):
                 lambda con: "SELECT 'bad' || chr(1) || chr(27) || '[31mred' AS label, 1 AS id",
                 name="ctl",
             ),
-            asset(_fails_to_build, name="broken\x0b"),
+            asset(_fails_to_build, name="broken\u202e"),  # a bidi override: allowed in names
         ],
         checks=[
             asset_check(
@@ -634,7 +634,7 @@ def test_junit_is_well_formed_whatever_the_data(hostile_report) -> None:
     assert '{"label": "bad\\u0001\\u001b[31mred"}' in failure.text
     assert '"note": "meta\\u0000\\u001b", "sur": "\\ud800"' in failure.text
     assert cases["crash"].find("error").get("message").endswith("boom\\x01\\x1b[2J")
-    assert {suite.get("name") for suite in root.iter("testsuite")} == {"ctl", "broken\\x0b"}
+    assert {suite.get("name") for suite in root.iter("testsuite")} == {"ctl", "broken\u202e"}
     assert cases["materialize"].find("error").text == "RuntimeError: asset\\x08error"
 
 

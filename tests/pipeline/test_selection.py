@@ -123,7 +123,6 @@ AWKWARD_NAMES = [
     "2024_sales",
     "+",
     "(paren)",
-    "tab\tand\nnewline",
     "'single'",
 ]
 

@@ -29,14 +29,16 @@ def test_printable_shows_control_characters_as_escapes(text, shown):
 
 
 def test_cap_keeps_short_text_and_says_how_much_was_cut():
-    assert cap("short", limit=10) == "short"
-    assert cap("x" * 10, limit=10) == "x" * 10
-    assert cap("x" * 1_000_010, limit=10) == "x" * 10 + "… [1,000,000 characters cut]"
-    assert cap("ab", limit=1) == "a… [1 character cut]"
+    assert cap("short", limit=100) == "short"
+    assert cap("x" * 100, limit=100) == "x" * 100
+    capped = cap("x" * 1_000_060, limit=100)
+    assert capped == "x" * 60 + "… [1,000,000 characters cut]"
+    assert len(capped) <= 100 and cap(capped, limit=100) == capped  # capping twice: no change
 
 
 def test_cap_default_limit_is_ten_thousand():
-    assert cap("y" * 20_000).startswith("y" * 10_000 + "… [10,000 characters cut]")
+    capped = cap("y" * 20_000)
+    assert capped == "y" * 9_960 + "… [10,040 characters cut]" and len(capped) <= 10_000
 
 
 @pytest.mark.parametrize(
