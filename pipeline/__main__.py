@@ -1,7 +1,7 @@
-"""The command line: `python -m pipeline materialize|check|list|runs`.
+"""The command line: `python -m pipeline materialize|check|list|runs|report`.
 
 Exit codes: 0 all good (warnings allowed), 1 an asset or an ERROR check failed (or the run could
-not start), 2 bad usage or bad definitions.
+not start), 2 bad usage (including a --db that cannot be a DuckDB file) or bad definitions.
 """
 
 from __future__ import annotations
@@ -9,15 +9,28 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from pipeline import engine, status, store
+import duckdb
+
+from pipeline import engine, selection, status, store
+from pipeline.cli_support import (
+    exit_code_of,
+    os_error_reason,
+    print_error,
+    silence_stdout,
+    whole_number,
+)
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import DatabaseFileError, DefinitionError, PipelineError, SelectionError
 from pipeline.report import cli as report_cli
 from pipeline.store import AssetEvent, CheckRecord
+from pipeline.textsafe import cap, for_terminal, printable
 from pipeline.warehouse import DEFAULT_DB
 
 DEFAULT_DEFS = "pipeline.examples.sales"
+MAX_WORKERS = 64
+MAX_RUNS_LISTED = 1_000_000
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 _ASSET_MARKS = {
@@ -32,6 +45,13 @@ _ASSET_MARKS = {
 _CHECK_MARKS = {"passed": "pass", "warned": "WARN", "failed": "FAIL", "error": "ERROR"}
 
 
+def _database(text: str) -> str:
+    # "" would open the current folder as a database and fail with a confusing DuckDB message.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give the path of a DuckDB file")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -41,13 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"module or .py file defining `defs = Definitions(...)` (default: {DEFAULT_DEFS})",
     )
     common.add_argument(
-        "--db", default=DEFAULT_DB, metavar="PATH", help=f"DuckDB file (default: {DEFAULT_DB})"
+        "--db",
+        type=_database,
+        default=DEFAULT_DB,
+        metavar="PATH",
+        help=f"DuckDB file (default: {DEFAULT_DB})",
     )
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
         description="Materialize DuckDB assets, run their checks, and show what happened.",
-        epilog="Selection syntax: name, *, +name (upstream), name+ (downstream), 2+name, name+1,"
-        " group:NAME, tag:KEY=VALUE, kind:view; combine with ',', or, and, not, ( ).",
+        epilog='Selection syntax: name, "any name" (a quote inside doubled), *, +name'
+        " (upstream), name+ (downstream), 2+name, name+1, group:NAME, tag:KEY=VALUE, kind:view;"
+        " combine with ',', or, and, not, ( ).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
@@ -58,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=int,
+        type=whole_number(1, MAX_WORKERS),
         metavar="N",
-        help="assets built at once (default: half the cores, 1 to 4)",
+        help=f"assets built at once, 1 to {MAX_WORKERS} (default: half the cores, 1 to 4)",
     )
     check = commands.add_parser(
         "check", parents=[common], help="run checks on the current tables without rebuilding"
@@ -68,7 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", metavar="SEL", help="checks of which assets (default: all)")
     commands.add_parser("list", parents=[common], help="assets with their status and checks")
     runs = commands.add_parser("runs", parents=[common], help="recent runs, newest first")
-    runs.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default: 20)")
+    runs.add_argument(
+        "--limit",
+        type=whole_number(1, MAX_RUNS_LISTED),
+        default=20,
+        metavar="N",
+        help="how many (default: 20)",
+    )
     report_cli.add_arguments(
         commands.add_parser("report", parents=[common], help="write a run's report (html, json...)")
     )
@@ -76,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def print_progress(item: AssetEvent | CheckRecord) -> None:
-    """One line per asset start and outcome, one per check, flushed as they happen."""
+    """One line per asset start and outcome, one per check, flushed as they happen.
+
+    A reader that goes away (`... | head`) must not abort the run it watches: the run goes on
+    and is recorded, with its progress no longer shown.
+    """
     if isinstance(item, AssetEvent):
         if item.status not in _ASSET_MARKS:  # queued: every planned asset, said at the start
             return
@@ -84,7 +119,7 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
         if item.status == "materialized":
             line += f"  {item.row_count:,} rows in {item.duration_s:.2f} s"
         elif item.error:
-            line += f": {item.error}"
+            line += f": {cap(item.error)}"
     else:
         if item.outcome == "skipped":
             return
@@ -92,8 +127,11 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
         if item.failing_count:
             line += f" ({item.failing_count:,} failing rows)"
         if item.error:
-            line += f": {item.error}"
-    print(line, flush=True)
+            line += f": {cap(item.error)}"
+    try:
+        print(printable(line), flush=True)
+    except BrokenPipeError:
+        silence_stdout()
 
 
 def _run(args: argparse.Namespace, defs: Definitions) -> int:
@@ -133,13 +171,14 @@ def _list(args: argparse.Namespace, defs: Definitions) -> int:
         last = state.last_materialization
         rows = f"{last.row_count:,}" if last and last.row_count is not None else "-"
         when = f"{last.ended_at:%Y-%m-%d %H:%M:%S} UTC" if last and last.ended_at else "-"
-        print(f"{name:<24} {asset.group:<12} {asset.kind:<6} {state.status:<7} {rows:>12}  {when}")
+        shown = printable(f"{name:<24} {asset.group:<12} {asset.kind:<6}")
+        print(f"{shown} {state.status:<7} {rows:>12}  {when}")
         if state.status in ("stale", "failed"):
-            print(f"{'':<4}why: {state.reason}")
+            print(f"{'':<4}why: {for_terminal(state.reason or '')}")
         for check in defs.checks_for(name):
             record = outcomes[check.key]
             outcome = record.outcome if record else "never run"
-            print(f"{'':<4}check {check.name}: {outcome} ({check.severity})")
+            print(f"{'':<4}check {printable(check.name)}: {outcome} ({check.severity})")
     return EXIT_OK
 
 
@@ -154,24 +193,49 @@ def _runs(args: argparse.Namespace) -> int:
         secs = f"{run.duration_s:.2f}" if run.duration_s is not None else "-"
         print(
             f"{run.run_id:>5}  {run.kind:<11} {run.status:<11} {run.started_at:%Y-%m-%d %H:%M:%S}"
-            f" {secs:>7}  {run.selection or '*'}"
+            f" {secs:>7}  {for_terminal(run.selection or '*')}"
         )
         if run.message:
-            print(f"{'':>7}{run.message.splitlines()[0]}")
+            print(f"{'':>7}{for_terminal(run.message.splitlines()[0])}")
     return EXIT_OK
 
 
+def _record_failed_run(args: argparse.Namespace, message: str) -> None:
+    """Keep the history saying why a run never started, after the error is on screen.
+
+    Best effort: when it cannot be recorded (a run in progress, a locked, unwritable or newer
+    database) one line says so; it never replaces the error the user has to fix first.
+    """
+    kind = "materialize" if args.command == "materialize" else "checks"
+    try:
+        engine.record_failed_run(args.db, kind, args.select, message)
+    except OSError as exc:
+        reason = os_error_reason(exc, Path(args.db).parent)
+    except Exception as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    else:
+        return
+    note = f"note: this failed run was not recorded in {args.db}: {reason}"
+    print(for_terminal(note), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Definitions are loaded and the selection parsed before anything opens the database, so a
+    mistake in them is reported as such (exit 2), never hidden behind a database problem."""
     args = build_parser().parse_args(argv)
     try:
-        try:
-            defs = load_definitions(args.defs)
-        except DefinitionError as exc:
-            if args.command in ("materialize", "check"):
-                kind = "materialize" if args.command == "materialize" else "checks"
-                engine.record_failed_run(args.db, kind, args.select, str(exc))
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        defs = load_definitions(args.defs)
+        if args.command in ("materialize", "check"):
+            selection.select(defs, args.select)
+    except DefinitionError as exc:
+        print_error(exc)
+        if args.command in ("materialize", "check"):
+            _record_failed_run(args, str(exc))
+        return EXIT_USAGE
+    except SelectionError as exc:
+        print_error(exc)
+        return EXIT_USAGE
+    try:
         if args.command in ("materialize", "check"):
             return _run(args, defs)
         if args.command == "report":
@@ -180,12 +244,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list(args, defs)
         return _runs(args)
     except (SelectionError, DatabaseFileError) as exc:  # what the user typed cannot work
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_FAILED
+    except BrokenPipeError:
+        raise  # an OSError, but exit_code_of's to handle: the reader went away
+    except (OSError, duckdb.IOException) as exc:  # the --db given cannot work: bad usage
+        reason = os_error_reason(exc, Path(args.db).parent) if isinstance(exc, OSError) else exc
+        print_error(
+            f"cannot use the database {args.db}: {str(reason).rstrip('.!')}. Pass --db a DuckDB"
+            " file in a folder you can write to (it is created if missing)"
+        )
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exit_code_of(main))

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.cli_support import exit_code_of, os_error_reason, print_error
+
 __all__ = ["generate", "main"]
 
 CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, int]]] = {
@@ -345,8 +347,18 @@ def _seed(text: str) -> int:
     return value
 
 
+def _folder(text: str) -> Path:
+    # Path("") is ".", which would quietly write into the current folder.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give the folder to write into")
+    return Path(text)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the process exit code."""
+    """Command-line entry point; returns the process exit code.
+
+    2 for bad arguments, including an --out that cannot be written: the fix is another --out.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m pipeline.datagen",
         description="Write deterministic sample CSVs for the sales pipeline.",
@@ -360,11 +372,19 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="fraction of sales rows whose rep_id and product_id do not exist (0..1, default 0)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="directory to write into")
+    parser.add_argument("--out", type=_folder, required=True, help="directory to write into")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     args = parser.parse_args(argv)
 
-    paths = generate(args.rows, args.out, orphan_rate=args.orphan_rate, seed=args.seed)
+    try:
+        paths = generate(args.rows, args.out, orphan_rate=args.orphan_rate, seed=args.seed)
+    except (OSError, duckdb.Error) as exc:
+        reason = os_error_reason(exc, args.out) if isinstance(exc, OSError) else str(exc)
+        print_error(
+            f"cannot write the sample data to {args.out}: {reason}. Pass --out a folder you can"
+            " write to (it is created if missing)"
+        )
+        return 2
     counts = {"products": N_PRODUCTS, "sales_reps": N_REPS, "sales_data": args.rows}
     for name, path in paths.items():
         print(f"wrote {path} ({counts[name]:,} rows)", file=sys.stdout)
@@ -372,4 +392,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exit_code_of(main))

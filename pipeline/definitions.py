@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -341,18 +342,47 @@ def load_definitions(target: str) -> Definitions:
     return Definitions(assets=assets, checks=[m for m in members if isinstance(m, CheckDef)])
 
 
+def file_module_name(path: Path) -> str:
+    """The name a definitions file is imported under: unique per path, never an existing module.
+
+    Registering a user's `pipeline.py` as `pipeline` would replace this very package, and two
+    projects' `defs.py` would replace each other; a name made from the path's hash avoids both.
+    """
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    stem = re.sub(r"\W", "_", path.stem)
+    return f"_assetboard_defs_{digest}_{stem}"
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Import a .py file as `python path` would see it: its folder first on sys.path (for its
+    sibling imports) while it runs, then sys.path as it was. It stays in sys.modules, where
+    dataclasses and pickling look modules up; a failed import leaves nothing behind."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    name = file_module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.parent)
+    sys.path.insert(0, folder)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    finally:
+        if sys.path[:1] == [folder]:
+            del sys.path[0]
+        elif folder in sys.path:  # the module moved our entry: remove it wherever it is
+            sys.path.remove(folder)
+    return module
+
+
 def _import(target: str) -> ModuleType:
     try:
         if target.endswith(".py"):
-            path = Path(target).resolve()
-            if not path.is_file():
-                raise FileNotFoundError(f"no such file: {path}")
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
-            spec.loader.exec_module(module)
-            return module
+            return _import_file(Path(target).resolve())
         return importlib.import_module(target)
     except DefinitionError:
         raise

@@ -53,7 +53,7 @@ def add(cursor: duckdb.DuckDBPyConnection, entry: CatalogEntry) -> None:
             entry.kind,
             entry.row_count,
             json.dumps(jsonable(entry.columns)),
-            json.dumps(jsonable(entry.preview), ensure_ascii=False),
+            json.dumps(jsonable(entry.preview)),  # ASCII: nothing DuckDB could refuse
             entry.code_version,
             entry.committed_at,
         ],

@@ -1,7 +1,16 @@
 """The selection syntax, a Dagster-compatible subset, turned into a set of asset names.
 
-name  *  +name  name+  2+name  name+1  group:NAME  tag:KEY=VALUE  tag:KEY  kind:view
+name  "any name"  *  +name  name+  2+name  name+1  group:NAME  tag:KEY=VALUE  tag:KEY  kind:view
 combined with `,` or `or`, `and`, `not`, and parentheses.
+
+A bare name starts with a letter or `_` and goes on with letters, digits, `_`, `.` and `-`
+(`raw_orders`, `umsätze`). Any other asset name is written in double quotes, as SQL quotes an
+identifier: `"my asset"`, `"2024"`, `"or"`, `"x:y"`; a double quote inside is doubled,
+`"a ""quoted"" word"`. A quoted name is always an asset name, never a keyword or a filter.
+`quote_name` writes a name in this syntax.
+
+Parentheses and `not` nest at most MAX_NESTING levels deep: the parser recurses, and a deeper
+selection gets a SelectionError instead of Python's RecursionError.
 """
 
 from __future__ import annotations
@@ -13,18 +22,32 @@ from pipeline.definitions import KINDS, Definitions
 from pipeline.errors import SelectionError
 from pipeline.graph import suggest
 
+# A word starts with a letter or `_` in any script: [^\W\d] is \w without the digits.
+_WORD = r"[^\W\d][\w.-]*"
 _TOKEN = re.compile(
     r"\s*(?:(?P<punct>[(),*+])|(?P<number>\d+)(?![\w.:-])"
-    r"|(?P<word>[A-Za-z_][\w.-]*(?::[\w.-]+(?:=[\w.-]*)?)?))"
+    r'|(?P<name>"(?:[^"]|"")*")'
+    rf"|(?P<word>{_WORD}(?::[\w.-]+(?:=[\w.-]*)?)?))"
 )
+_BARE_NAME = re.compile(_WORD)
 _KEYWORDS = {"or", "and", "not"}
+# Each level costs the parser five Python frames; 100 leave ample room under the default
+# recursion limit of 1000 for callers (Streamlit, pytest) and are far beyond any real selection.
+MAX_NESTING = 100
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # punct, number, word, keyword, end
+    kind: str  # punct, number, word, keyword, name (quoted, text unquoted), end
     text: str
     position: int
+
+
+def quote_name(name: str) -> str:
+    """`name` as it is written in a selection: bare when it can be, else in double quotes."""
+    if _BARE_NAME.fullmatch(name) and name.lower() not in _KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def tokenize(text: str) -> list[Token]:
@@ -36,13 +59,24 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
             start = len(text) - len(text[position:].lstrip())
-            raise SelectionError(
-                f"unexpected character {text[start]!r} at position {start} in selection {text!r}"
-            )
+            where = f"at position {start} in selection {text!r}"
+            if text[start] == '"':
+                raise SelectionError(
+                    f'unterminated quoted name {where}. End it with " (write "" for a quote'
+                    " inside a name)"
+                )
+            raise SelectionError(f"unexpected character {text[start]!r} {where}")
         group = match.lastgroup or "word"
         kind, value = group, match.group(group)
         if kind == "word" and value.lower() in _KEYWORDS:
             kind, value = "keyword", value.lower()
+        elif kind == "name":
+            value = value[1:-1].replace('""', '"')
+            if not value:
+                raise SelectionError(
+                    f"empty quoted name at position {match.start(group)} in selection {text!r}:"
+                    " write an asset name between the quotes"
+                )
         tokens.append(Token(kind, value, match.start(group)))
         position = match.end()
     tokens.append(Token("end", "", len(text)))
@@ -57,6 +91,7 @@ class _Parser:
         self.defs = defs
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0  # parentheses and `not` entered and not yet left
 
     def error(self, message: str, token: Token, hint: str = "") -> SelectionError:
         where = f"at position {token.position} in selection {self.text!r}"
@@ -70,6 +105,15 @@ class _Parser:
         token = self.current
         self.index += 1
         return token
+
+    def enter(self, token: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(
+                f"selection nested more than {MAX_NESTING} levels deep (parentheses and 'not')",
+                token,
+                " Write it with fewer levels: 'a or b or c' needs no parentheses.",
+            )
 
     def at(self, kind: str, text: str | None = None) -> bool:
         token = self.current
@@ -99,14 +143,17 @@ class _Parser:
 
     def parse_not(self) -> set[str]:
         if self.at("keyword", "not"):
-            self.take()
-            return set(self.defs.assets) - self.parse_not()
+            self.enter(self.take())
+            result = set(self.defs.assets) - self.parse_not()
+            self.depth -= 1
+            return result
         return self.parse_traversal()
 
     def parse_traversal(self) -> set[str]:
         up_depth: int | None = None
         up = False
-        if self.at("number") and self.tokens[self.index + 1].text == "+":
+        after = self.tokens[self.index + 1] if self.at("number") else None
+        if after is not None and after.kind == "punct" and after.text == "+":  # not a "+" name
             up_depth = int(self.take().text)
         if self.at("punct", "+"):
             self.take()
@@ -131,26 +178,33 @@ class _Parser:
     def parse_primary(self) -> set[str]:
         token = self.take()
         if token.kind == "punct" and token.text == "(":
+            self.enter(token)
             result = self.parse_or()
             if not self.at("punct", ")"):
                 raise self.error("missing ')'", self.current)
             self.take()
+            self.depth -= 1
             return result
         if token.kind == "punct" and token.text == "*":
             return set(self.defs.assets)
         if token.kind == "word":
             return self.resolve_word(token)
+        if token.kind == "name":
+            return self.resolve_name(token)
         if token.kind == "end":
             raise self.error("selection ends where an asset name was expected", token)
         raise self.error(f"expected an asset name, found {token.text!r}", token)
 
+    def resolve_name(self, token: Token) -> set[str]:
+        if token.text not in self.defs.assets:
+            hint = suggest(token.text, self.defs.assets)
+            raise self.error(f"unknown asset {token.text!r}", token, hint)
+        return {token.text}
+
     def resolve_word(self, token: Token) -> set[str]:
         assets = self.defs.assets.values()
         if ":" not in token.text:
-            if token.text not in self.defs.assets:
-                hint = suggest(token.text, self.defs.assets)
-                raise self.error(f"unknown asset {token.text!r}", token, hint)
-            return {token.text}
+            return self.resolve_name(token)
         field, _, value = token.text.partition(":")
         if field == "group":
             groups = {a.group for a in assets}

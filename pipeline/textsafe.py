@@ -1,12 +1,40 @@
-"""Text from data and errors, made safe to keep and to show.
+"""Text that came from data or errors, made safe to show: on a terminal, in a report, in XML.
 
-A CSV line of a gigabyte once ended up whole in an error message, then in the history, the CLI
-and a report: stored and shown text is capped, saying how much was cut.
+Asset errors, check errors, run messages and even asset names can hold control characters
+(`\\x1b[31m` recolours a terminal, `\\r` overwrites a line, U+202E reverses the text after it) or
+be a whole CSV line a gigabyte long. Whatever shows such text passes it through here first.
 """
 
 from __future__ import annotations
 
+import re
+
+# C0 and C1 controls except tab and newline, DEL, bidirectional overrides and isolates, line and
+# paragraph separators, and lone surrogates (which cannot even be encoded to UTF-8).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"
+)
+# XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_TEXT = 10_000
+
+
+def _escape(match: re.Match[str]) -> str:
+    if match.group() == "\r":
+        return "\\r"
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`, `\\u202e`); tab and newline kept,
+    and a Windows line end (CR LF) read as a newline. Only a lone CR, which overwrites the line,
+    is shown as `\\r`.
+
+    Backslashes already in the text are left alone: this is for reading, not a reversible code.
+    """
+    return _UNPRINTABLE.sub(_escape, text.replace("\r\n", "\n"))
 
 
 def cap(text: str, limit: int = MAX_TEXT) -> str:
@@ -16,3 +44,14 @@ def cap(text: str, limit: int = MAX_TEXT) -> str:
         return text
     keep = max(0, limit - 40)  # room for the note, whose number has at most 20 digits
     return f"{text[:keep]}… [{len(text) - keep:,} characters cut]"
+
+
+def for_terminal(text: str, limit: int = MAX_TEXT) -> str:
+    """Capped first, so a huge text is never scanned whole, then made printable."""
+    return printable(cap(text, limit))
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML 1.0 forbids (most C0 controls, lone surrogates, U+FFFE,
+    U+FFFF) shown as an escape, so the document stays well-formed; everything else is kept."""
+    return _NOT_XML.sub(_escape, text)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.config import lock_wait_seconds
 from pipeline.errors import DatabaseFileError, RunInProgressError, WarehouseLockedError
 
 if TYPE_CHECKING:  # duckdb costs 0.13 s to import: commands that only read history skip it
@@ -28,7 +29,6 @@ if TYPE_CHECKING:  # duckdb costs 0.13 s to import: commands that only read hist
 
 DEFAULT_DB = "data/warehouse.duckdb"
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-LOCK_WAIT_ENV = "ASSETBOARD_LOCK_WAIT"
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB file
 _SQLITE_MAGIC = b"SQLite format 3\0"
 
@@ -41,21 +41,6 @@ def quote_ident(name: str) -> str:
 def utcnow() -> datetime:
     """Naive UTC, the one time convention of the history."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def lock_wait_seconds() -> float:
-    """How long to wait for a held database file: ASSETBOARD_LOCK_WAIT, default 10 s."""
-    text = os.environ.get(LOCK_WAIT_ENV, "10")
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 86_400:
-        raise DatabaseFileError(
-            f"{LOCK_WAIT_ENV}={text!r} is not a number of seconds between 0 and 86400;"
-            f" set it like {LOCK_WAIT_ENV}=10 or unset it"
-        )
-    return value
 
 
 def check_db_path(db: str | Path, *, creating: bool) -> Path:

@@ -1,7 +1,8 @@
 """The report as one self-contained HTML file: inline CSS and SVG, no scripts, no network.
 
 Rendered with Jinja2 and autoescaping always on, so text from the data (asset descriptions,
-check metadata, failing-row values) is shown as text and never executed. The file opens from disk
+check metadata, failing-row values) is shown as text and never executed; control characters in
+it, which autoescaping leaves alone, are shown as escapes (`\\x1b`). The file opens from disk
 or an e-mail attachment exactly as it does anywhere else.
 """
 
@@ -12,6 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from pipeline.report.model import Report, format_number
+from pipeline.textsafe import printable
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -24,8 +26,6 @@ COLORS = {
     "passed": "#2da44e",
     "materialized": "#2da44e",
     "running": "#0969da",
-    "success": "#2da44e",
-    "interrupted": "#8250df",
 }
 LABELS = {
     "failed": "Failed",
@@ -35,8 +35,6 @@ LABELS = {
     "passed": "Passed",
     "materialized": "Built",
     "running": "Running",
-    "success": "Succeeded",
-    "interrupted": "Interrupted",
 }
 SAMPLE_COLUMNS_SHOWN = 12
 SAMPLE_ROWS_SHOWN = 5  # the rest of the sample sits behind "Show N more", to keep pages short
@@ -56,6 +54,16 @@ def _cell(value: object) -> str:
     return "NULL" if value is None else str(value)
 
 
+def _printable(value: object) -> object:
+    """Jinja's finalize: every {{ value }} passes here before autoescaping. Macro output is
+    Markup, already made of finalized values, and is left alone."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
 @cache
 def _environment() -> Environment:
     # Imported on first render, not at import: `python -m pipeline` loads this package for its
@@ -68,6 +76,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_printable,
     )
     env.filters.update(when=_when, seconds=_seconds, number=format_number, cell=_cell)
     env.globals.update(

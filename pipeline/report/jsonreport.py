@@ -2,17 +2,21 @@
 
 Every key is always present (null when unknown), so consumers never need `.get` guesses; the
 layout is versioned by `schema_version` and documented in the schema file next to this module.
+Check metadata and failing rows keep their shape (objects stay objects, lists arrays); the
+document is strict JSON, so NaN and infinities become the strings "NaN", "Infinity".
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pipeline.report.model import AssetEntry, CheckEntry, Report
-from pipeline.store import jsonable
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
@@ -20,6 +24,46 @@ SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 def iso(value: datetime | None) -> str | None:
     """Naive UTC datetimes from the store, written with an explicit Z."""
     return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
+
+
+def json_value(value: Any) -> Any:
+    """`value` as JSON data, recursively: what JSON lacks becomes the closest JSON value.
+
+    Mappings become objects (keys as text), lists, tuples and sets arrays, dates ISO text,
+    decimals numbers when a float holds them exactly (else text, never rounded), bytes text with
+    \\xNN for what is not UTF-8, NaN and infinities the strings JavaScript prints, and anything
+    else its str().
+    """
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _non_finite(value)
+    if isinstance(value, Mapping):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return [json_value(item) for item in sorted(value, key=repr)]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return _non_finite(float(value)) if not value.is_nan() else "NaN"
+        number = float(value)
+        return number if Decimal(repr(number)) == value else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def _non_finite(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _number(value: float | None) -> float | None:
+    """A number field of the schema: NaN and infinities, which JSON lacks, are null there
+    (the check's headline still says what was observed)."""
+    return value if value is None or math.isfinite(value) else None
 
 
 def _check(entry: CheckEntry) -> dict[str, Any]:
@@ -33,14 +77,12 @@ def _check(entry: CheckEntry) -> dict[str, Any]:
         "description": entry.description,
         "headline": entry.headline,
         "started_at": iso(entry.started_at),
-        "duration_s": entry.duration_s,
-        "observed_value": entry.observed_value,
+        "duration_s": _number(entry.duration_s),
+        "observed_value": _number(entry.observed_value),
         "threshold": entry.threshold,
         "failing_count": entry.failing_count,
-        "failing_sample": [
-            {k: jsonable(v) for k, v in row.items()} for row in entry.failing_sample
-        ],
-        "metadata": {str(k): jsonable(v) for k, v in entry.metadata.items()},
+        "failing_sample": [json_value(dict(row)) for row in entry.failing_sample],
+        "metadata": json_value(dict(entry.metadata)),
         "sql": entry.sql,
         "error": entry.error,
         "history": [
@@ -48,7 +90,7 @@ def _check(entry: CheckEntry) -> dict[str, Any]:
                 "run_id": point.run_id,
                 "outcome": point.outcome,
                 "started_at": iso(point.started_at),
-                "observed_value": point.observed_value,
+                "observed_value": _number(point.observed_value),
             }
             for point in entry.history
         ],
@@ -64,7 +106,7 @@ def _asset(entry: AssetEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "started_at": iso(entry.started_at),
         "ended_at": iso(entry.ended_at),
-        "duration_s": entry.duration_s,
+        "duration_s": _number(entry.duration_s),
         "row_count": entry.row_count,
         "error": entry.error,
         "blocked_by": entry.blocked_by,
@@ -91,6 +133,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "message": run.message,
             "planned": list(run.planned),
         },
+        "verdict": report.verdict.value,
         "counts": {"checks": report.check_counts, "assets": report.asset_counts},
         "history_length": report.history_length,
         "checks": [_check(entry) for entry in report.checks],
@@ -103,7 +146,8 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    """Strict JSON: allow_nan=False makes anything non-finite that slipped through an error."""
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def load_schema() -> dict[str, Any]:

@@ -15,9 +15,15 @@ Convention, one `<testsuite>` per asset (name = asset) and one `<testcase>` per 
 
 An asset that failed to build adds a testcase named `materialize` to its suite, as an `<error>`
 with the build's error text, so a run that broke before any check could run is red in CI too.
+A run whose verdict is failed or interrupted with no failing testcase to show for it (its
+definitions were broken, its process died) gets a suite `run` with one `<error>` testcase `run`
+carrying the run's message: CI is red exactly when the report's verdict is failed or interrupted.
 
 Every testcase has properties `outcome`, `severity` and `blocking`, so a tool can tell warnings
 apart. Suite and root counts (`tests`, `failures`, `errors`, `skipped`) follow the same rules.
+
+Names, messages and row values come from data and may hold characters XML 1.0 forbids (most
+control characters): every attribute and text goes through `xml_safe`, so the file always parses.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import json
 import xml.etree.ElementTree as ET
 
 from pipeline.report.jsonreport import iso
-from pipeline.report.model import AssetEntry, CheckEntry, Report
+from pipeline.report.model import AssetEntry, CheckEntry, Report, Verdict
+from pipeline.textsafe import xml_safe
 
 
 def _details(check: CheckEntry) -> str:
@@ -90,6 +97,7 @@ def _build_failure(suite: ET.Element, asset: AssetEntry) -> None:
 
 
 def _set_counts(element: ET.Element, checks: list[CheckEntry], failed_builds: int = 0) -> None:
+    """`failed_builds` counts the testcases that are errors without being checks."""
     element.set("tests", str(len(checks) + failed_builds))
     element.set("failures", _count(checks, "failed"))
     element.set("errors", str(int(_count(checks, "error")) + failed_builds))
@@ -97,11 +105,37 @@ def _set_counts(element: ET.Element, checks: list[CheckEntry], failed_builds: in
     element.set("time", f"{sum(c.duration_s or 0 for c in checks):.3f}")
 
 
+def _make_xml_safe(root: ET.Element) -> None:
+    """One pass over the finished tree, so no field can be forgotten: ElementTree escapes
+    markup but writes control characters as they are, which no XML parser accepts."""
+    for element in root.iter():
+        element.attrib.update({key: xml_safe(value) for key, value in element.attrib.items()})
+        if element.text:
+            element.text = xml_safe(element.text)
+        if element.tail:
+            element.tail = xml_safe(element.tail)
+
+
+def _run_failure(root: ET.Element, report: Report) -> None:
+    """The run failed for a reason no check or asset shows: one error testcase says why."""
+    suite = ET.SubElement(root, "testsuite", name="run", tests="1", failures="0", errors="1")
+    suite.set("skipped", "0")
+    suite.set("timestamp", iso(report.run.started_at) or "")
+    case = ET.SubElement(suite, "testcase", name="run", classname="run", time="0.000")
+    why = report.run.message or "no check or asset recorded why"
+    message = f"run {report.run.run_id} {report.verdict_style.label}: {why.splitlines()[0]}"
+    ET.SubElement(case, "error", message=message, type="run").text = why
+
+
 def render_junit(report: Report) -> str:
     """One testsuite per asset that has checks in the run (plus failed assets without any)."""
     root = ET.Element("testsuites", name=f"{report.project} run {report.run.run_id}")
     failed = {entry.name: entry for entry in report.assets if entry.status == "failed"}
-    _set_counts(root, report.checks, len(failed))
+    red = failed or any(check.outcome in ("failed", "error") for check in report.checks)
+    run_failed = report.verdict in (Verdict.FAILED, Verdict.INTERRUPTED) and not red
+    _set_counts(root, report.checks, len(failed) + run_failed)
+    if run_failed:
+        _run_failure(root, report)
     by_asset: dict[str, list[CheckEntry]] = {}
     for entry in report.assets:
         by_asset[entry.name] = []
@@ -118,5 +152,6 @@ def render_junit(report: Report) -> str:
         event = next((e for e in report.assets if e.name == asset), None)
         if event is not None and event.status in ("failed", "skipped") and event.error:
             ET.SubElement(suite, "system-err").text = f"asset {event.status}: {event.error}"
+    _make_xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

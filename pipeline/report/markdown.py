@@ -1,12 +1,14 @@
 """The report as a short Markdown summary to paste into a pull request or a chat.
 
 Only what needs attention is listed (failures, errors, warnings, skipped assets); passes are a
-count. Cell text is escaped so a `|` or backtick in the data cannot break the table.
+count. Cell text is escaped so a `|` or backtick in the data cannot break the table, and control
+characters are shown as escapes (`\\x1b`) so they cannot act on whoever reads the file.
 """
 
 from __future__ import annotations
 
 from pipeline.report.model import Report, format_number
+from pipeline.textsafe import printable
 
 ICONS = {
     "failed": "❌",
@@ -14,15 +16,12 @@ ICONS = {
     "warned": "⚠️",
     "skipped": "⏭️",
     "passed": "✅",
-    "success": "✅",
-    "interrupted": "⛔",
-    "running": "⏳",
 }
 MAX_ROWS = 15
 
 
 def _cell(text: object) -> str:
-    value = " ".join(str(text).split())
+    value = " ".join(printable(str(text)).split())
     for char in ("\\", "|", "`", "*", "_", "<", ">", "[", "]"):
         value = value.replace(char, "\\" + char)
     return value
@@ -30,17 +29,18 @@ def _cell(text: object) -> str:
 
 def _code(text: str) -> str:
     """Inline code that survives backticks in the text."""
-    clean = " ".join(text.split()).replace("|", "\\|")
+    clean = " ".join(printable(text).split()).replace("|", "\\|")
     fence = "``" if "`" in clean else "`"
     return f"{fence} {clean} {fence}" if fence == "``" else f"`{clean}`"
 
 
 def render_markdown(report: Report) -> str:
     run, checks, assets = report.run, report.check_counts, report.asset_counts
+    style = report.verdict_style
     when = f"{run.started_at:%Y-%m-%d %H:%M} UTC"
     lines = [
-        f"### {ICONS.get(run.status, '')} {_cell(report.project)}: run {run.run_id}"
-        f" {run.status} ({run.kind}, {when})",
+        f"### {style.icon} {_cell(report.project)}: run {run.run_id}"
+        f" {style.label} ({run.kind}, {when})",
         "",
         f"**Checks:** {checks['failed']} failed · {checks['error']} errors ·"
         f" {checks['warned']} warned · {checks['passed']} passed · {checks['skipped']} skipped"

@@ -2,13 +2,17 @@
 
 Building the model once keeps HTML, JSON, JUnit and Markdown telling the same story; renderers
 only choose how to show it. Checks come failing first so the reader meets the problem first.
+The run's verdict (passed, warned, failed...) is decided here once, by `verdict`, from what its
+checks and assets did; every format shows that verdict, never the stored run status alone.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,33 @@ CHECK_OUTCOMES = OUTCOME_ORDER
 ASSET_STATUSES = ("materialized", "failed", "skipped", "running")
 _BLOCKER = re.compile(r"blocked by failed check '([^']+)'")
 _SKIPPED_UPSTREAM = re.compile(r"upstream '([^']+)' was skipped")
+
+
+class Verdict(StrEnum):
+    """What a report says about its run, in one word."""
+
+    PASSED = "passed"
+    WARNED = "warned"  # passed, with WARN checks that found failing rows
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class VerdictStyle:
+    label: str  # completes "run 7 ..."
+    icon: str  # emoji, for Markdown
+    mark: str  # a plain glyph, for HTML (no emoji font needed)
+    color: str
+
+
+VERDICT_STYLES = {
+    Verdict.PASSED: VerdictStyle("passed", "✅", "✔", "#2da44e"),
+    Verdict.WARNED: VerdictStyle("passed with warnings", "⚠️", "✔", "#9a6700"),
+    Verdict.FAILED: VerdictStyle("failed", "❌", "✘", "#cf222e"),
+    Verdict.INTERRUPTED: VerdictStyle("was interrupted", "⛔", "✘", "#8250df"),
+    Verdict.RUNNING: VerdictStyle("is still running", "⏳", "…", "#0969da"),
+}
 
 
 @dataclass
@@ -177,12 +208,42 @@ class Report:
         return [check for check in self.checks if check.outcome != "passed"]
 
     @property
+    def verdict(self) -> Verdict:
+        return verdict(self.checks, self.assets, self.run.status)
+
+    @property
+    def verdict_style(self) -> VerdictStyle:
+        return VERDICT_STYLES[self.verdict]
+
+    @property
     def ok(self) -> bool:
-        return self.run.status == "success"
+        """Passed, warnings allowed: what CI should treat as green."""
+        return self.verdict in (Verdict.PASSED, Verdict.WARNED)
 
     @property
     def title(self) -> str:
-        return f"{self.project}: run {self.run.run_id} {self.run.status}"
+        return f"{self.project}: run {self.run.run_id} {self.verdict_style.label}"
+
+
+def verdict(checks: Iterable[CheckEntry], assets: Iterable[AssetEntry], run_status: str) -> Verdict:
+    """The run's verdict from what happened in it, as dbt decides: every renderer uses this.
+
+    A check that could not run (outcome "error") fails the run whatever its severity, as do a
+    failed ERROR check and an asset that failed to build; a WARN check that ran and found
+    failing rows only warns. Without such a failure the stored status still counts: a run that
+    was interrupted, is still running, or failed before any check ran (broken definitions)
+    says so rather than "passed".
+    """
+    outcomes = {check.outcome for check in checks}
+    if outcomes & {"failed", "error"} or any(entry.status == "failed" for entry in assets):
+        return Verdict.FAILED
+    if run_status == "interrupted":
+        return Verdict.INTERRUPTED
+    if run_status == "running":
+        return Verdict.RUNNING
+    if run_status == "failed":
+        return Verdict.FAILED
+    return Verdict.WARNED if "warned" in outcomes else Verdict.PASSED
 
 
 def format_number(value: float | None) -> str:

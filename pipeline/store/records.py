@@ -136,14 +136,24 @@ def _columns(record_type: type) -> list[str]:
 
 def _encode(name: str, value: Any) -> Any:
     if name in _JSON_FIELDS:
-        return json.dumps(jsonable(value), ensure_ascii=False)
+        return _utf8(json.dumps(jsonable(value), ensure_ascii=False))
     if name in _TIME_FIELDS:
         return None if value is None else value.isoformat(sep=" ")
     if name in _TEXT_FIELDS and value is not None:
-        return cap(str(value))
+        return _utf8(cap(str(value)))
     if isinstance(value, bool):
         return int(value)
-    return value
+    return _utf8(value) if isinstance(value, str) else value
+
+
+def _utf8(text: str) -> str:
+    """Text SQLite can store: a lone surrogate (from a Python error or a check's metadata)
+    cannot be encoded as UTF-8, so it is kept as its escape instead of failing the run."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _decode(record_type: type, names: list[str], row: tuple[Any, ...]) -> Any:

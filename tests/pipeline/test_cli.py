@@ -1,5 +1,7 @@
 """`python -m pipeline`: progress while it runs, and exit codes a script can rely on."""
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +95,255 @@ def test_list_check_and_runs(sales_env, db_path, capsys):
     runs = capsys.readouterr().out.splitlines()
     assert runs[1].split()[:3] == ["2", "checks", "success"]
     assert runs[2].split()[:3] == ["1", "materialize", "success"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["materialize", "--workers", "-1"], "argument --workers: must be from 1 to 64, got -1"),
+        (["materialize", "--workers", "0"], "argument --workers: must be from 1 to 64, got 0"),
+        (["materialize", "--workers", "two"], "--workers: expected a whole number, got 'two'"),
+        (["runs", "--limit", "-1"], "argument --limit: must be from 1 to 1,000,000, got -1"),
+        (["runs", "--limit", "1e20"], "argument --limit: expected a whole number, got '1e20'"),
+        (
+            ["runs", "--limit", "100000000000000000000"],
+            "argument --limit: must be from 1 to 1,000,000, got 100000000000000000000",
+        ),
+        (
+            ["report", "--format", "md", "--out", "-", "--history", "-3"],
+            "argument --history: must be from 1 to 1,000, got -3",
+        ),
+        (["list", "--db", ""], "argument --db: is empty: give the path of a DuckDB file"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_before_anything_runs(db_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--db", str(db_path)])
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not db_path.exists()
+
+
+HOSTILE_DEFS = """
+from pipeline import asset, asset_check
+
+
+@asset(name="evil\\u202ename")
+def evil(con):
+    raise RuntimeError("\\x1b[2J\\x07" + "x" * 50_000)
+
+
+@asset
+def fine(con):
+    return "SELECT 1 AS x"
+
+
+@asset_check(asset="fine", name="check\\x1b]0;title\\x07")
+def noisy(con):
+    raise ValueError("bad \\x1b[5m value")
+"""
+
+
+def _no_raw_controls(text: str) -> None:
+    raw = [c for c in text if c in "\x00\x07\x1b\r\x9b\u202e" or "\ud800" <= c <= "\udfff"]
+    assert not raw
+
+
+def test_text_from_data_reaches_the_terminal_escaped_and_capped(tmp_path, db_path, capsys):
+    defs = tmp_path / "hostile_defs.py"
+    defs.write_text(HOSTILE_DEFS)
+    assert main(["materialize", "--defs", str(defs), "--db", str(db_path)]) == 1
+    out = capsys.readouterr().out
+    _no_raw_controls(out)
+    assert "FAILED  evil\\u202ename: RuntimeError: \\x1b[2J\\x07xxx" in out
+    assert "… [40,059 characters cut]" in out and len(out) < 12_000
+    assert "ERROR    check fine.check\\x1b]0;title\\x07: ValueError: bad \\x1b[5m value" in out
+
+    assert main(["list", "--defs", str(defs), "--db", str(db_path)]) == 0
+    listing = capsys.readouterr().out
+    _no_raw_controls(listing)
+    assert "evil\\u202ename" in listing and "check check\\x1b]0;title\\x07: error" in listing
+
+    from pipeline.engine import record_failed_run
+
+    record_failed_run(db_path, "checks", "sel\x1bect", "why \x1b[31mred\x1b[0m\nsecond line")
+    assert main(["runs", "--defs", str(defs), "--db", str(db_path)]) == 0
+    runs = capsys.readouterr().out
+    _no_raw_controls(runs)
+    assert "sel\\x1bect" in runs and "why \\x1b[31mred\\x1b[0m" in runs
+
+
+def test_errors_on_stderr_are_escaped(tmp_path, db_path, capsys):
+    defs = tmp_path / "raises.py"
+    defs.write_text('raise RuntimeError("\\x1b[2J cleared your screen")\n')
+    assert main(["list", "--defs", str(defs), "--db", str(db_path)]) == 2
+    err = capsys.readouterr().err
+    _no_raw_controls(err)
+    assert "RuntimeError: \\x1b[2J cleared your screen" in err
+
+
+def _into_closed_pipe(*args: str, module: str = "pipeline", env=None):
+    """Run a CLI whose stdout is a pipe nobody reads any more, as in `... | head -0`."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", module, *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+
+
+def _quiet(stderr: str) -> None:
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert "BrokenPipeError" not in stderr, stderr
+
+
+def test_runs_into_head_stops_quietly(db_path):
+    from pipeline.engine import record_failed_run
+
+    for _ in range(20):  # 20 runs of 6,000-character messages: more than a pipe holds
+        record_failed_run(db_path, "materialize", None, "why " * 1500)
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "runs", "--db", str(db_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    assert reader.stdout.readline().split()[:2] == ["run", "kind"]
+    reader.stdout.close()  # the writer is blocked on the full pipe, and now finds it closed
+    _, stderr = reader.communicate(timeout=120)
+    _quiet(stderr)
+    assert reader.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["runs"], 1),
+        (["list"], 1),
+        (["report", "--format", "md", "--out", "-"], 1),
+        (["runs", "--help"], 0),  # argparse itself ignores OSError when it prints help
+    ],
+)
+def test_every_printing_subcommand_exits_quietly_on_a_closed_pipe(db_path, args, code):
+    from pipeline.engine import record_failed_run
+
+    record_failed_run(db_path, "materialize", None, "a run to report on")
+    result = _into_closed_pipe(*args, "--db", str(db_path))
+    _quiet(result.stderr)
+    assert result.returncode == code
+
+
+def test_materialize_into_a_closed_pipe_finishes_and_records_the_run(tutorial_dir, db_path):
+    env = {"ASSETBOARD_SALES_DATA": str(tutorial_dir), "PATH": "/usr/bin:/bin"}
+    result = _into_closed_pipe("materialize", "--db", str(db_path), env=env)
+    _quiet(result.stderr)
+    assert result.returncode == 0
+    with store.open_store(db_path) as con:
+        run = store.list_runs(con)[0]
+    assert run.status == "success" and run.assets_materialized == 4
+
+
+def test_datagen_into_a_closed_pipe_exits_quietly(tmp_path):
+    result = _into_closed_pipe(
+        "--rows", "5", "--out", str(tmp_path / "csv"), module="pipeline.datagen"
+    )
+    _quiet(result.stderr)
+    assert result.returncode == 1
+    assert (tmp_path / "csv" / "sales_data.csv").is_file()
+
+
+CYCLIC = str(Path(__file__).parent / "scenarios" / "cyclic.py")
+
+
+def _definition_error_then(err: str, note: str) -> None:
+    """The definitions error comes first and whole; the recording problem is one extra line."""
+    lines = err.splitlines()
+    assert lines[0] == "error: 1 problem in the definitions:"
+    assert lines[1] == "  - dependency cycle: a -> b -> c -> a"
+    assert len(lines) == 3 and lines[2].startswith("note: this failed run was not recorded in ")
+    assert note in lines[2]
+
+
+def test_broken_definitions_are_not_hidden_by_a_run_in_progress(db_path, capsys):
+    from pipeline.warehouse import run_lock
+
+    with run_lock(db_path, "materialize run"):
+        assert main(["materialize", "--defs", CYCLIC, "--db", str(db_path)]) == 2
+    _definition_error_then(capsys.readouterr().err, "a run is already in progress")
+
+
+def test_broken_definitions_are_not_hidden_by_a_newer_store(db_path, capsys, monkeypatch):
+    from pipeline import engine
+    from pipeline.errors import PipelineError
+
+    def newer_store(*args):  # what the store raises for a history written by a newer version
+        raise PipelineError("this run history has schema version 99, newer than this Assetboard")
+
+    monkeypatch.setattr(engine, "record_failed_run", newer_store)
+    assert main(["check", "--defs", CYCLIC, "--db", str(db_path)]) == 2
+    _definition_error_then(capsys.readouterr().err, "schema version 99")
+
+
+def test_broken_definitions_are_not_hidden_by_an_unusable_database(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    db = tmp_path / "file" / "warehouse.duckdb"
+    assert main(["materialize", "--defs", CYCLIC, "--db", str(db)]) == 2
+    _definition_error_then(capsys.readouterr().err, str(db))
+
+
+@pytest.mark.parametrize("command", ["materialize", "check"])
+def test_a_bad_selection_is_refused_before_the_database_is_touched(
+    sales_env, db_path, capsys, command
+):
+    from pipeline.warehouse import run_lock
+
+    with run_lock(db_path, "materialize run"):
+        assert main([command, "--db", str(db_path), "--select", "joined_dat"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown asset 'joined_dat' at position 0")
+    assert not db_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "where", "reason"),
+    [
+        *[(c, "under_a_file", "is a file, not a folder") for c in ("list", "runs", "materialize")],
+        *[(c, "a_folder", "(?i)is a (directory|folder)") for c in ("list", "check")],
+        # report has its own 'no database' errors, with exit 2
+        *[
+            (c, "a_text_file", "not a (valid )?DuckDB database file")
+            for c in ("list", "runs", "materialize", "check")
+        ],
+    ],
+)
+def test_a_database_that_cannot_be_used_is_a_clear_error(
+    sales_env, tmp_path, capsys, command, where, reason
+):
+    (tmp_path / "file").write_text("not a database")
+    db = {
+        "under_a_file": tmp_path / "file" / "warehouse.duckdb",
+        "a_text_file": tmp_path / "file",
+        "a_folder": tmp_path,
+    }[where]
+    assert main([command, "--db", str(db)]) == 2  # bad usage: another --db fixes it
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(db) in err and err.count("\n") == 1
+    assert re.search(reason, err), err
+
+
+def test_a_deeply_nested_or_quoted_selection_through_the_cli(sales_env, db_path, capsys):
+    deep = "(" * 200 + "joined_data" + ")" * 200
+    assert main(["materialize", "--db", str(db_path), "--select", deep]) == 2
+    assert "selection nested more than 100 levels deep" in capsys.readouterr().err
+    assert not db_path.exists()
+    assert main(["materialize", "--db", str(db_path), "--select", '+"joined_data"']) == 0
+    assert "Run 1 success" in capsys.readouterr().out

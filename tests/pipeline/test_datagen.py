@@ -326,3 +326,55 @@ def test_module_runs_as_a_script(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "sales_data.csv (5 rows)" in result.stdout
+
+
+def _out_error(out: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["--rows", "5", "--out", out]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err
+
+
+def test_cli_out_under_a_file_or_being_a_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x")
+    err = _out_error(str(tmp_path / "file" / "csv"), capsys)
+    assert err == (
+        f"error: cannot write the sample data to {tmp_path / 'file' / 'csv'}:"
+        f" {tmp_path / 'file'} is a file, not a folder. Pass --out a folder you can write to"
+        " (it is created if missing)\n"
+    )
+    err = _out_error(str(tmp_path / "file"), capsys)
+    assert f"{tmp_path / 'file'} is a file, not a folder" in err
+    assert (tmp_path / "file").read_text() == "x"
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_cli_out_that_cannot_be_created_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    err = _out_error("/sys/assetboard-csv", capsys)
+    assert err.startswith("error: cannot write the sample data to /sys/assetboard-csv: Operation")
+
+
+def test_cli_empty_out_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["--rows", "5", "--out", ""])
+    assert exc.value.code == 2
+    assert "argument --out: is empty: give the folder to write into" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_a_file_that_cannot_be_replaced_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "sales_data.csv").mkdir()  # DuckDB's COPY cannot write there
+    err = _out_error(str(tmp_path), capsys)
+    assert err.startswith(
+        f"error: cannot write the sample data to {tmp_path}:"
+        f" {tmp_path / 'sales_data.csv'}: Is a directory. Pass --out a folder"
+    )

@@ -1,9 +1,11 @@
 """Definitions are validated when built: every problem named at once, with how to fix it."""
 
+import sys
 from pathlib import Path
 
 import pytest
 
+import pipeline
 from pipeline import (
     CheckResult,
     DefinitionError,
@@ -120,3 +122,66 @@ def test_loader_explains_a_module_that_cannot_be_imported():
 def test_loader_explains_a_module_without_assets():
     with pytest.raises(DefinitionError, match="has no `defs = Definitions"):
         load_definitions("pipeline.errors")
+
+
+ONE_ASSET = """
+from pipeline import asset
+
+
+@asset
+def one(con):
+    return "SELECT 1 AS x"
+"""
+
+
+def test_a_user_file_named_pipeline_py_does_not_replace_this_package(tmp_path):
+    user = tmp_path / "pipeline.py"
+    user.write_text(ONE_ASSET)
+    defs = load_definitions(str(user))
+    assert list(defs.assets) == ["one"]
+    assert sys.modules["pipeline"] is pipeline
+    assert pipeline.__file__ != str(user)
+
+
+def test_a_user_file_imports_its_siblings_as_python_my_pipeline_py_would(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "assetboard_test_helpers.py").write_text("SQL = 'SELECT 2 AS y'\n")
+    (project / "my-pipeline.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from assetboard_test_helpers import SQL\n"
+        "from pipeline import asset\n\n\n"
+        "@dataclass\nclass Settings:\n    rows: int = 2\n\n\n"
+        "@asset\ndef two(con):\n    return SQL\n"
+    )
+    path_before = list(sys.path)
+    try:
+        defs = load_definitions(str(project / "my-pipeline.py"))
+    finally:
+        sys.modules.pop("assetboard_test_helpers", None)
+    assert defs.assets["two"].fn(None) == "SELECT 2 AS y"
+    assert sys.path == path_before  # the folder is on sys.path only while the file is imported
+
+
+def test_two_files_with_the_same_name_in_two_folders_load_side_by_side(tmp_path):
+    for folder, name in (("a", "first"), ("b", "second")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "defs.py").write_text(ONE_ASSET.replace("one", name))
+    first = load_definitions(str(tmp_path / "a" / "defs.py"))
+    second = load_definitions(str(tmp_path / "b" / "defs.py"))
+    assert list(first.assets) == ["first"] and list(second.assets) == ["second"]
+    assert "defs" not in sys.modules
+    assert first.assets["first"].fn.__module__ != second.assets["second"].fn.__module__
+
+
+def test_a_file_that_fails_to_import_names_the_file_and_leaves_nothing_behind(tmp_path):
+    broken = tmp_path / "broken_defs.py"
+    broken.write_text("import assetboard_no_such_module\n")
+    modules_before, path_before = set(sys.modules), list(sys.path)
+    with pytest.raises(
+        DefinitionError,
+        match=rf"cannot load definitions module '{broken}': ModuleNotFoundError: No module named"
+        " 'assetboard_no_such_module'",
+    ):
+        load_definitions(str(broken))
+    assert set(sys.modules) == modules_before and sys.path == path_before

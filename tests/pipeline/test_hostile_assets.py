@@ -149,3 +149,24 @@ def test_an_error_message_of_any_size_is_stored_capped(built: Path) -> None:
     whole = len("ValueError: ") + 5_000_000
     assert stored == error and stored.endswith(f"… [{whole - 9_960:,} characters cut]")
     assert len(stored) <= 10_000
+
+
+def test_text_python_cannot_encode_is_stored_escaped_not_fatal(built: Path) -> None:
+    """A lone surrogate in an error or a check's metadata once made the history write fail."""
+    from pipeline import CheckResult, asset_check
+
+    def lone(con):
+        raise ValueError("bad \ud800 byte")
+
+    @asset_check(asset="products")
+    def odd_metadata(con):
+        return CheckResult(passed=True, metadata={"note": "odd \udcff"})
+
+    defs = Definitions(assets=_defs(victim=lone).assets.values(), checks=[odd_metadata])
+    result = materialize(defs, db=built)
+    assert result.assets["victim"].status == EventStatus.FAILED
+    with store.open_store(built) as con:
+        error = store.latest_events(con, EventStatus.FAILED)["victim"].error
+        (check,) = store.run_check_results(con, result.run_id)
+    assert error == "ValueError: bad \\ud800 byte"  # free text: kept as its escape
+    assert check.metadata == {"note": "odd \udcff"}  # JSON: its \u escape reads back as it was

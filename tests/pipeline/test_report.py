@@ -9,6 +9,7 @@ One tiny pipeline in this file produces every outcome:
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -431,6 +432,375 @@ def test_a_run_that_never_started_reports_its_message_in_every_format(tmp_path) 
     page = render(report, "html")
     assert "definitions are broken: &lt;b&gt;cycle&lt;/b&gt;" in page
     assert "This run recorded no check results." in page
-    assert ET.fromstring(render(report, "junit")).get("tests") == "0"
+    root = ET.fromstring(render(report, "junit"))  # red in CI, as the other formats say failed
+    assert (root.get("tests"), root.get("errors"), root.get("failures")) == ("1", "1", "0")
+    error = root.find("testsuite[@name='run']/testcase[@name='run']/error")
+    assert error.get("message") == f"run {run_id} failed: definitions are broken: <b>cycle</b>"
     jsonschema.validate(json.loads(render(report, "json")), load_schema())
     assert "> definitions are broken: \\<b\\>cycle\\</b\\>" in render(report, "md")
+
+
+# --- Writing --out -----------------------------------------------------------------------------
+
+
+def _out_error(ran, out: str, capsys) -> str:
+    db, _, _ = ran
+    code = cli(["report", "--db", str(db), "--format", "html", "--out", out])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    return captured.err
+
+
+def test_out_under_a_file_is_refused(ran, tmp_path, capsys) -> None:
+    (tmp_path / "file.txt").write_text("not a folder")
+    err = _out_error(ran, str(tmp_path / "file.txt" / "report.html"), capsys)
+    assert err.startswith(
+        f"error: cannot write the report to {tmp_path / 'file.txt' / 'report.html'}: "
+    )
+    assert "file.txt is a file, not a folder" in err
+    assert "Pass --out a file in a folder you can write to, or '-' for standard output" in err
+    assert (tmp_path / "file.txt").read_text() == "not a folder"
+
+
+def test_out_that_is_a_directory_or_empty_is_refused(ran, tmp_path, capsys) -> None:
+    err = _out_error(ran, str(tmp_path), capsys)
+    assert f"error: --out {tmp_path} is a folder: give a file name in it" in err
+    err = _out_error(ran, "", capsys)
+    assert "error: --out is empty: give a file path, or '-' for standard output" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_out_in_a_place_nobody_may_write_is_refused(ran, capsys) -> None:
+    # sysfs refuses new files even to root, where a chmod-ed folder would not.
+    err = _out_error(ran, "/sys/assetboard-report.html", capsys)
+    assert "error: cannot write the report to /sys/assetboard-report.html: Permission denied" in (
+        err
+    )
+
+
+def test_a_failed_write_leaves_the_previous_report_whole(ran, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "report.html"
+    out.write_text("the previous report")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    err = _out_error(ran, str(out), capsys)
+    assert f"cannot write the report to {out}: No space left on device" in err
+    assert out.read_text() == "the previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left
+
+
+def test_a_report_replaces_the_previous_one_and_creates_missing_folders(ran, tmp_path, capsys):
+    db, _, _ = ran
+    out = tmp_path / "new" / "folder" / "report.md"
+    for _ in range(2):
+        assert cli(["report", "--db", str(db), "--format", "md", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("### ")
+    assert [p.name for p in out.parent.iterdir()] == ["report.md"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it
+
+
+# --- JSON values -------------------------------------------------------------------------------
+
+
+def _strict_json(text: str) -> object:
+    """json.loads that refuses NaN and Infinity, which are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_value_converts_what_json_lacks() -> None:
+    from datetime import date, time
+    from decimal import Decimal
+
+    from pipeline.report.jsonreport import json_value
+
+    assert json_value(
+        {
+            "nested": {"customer_id": 0, "ids": (1, 2), 3: [date(2024, 1, 2)]},
+            "when": datetime(2024, 1, 2, 3, 4, 5),
+            "at": time(6, 7),
+            "money": Decimal("19.99"),
+            "precise": Decimal("1.00000000000000000001"),
+            "big": Decimal("1E+30"),
+            "dec_nan": Decimal("NaN"),
+            "raw": b"ab\xff",
+            "nan": float("nan"),
+            "inf": float("inf"),
+            "minus_inf": float("-inf"),
+            "set": {3, 1, 2},
+            "plain": [None, True, 1, 1.5, "s"],
+            "other": object,
+        }
+    ) == {
+        "nested": {"customer_id": 0, "ids": [1, 2], "3": ["2024-01-02"]},
+        "when": "2024-01-02T03:04:05",
+        "at": "06:07:00",
+        "money": 19.99,
+        "precise": "1.00000000000000000001",
+        "big": 1e30,
+        "dec_nan": "NaN",
+        "raw": "ab\\xff",
+        "nan": "NaN",
+        "inf": "Infinity",
+        "minus_inf": "-Infinity",
+        "set": [1, 2, 3],
+        "plain": [None, True, 1, 1.5, "s"],
+        "other": "<class 'object'>",
+    }
+
+
+def test_json_report_keeps_nested_metadata_as_objects_and_stays_valid(tmp_path) -> None:
+    metadata = {"worst": {"customer_id": 0, "tags": ["x", "y"]}, "pair": (1, 2)}
+    defs = Definitions(
+        assets=[asset(lambda con: "SELECT 1 AS x", name="a")],
+        checks=[
+            asset_check(
+                lambda con: CheckResult(False, metadata, observed_value=float("nan")),
+                asset="a",
+                name="c",
+            )
+        ],
+    )
+    materialize(defs, db=tmp_path / "w.duckdb")
+    document = _strict_json(render(build_report(tmp_path / "w.duckdb"), "json"))
+    jsonschema.validate(document, load_schema())
+    check = document["checks"][0]
+    assert check["metadata"] == {"worst": {"customer_id": 0, "tags": ["x", "y"]}, "pair": [1, 2]}
+    assert check["observed_value"] is None  # NaN: the schema says number or null
+
+
+# --- Control characters in every format -------------------------------------------------------
+
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e\ud800-\udfff]")
+
+
+def _crash(con):
+    raise RuntimeError("boom\x01\x1b[2J")
+
+
+def _fails_to_build(con):
+    raise RuntimeError("asset\x08error")
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    """Control characters from data (a row value), from errors, and in names."""
+    db = tmp_path_factory.mktemp("hostile") / "warehouse.duckdb"
+    defs = Definitions(
+        assets=[
+            asset(
+                lambda con: "SELECT 'bad' || chr(1) || chr(27) || '[31mred' AS label, 1 AS id",
+                name="ctl",
+            ),
+            asset(_fails_to_build, name="broken\u202e"),  # a bidi override: allowed in names
+        ],
+        checks=[
+            asset_check(
+                lambda con: CheckResult(False, {"note": "meta\x00\x1b"}, "SELECT label FROM ctl"),
+                asset="ctl",
+                name="name\x1b[1mbold",
+            ),
+            asset_check(_crash, asset="ctl", name="crash"),
+        ],
+    )
+    materialize(defs, db=db)
+    report = build_report(db, "latest", defs=defs)
+    # A lone surrogate cannot be stored (a store matter), but a report must survive one.
+    next(c for c in report.checks if c.name.startswith("name")).metadata["sur"] = "\ud800"
+    return report
+
+
+def test_junit_is_well_formed_whatever_the_data(hostile_report) -> None:
+    from xml.dom import minidom
+
+    document = render(hostile_report, "junit")
+    assert not NOT_XML.search(document)
+    minidom.parseString(document.encode("utf-8"))  # expat: strict XML 1.0 well-formedness
+    root = ET.fromstring(document)
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    assert set(cases) == {"name\\x1b[1mbold", "crash", "materialize"}
+    failure = cases["name\\x1b[1mbold"].find("failure")
+    # sample rows and metadata are JSON in the text, with JSON's own escapes
+    assert '{"label": "bad\\u0001\\u001b[31mred"}' in failure.text
+    assert '"note": "meta\\u0000\\u001b", "sur": "\\ud800"' in failure.text
+    assert cases["crash"].find("error").get("message").endswith("boom\\x01\\x1b[2J")
+    assert {suite.get("name") for suite in root.iter("testsuite")} == {"ctl", "broken\u202e"}
+    assert cases["materialize"].find("error").text == "RuntimeError: asset\\x08error"
+
+
+def test_markdown_shows_control_characters_as_escapes(hostile_report) -> None:
+    text = render(hostile_report, "md")
+    assert not UNPRINTABLE.search(text)
+    assert "`ctl.name\\x1b[1mbold`" in text  # inline code: shown as written
+    assert "boom\\\\x01\\\\x1b\\[2J" in text  # a table cell: \\ and [ escaped for Markdown
+
+
+def test_html_shows_control_characters_as_escapes(hostile_report) -> None:
+    page = render(hostile_report, "html")
+    assert not UNPRINTABLE.search(page)
+    parsed = _Tags()
+    parsed.feed(page)
+    text = "".join(parsed.text)
+    for shown in ("bad\\x01\\x1b[31mred", "boom\\x01\\x1b[2J", "name\\x1b[1mbold", "\\ud800"):
+        assert shown in text
+    page.encode("utf-8")  # the lone surrogate in the metadata would make this raise
+
+
+# --- One verdict in every format ---------------------------------------------------------------
+
+
+def _check_raises(con):
+    raise RuntimeError("the check itself broke")
+
+
+def _asset_raises(con):
+    raise RuntimeError("source missing")
+
+
+def _scenario(name: str) -> Definitions:
+    """One asset `a` and one check, arranged to give each verdict."""
+    build = _asset_raises if name == "asset_failed" else (lambda con: "SELECT 1 AS x")
+    check_fn, severity = {
+        "all_passed": (lambda con: CheckResult(True), "error"),
+        "warn_warned": (lambda con: CheckResult(False, observed_value=3, threshold="= 0"), "warn"),
+        "warn_errored": (_check_raises, "warn"),
+        "error_failed": (
+            lambda con: CheckResult(False, observed_value=3, threshold="= 0"),
+            "error",
+        ),
+        "asset_failed": (lambda con: CheckResult(True), "error"),
+    }[name]
+    return Definitions(
+        assets=[asset(build, name="a")],
+        checks=[asset_check(check_fn, asset="a", name="c", severity=severity)],
+    )
+
+
+VERDICTS = {
+    "all_passed": ("passed", "✅"),
+    "warn_warned": ("passed with warnings", "⚠️"),
+    "warn_errored": ("failed", "❌"),
+    "error_failed": ("failed", "❌"),
+    "asset_failed": ("failed", "❌"),
+}
+
+
+@pytest.fixture(scope="module", params=list(VERDICTS))
+def scenario(request, tmp_path_factory):
+    db = tmp_path_factory.mktemp(request.param) / "warehouse.duckdb"
+    materialize(_scenario(request.param), db=db)
+    return request.param, build_report(db, "latest")
+
+
+def test_the_verdict_follows_what_happened_not_the_stored_status(scenario) -> None:
+    from pipeline.report.model import VERDICT_STYLES, Verdict
+
+    name, report = scenario
+    expected = {"all_passed": "passed", "warn_warned": "warned"}.get(name, "failed")
+    assert report.verdict == Verdict(expected)
+    assert report.ok == (expected != "failed")
+    assert VERDICT_STYLES[report.verdict].label == VERDICTS[name][0]
+
+
+def test_markdown_headline_agrees_with_the_verdict(scenario) -> None:
+    name, report = scenario
+    label, icon = VERDICTS[name]
+    text = render(report, "md")
+    assert text.startswith(f"### {icon} Assetboard: run 1 {label} (materialize, ")
+    if name != "all_passed":
+        assert "✅" not in text and "checks passed" not in text
+    else:
+        assert "All 1 checks passed." in text
+
+
+def test_json_verdict_and_counts_agree(scenario) -> None:
+    name, report = scenario
+    document = json.loads(render(report, "json"))
+    jsonschema.validate(document, load_schema())
+    assert document["verdict"] == {"all_passed": "passed", "warn_warned": "warned"}.get(
+        name, "failed"
+    )
+    checks, assets = document["counts"]["checks"], document["counts"]["assets"]
+    failing = checks["failed"] + checks["error"] + assets["failed"]
+    assert (document["verdict"] == "failed") == (failing > 0)
+
+
+def test_junit_is_red_exactly_when_the_verdict_is_failed(scenario) -> None:
+    name, report = scenario
+    root = ET.fromstring(render(report, "junit"))
+    red = int(root.get("failures")) + int(root.get("errors"))
+    assert (red > 0) == (VERDICTS[name][0] == "failed")
+    if name == "warn_errored":
+        case = root.find("testsuite/testcase[@name='c']")
+        message = case.find("error").get("message")
+        assert message == "a.c: could not run: RuntimeError: the check itself broke"
+
+
+def test_html_banner_agrees_with_the_verdict(scenario) -> None:
+    from pipeline.report.model import VERDICT_STYLES
+
+    name, report = scenario
+    label = VERDICTS[name][0]
+    page = render(report, "html")
+    banner = page[page.index('<header class="banner"') : page.index("</header>")]
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", banner)))
+    assert f"Run 1 {label}" in text
+    assert VERDICT_STYLES[report.verdict].color in banner
+    assert ("✔" in text) == (label != "failed")
+    assert f"<title>Assetboard: run 1 {label}</title>" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "expected"),
+    [
+        ("interrupted", "passed", "interrupted"),
+        ("running", "passed", "running"),
+        ("failed", None, "failed"),  # e.g. broken definitions: failed with no checks at all
+        ("interrupted", "error", "failed"),  # a broken check is a failure whatever the status
+        ("success", "warned", "warned"),
+        ("success", "error", "failed"),
+    ],
+)
+def test_verdict_from_checks_assets_and_run_status(status, outcome, expected) -> None:
+    from pipeline.report.model import verdict
+
+    checks = [_entry(outcome=outcome, severity="warn")] if outcome else []
+    assert verdict(checks, [], status) == expected
+
+
+def test_junit_of_an_interrupted_run_is_red(tmp_path) -> None:
+    from pipeline.engine import record_failed_run
+
+    db = tmp_path / "w.duckdb"
+    record_failed_run(db, "materialize", None, "placeholder")
+    report = build_report(db, "latest")
+    report.run.status = "interrupted"  # as the store shows a run whose process died
+    report.run.message = "interrupted: the process running it stopped before the run finished"
+    assert report.verdict == "interrupted"
+    root = ET.fromstring(render(report, "junit"))
+    assert (root.get("tests"), root.get("errors")) == ("1", "1")
+    assert (
+        root.find("testsuite/testcase/error")
+        .get("message")
+        .startswith("run 1 was interrupted: interrupted: the process running it stopped")
+    )
+
+
+def test_cli_summary_line_gives_the_verdict(tmp_path, capsys) -> None:
+    db = tmp_path / "w.duckdb"
+    materialize(_scenario("warn_errored"), db=db)
+    out = tmp_path / "r.md"
+    assert cli(["report", "--db", str(db), "--format", "md", "--out", str(out)]) == 0
+    assert "report of run 1 (failed: 0 failed, 1 errors, 0 warned, 0 passed)" in (
+        capsys.readouterr().out
+    )

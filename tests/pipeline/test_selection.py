@@ -3,6 +3,7 @@
 import pytest
 
 from pipeline import Definitions, SelectionError, asset, select
+from pipeline.selection import MAX_NESTING, quote_name
 
 
 def _defs() -> Definitions:
@@ -28,6 +29,7 @@ def _defs() -> Definitions:
         ("*", {"raw_orders", "raw_users", "orders", "users", "report", "export"}),
         ("+report", {"report", "orders", "users", "raw_orders", "raw_users"}),
         ("1+report", {"report", "orders", "users"}),
+        ("1 + report", {"report", "orders", "users"}),
         ("raw_orders+", {"raw_orders", "orders", "report", "export"}),
         ("raw_orders+1", {"raw_orders", "orders"}),
         ("+orders+", {"raw_orders", "orders", "report", "export"}),
@@ -76,3 +78,98 @@ def test_unknown_asset_names_position_and_suggestion():
 def test_bad_selections_say_what_and_where(text, message):
     with pytest.raises(SelectionError, match=message):
         select(_defs(), text)
+
+
+# --- Deep nesting ------------------------------------------------------------------------------
+
+
+def test_nesting_up_to_the_limit_parses():
+    assert select(_defs(), "(" * MAX_NESTING + "orders" + ")" * MAX_NESTING) == {"orders"}
+    assert select(_defs(), "not " * MAX_NESTING + "orders") == (
+        {"orders"} if MAX_NESTING % 2 == 0 else set(_defs().assets) - {"orders"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("(" * 200 + "orders" + ")" * 200, 100),
+        ("not " * 5000 + "orders", 400),
+        ("(not " * 60 + "orders" + ")" * 60, 250),
+    ],
+)
+def test_nesting_deeper_than_the_limit_is_refused_not_a_recursion_error(text, position):
+    with pytest.raises(
+        SelectionError,
+        match=rf"^selection nested more than 100 levels deep \(parentheses and 'not'\) at"
+        rf" position {position} in selection '.*'\. Write it with fewer levels",
+    ):
+        select(_defs(), text)
+
+
+# --- Quoted names ------------------------------------------------------------------------------
+
+AWKWARD_NAMES = [
+    "my asset",
+    "a,b",
+    "-starts-with-dash",
+    "x:y",
+    'say "hi"',
+    "umsätze",
+    "ümsatz",
+    "or",
+    "not",
+    "2024",
+    "2024_sales",
+    "+",
+    "(paren)",
+    "'single'",
+]
+
+
+def _awkward_defs() -> Definitions:
+    def sql(con):
+        return "SELECT 1 AS x"
+
+    names = ["orders", *AWKWARD_NAMES]
+    return Definitions(
+        assets=[
+            asset(sql, name=name, deps=["orders"] if name != "orders" else []) for name in names
+        ]
+    )
+
+
+@pytest.mark.parametrize("name", AWKWARD_NAMES)
+def test_every_name_is_selectable_quoted(name):
+    defs = _awkward_defs()
+    quoted = '"' + name.replace('"', '""') + '"'
+    assert select(defs, quoted) == {name}
+    assert select(defs, quote_name(name)) == {name}
+    assert select(defs, f"+{quoted}") == {name, "orders"}
+    assert select(defs, f"1+{quoted}, orders+0") == {name, "orders"}
+    assert select(defs, f"orders+ and not {quoted}") == set(defs.assets) - {name}
+
+
+def test_plain_names_stay_unquoted_and_unicode_letters_need_no_quotes():
+    defs = _awkward_defs()
+    assert quote_name("raw_orders.v2") == "raw_orders.v2"
+    assert quote_name("ümsatz") == "ümsatz"
+    assert select(defs, "ümsatz or umsätze") == {"ümsatz", "umsätze"}
+    assert quote_name("or") == '"or"' and quote_name("2024") == '"2024"'
+    assert quote_name("group:x") == '"group:x"'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('"my asset', r"""unterminated quoted name at position 0 in selection '"my asset'\."""
+                      r""" End it with " \(write "" for a quote inside a name\)"""),
+        ('orders, ""', "empty quoted name at position 8"),
+        ('"my assett"', """unknown asset 'my assett' at position 0 in selection '"my assett"'."""
+                        " Did you mean 'my asset'"),
+        ('2"+"', "expected an asset name, found '2' at position 0"),  # a quoted + is a name
+    ],
+)  # fmt: skip
+def test_bad_quoted_names_say_what_and_where(text, message):
+    with pytest.raises(SelectionError, match=message):
+        select(_awkward_defs(), text)
