@@ -261,3 +261,26 @@ def test_default_workers_leave_duckdb_the_cores(monkeypatch):
     for cores, workers in ((1, 1), (2, 1), (4, 2), (8, 4), (64, 4)):
         monkeypatch.setattr(engine.os, "cpu_count", lambda cores=cores: cores)
         assert engine.default_workers() == workers
+
+
+def test_a_check_that_cannot_run_fails_the_run_whatever_its_severity(db_path):
+    """As in dbt: a WARN test that errors is an error. Only a WARN check that ran may warn."""
+    from pipeline import CheckResult, asset_check
+
+    @asset_check(asset="raw", severity="warn")
+    def crashes(con):
+        raise RuntimeError("the check's own SQL is broken")
+
+    @asset_check(asset="raw", severity="warn")
+    def warns(con):
+        return CheckResult(passed=False)
+
+    defs = Definitions(assets=_chain().assets.values(), checks=[crashes, warns])
+    result = materialize(defs, db=db_path)
+    outcomes = {c.check_name: c.outcome for c in result.checks}
+    assert outcomes == {"crashes": "error", "warns": "warned"}
+    assert result.run.status == "failed" and result.exit_code == 1
+    assert result.run.checks_errored == 1 and result.run.checks_warned == 1
+
+    only_warning = Definitions(assets=_chain().assets.values(), checks=[warns])
+    assert materialize(only_warning, db=db_path).exit_code == 0
