@@ -19,7 +19,8 @@ import streamlit as st  # noqa: E402
 from dashboard import runs, settings  # noqa: E402
 from dashboard.safe import escape_markdown  # noqa: E402
 
-st.set_page_config(page_title="Assetboard", page_icon=":material/hub:", layout="wide")
+# An emoji favicon is drawn by the browser; a ":material/...:" one is fetched from a font CDN.
+st.set_page_config(page_title="Assetboard", page_icon="📊", layout="wide")
 
 PAGES = {
     "Pipeline": [
