@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "dashboard" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -56,7 +57,7 @@ def _wait_until_healthy(
 
 @dataclass
 class Server:
-    """A running `streamlit run dashboard/app.py`; `output` is what it printed so far."""
+    """A running `streamlit run`; `output` is what it printed so far."""
 
     url: str
     port: int
@@ -74,12 +75,13 @@ def dashboard_server(
     log: Path,
     options: Mapping[str, str] | None = None,
     args: Sequence[str] = (),
+    script: Path = APP,
 ) -> Iterator[Server]:
     """Start the dashboard as a person would, from `cwd`, with only the flags in `options`
     (beyond a free port) and the app's own `args` after `--`: everything else comes from the
     shipped config, so tests see it. What the server prints goes to `log`."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py")]
+    command = [sys.executable, "-m", "streamlit", "run", str(script)]
     flags = {"server.port": str(port), **(options or {})}
     command += [part for key, value in flags.items() for part in (f"--{key}", value)]
     if args:
