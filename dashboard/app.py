@@ -17,8 +17,10 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import runs, settings  # noqa: E402
+from dashboard.safe import escape_markdown  # noqa: E402
 
-st.set_page_config(page_title="Assetboard", page_icon=":material/hub:", layout="wide")
+# An emoji favicon is drawn by the browser; a ":material/...:" one is fetched from a font CDN.
+st.set_page_config(page_title="Assetboard", page_icon="📊", layout="wide")
 
 PAGES = {
     "Pipeline": [
@@ -39,12 +41,13 @@ page = st.navigation(PAGES)
 current = settings.current()
 with st.sidebar:
     st.caption(
-        f"Definitions: `{current.defs}`  \nDatabase: `{current.db}`",
+        f"Definitions: {escape_markdown(current.defs)}  \nDatabase: {escape_markdown(current.db)}",
         help="Set with ASSETBOARD_DEFS / ASSETBOARD_DB or"
         " `streamlit run dashboard/app.py -- --defs MODULE --db FILE`.",
     )
     live = runs.current(current.db)
     if live is not None and live.active:
-        st.caption(f":blue[:material/progress_activity:] **{live.label}** is running…")
+        label = escape_markdown(live.label, one_line=True)
+        st.caption(f":blue[:material/progress_activity:] **{label}** is running…")
 
 page.run()

@@ -16,6 +16,7 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from dashboard import runs, services, settings, state
+from dashboard.safe import escape_markdown
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
 from pipeline.errors import (
@@ -53,25 +54,30 @@ REFRESH_SECONDS = 1.0
 
 @contextmanager
 def guard(doing: str) -> Iterator[None]:
-    """Show a pipeline or DuckDB error as one readable message and stop the page there."""
+    """Show a pipeline or DuckDB error as one readable message and stop the page there.
+
+    `doing` is plain text ("read the details of X"): it and the error are escaped, since both
+    may carry names and values from the definitions or the data.
+    """
+    headline = f"**Could not {escape_markdown(doing, one_line=True)}.**"
     try:
         yield
     except WarehouseLockedError as exc:
-        st.error(f"**Could not {doing}.** {exc}", icon=":material/lock:")
+        st.error(f"{headline} {escape_markdown(exc)}", icon=":material/lock:")
         st.button("Try again", key=state.BTN_RETRY, icon=":material/refresh:")
         st.stop()
     except PipelineError as exc:
-        st.error(f"**Could not {doing}.** {exc}", icon=":material/error:")
+        st.error(f"{headline} {escape_markdown(exc)}", icon=":material/error:")
         st.stop()
     except duckdb.Error as exc:
-        st.error(f"**Could not {doing}.** DuckDB said: {exc}", icon=":material/error:")
+        st.error(f"{headline} DuckDB said: {escape_markdown(exc)}", icon=":material/error:")
         st.stop()
 
 
 def load() -> tuple[Settings, Definitions]:
     """The settings and definitions every page starts from; stops with a message if broken."""
     cfg = settings.current()
-    with guard(f"load the definitions `{cfg.defs}`"):
+    with guard(f"load the definitions '{cfg.defs}'"):
         defs = services.load_defs(cfg)
     return cfg, defs
 
@@ -217,11 +223,14 @@ def _start(
         live = runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
         st.session_state[state.SS_SEEN_RUN] = _token(live)
     except RunInProgressError as exc:
-        st.warning(f"**A run is already in progress.** {exc}", icon=":material/hourglass_top:")
+        st.warning(
+            f"**A run is already in progress.** {escape_markdown(exc)}",
+            icon=":material/hourglass_top:",
+        )
     except SelectionError as exc:
-        st.warning(f"**Nothing started:** {exc}", icon=":material/info:")
+        st.warning(f"**Nothing started:** {escape_markdown(exc)}", icon=":material/info:")
     except PipelineError as exc:
-        st.error(f"**Could not start the run.** {exc}", icon=":material/error:")
+        st.error(f"**Could not start the run.** {escape_markdown(exc)}", icon=":material/error:")
 
 
 # --- live progress ----------------------------------------------------------------------------
@@ -272,6 +281,7 @@ def _render_live(live: runs.LiveRun) -> None:
         label, status = f"{live.label}: succeeded — {_outcome_text(live, records)}", "complete"
     else:
         label, status = f"{live.label}: failed — {_outcome_text(live, records)}", "error"
+    label = escape_markdown(label, one_line=True)  # the run's label names the asset clicked
     if live.active:
         # Not st.status: its spinner turns into a check mark between two fragment ticks, as if
         # the run had finished. A bordered box with a progress bar says "running" all along.
@@ -282,7 +292,8 @@ def _render_live(live: runs.LiveRun) -> None:
         box = st.status(label, state=status, expanded=not live.ok)
     with box:
         for name, event_status in live.snapshot().items():
-            line = f"**{name}** {EVENT_BADGES.get(event_status, event_status)}"
+            badge = EVENT_BADGES.get(event_status, escape_markdown(event_status))
+            line = f"**{escape_markdown(name, one_line=True)}** {badge}"
             error = live.asset_error.get(name)
             st.markdown(line)
             if error and event_status in ("failed", "skipped"):
@@ -292,9 +303,11 @@ def _render_live(live: runs.LiveRun) -> None:
         for record in records:
             if record.outcome in ("failed", "error", "warned"):
                 badge = OUTCOME_BADGES[record.outcome]
-                st.markdown(f"{badge} **{record.key}** — {services.check_message(record)}")
+                key = escape_markdown(record.key, one_line=True)
+                message = escape_markdown(services.check_message(record))
+                st.markdown(f"{badge} **{key}** — {message}")
         if live.error:
-            st.error(live.error, icon=":material/error:")
+            st.error(escape_markdown(live.error), icon=":material/error:")
         if not live.active and live.run_id is not None:
             st.page_link(
                 "views/runs.py",
@@ -370,5 +383,8 @@ def table_height(rows: int, limit: int = 20) -> int:
 
 
 def empty_state(message: str) -> None:
-    """The same look for every 'nothing here yet, do this next' message."""
+    """The same look for every 'nothing here yet, do this next' message.
+
+    `message` is Markdown: escape any name or value in it with `escape_markdown`.
+    """
     st.info(message, icon=":material/lightbulb:")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, formatting, services, state, ui
+from dashboard.safe import escape_markdown
 
 st.title("Checks")
 cfg, defs = ui.load()
 if not defs.checks:
-    ui.empty_state(f"`{cfg.defs}` defines no checks. Add some with `@asset_check`.")
+    ui.empty_state(f"{escape_markdown(cfg.defs)} defines no checks. Add some with `@asset_check`.")
     st.stop()
 with ui.guard("read the check results"):
     table = services.checks_table(cfg, defs)
@@ -41,6 +42,12 @@ if len(run_ids) > RECENT_RUNS:
 st.subheader("One check")
 keys = list(table["Check"])
 wanted = st.query_params.get(state.QP_CHECK)
+if wanted is not None and wanted not in keys:  # `wanted` comes from the URL: anyone can craft it
+    st.warning(
+        f"There is no check named **{escape_markdown(wanted, one_line=True)}**; showing"
+        f" {escape_markdown(keys[0], one_line=True)} instead.",
+        icon=":material/help:",
+    )
 key = st.selectbox(
     "Check",
     keys,
@@ -50,20 +57,21 @@ key = st.selectbox(
 if key != wanted:
     st.query_params[state.QP_CHECK] = key
 check = next(c for c in defs.checks if c.key == key)
-st.markdown(check.description or "_No description._")
+st.markdown(escape_markdown(check.description) if check.description else "_No description._")
 with ui.guard(f"read the latest result of {key}"):
     record = services.latest_check(cfg, defs, key)
 if record is None:
     st.caption("This check has not run yet.")
 else:
-    badge = ui.OUTCOME_BADGES.get(record.outcome, record.outcome)
+    badge = ui.OUTCOME_BADGES.get(record.outcome, escape_markdown(record.outcome))
     st.markdown(
         f"Latest: {badge} in run {record.run_id}, {formatting.format_ago(record.started_at)}"
         f" · observed {formatting.format_value(record.observed_value)}"
-        + (f" · rule: {record.threshold}" if record.threshold else "")
+        + (f" · rule: {escape_markdown(record.threshold)}" if record.threshold else "")
     )
-    if record.error:
-        st.error(record.error, icon=":material/error:")
+    if record.error:  # the error text as it is, monospaced, like on the Runs page
+        st.error("**The check could not complete:**", icon=":material/error:")
+        ui.error_text(record.error)
     observed = history[history["check"] == key]
     if observed["observed_value"].notna().any():
         st.altair_chart(charts.observed_value_over_time(observed), width="stretch")

@@ -8,6 +8,7 @@ import streamlit_agraph
 from streamlit_agraph import Config, Edge, Node
 
 from dashboard import charts, formatting, services, state, ui
+from dashboard.safe import escape_markdown
 
 # Node fill by status; text colour chosen to stay readable on it.
 FILL = {
@@ -88,8 +89,9 @@ with ui.guard("read the asset statuses"):
 names = [node.name for node in model.nodes]
 selected = st.query_params.get(state.QP_ASSET)
 if selected is not None and selected not in names:
-    st.warning(
-        f"There is no asset named **{selected}** in `{cfg.defs}`; pick one in the graph.",
+    st.warning(  # `selected` comes from the URL: anyone can craft it
+        f"There is no asset named **{escape_markdown(selected, one_line=True)}** in"
+        f" {escape_markdown(cfg.defs)}; pick one in the graph.",
         icon=":material/help:",
     )
     selected = None
@@ -137,23 +139,28 @@ with details_column:
     else:
         with ui.guard(f"read the details of {selected}"):
             details = services.asset_details(cfg, defs, selected)
-        st.subheader(details.name)
-        st.markdown(details.description or "_No description._")
+        name = escape_markdown(details.name, one_line=True)  # names and texts: definitions
+        st.subheader(name)
+        if details.description:
+            st.markdown(escape_markdown(details.description))
+        else:
+            st.markdown("_No description._")
         if details.status.status == "failed":
             st.markdown(f"{ui.STATUS_BADGES['failed']} — the last build failed:")
             ui.error_text(details.status.reason)
         else:
-            st.markdown(f"{ui.STATUS_BADGES[details.status.status]} — {details.status.reason}")
-        deps = ", ".join(details.deps) or "none"
-        children = ", ".join(details.children) or "none"
-        st.caption(
-            f"Group **{details.group}** · {details.kind} · depends on: {deps} · used by: {children}"
-        )
+            reason = escape_markdown(details.status.reason)
+            st.markdown(f"{ui.STATUS_BADGES[details.status.status]} — {reason}")
+        deps = escape_markdown(", ".join(details.deps) or "none", one_line=True)
+        children = escape_markdown(", ".join(details.children) or "none", one_line=True)
+        group = escape_markdown(details.group, one_line=True)
+        kind = escape_markdown(details.kind, one_line=True)
+        st.caption(f"Group **{group}** · {kind} · depends on: {deps} · used by: {children}")
         last = details.last
         if last is None and details.status.status == "failed":
             st.caption("No successful build yet: fix the error above, then materialize it.")
         elif last is None:
-            ui.empty_state(f"**{details.name}** has not been materialized yet: use the buttons.")
+            ui.empty_state(f"**{name}** has not been materialized yet: use the buttons.")
         else:
             label = "Last successful build" if details.status.status == "failed" else "Built"
             when = last.ended_at or last.started_at
@@ -197,7 +204,7 @@ with details_column:
                 st.caption(f"Failed builds in runs {', '.join(map(str, failed_runs))}.")
         with checks:
             if details.checks.empty:
-                st.caption(f"No checks are defined on {details.name}.")
+                st.caption(f"No checks are defined on {name}.")
             else:
                 st.dataframe(
                     ui.tinted(details.checks, "Latest outcome"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import formatting, services, state, ui
+from dashboard.safe import escape_markdown
 
 st.title("Overview")
 cfg, defs = ui.load()
@@ -30,18 +31,19 @@ if run is None:
     )
     ui.materialize_toolbar(cfg, defs, "overview", actions=("all",))
 else:
-    outcome = services.RUN_STATUS_LABELS.get(run.status, run.status)
+    outcome = escape_markdown(services.RUN_STATUS_LABELS.get(run.status, run.status))
     text = (
         f"**Run {run.run_id}: {outcome}**"
         f" · {formatting.format_ago(run.started_at)} · {formatting.format_duration(run.duration_s)}"
-        f"  \n{services.run_summary(run)}"
+        f"  \n{escape_markdown(services.run_summary(run))}"  # names the selection typed
     )
     if run.status == "success":
         st.success(text, icon=":material/check_circle:")
     elif run.status == "running":
         st.info(text, icon=":material/progress_activity:")
     else:
-        st.error(text + (f"  \n{run.message}" if run.message else ""), icon=":material/error:")
+        message = f"  \n{escape_markdown(run.message)}" if run.message else ""
+        st.error(text + message, icon=":material/error:")
     st.page_link(
         "views/runs.py",
         label="See this run's timeline and errors",
@@ -57,12 +59,12 @@ if not summary.failures:
     else:
         st.success("No failing assets or checks.", icon=":material/verified:")
 for failure in summary.failures[:10]:
-    badge = ui.OUTCOME_BADGES.get(failure.outcome, failure.outcome)
+    badge = ui.OUTCOME_BADGES.get(failure.outcome, escape_markdown(failure.outcome))
     with st.container(border=True):
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.markdown(
-            f"{badge} · **{failure.name}** · {formatting.format_ago(failure.when)}"
-            f"  \n{failure.message}"
+        left.markdown(  # names from the definitions, the message from an error or the data
+            f"{badge} · **{escape_markdown(failure.name, one_line=True)}**"
+            f" · {formatting.format_ago(failure.when)}  \n{escape_markdown(failure.message)}"
         )
         if failure.kind == "asset":
             right.page_link(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import report_service, state, ui
+from dashboard.safe import escape_markdown
 
 st.title("Report")
 cfg, defs = ui.load()
@@ -18,8 +19,8 @@ if choice is None:
         " (or `python -m pipeline materialize`); each run's report appears here."
     )
     st.stop()
-if choice.message:
-    st.warning(choice.message, icon=":material/help:")
+if choice.message:  # it quotes the run id asked for in the URL: anyone can craft it
+    st.warning(escape_markdown(choice.message), icon=":material/help:")
 
 labels = {run.run_id: report_service.run_label(run) for run in choice.runs}
 run_id = st.selectbox(
@@ -37,7 +38,7 @@ with ui.guard(f"build the report of run {run_id}"):
     report = report_service.load_report(cfg, defs, run_id)
     files = report_service.downloads(report)
 
-st.caption(report_service.summary(report))
+st.caption(escape_markdown(report_service.summary(report)))
 
 link = report_service.permalink(st.context.url, state.QP_REPORT_RUN, run_id)
 st.code(link, language=None)

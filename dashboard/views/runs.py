@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, formatting, services, state, ui
+from dashboard.safe import escape_markdown
 
 st.title("Runs")
 cfg, defs = ui.load()
@@ -31,8 +32,11 @@ run_ids = [int(run_id) for run_id in table["Run"]]
 wanted = st.query_params.get(state.QP_RUN)
 try:
     default = run_ids.index(int(wanted)) if wanted is not None else 0
-except ValueError:
-    st.warning(f"Run {wanted} is not among the last {len(run_ids)} runs.", icon=":material/help:")
+except ValueError:  # `wanted` comes from the URL: anyone can craft it
+    st.warning(
+        f"Run {escape_markdown(wanted, one_line=True)} is not among the last {len(run_ids)} runs.",
+        icon=":material/help:",
+    )
     default = 0
 run_id = st.selectbox(
     "Run",
@@ -51,11 +55,12 @@ if details is None:
     st.stop()
 
 run = details.run
-outcome = services.RUN_STATUS_LABELS.get(run.status, run.status)
+outcome = escape_markdown(services.RUN_STATUS_LABELS.get(run.status, run.status), one_line=True)
 st.subheader(f"Run {run.run_id} · {outcome}")
 st.caption(
     f"Started {formatting.format_time(run.started_at)} ({formatting.timezone_name()}) ·"
-    f" took {formatting.format_duration(run.duration_s)} · {services.run_summary(run)}"
+    f" took {formatting.format_duration(run.duration_s)}"
+    f" · {escape_markdown(services.run_summary(run))}"  # names the selection typed
 )
 if details.timeline.dropna(subset=["start_s"]).empty:
     st.caption("No asset was built in this run.")
@@ -64,11 +69,14 @@ else:
 
 if details.errors:
     st.markdown("**Errors**")
-    for what, message in details.errors:
+    for what, message in details.errors:  # asset and check names, error texts: escaped
         if "(skipped)" in what:  # a consequence of another failure, not a failure of its own
-            st.warning(f"**{what}**  \n{message}", icon=":material/block:")
+            st.warning(
+                f"**{escape_markdown(what, one_line=True)}**  \n{escape_markdown(message)}",
+                icon=":material/block:",
+            )
         else:
-            st.error(f"**{what}**", icon=":material/error:")
+            st.error(f"**{escape_markdown(what, one_line=True)}**", icon=":material/error:")
             ui.error_text(message)
 elif run.status == "success":
     st.success("No errors in this run.", icon=":material/check_circle:")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import formatting, runs, sales_charts, sales_service, services, settings, state, ui
+from dashboard.safe import escape_markdown
 from dashboard.sales_service import (
     DataVersion,
     FilterOptions,
@@ -60,9 +61,14 @@ def offer_materialize(cfg: settings.Settings) -> None:
                 planned=services.planned_assets(defs, SELECTION),
             )
         except RunInProgressError as exc:
-            st.warning(f"**A run is already in progress.** {exc}", icon=":material/hourglass_top:")
+            st.warning(
+                f"**A run is already in progress.** {escape_markdown(exc)}",
+                icon=":material/hourglass_top:",
+            )
         except PipelineError as exc:
-            st.error(f"**Could not start the run.** {exc}", icon=":material/error:")
+            st.error(
+                f"**Could not start the run.** {escape_markdown(exc)}", icon=":material/error:"
+            )
     if live is not None and not live.active and live.ok is False:
         show_failure(live)
     ui.run_progress(cfg)  # live while it runs; the page shows the figures when it is done
@@ -71,9 +77,13 @@ def offer_materialize(cfg: settings.Settings) -> None:
 def show_failure(live: runs.LiveRun) -> None:
     """Why the last build from this dashboard left no sales data: each failed asset's error."""
     failed = [name for name, status in live.snapshot().items() if status == "failed"]
-    reasons = [f"- **{name}**: {live.asset_error.get(name, 'failed')}" for name in failed]
+    reasons = [  # asset names and error texts: escaped, they may quote the data
+        f"- **{escape_markdown(name, one_line=True)}**:"
+        f" {escape_markdown(live.asset_error.get(name, 'failed'), one_line=True)}"
+        for name in failed
+    ]
     if live.error:
-        reasons.insert(0, f"- {live.error}")
+        reasons.insert(0, f"- {escape_markdown(live.error, one_line=True)}")
     st.error(
         "**The last build failed, so there is no sales data yet.** Fix the cause, then click"
         " the button again.\n\n" + "\n".join(reasons or ["- see the Runs page for details"]),

@@ -3,12 +3,14 @@ it, and Settings for a temp warehouse. Importable because pytest puts this folde
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dashboard.safe import WORD_JOINER
 from dashboard.settings import Settings
 from pipeline.datagen import generate
 
@@ -30,6 +32,13 @@ def defs_file(tmp_path: Path, data_dir: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def shown(markdown: str) -> str:
+    """Roughly what a person reads from Markdown escaped by dashboard.safe: the backslashes and
+    invisible word joiners gone, hard breaks as newlines (the app's own `**` stays)."""
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown.replace("  \n", "\n"))
+    return text.replace(WORD_JOINER, "").replace("\u00a0", " ")
 
 
 def settings_for(defs: Path | str, db: Path, wait: float = 2.0) -> Settings:

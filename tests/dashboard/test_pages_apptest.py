@@ -16,6 +16,7 @@ from dashboard_env import (
     hold_database,
     hold_run_lock,
     sample_data,
+    shown,
 )
 from streamlit.testing.v1 import AppTest
 
@@ -66,7 +67,8 @@ def open_page(page: str, **query: str) -> AppTest:
 
 
 def texts(elements: Any) -> str:
-    return "\n".join(str(element.value) for element in elements)
+    """The elements' text as a person reads it (names and errors in them are escaped)."""
+    return "\n".join(shown(str(element.value)) for element in elements)
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -127,7 +129,7 @@ def test_a_bad_definitions_module_is_a_message_not_a_traceback(
 ) -> None:
     monkeypatch.setenv("ASSETBOARD_DEFS", "no.such.module")
     at = open_page(page)
-    assert "Could not load the definitions `no.such.module`" in texts(at.error)
+    assert "Could not load the definitions 'no.such.module'" in texts(at.error)
     assert "cannot load definitions module 'no.such.module'" in texts(at.error)
 
 
@@ -152,7 +154,7 @@ def test_materialize_all_runs_in_the_background_and_shows_the_outcome(env: Env) 
     assert not at.warning and not at.error
     finish(at, env.db)
 
-    assert "Materialize all: succeeded" in at.status[0].label
+    assert "Materialize all: succeeded" in shown(at.status[0].label)
     assert set(at.dataframe[0].value["Status"]) == {"Fresh"}
 
 
@@ -161,7 +163,7 @@ def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
     at.button(key=state.toolbar_key("overview", state.BTN_ALL)).click().run()
     finish(at, env.db)
     assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
-    assert at.status[0].label.startswith("Materialize all: succeeded")  # where the click was
+    assert shown(at.status[0].label).startswith("Materialize all: succeeded")  # where the click was
 
 
 def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
@@ -171,7 +173,7 @@ def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
     finish(at, built.db)
     live = runs.current(built.db)
     assert live is not None and live.selection == "products" and live.planned == ["products"]
-    assert "succeeded" in at.status[0].label
+    assert "succeeded" in shown(at.status[0].label)
 
 
 def test_a_bad_free_selection_gets_a_message_and_starts_nothing(built: Env) -> None:
@@ -194,7 +196,7 @@ def test_run_checks_only_rebuilds_nothing(built: Env) -> None:
     finish(at, built.db)
     live = runs.current(built.db)
     assert live is not None and live.kind == "checks" and live.ok
-    assert "Run checks: succeeded" in at.status[0].label
+    assert "Run checks: succeeded" in shown(at.status[0].label)
 
 
 def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
@@ -203,7 +205,7 @@ def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
     at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
     finish(at, env.db)
 
-    assert "Materialize all: failed" in at.status[0].label
+    assert "Materialize all: failed" in shown(at.status[0].label)
     assert "sales_reps.csv not found" in texts(at.code)
     at = open_page("runs")
     assert "Asset sales_reps (failed)" in texts(at.error)
@@ -259,7 +261,7 @@ def test_a_click_while_another_process_runs_gets_a_clear_message(built: Env) -> 
 def test_the_asset_query_parameter_selects_the_asset(built: Env) -> None:
     built.build()  # a second build: the row count over time has two points
     at = open_page("graph", asset="joined_data")
-    assert at.subheader[0].value == "joined_data"
+    assert shown(at.subheader[0].value) == "joined_data"
     preview = at.dataframe[0].value
     assert len(preview) == 10 and "dollar_amount" in preview.columns
     assert "Row count by run" in chart_titles(at)
@@ -269,7 +271,7 @@ def test_the_asset_query_parameter_selects_the_asset(built: Env) -> None:
 def test_clicking_a_node_shows_it_and_puts_it_in_the_url(built: Env) -> None:
     with patch("streamlit_agraph.agraph", return_value="products"):
         at = open_page("graph", asset="joined_data")
-    assert at.subheader[0].value == "products"
+    assert shown(at.subheader[0].value) == "products"
     assert at.query_params[state.QP_ASSET] == "products"
 
 
@@ -286,7 +288,7 @@ def test_the_graph_toolbar_builds_the_selected_asset_and_downstream(built: Env) 
     live = runs.current(built.db)
     assert live is not None and live.selection == "sales_data+"
     assert live.planned == ["sales_data", "joined_data"]
-    assert "succeeded" in at.status[0].label
+    assert "succeeded" in shown(at.status[0].label)
 
 
 def test_the_graph_shows_failing_checks_on_the_node(tmp_path: Path, db_path: Path) -> None:
@@ -338,4 +340,4 @@ def test_an_old_outcome_does_not_linger_on_the_graph_page(env: Env) -> None:
     runs.wait(env.db)  # finished before this session opened the page
     at = open_page("graph", asset="joined_data")
     assert not at.status
-    assert open_page("materialize").status[0].label.startswith("Materialize all: succeeded")
+    assert shown(open_page("materialize").status[0].label).startswith("Materialize all: succeeded")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from dashboard_env import shown
 from streamlit.testing.v1 import AppTest
 
 from dashboard import report_service, state
@@ -64,7 +65,7 @@ def test_after_a_run_the_latest_report_is_shown_with_files_and_permalink(
     assert at.query_params[state.QP_REPORT_RUN] == str(run_ids[-1])
     expected = build_report(sales_env, run_ids[-1]).check_counts
     assert expected["failed"] >= 1 and expected["passed"] >= 1
-    summary = at.caption[0].value
+    summary = shown(at.caption[0].value)
     assert summary.startswith(f"Run {run_ids[-1]} failed · checks: {expected['failed']} failed,")
     assert f"{expected['passed']} passed" in summary
     assert at.code[0].value.endswith(f"?run={run_ids[-1]}")
@@ -95,7 +96,7 @@ def test_unknown_run_id_gets_a_readable_message_and_the_latest_run(sales_env: Pa
     at.query_params[state.QP_REPORT_RUN] = "999"
     at.run()
     assert not at.exception
-    assert at.warning[0].value == (
+    assert shown(at.warning[0].value) == (
         f"There is no run '999' in this database (recent runs: {latest})."
         f" Showing the latest run, {latest}, instead."
     )

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from dashboard_env import shown
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runs, state
@@ -147,7 +148,7 @@ def test_a_locked_database_is_a_message_not_a_traceback(
     monkeypatch.setattr("dashboard.sales_service.data_version", held)
     at = open_page()
 
-    assert "held by process 4242" in at.error[0].value
+    assert "held by process 4242" in shown(at.error[0].value)
 
 
 def test_a_failed_build_shows_why_and_keeps_the_offer(
@@ -162,7 +163,7 @@ def test_a_failed_build_shows_why_and_keeps_the_offer(
     at.run()
 
     assert not at.exception, at.exception
-    assert "The last build failed" in at.error[0].value
-    assert "products.csv not found" in at.error[0].value  # the reason, naming the file
+    assert "The last build failed" in shown(at.error[0].value)
+    assert "products.csv not found" in shown(at.error[0].value)  # the reason, naming the file
     assert "No sales data yet" in at.info[0].value
     assert at.button(key=state.BTN_SALES_MATERIALIZE)  # fix the files, then try again

@@ -7,86 +7,26 @@ Playwright drives /usr/bin/chromium (never `playwright install`, which would dow
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
-    """Poll the health endpoint: the condition, not a fixed sleep, decides when to go on."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout} s")
+from e2e_env import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, dashboard_server, leaves_the_machine
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on the shipped sample CSVs and a fresh DuckDB file."""
+    """`make run`'s command, from the repo root, on the shipped sample CSVs and a fresh DuckDB
+    file. No --server.address or usage-stats flag: the shipped config must do that."""
     workdir = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
     env = {
         **os.environ,
         "ASSETBOARD_DB": str(workdir / "warehouse.duckdb"),
         "ASSETBOARD_SALES_DATA": str(ROOT / "data"),
     }
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py")]
-    options = {
-        "server.port": port,
-        "server.address": "127.0.0.1",
-        "server.headless": "true",
-        "browser.gatherUsageStats": "false",
-        "server.fileWatcherType": "none",
-    }
-    command += [part for key, value in options.items() for part in (f"--{key}", str(value))]
-    server = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, server)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    log = workdir / "streamlit.log"
+    with dashboard_server(ROOT, env, log, {"server.fileWatcherType": "none"}) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +58,20 @@ def page(browser, request: pytest.FixtureRequest):
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def outside_requests(page) -> list[str]:
+    """Every request the page (and its iframes) makes to another host, from the first
+    navigation on: the README promises none, so tests end with `assert outside_requests == []`."""
+    seen: list[str] = []
+
+    def record(request) -> None:
+        if leaves_the_machine(request.url):
+            seen.append(request.url)
+
+    page.on("request", record)
+    return seen
 
 
 @pytest.fixture

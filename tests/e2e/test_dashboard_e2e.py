@@ -1,6 +1,7 @@
 """A person's first visit, in a real browser: materialize everything, then look at each page.
 
-Screenshots of every page land in test-artifacts/ for a person to look at.
+Every request the browser makes is recorded: none may leave this machine (the README promises
+no network calls). Screenshots of every page land in test-artifacts/ for a person to look at.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def _settle(page) -> None:
     _no_traceback(page)
 
 
-def test_materialize_all_then_browse_every_page(page, app_url, screenshot) -> None:
+def test_materialize_all_then_browse_every_page(
+    page, app_url, screenshot, outside_requests: list[str]
+) -> None:
     page.goto(app_url)
     page.get_by_role("heading", name="Overview", exact=True).wait_for()
     page.get_by_text("No runs yet").first.wait_for()
@@ -89,3 +92,4 @@ def test_materialize_all_then_browse_every_page(page, app_url, screenshot) -> No
     page.get_by_test_id("stDownloadButton").first.wait_for()
     _settle(page)
     screenshot("09-report")
+    assert outside_requests == [], "the browser reached out of this machine"

@@ -55,8 +55,11 @@ def test_report_from_disk_loads_nothing_from_the_network_and_leads_with_the_fail
     screenshot("report-e2e")
 
 
-def test_a_permalink_opened_first_on_a_fresh_server_gets_the_report_page(page, app_url) -> None:
+def test_a_permalink_opened_first_on_a_fresh_server_gets_the_report_page(
+    page, app_url, outside_requests: list[str]
+) -> None:
     page.goto(f"{app_url}/report?run=1")
     page.get_by_text("No runs yet, so there is nothing to report").wait_for()
     nav = page.get_by_test_id("stSidebarNav")
     assert "Overview" in nav.inner_text() and "Report" in nav.inner_text()
+    assert outside_requests == []
