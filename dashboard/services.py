@@ -29,7 +29,7 @@ from dashboard.settings import Settings
 from pipeline import store
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import PipelineError, SelectionError
-from pipeline.selection import select
+from pipeline.selection import quote_name, select
 from pipeline.status import STATUSES, AssetStatus, asset_statuses, check_outcomes
 from pipeline.store import AssetEvent, CheckRecord, RunRecord
 
@@ -523,12 +523,13 @@ def toolbar_selection(
         if not behind:
             raise SelectionError("nothing to do: every asset is fresh")
         # Their downstream too, or rebuilding them would leave the downstream stale.
-        return ", ".join(f"{name}+" for name in behind)
+        return ", ".join(f"{quote_name(name)}+" for name in behind)
     if not asset:
         raise SelectionError("pick an asset first")
     if asset not in defs.assets:
         raise SelectionError(f"no asset named {asset!r}")
-    return {"selected": asset, "downstream": f"{asset}+", "upstream": f"+{asset}"}[action]
+    quoted = quote_name(asset)  # any asset name, spaces and dashes included
+    return {"selected": quoted, "downstream": f"{quoted}+", "upstream": f"+{quoted}"}[action]
 
 
 def planned_assets(defs: Definitions, selection: str | None) -> list[str]:

@@ -31,6 +31,7 @@ def toolbar_key(prefix: str, key: str) -> str:
 
 # --- every page (dashboard/ui.py) -----------------------------------------------------------
 BTN_RETRY = "retry_after_lock"  # shown when another process holds the database file
+BTN_CANCEL_RUN = "cancel_run"  # in the live panel of a run in progress
 SS_WATCHING_RUN = "watching_run"  # set while this session shows an active run's progress
 SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome is shown)
 

@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from dashboard import runs, services, settings, state
+from dashboard import formatting, runs, services, settings, state
+from dashboard import live as live_runs
 from dashboard.safe import escape_markdown
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
@@ -26,6 +27,7 @@ from pipeline.errors import (
     WarehouseLockedError,
 )
 from pipeline.store import CheckRecord
+from pipeline.warehouse import run_active
 
 STATUS_BADGES = {
     "fresh": ":green[:material/check_circle: Fresh]",
@@ -35,10 +37,14 @@ STATUS_BADGES = {
 }
 EVENT_BADGES = {
     "pending": ":gray[:material/schedule: waiting]",
+    "queued": ":gray[:material/schedule: queued]",
     "running": ":blue[:material/progress_activity: running]",
     "materialized": ":green[:material/check_circle: materialized]",
     "failed": ":red[:material/error: failed]",
     "skipped": ":gray[:material/block: skipped]",
+    "cancelled": ":orange[:material/undo: rolled back]",
+    "interrupted": ":orange[:material/power_off: interrupted]",
+    "not_started": ":gray[:material/block: not started]",
     "checked": ":green[:material/check_circle: checked]",
 }
 OUTCOME_BADGES = {
@@ -137,7 +143,7 @@ def materialize_toolbar(
     """
     labels = _SHORT_LABELS if compact else _LABELS
     live = runs.current(cfg.db)
-    busy = live is not None and live.active
+    busy = (live is not None and live.active) or run_active(cfg.db)
     clicked: str | None = None
     free_text: str | None = None
 
@@ -150,7 +156,6 @@ def materialize_toolbar(
                 help=_HELP[action],
                 type="primary" if action == "all" else "secondary",
                 icon=":material/play_arrow:" if action == "all" else None,
-                disabled=busy,
                 width="stretch",
             ):
                 clicked = action
@@ -175,7 +180,7 @@ def materialize_toolbar(
                 help=_HELP[action],
                 type="primary" if compact and action == "selected" else "secondary",
                 icon=":material/play_arrow:" if compact and action == "selected" else None,
-                disabled=busy or asset is None,
+                disabled=asset is None,
                 width="stretch",
             ):
                 clicked = action
@@ -193,13 +198,12 @@ def materialize_toolbar(
             _LABELS["free"],
             key=state.toolbar_key(prefix, _BUTTON_KEYS["free"]),
             help=_HELP["free"],
-            disabled=busy,
             width="stretch",
         ):
             clicked = "free"
-    if busy:
+    if busy:  # the buttons stay live: a click says which run is going, never nothing
         st.caption(
-            ":material/hourglass_top: A run is in progress; the buttons wake up when it ends."
+            ":material/hourglass_top: A run is in progress: a new one can start when it ends."
         )
     if clicked is not None:
         _start(cfg, defs, clicked, asset, free_text)
@@ -224,7 +228,7 @@ def _start(
         st.session_state[state.SS_SEEN_RUN] = _token(live)
     except RunInProgressError as exc:
         st.warning(
-            f"**A run is already in progress.** {escape_markdown(exc)}",
+            f"**Nothing started: a run is already in progress.** {_who_runs(cfg, exc)}",
             icon=":material/hourglass_top:",
         )
     except SelectionError as exc:
@@ -233,42 +237,114 @@ def _start(
         st.error(f"**Could not start the run.** {escape_markdown(exc)}", icon=":material/error:")
 
 
+def _who_runs(cfg: Settings, refusal: Exception) -> str:
+    """Which run is going and who started it, from the history when it is recorded there."""
+    view = live_runs.active_run(cfg)
+    if view is None:
+        return escape_markdown(refusal)
+    run = view.run
+    who = escape_markdown(run.launched_by or "another process", one_line=True)
+    return (
+        f"Run {run.run_id} was started from {who} at {formatting.format_time(run.started_at)}"
+        f" and has done {view.done} of {view.total} assets. Wait for it to end, or cancel it"
+        " below."
+    )
+
+
 # --- live progress ----------------------------------------------------------------------------
 
 
 def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool = False) -> None:
-    """Progress of the run on this database, refreshed every second only while it is active.
+    """The run going on now, whoever started it (read from the history, so a run started on
+    the command line or in another tab shows too), refreshed every second while it lasts.
 
-    The outcome of a finished run is shown only where `show_finished` (the pages with the
-    toolbar), and with `only_if_seen` only to a session that started or watched that run, so
-    an old outcome does not linger; elsewhere the page's own history view says how it went.
+    The outcome of a finished run started from this dashboard is shown only where
+    `show_finished` (the pages with the toolbar), and with `only_if_seen` only to a session
+    that started or watched it, so an old outcome does not linger.
     """
     live = runs.current(cfg.db)
-    if live is None:
-        return
-    if live.active:
+    if _running(cfg, live):
         st.session_state[state.SS_WATCHING_RUN] = True
-        st.session_state[state.SS_SEEN_RUN] = _token(live)
-    elif not show_finished or (
-        only_if_seen and st.session_state.get(state.SS_SEEN_RUN) != _token(live)
+        if live is not None and live.active:
+            st.session_state[state.SS_SEEN_RUN] = _token(live)
+    elif (
+        live is None
+        or not show_finished
+        or (only_if_seen and st.session_state.get(state.SS_SEEN_RUN) != _token(live))
     ):
+        if st.session_state.pop(state.SS_WATCHING_RUN, False):
+            st.rerun()  # a run this page followed ended elsewhere: show its results
         return
 
-    @st.fragment(run_every=REFRESH_SECONDS if live.active else None)
+    @st.fragment(run_every=REFRESH_SECONDS if _running(cfg, live) else None)
     def _panel() -> None:
         now = runs.current(cfg.db)
-        if now is None:
-            return
-        if not now.active and st.session_state.pop(state.SS_WATCHING_RUN, False):
+        view = live_runs.active_run(cfg)
+        if view is not None:
+            _render_view(cfg, view)
+        elif _running(cfg, now):  # the lock is taken, the run not recorded yet
+            what = escape_markdown(now.label) if now is not None and now.active else "A run"
+            st.caption(f":material/hourglass_top: {what} is starting…")
+        elif st.session_state.pop(state.SS_WATCHING_RUN, False):
             st.rerun()  # the run just ended: refresh the whole page, and stop ticking
-        if now.active or show_finished:
+        elif now is not None and show_finished:
             _render_live(now)
 
     _panel()
 
 
+def _running(cfg: Settings, live: runs.LiveRun | None) -> bool:
+    return (live is not None and live.active) or run_active(cfg.db)
+
+
 def _token(live: runs.LiveRun) -> str:
     return f"{live.db}@{live.started_at.isoformat()}"
+
+
+def _render_view(cfg: Settings, view: live_runs.LiveView) -> None:
+    """A run in progress: what each asset is doing now, the checks so far, and Cancel."""
+    run = view.run
+    who = escape_markdown(run.launched_by or "another process", one_line=True)
+    noun = "asset" if view.total == 1 else "assets"
+    # Not st.status: its spinner turns into a check mark between two fragment ticks, as if
+    # the run had finished. A bordered box with a progress bar says "running" all along.
+    box = st.container(border=True)
+    head, button = box.columns([4, 1], vertical_alignment="center")
+    head.markdown(
+        f"**:blue[:material/progress_activity:] Run {run.run_id} ({escape_markdown(run.kind)},"
+        f" from {who}): {view.done} of {view.total} {noun} done…**"
+    )
+    if view.cancelling:
+        by = escape_markdown(run.cancel_requested_by or "someone", one_line=True)
+        button.caption(f":material/hourglass_top: cancelling (asked by {by})…")
+    elif button.button(
+        "Cancel run",
+        key=state.BTN_CANCEL_RUN,
+        icon=":material/stop_circle:",
+        help="Stop the run: what is being built now is rolled back, nothing new starts, and"
+        " the history records what was and was not built.",
+        width="stretch",
+    ):
+        runs.cancel(cfg.db, run.run_id, by="the Cancel button in the dashboard")
+        button.caption(":material/hourglass_top: cancelling…")
+    box.progress(view.done / view.total if view.total else 0.0, text=f"{view.done} / {view.total}")
+    with box:
+        for event in view.events:
+            badge = EVENT_BADGES.get(event.status, escape_markdown(event.status))
+            line = f"**{escape_markdown(event.asset, one_line=True)}** {badge}"
+            if (elapsed := view.elapsed_s(event)) is not None:
+                line += f" · {formatting.format_duration(elapsed)}"
+            st.markdown(line)
+            if event.error and event.status in ("failed", "skipped"):
+                error_text(event.error)
+        if view.checks:
+            st.markdown(_check_line(view.checks))
+        for record in view.checks:
+            if record.outcome in ("failed", "error", "warned"):
+                badge = OUTCOME_BADGES[record.outcome]
+                key = escape_markdown(record.key, one_line=True)
+                message = escape_markdown(services.check_message(record))
+                st.markdown(f"{badge} **{key}** — {message}")
 
 
 def _render_live(live: runs.LiveRun) -> None:

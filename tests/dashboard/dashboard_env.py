@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,3 +81,11 @@ def hold_run_lock(db: Path) -> str:
         "    print('ready', flush=True)\n"
         "    input()\n"
     )
+
+
+def wait_for_file(path: Path, timeout: float = 60.0) -> None:
+    """Until `path` exists (a pause point reached in a run thread or process)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.01)

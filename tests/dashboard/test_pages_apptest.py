@@ -17,14 +17,14 @@ from dashboard_env import (
     hold_run_lock,
     sample_data,
     shown,
+    wait_for_file,
 )
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runs, state
+from pipeline import store
 from pipeline.definitions import load_definitions
 from pipeline.engine import RunResult, materialize
-from pipeline.store import AssetEvent, RunRecord
-from pipeline.warehouse import utcnow
 
 APP = "../../dashboard/app.py"  # relative to this file, as AppTest resolves it
 PAGES = ["overview", "graph", "materialize", "runs", "checks"]
@@ -215,43 +215,66 @@ def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
     assert "sales_reps.csv not found" in texts(at.code)
 
 
-class Gate:
-    """A run that stays active until released, to look at the page meanwhile."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.release = threading.Event()
-
-    def __call__(self, defs: Any, select: Any, db: Path, on_event: Any, **_: Any) -> RunResult:
-        on_event(AssetEvent(1, "products", "running"))
-        assert self.release.wait(30)
-        return RunResult(RunRecord(1, "materialize", select, "success", utcnow(), utcnow()), {}, [])
-
-
-def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(env: Env) -> None:
-    gate = Gate()
+@pytest.fixture
+def paused(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A real run started from the dashboard, held while it builds `products`."""
+    pauses = tmp_path / "pauses"
+    pauses.mkdir()
+    monkeypatch.setenv("ASSETBOARD_PAUSE_AT", "asset-running:products")
+    monkeypatch.setenv("ASSETBOARD_PAUSE_DIR", str(pauses))
     defs = load_definitions(str(env.defs_path))
-    runs.start(defs, env.db, None, label="Materialize all", planned=["products"], runner=gate)
+    planned = ["products", "sales_data", "sales_reps", "joined_data"]
+    runs.start(defs, env.db, None, label="Materialize all", planned=planned)
+    wait_for_file(pauses / "asset-running.reached")
     try:
-        at = open_page("materialize")
-        assert "Materialize all: 0 of 1 asset done" in texts(at.markdown)
-        assert "**products** :blue[:material/progress_activity: running]" in texts(at.markdown)
-        assert at.progress[0].value == 0 and not at.status  # finished runs get st.status
-        assert at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).disabled
-        assert "A run is in progress" in texts(at.caption)
-        assert "**Materialize all** is running" in texts(at.sidebar.caption)
-        # Another page also shows that a run is going on.
-        assert "Materialize all: 0 of 1 asset done" in texts(open_page("runs").markdown)
+        yield pauses
     finally:
-        gate.release.set()
+        (pauses / "asset-running.release").touch()
+        runs.wait(env.db)
+
+
+def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(
+    env: Env, paused: Path
+) -> None:
+    at = open_page("materialize")
+    shown_text = texts(at.markdown)
+    assert "Run 1 (materialize, from dashboard): 0 of 4 assets done" in shown_text
+    assert "**products** :blue[:material/progress_activity: running] ·" in shown_text
+    assert "**joined_data** :gray[:material/schedule: queued]" in shown_text
+    assert at.progress[0].value == 0 and not at.status  # finished runs get st.status
+    assert "A run is in progress" in texts(at.caption)
+    # A click in this (or any other) tab says which run is going, instead of nothing.
+    at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
+    assert "Nothing started: a run is already in progress." in texts(at.warning)
+    assert "Run 1 was started from dashboard at" in texts(at.warning)
+    assert "**Materialize all** is running" in texts(at.sidebar.caption)
+    # Every page, in any tab, follows the same run.
+    assert "0 of 4 assets done" in texts(open_page("runs").markdown)
+
+
+def test_the_cancel_button_stops_the_run_and_the_history_says_so(env: Env, paused: Path) -> None:
+    at = open_page("overview")
+    at.button(key=state.BTN_CANCEL_RUN).click().run()
+    live = runs.wait(env.db)
+    assert live is not None and live.ok is False
+    with store.open_store(env.db) as con:
+        run = store.list_runs(con, 1)[0]
+        events = {e.asset: e.status for e in store.run_events(con, run.run_id)}
+    assert run.status == "cancelled" and "Cancel button" in run.message
+    assert events == {
+        "products": "cancelled",
+        "sales_data": "not_started",
+        "sales_reps": "not_started",
+        "joined_data": "not_started",
+    }
 
 
 def test_a_click_while_another_process_runs_gets_a_clear_message(built: Env) -> None:
     at = open_page("materialize")
     with held_by_other_process(hold_run_lock(built.db)):
         at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
-    assert "A run is already in progress" in texts(at.warning)
+    assert "Nothing started: a run is already in progress." in texts(at.warning)
+    assert "another process is running the pipeline" in texts(at.warning)
     assert not at.exception
 
 

@@ -1,0 +1,64 @@
+"""The run going on now, read from the history: whoever started it (this dashboard, another
+tab, the command line), every page can follow it and cancel it.
+
+Plain Python over `pipeline.store`; the pages render what `active_run` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dashboard.settings import Settings
+from pipeline import store
+from pipeline.states import EventStatus
+from pipeline.store import AssetEvent, CheckRecord, RunRecord
+from pipeline.warehouse import run_active, utcnow
+
+
+@dataclass
+class LiveView:
+    """One running run as the history has it now."""
+
+    run: RunRecord
+    events: list[AssetEvent]  # every planned asset, in plan order
+    checks: list[CheckRecord] = field(default_factory=list)
+    now: datetime = field(default_factory=utcnow)
+
+    @property
+    def done(self) -> int:
+        return sum(EventStatus(e.status).finished for e in self.events)
+
+    @property
+    def total(self) -> int:
+        return len(self.events) if self.events else len(self.run.planned)
+
+    @property
+    def cancelling(self) -> bool:
+        return self.run.cancel_requested_at is not None
+
+    def elapsed_s(self, event: AssetEvent) -> float | None:
+        """Seconds a running asset has been at work (None while it waits)."""
+        if event.status != EventStatus.RUNNING or event.started_at is None:
+            return None
+        return max(0.0, (self.now - event.started_at).total_seconds())
+
+
+def active_run(cfg: Settings) -> LiveView | None:
+    """The run holding the run lock of this warehouse now, or None.
+
+    A run recorded as running whose process is gone reads as interrupted (store.open_store),
+    so only a live run is returned.
+    """
+    if not run_active(cfg.db):
+        return None
+    with store.open_store(cfg.db) as con:
+        running = store.running_runs(con)
+        if not running:
+            return None  # the lock is held, the run not yet recorded: it is starting
+        run = running[-1]
+        events = store.run_events(con, run.run_id)
+        checks = store.run_check_results(con, run.run_id)
+    order = {name: i for i, name in enumerate(run.planned)}
+    events.sort(key=lambda e: order.get(e.asset, len(order)))
+    return LiveView(run, events, checks)
