@@ -62,6 +62,7 @@ class Server:
     url: str
     port: int
     log: Path
+    process: subprocess.Popen[str]
 
     @property
     def output(self) -> str:
@@ -93,9 +94,10 @@ def dashboard_server(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, server, log)
-        yield Server(url, port, log)
+        yield Server(url, port, log, server)
     finally:
-        server.terminate()
+        if server.poll() is None:
+            server.terminate()
         server.wait(timeout=20)
 
 
