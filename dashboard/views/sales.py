@@ -18,7 +18,7 @@ from dashboard.sales_service import (
     SalesFilters,
     format_dollars,
 )
-from pipeline.errors import PipelineError, RunInProgressError
+from pipeline.errors import PipelineError, RunInProgressError, WarehouseLockedError
 
 SELECTION = f"+{sales_service.ASSET}"  # joined_data and everything it is built from
 
@@ -152,15 +152,21 @@ def main() -> None:
         if version is None:
             offer_materialize(cfg)
             return
-        live = runs.current(cfg.db)
-        if live is not None and live.active:
-            ui.run_progress(cfg)  # a rebuild is under way: the page refreshes when it ends
-        options = cached_options(db, version)
-        filters = read_filters(options)
+        ui.run_progress(cfg)  # a rebuild under way anywhere: the page refreshes when it ends
         try:
+            options = cached_options(db, version)
+            filters = read_filters(options)
             figures = cached_figures(db, version, filters)
         except SalesDataMissingError:  # dropped since data_version looked: as if never built
             offer_materialize(cfg)
+            return
+        except WarehouseLockedError:  # another process builds: figures not cached yet wait
+            st.info(
+                "**The warehouse is busy:** another process is building it, so these figures"
+                " cannot be read now. They show as soon as the run above ends; figures already"
+                " seen show at once.",
+                icon=":material/hourglass_top:",
+            )
             return
     if version.ended_at is not None:
         st.caption(

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from dashboard_env import shown
+from dashboard_env import held_by_other_process, hold_database, shown
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runs, state
@@ -137,18 +137,18 @@ def test_a_rebuild_with_new_data_replaces_cached_figures(built: Path, tmp_path: 
     assert "run 2" in at.caption[0].value
 
 
-def test_a_locked_database_is_a_message_not_a_traceback(
-    built: Path, monkeypatch: pytest.MonkeyPatch
+def test_while_another_process_holds_the_warehouse_seen_figures_show_and_new_ones_wait(
+    built: Path,
 ) -> None:
-    from pipeline.errors import WarehouseLockedError
-
-    def held(*_args: object, **_kwargs: object) -> None:
-        raise WarehouseLockedError(f"the database {built} is held by process 4242 (python)")
-
-    monkeypatch.setattr("dashboard.sales_service.data_version", held)
-    at = open_page()
-
-    assert "held by process 4242" in shown(at.error[0].value)
+    seen = metrics(open_page())  # the default filters' figures, now cached
+    with held_by_other_process(hold_database(built)):
+        at = open_page()
+        assert metrics(at) == seen and not at.error  # served without touching the file
+        at.multiselect(key=state.SALES_CATEGORIES).select("Books").run()
+        assert "The warehouse is busy" in shown(at.info[0].value)
+        assert not at.error and not at.exception
+    at.run()  # the run is over: the new figures are read
+    assert metrics(at)["Orders"] != seen["Orders"]
 
 
 def test_a_failed_build_shows_why_and_keeps_the_offer(

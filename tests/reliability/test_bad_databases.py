@@ -69,7 +69,7 @@ BAD = {
     "a checksum-corrupt file": (_corrupt, "restore it from a backup"),
     "a SQLite file": (_sqlite, "is a SQLite database, not a DuckDB one"),
     "/dev/null": (lambda t: Path("/dev/null"), "is not a regular file"),
-    "an empty path": (lambda t: "", "the database path is empty"),
+    "an empty path": (lambda t: "", "is empty: give the path of a DuckDB file"),
     "a path under a file": (_under_a_file, "is a file, not a folder"),
 }
 
