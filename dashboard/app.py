@@ -26,6 +26,7 @@ PAGES = {
     "Pipeline": [
         st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("views/graph.py", title="Asset graph", icon=":material/account_tree:"),
+        st.Page("views/catalog.py", title="Asset catalog", icon=":material/table_view:"),
         st.Page("views/materialize.py", title="Materialize", icon=":material/play_circle:"),
         st.Page("views/runs.py", title="Runs", icon=":material/history:"),
         st.Page("views/checks.py", title="Checks", icon=":material/fact_check:"),

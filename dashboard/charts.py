@@ -1,50 +1,33 @@
 """Altair chart builders: a DataFrame in, an alt.Chart out, testable with chart.to_dict().
 
-One colour per status or outcome, the same on every page: green is good, amber is a warning,
-red is a failure, grey is nothing yet.
+Colours come from pipeline/looks.py: the same per state on every page, in every report.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import altair as alt
 import pandas as pd
 
-GREEN, AMBER, RED, GREY, LIGHT_GREY, BLUE = (
-    "#2e7d32",
-    "#f2a900",
-    "#c62828",
-    "#9e9e9e",
-    "#cfd8dc",
-    "#1e88e5",
-)
-STATUS_COLOURS = {
-    "fresh": GREEN,
-    "materialized": GREEN,
-    "stale": AMBER,
-    "never": GREY,
-    "failed": RED,
-    "skipped": LIGHT_GREY,
-    "running": BLUE,
-    "pending": LIGHT_GREY,
-}
-OUTCOME_COLOURS = {
-    "passed": GREEN,
-    "warned": AMBER,
-    "failed": RED,
-    "error": "#6a1b9a",
-    "skipped": LIGHT_GREY,
-}
+from pipeline.looks import look
+from pipeline.states import CheckOutcome, EventStatus
+
+BLUE = "#1e88e5"
 
 
-def _scale(colours: dict[str, str], present: pd.Series) -> alt.Scale:
-    """A fixed colour per value, listing only the values present so the legend stays short."""
-    domain = [value for value in colours if value in set(present)]
-    return alt.Scale(domain=domain, range=[colours[value] for value in domain])
+def _scale(kind: type[StrEnum], present: pd.Series) -> alt.Scale:
+    """Each state's own colour (pipeline/looks.py), listing only the labels present so the
+    legend stays short. Frames carry labels, so the legend reads as the tables do."""
+    shown = set(present)
+    looks = [look(member) for member in kind if look(member).label in shown]
+    return alt.Scale(domain=[x.label for x in looks], range=[x.colour for x in looks])
 
 
 def row_count_history(history: pd.DataFrame) -> alt.Chart:
     """Rows after each successful build of one asset, by run (columns run_id, row_count)."""
-    data = history[history["status"] == "materialized"].dropna(subset=["row_count"])
+    built = look(EventStatus.MATERIALIZED).label
+    data = history[history["status"] == built].dropna(subset=["row_count"])
     base = alt.Chart(data).encode(
         x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("row_count:Q", title="Rows", axis=alt.Axis(format="~s", tickCount=4)),
@@ -74,9 +57,7 @@ def run_gantt(timeline: pd.DataFrame) -> alt.Chart:
             x=alt.X("start_s:Q", title="Seconds since the run started"),
             x2="end_shown:Q",
             y=alt.Y("asset:N", title=None, sort=list(data["asset"]), axis=alt.Axis(labelLimit=240)),
-            color=alt.Color(
-                "status:N", title="Status", scale=_scale(STATUS_COLOURS, data["status"])
-            ),
+            color=alt.Color("status:N", title="Status", scale=_scale(EventStatus, data["status"])),
             tooltip=[
                 alt.Tooltip("asset:N", title="Asset"),
                 alt.Tooltip("status:N", title="Status"),
@@ -98,7 +79,7 @@ def check_outcome_heatmap(history: pd.DataFrame) -> alt.Chart:
             x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("check:N", title=None, sort=checks, axis=alt.Axis(labelLimit=360)),
             color=alt.Color(
-                "outcome:N", title="Outcome", scale=_scale(OUTCOME_COLOURS, history["outcome"])
+                "outcome:N", title="Outcome", scale=_scale(CheckOutcome, history["outcome"])
             ),
             tooltip=[
                 alt.Tooltip("check:N", title="Check"),
@@ -112,24 +93,33 @@ def check_outcome_heatmap(history: pd.DataFrame) -> alt.Chart:
     )
 
 
-def observed_value_over_time(history: pd.DataFrame) -> alt.Chart:
-    """Each check's observed value (e.g. missing-dimension rows) by run."""
-    data = history.dropna(subset=["observed_value"])
+def observed_value_over_time(
+    observed: pd.DataFrame, rules: list[tuple[str, float]] | None = None
+) -> alt.Chart:
+    """One check's observed value by run (columns run_id, observed_value, outcome), each point
+    in its outcome's colour, with the rule's thresholds as dashed lines."""
+    data = observed.dropna(subset=["observed_value"])
     base = alt.Chart(data).encode(
         x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("observed_value:Q", title="Observed value"),
-        color=alt.Color(
-            "check:N",
-            title="Check",
-            legend=None if data["check"].nunique() <= 1 else alt.Legend(labelLimit=320),
-        ),
+        y=alt.Y("observed_value:Q", title="Observed value", axis=alt.Axis(format="~s")),
+    )
+    line = base.mark_line(color="#90a4ae")
+    points = base.mark_point(filled=True, size=70).encode(
+        color=alt.Color("outcome:N", title="Outcome", scale=_scale(CheckOutcome, data["outcome"])),
         tooltip=[
-            alt.Tooltip("check:N", title="Check"),
             alt.Tooltip("run_id:O", title="Run"),
-            alt.Tooltip("observed_value:Q", title="Observed", format=","),
+            alt.Tooltip("observed_value:Q", title="Observed", format=",~f"),
             alt.Tooltip("outcome:N", title="Outcome"),
         ],
     )
-    return (base.mark_line() + base.mark_point(filled=True, size=50)).properties(
-        height=220, title="Observed value by run"
-    )
+    layers: list[alt.Chart] = [line, points]
+    if rules:
+        frame = pd.DataFrame(rules, columns=["rule", "value"])
+        rule = alt.Chart(frame).encode(y="value:Q")
+        layers.append(rule.mark_rule(color="#c62828", strokeDash=[6, 4], size=1.5))
+        layers.append(
+            rule.mark_text(align="left", dx=4, dy=-6, color="#c62828").encode(
+                text="rule:N", x=alt.value(0)
+            )
+        )
+    return alt.layer(*layers).properties(height=220, title="Observed value by run")

@@ -58,3 +58,10 @@ def format_value(value: float | None) -> str:
     if value is None or pd.isna(value):
         return "—"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+
+
+def format_count(value: int | None) -> str:
+    """A count of rows or checks, with thousands separators; '—' where nothing was counted."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{int(value):,}"

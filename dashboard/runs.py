@@ -21,6 +21,7 @@ from pathlib import Path
 from pipeline import engine, store
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
+from pipeline.states import CheckKey
 from pipeline.store import AssetEvent, CheckRecord
 from pipeline.warehouse import connect, run_active, utcnow
 
@@ -46,6 +47,7 @@ class LiveRun:
     finished_at: datetime | None = None
     done: threading.Event = field(default_factory=threading.Event, repr=False)
     token: engine.CancelToken = field(default_factory=engine.CancelToken, repr=False)
+    only_checks: list[CheckKey] | None = None  # a checks run of these checks alone
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -109,6 +111,7 @@ def start(
     kind: str = "materialize",
     label: str = "Materialize",
     planned: list[str] | None = None,
+    checks: list[CheckKey] | None = None,
     runner: Callable[..., engine.RunResult] | None = None,
     wait_seconds: float = 2.0,
 ) -> LiveRun:
@@ -131,7 +134,7 @@ def start(
                 f"another process is running the pipeline on {db} (for example the command"
                 " line); wait for it to finish, then start yours."
             )
-        live = LiveRun(Path(key), kind, selection, label, planned or [])
+        live = LiveRun(Path(key), kind, selection, label, planned or [], only_checks=checks)
         _registry[key] = live
     thread = threading.Thread(
         target=_execute, args=(live, defs, runner), name=f"assetboard-run-{label}", daemon=True
@@ -152,6 +155,7 @@ def _execute(
     live: LiveRun, defs: Definitions, runner: Callable[..., engine.RunResult] | None
 ) -> None:
     fn = runner or (engine.materialize if live.kind == "materialize" else engine.run_checks)
+    extra = {"checks": live.only_checks} if live.only_checks else {}
     try:
         result = fn(
             defs,
@@ -160,6 +164,7 @@ def _execute(
             on_event=live.on_event,
             cancel=live.token,
             launched_by="dashboard",
+            **extra,
         )
         live.run_id = result.run_id
         live.ok = result.ok

@@ -40,16 +40,26 @@ SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome
 SS_GRAPH_SELECTED = "graph_selected_asset"  # the last node clicked, mirrored into ?asset=
 # (The select box beside the graph has no key on purpose: its index follows ?asset=.)
 
+# --- catalog page ---------------------------------------------------------------------------
+# Bound to the URL (bind="query-params"): the key is the query parameter's name.
+CATALOG_SEARCH = "search"
+CATALOG_SELECTION = "select"
+CATALOG_GROUPS = "group"
+CATALOG_KINDS = "kind"
+CATALOG_HEALTH = "health"
+
 # --- runs page ------------------------------------------------------------------------------
 SELECT_RUN = "runs_selected_run"
 
 # --- checks page ----------------------------------------------------------------------------
 SELECT_CHECK = "checks_selected_check"
+BTN_RERUN_CHECK = "checks_rerun_one"
 
 # --- sales page (owned by the sales page's engineer: add its keys here) ---------------------
-SALES_DATE_RANGE = "sales_date_range"  # (start, end) date_input
-SALES_CATEGORIES = "sales_categories"  # multiselect; empty means every category
-SALES_DEPARTMENTS = "sales_departments"  # multiselect; empty means every department
+# Bound to the URL (bind="query-params"): a filtered Sales page can be shared.
+SALES_DATE_RANGE = "dates"  # (start, end) date_input
+SALES_CATEGORIES = "category"  # multiselect; empty means every category
+SALES_DEPARTMENTS = "department"  # multiselect; empty means every department
 BTN_SALES_MATERIALIZE = "sales_materialize"  # shown while joined_data was never materialized
 # --- report page (owned by the report page's engineer: add its keys here) -------------------
 QP_REPORT_RUN = "run"  # report page: the run reported, ?run=7 (the same word as the runs page)

@@ -7,53 +7,44 @@ call `materialize_toolbar`, with a key prefix so the two never collide.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from enum import StrEnum
 
 import duckdb
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from dashboard import formatting, runs, services, settings, state
+from dashboard import formatting, runs, settings, state
 from dashboard import live as live_runs
+from dashboard.models import toolbar, words
 from dashboard.safe import escape_markdown
 from dashboard.settings import Settings
-from pipeline.definitions import Definitions
+from pipeline.definitions import Definitions, definitions_stamp, load_definitions
 from pipeline.errors import (
     PipelineError,
     RunInProgressError,
     SelectionError,
     WarehouseLockedError,
 )
+from pipeline.looks import look
+from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.store import CheckRecord
 from pipeline.warehouse import run_active
 
-STATUS_BADGES = {
-    "fresh": ":green[:material/check_circle: Fresh]",
-    "stale": ":orange[:material/update: Stale]",
-    "never": ":gray[:material/radio_button_unchecked: Never materialized]",
-    "failed": ":red[:material/error: Failed]",
-}
-EVENT_BADGES = {
-    "pending": ":gray[:material/schedule: waiting]",
-    "queued": ":gray[:material/schedule: queued]",
-    "running": ":blue[:material/progress_activity: running]",
-    "materialized": ":green[:material/check_circle: materialized]",
-    "failed": ":red[:material/error: failed]",
-    "skipped": ":gray[:material/block: skipped]",
-    "cancelled": ":orange[:material/undo: rolled back]",
-    "interrupted": ":orange[:material/power_off: interrupted]",
-    "not_started": ":gray[:material/block: not started]",
-    "checked": ":green[:material/check_circle: checked]",
-}
-OUTCOME_BADGES = {
-    "passed": ":green[:material/check_circle: Passed]",
-    "warned": ":orange[:material/warning: Warned]",
-    "failed": ":red[:material/cancel: Failed]",
-    "error": ":violet[:material/error: Error]",
-    "skipped": ":gray[:material/block: Skipped]",
-    "never": ":gray[:material/radio_button_unchecked: Never run]",
+
+def badge(state: StrEnum | str | None, kind: type[StrEnum] | None = None) -> str:
+    """A state as Streamlit Markdown: its icon and label in its colour (pipeline/looks.py)."""
+    shown = look(state, kind)
+    return f":{shown.streamlit}[:material/{shown.icon}: {shown.label}]"
+
+
+# What a finished run's panel says of an asset in words the engine does not record.
+_LIVE_WORDS = {
+    "pending": badge("queued", EventStatus),
+    "checked": ":green[:material/check_circle: Checked]",
 }
 REFRESH_SECONDS = 1.0
 
@@ -81,11 +72,25 @@ def guard(doing: str) -> Iterator[None]:
 
 
 def load() -> tuple[Settings, Definitions]:
-    """The settings and definitions every page starts from; stops with a message if broken."""
+    """The settings and definitions every page starts from; stops with a message if broken.
+
+    The definitions are loaded once per file version (and ASSETBOARD_* environment), not on
+    every rerun: loading imports the user's module and validates the whole graph.
+    """
     cfg = settings.current()
     with guard(f"load the definitions '{cfg.defs}'"):
-        defs = services.load_defs(cfg)
+        environment = tuple(
+            sorted((k, v) for k, v in os.environ.items() if k.startswith("ASSETBOARD_"))
+        )
+        defs = _definitions(cfg.defs, definitions_stamp(cfg.defs), environment)
     return cfg, defs
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _definitions(target: str, stamp: float | None, environment: tuple) -> Definitions:
+    """Keyed on the file's modification time: an edited module is loaded again."""
+    del environment  # part of the key only: the example reads its data folder from it
+    return load_definitions(target, reload=stamp is not None)
 
 
 # --- the materialize toolbar ------------------------------------------------------------------
@@ -132,7 +137,7 @@ def materialize_toolbar(
     defs: Definitions,
     prefix: str,
     asset: str | None = None,
-    actions: Sequence[str] = services.ACTIONS,
+    actions: Sequence[str] = toolbar.ACTIONS,
     pick_asset: bool = False,
     compact: bool = False,
 ) -> None:
@@ -213,13 +218,12 @@ def _start(
     cfg: Settings, defs: Definitions, action: str, asset: str | None, free_text: str | None
 ) -> None:
     try:
-        states = services.statuses(cfg, defs) if action == "stale" else None
-        selection = services.toolbar_selection(action, defs, asset, states, free_text)
+        selection = toolbar.selection_for(cfg, action, defs, asset, free_text)
         if action == "checks":
             planned = [name for name in defs.graph.names if defs.checks_for(name)]
             kind, label = "checks", "Run checks"
         else:
-            planned = services.planned_assets(defs, selection)
+            planned = toolbar.planned_assets(defs, selection)
             kind = "materialize"
             label = f"{_LABELS[action]}" + (
                 f" ({asset})" if asset and action in ("selected", "downstream", "upstream") else ""
@@ -297,6 +301,11 @@ def _running(cfg: Settings, live: runs.LiveRun | None) -> bool:
     return (live is not None and live.active) or run_active(cfg.db)
 
 
+def run_token(live: runs.LiveRun) -> str:
+    """What a session remembers of the run it started, to show that run's outcome to it."""
+    return _token(live)
+
+
 def _token(live: runs.LiveRun) -> str:
     return f"{live.db}@{live.started_at.isoformat()}"
 
@@ -330,8 +339,8 @@ def _render_view(cfg: Settings, view: live_runs.LiveView) -> None:
     box.progress(view.done / view.total if view.total else 0.0, text=f"{view.done} / {view.total}")
     with box:
         for event in view.events:
-            badge = EVENT_BADGES.get(event.status, escape_markdown(event.status))
-            line = f"**{escape_markdown(event.asset, one_line=True)}** {badge}"
+            shown = badge(event.status, EventStatus)
+            line = f"**{escape_markdown(event.asset, one_line=True)}** {shown}"
             if (elapsed := view.elapsed_s(event)) is not None:
                 line += f" · {formatting.format_duration(elapsed)}"
             st.markdown(line)
@@ -341,10 +350,9 @@ def _render_view(cfg: Settings, view: live_runs.LiveView) -> None:
             st.markdown(_check_line(view.checks))
         for record in view.checks:
             if record.outcome in ("failed", "error", "warned"):
-                badge = OUTCOME_BADGES[record.outcome]
                 key = escape_markdown(record.key, one_line=True)
-                message = escape_markdown(services.check_message(record))
-                st.markdown(f"{badge} **{key}** — {message}")
+                message = escape_markdown(words.check_message(record))
+                st.markdown(f"{badge(record.outcome, CheckOutcome)} **{key}** — {message}")
 
 
 def _render_live(live: runs.LiveRun) -> None:
@@ -368,8 +376,8 @@ def _render_live(live: runs.LiveRun) -> None:
         box = st.status(label, state=status, expanded=not live.ok)
     with box:
         for name, event_status in live.snapshot().items():
-            badge = EVENT_BADGES.get(event_status, escape_markdown(event_status))
-            line = f"**{escape_markdown(name, one_line=True)}** {badge}"
+            shown = _LIVE_WORDS.get(event_status) or badge(event_status, EventStatus)
+            line = f"**{escape_markdown(name, one_line=True)}** {shown}"
             error = live.asset_error.get(name)
             st.markdown(line)
             if error and event_status in ("failed", "skipped"):
@@ -378,10 +386,9 @@ def _render_live(live: runs.LiveRun) -> None:
             st.markdown(_check_line(records))
         for record in records:
             if record.outcome in ("failed", "error", "warned"):
-                badge = OUTCOME_BADGES[record.outcome]
                 key = escape_markdown(record.key, one_line=True)
-                message = escape_markdown(services.check_message(record))
-                st.markdown(f"{badge} **{key}** — {message}")
+                message = escape_markdown(words.check_message(record))
+                st.markdown(f"{badge(record.outcome, CheckOutcome)} **{key}** — {message}")
         if live.error:
             st.error(escape_markdown(live.error), icon=":material/error:")
         if not live.active and live.run_id is not None:
@@ -419,33 +426,37 @@ def _outcome_text(live: runs.LiveRun, records: list[CheckRecord]) -> str:
 def _check_line(records: list[CheckRecord]) -> str:
     outcomes = [r.outcome for r in records]
     parts = [
-        f"{outcomes.count(o)} {services.OUTCOME_LABELS[o].lower()}"
-        for o in ("passed", "warned", "failed", "error", "skipped")
-        if outcomes.count(o)
+        f"{outcomes.count(o)} {look(o).label.lower()}" for o in CheckOutcome if outcomes.count(o)
     ]
     return "Checks: " + ", ".join(parts)
 
 
-OUTCOME_FILL = {
-    "Passed": "#e8f5e9",
-    "Warned": "#fff8e1",
-    "Failed": "#ffebee",
-    "Error": "#f3e5f5",
-    "Succeeded": "#e8f5e9",
-    "Interrupted": "#fff8e1",
-    "Fresh": "#e8f5e9",
-    "Stale": "#fff8e1",
-}
+def tinted(frame: pd.DataFrame, column: str, states: Sequence[StrEnum | None]) -> Styler:
+    """The frame with `column` tinted by each row's state (one per row, in order), for
+    st.dataframe: colours follow the state, never the text shown."""
+    tints = [f"background-color: {look(s).tint}" if s is not None else "" for s in states]
+    return frame.style.apply(lambda _: tints, subset=[column])
 
 
-def tinted(frame: pd.DataFrame, column: str) -> Styler:
-    """The frame with `column` tinted green / amber / red by its value, for st.dataframe."""
+def metric_row(items: Sequence[tuple[str, int]], per_row: int = 4) -> None:
+    """Bordered metrics, `per_row` to a row, so labels are never cut on a narrow screen."""
+    for start in range(0, len(items), per_row):
+        chunk = items[start : start + per_row]
+        for column, (label, value) in zip(st.columns(per_row), chunk, strict=False):
+            column.metric(label, f"{value:,}", border=True)
 
-    def tint(value: object) -> str:
-        fill = OUTCOME_FILL.get(str(value))
-        return f"background-color: {fill}" if fill else ""
 
-    return frame.style.map(tint, subset=[column])
+def run_box(status: RunStatus, text: str) -> None:
+    """A run's one-paragraph summary in the box its status calls for."""
+    icon = f":material/{look(status).icon}:"
+    if status == RunStatus.SUCCESS:
+        st.success(text, icon=icon)
+    elif status == RunStatus.RUNNING:
+        st.info(text, icon=icon)
+    elif status == RunStatus.FAILED:
+        st.error(text, icon=icon)
+    else:  # cancelled, interrupted: nothing wrong with the data, the run did not finish
+        st.warning(text, icon=icon)
 
 
 def error_text(message: str) -> None:

@@ -23,7 +23,9 @@ from pipeline.cli_support import (
 )
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import DatabaseFileError, DefinitionError, PipelineError, SelectionError
+from pipeline.looks import look
 from pipeline.report import cli as report_cli
+from pipeline.states import AssetHealth, CheckOutcome, RunStatus
 from pipeline.store import AssetEvent, CheckRecord
 from pipeline.textsafe import cap, for_terminal, printable
 from pipeline.warehouse import DEFAULT_DB
@@ -91,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], help="run checks on the current tables without rebuilding"
     )
     check.add_argument("--select", metavar="SEL", help="checks of which assets (default: all)")
+    check.add_argument(
+        "--check",
+        action="append",
+        metavar="ASSET.CHECK",
+        help="run only this check (repeat for more), e.g. products.product_id_unique",
+    )
     commands.add_parser("list", parents=[common], help="assets with their status and checks")
     runs = commands.add_parser("runs", parents=[common], help="recent runs, newest first")
     runs.add_argument(
@@ -136,7 +144,9 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
 
 def _run(args: argparse.Namespace, defs: Definitions) -> int:
     action = engine.materialize if args.command == "materialize" else engine.run_checks
-    kwargs = {"max_workers": args.workers} if args.command == "materialize" else {}
+    kwargs: dict[str, object] = (
+        {"max_workers": args.workers} if args.command == "materialize" else {"checks": args.check}
+    )
     result = action(
         defs, args.select, args.db, on_event=print_progress, launched_by="command line", **kwargs
     )
@@ -148,10 +158,10 @@ def _run(args: argparse.Namespace, defs: Definitions) -> int:
         else ""
     )
     print(
-        f"Run {run.run_id} {run.status} in {run.duration_s or 0:.2f} s:{assets}"
-        f" checks {run.checks_passed} passed, {run.checks_warned} warned,"
-        f" {run.checks_failed} failed, {run.checks_errored} could not run,"
-        f" {run.checks_not_run} not run"
+        f"Run {run.run_id} {look(run.status, RunStatus).label.lower()} in"
+        f" {run.duration_s or 0:.2f} s:{assets} checks {run.checks_passed} passed,"
+        f" {run.checks_warned} warned, {run.checks_failed} failed,"
+        f" {run.checks_errored} could not run, {run.checks_not_run} not run"
     )
     if run.message:
         print(f"  {run.message}")
@@ -161,10 +171,8 @@ def _run(args: argparse.Namespace, defs: Definitions) -> int:
 def _list(args: argparse.Namespace, defs: Definitions) -> int:
     with store.open_store(args.db) as con:
         statuses = status.asset_statuses(defs, con)
-        outcomes = status.check_outcomes(defs, con)
-    header = (
-        f"{'asset':<24} {'group':<12} {'kind':<6} {'status':<7} {'rows':>12}  last materialized"
-    )
+        checks = status.check_states(defs, con)
+    header = f"{'asset':<24} {'group':<12} {'kind':<6} {'health':<11} {'rows':>12}  last built"
     print(header)
     for name, state in statuses.items():
         asset = defs.assets[name]
@@ -172,14 +180,24 @@ def _list(args: argparse.Namespace, defs: Definitions) -> int:
         rows = f"{last.row_count:,}" if last and last.row_count is not None else "-"
         when = f"{last.ended_at:%Y-%m-%d %H:%M:%S} UTC" if last and last.ended_at else "-"
         shown = printable(f"{name:<24} {asset.group:<12} {asset.kind:<6}")
-        print(f"{shown} {state.status:<7} {rows:>12}  {when}")
-        if state.status in ("stale", "failed"):
+        print(f"{shown} {look(state.health).label:<11} {rows:>12}  {when}")
+        if state.health != AssetHealth.FRESH:
             print(f"{'':<4}why: {for_terminal(state.reason or '')}")
         for check in defs.checks_for(name):
-            record = outcomes[check.key]
-            outcome = record.outcome if record else "never run"
-            print(f"{'':<4}check {printable(check.name)}: {outcome} ({check.severity})")
+            print(f"{'':<4}check {printable(check.name)}: {_check_line(checks[check.check_key])}")
     return EXIT_OK
+
+
+def _check_line(state: status.CheckState) -> str:
+    """'failed (error)', 'warned (warn), not run in run 7' or 'never run': the severity is the
+    result's (a warn_if/error_if check escalates), not the declared one."""
+    record = state.executed
+    if record is None:
+        return "never run"
+    line = f"{look(record.outcome, CheckOutcome).label.lower()} ({record.severity})"
+    if state.not_run_since and state.latest is not None:
+        line += f", not run in run {state.latest.run_id}"
+    return line
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -192,7 +210,8 @@ def _runs(args: argparse.Namespace) -> int:
     for run in runs:
         secs = f"{run.duration_s:.2f}" if run.duration_s is not None else "-"
         print(
-            f"{run.run_id:>5}  {run.kind:<11} {run.status:<11} {run.started_at:%Y-%m-%d %H:%M:%S}"
+            f"{run.run_id:>5}  {run.kind:<11} {look(run.status, RunStatus).label:<11}"
+            f" {run.started_at:%Y-%m-%d %H:%M:%S}"
             f" {secs:>7}  {for_terminal(run.selection or '*')}"
         )
         if run.message:
@@ -227,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         defs = load_definitions(args.defs)
         if args.command in ("materialize", "check"):
             selection.select(defs, args.select)
+        for key in getattr(args, "check", None) or ():
+            defs.find_check(key)
     except DefinitionError as exc:
         print_error(exc)
         if args.command in ("materialize", "check"):

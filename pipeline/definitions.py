@@ -20,8 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from pipeline.errors import DefinitionError
+from pipeline.errors import DefinitionError, SelectionError
 from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
+from pipeline.states import CheckKey
 
 Kind = Literal["table", "view"]
 Severity = Literal["error", "warn"]
@@ -76,8 +77,13 @@ class CheckDef:
 
     @property
     def key(self) -> str:
-        """Check names are unique per asset, so the pair identifies a check."""
+        """Check names are unique per asset, so the pair identifies a check: 'asset.check'."""
         return f"{self.asset}.{self.name}"
+
+    @property
+    def check_key(self) -> CheckKey:
+        """The pair itself, for code that must not split 'asset.check' text on a dot."""
+        return CheckKey(self.asset, self.name)
 
 
 @dataclass(frozen=True, order=True)
@@ -290,6 +296,21 @@ class Definitions:
         self.checks = checks
         return problems
 
+    def find_check(self, wanted: CheckKey | str) -> CheckDef:
+        """The check with key `wanted` ('asset.check' text, or a CheckKey); SelectionError
+        with the nearest keys when there is none, or when the text names two checks."""
+        if isinstance(wanted, CheckKey):
+            found = [c for c in self.checks if c.check_key == wanted]
+        else:
+            found = [c for c in self.checks if c.key == wanted]
+        if len(found) == 1:
+            return found[0]
+        if found:  # asset 'a.b' check 'c' and asset 'a' check 'b.c' read alike
+            pairs = ", ".join(f"asset {c.asset!r} check {c.name!r}" for c in found)
+            raise SelectionError(f"'{wanted}' names {len(found)} checks ({pairs}); rename one")
+        hint = suggest(str(wanted), [c.key for c in self.checks])
+        raise SelectionError(f"no check '{wanted}': write it as asset.check.{hint}")
+
     def checks_for(self, asset_name: str) -> list[CheckDef]:
         return [check for check in self.checks if check.asset == asset_name]
 
@@ -321,12 +342,14 @@ def _name_problems(assets: list[AssetDef]) -> list[str]:
     return problems
 
 
-def load_definitions(target: str) -> Definitions:
+def load_definitions(target: str, *, reload: bool = False) -> Definitions:
     """Import `package.module` (or a path to a .py file) and return its Definitions.
 
     A module-level `defs` wins; otherwise every decorated asset and check in the module is used.
+    A .py file is executed afresh each time; a dotted module is imported once per process
+    unless `reload` (the dashboard reloads it when its file changed).
     """
-    module = _import(target)
+    module = _import(target, reload)
     defs = getattr(module, "defs", None)
     if isinstance(defs, Definitions):
         return defs
@@ -379,10 +402,25 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def _import(target: str) -> ModuleType:
+def definitions_stamp(target: str) -> float | None:
+    """When the file behind `target` last changed (None when it cannot be found): a cache of
+    loaded definitions is good until this changes."""
+    try:
+        if target.endswith(".py"):
+            return Path(target).resolve().stat().st_mtime
+        spec = importlib.util.find_spec(target)
+        origin = spec.origin if spec is not None else None
+        return Path(origin).stat().st_mtime if origin else None
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+def _import(target: str, reload: bool = False) -> ModuleType:
     try:
         if target.endswith(".py"):
             return _import_file(Path(target).resolve())
+        if reload and target in sys.modules:
+            return importlib.reload(sys.modules[target])
         return importlib.import_module(target)
     except DefinitionError:
         raise

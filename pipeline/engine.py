@@ -31,7 +31,15 @@ from pipeline import builder, faults, recovery, selection, store
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
-from pipeline.states import CheckOutcome, EventStatus, NotRunReason, RunKind, RunStatus, SkipReason
+from pipeline.states import (
+    CheckKey,
+    CheckOutcome,
+    EventStatus,
+    NotRunReason,
+    RunKind,
+    RunStatus,
+    SkipReason,
+)
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
 from pipeline.warehouse import (
     DEFAULT_DB,
@@ -131,11 +139,20 @@ def run_checks(
     db: str | Path = DEFAULT_DB,
     on_event: ProgressCallback | None = None,
     *,
+    checks: Iterable[CheckKey | str] | None = None,
     cancel: CancelToken | None = None,
     launched_by: str = "python",
 ) -> RunResult:
-    """Run the checks of the selected assets on their current tables, rebuilding nothing."""
-    return _run(defs, RunKind.CHECKS, select, db, 1, on_event, cancel, launched_by)
+    """Run the checks of the selected assets on their current tables, rebuilding nothing.
+
+    `checks` narrows the run to those checks (keys, or 'asset.check' text): one check can be
+    run again on its own.
+    """
+    only = None if checks is None else {defs.find_check(c).check_key for c in checks}
+    if only is not None:
+        assets = {key.asset for key in only}
+        select = assets if select is None else _resolve(defs, select) & assets
+    return _run(defs, RunKind.CHECKS, select, db, 1, on_event, cancel, launched_by, only)
 
 
 def default_workers() -> int:
@@ -181,6 +198,7 @@ def _run(
     on_event: ProgressCallback | None,
     cancel: CancelToken | None,
     launched_by: str,
+    only: set[CheckKey] | None = None,
 ) -> RunResult:
     names = _resolve(defs, select)  # a bad selection is a usage error: nothing is touched
     if max_workers is not None and max_workers < 1:
@@ -198,8 +216,9 @@ def _run(
         with store.open_writer(path) as history:
             identity = FileIdentity.of(path)
             first_id = recovery.prepare(con, history, path)
-            run = store.start_run(history, kind, _selection_text(select), launched_by, first_id)
-            runner = _Runner(defs, con, history, run, identity, token, on_event)
+            shown = _selection_text(select) if only is None else ", ".join(map(str, sorted(only)))
+            run = store.start_run(history, kind, shown, launched_by, first_id)
+            runner = _Runner(defs, con, history, run, identity, token, on_event, only)
             with _signals_cancel(token):
                 runner.execute(kind, names, max_workers or default_workers())
             return RunResult(run, runner.events, runner.checks)
@@ -258,8 +277,10 @@ class _Runner:
         identity: FileIdentity,
         token: CancelToken,
         on_event: ProgressCallback | None,
+        only: set[CheckKey] | None = None,
     ) -> None:
         self.defs = defs
+        self.only = only  # a checks run of these checks alone
         self.con = con
         self.history = history
         self.run = run
@@ -281,7 +302,7 @@ class _Runner:
     def execute(self, kind: RunKind, names: set[str], workers: int) -> None:
         planned = [n for level in self.defs.graph.levels(names) for n in level]
         self.run.planned = planned
-        self.run.checks_planned = sum(len(self.defs.checks_for(n)) for n in planned)
+        self.run.checks_planned = sum(len(self._checks_of(n)) for n in planned)
         queued = [
             AssetEvent(self.run.run_id, n, EventStatus.QUEUED, self.defs.assets[n].kind)
             for n in planned
@@ -637,7 +658,7 @@ class _Runner:
         blocker = next((r for r in records if _blocks(r)), None)
         if blocker is not None and owner not in stopped:
             marker = AssetEvent(
-                self.run.run_id, owner, EventStatus.MATERIALIZED, blocked_by=blocker.key
+                self.run.run_id, owner, EventStatus.MATERIALIZED, blocked_by=blocker.check_key
             )
             stopped[owner] = marker
         sorter.done(node)
@@ -684,9 +705,13 @@ class _Runner:
 
     # --- checks only -----------------------------------------------------------------------
 
+    def _checks_of(self, name: str) -> list[CheckDef]:
+        checks = self.defs.checks_for(name)
+        return checks if self.only is None else [c for c in checks if c.check_key in self.only]
+
     def _check_only(self, names: list[str]) -> None:
         for name in names:
-            checks = self.defs.checks_for(name)
+            checks = self._checks_of(name)
             if not checks:
                 continue
             if self._stopping():

@@ -12,6 +12,7 @@ SQLite history once, the same way.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -20,10 +21,10 @@ import duckdb
 from pipeline import ledger, store
 from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
-from pipeline.states import CheckOutcome, EventStatus, RunStatus
+from pipeline.states import CheckKey, CheckOutcome, EventStatus, RunStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
 from pipeline.store.records import _columns, _row, _upsert
-from pipeline.warehouse import FileIdentity, connect, quote_ident, try_run_lock, utcnow
+from pipeline.warehouse import REPAIR, FileIdentity, connect, quote_ident, try_run_lock, utcnow
 
 V1_TABLES = ("runs", "asset_events", "check_results", "meta")
 DIED = "interrupted: the process running it stopped before the run finished"
@@ -66,7 +67,7 @@ def repair(db: str | Path) -> None:
     full, the repair is left to whoever comes next and readers show what is recorded.
     """
     path = Path(db)
-    with try_run_lock(path, "history repair") as locked:
+    with try_run_lock(path, REPAIR) as locked:
         if not locked:
             return
         try:
@@ -256,10 +257,31 @@ def _v1_run(row: dict) -> RunRecord:
     )
 
 
+# Version 1 said why an asset was skipped only in prose; read once here, kept as facts after.
+_V1_BLOCKED = re.compile(r"upstream '([^']+)' is blocked by failed check '([^']+)'")
+_V1_UPSTREAM = re.compile(r"upstream '([^']+)' (failed|was skipped)")
+
+
+def _v1_skip_facts(error: str | None) -> dict[str, object]:
+    if match := _V1_BLOCKED.search(error or ""):
+        asset, _, name = match.group(2).partition(".")
+        return {
+            "skip_reason": SkipReason.BLOCKED_BY_CHECK,
+            "upstream": match.group(1),
+            "blocked_by": CheckKey(asset, name),
+        }
+    if match := _V1_UPSTREAM.search(error or ""):
+        failed = match.group(2) == "failed"
+        reason = SkipReason.UPSTREAM_FAILED if failed else SkipReason.UPSTREAM_SKIPPED
+        return {"skip_reason": reason, "upstream": match.group(1)}
+    return {}
+
+
 def _v1_event(row: dict) -> AssetEvent:
     status = row["status"]
     if status == "running":
         status = EventStatus.INTERRUPTED
+    facts = _v1_skip_facts(row["error"]) if status == EventStatus.SKIPPED else {}
     return AssetEvent(
         run_id=row["run_id"],
         asset=row["asset"],
@@ -273,6 +295,7 @@ def _v1_event(row: dict) -> AssetEvent:
         preview=_json(row["preview"], []),
         code_version=row["code_version"],
         error=row["error"],
+        **facts,  # type: ignore[arg-type]
     )
 
 

@@ -6,6 +6,7 @@ is what the store keeps. Presentation (labels, colours, icons) lives with whoeve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -79,3 +80,33 @@ class Severity(StrEnum):
 class RunKind(StrEnum):
     MATERIALIZE = "materialize"
     CHECKS = "checks"
+
+
+class AssetHealth(StrEnum):
+    """Where an asset stands now, worst first in `SEVERITY_ORDER`: one word everywhere."""
+
+    FAILED = "failed"  # its latest build failed (the previous table, if any, is kept)
+    BLOCKED = "blocked"  # its latest planned build was skipped: a failed upstream or check
+    DEGRADED = "degraded"  # built and current, but its latest ERROR check fails
+    STALE = "stale"  # its code changed, or something upstream is newer or stale
+    WARNING = "warning"  # built and current, but its latest WARN check warns
+    FRESH = "fresh"  # built, current, every check it ran passing
+    NEVER = "never"  # not in the warehouse: never built (or dropped since)
+
+
+HEALTH_ORDER = tuple(AssetHealth)  # worst first: what needs attention comes first
+
+
+@dataclass(frozen=True, order=True)
+class CheckKey:
+    """A check's identity: check names are unique per asset, so the pair is unique.
+
+    Shown as 'asset.check'; the pair, not that text, is what code compares (an asset or check
+    name may itself hold a dot).
+    """
+
+    asset: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.asset}.{self.name}"

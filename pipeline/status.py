@@ -1,60 +1,173 @@
-"""Where each asset stands: fresh, stale, never materialized, or failed, and why.
+"""Where each asset stands, and why: one answer for the graph, the overview, `list` and reports.
 
-What stands in the warehouse comes from the catalog (mirrored from the warehouse's own ledger),
-never from the events alone: a table dropped by hand or a replaced file is not "fresh".
-Stale means its code changed since it was built, or an upstream asset was built after it.
+Health, worst first: failed (its latest build failed), blocked (its latest planned build was
+skipped because an upstream failed or a blocking check failed), degraded (current, but its
+latest ERROR check fails), stale (its code changed, something upstream is newer, or an upstream
+is stale: transitively), warning (its latest WARN check warns), fresh, never (not in the
+warehouse). What stands in the warehouse comes from the catalog (mirrored from the warehouse's
+own ledger), never from events alone.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline import store
 from pipeline.definitions import Definitions
-from pipeline.states import EventStatus
+from pipeline.states import AssetHealth, CheckKey, CheckOutcome, EventStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord
 
-STATUSES = ("fresh", "stale", "never", "failed")
+STATUSES = tuple(AssetHealth)  # kept for callers of the first release
+
+
+@dataclass
+class CheckState:
+    """A check's latest record (it may say it did not run) and its latest execution."""
+
+    key: CheckKey
+    latest: CheckRecord | None  # the newest record, skipped included
+    executed: CheckRecord | None  # the newest record of an execution (not skipped)
+
+    @property
+    def outcome(self) -> CheckOutcome | None:
+        return None if self.executed is None else CheckOutcome(self.executed.outcome)
+
+    @property
+    def not_run_since(self) -> bool:
+        """Its newest record says it did not run: its outcome is older than that run."""
+        return self.latest is not None and self.latest.outcome == CheckOutcome.SKIPPED
 
 
 @dataclass
 class AssetStatus:
     asset: str
-    status: str  # fresh | stale | never | failed
+    health: AssetHealth
     reason: str
-    last_materialization: AssetEvent | None
-    last_attempt: AssetEvent | None
+    last_materialization: AssetEvent | None  # the build that stands in the warehouse now
+    last_attempt: AssetEvent | None  # the newest build, failure or skip
+    blocked_by: CheckKey | None = None  # blocked: the failed check, when one blocked it
+    upstream: str | None = None  # blocked or stale: the upstream asset it comes from
+    run_id: int | None = None  # blocked or failed: the run it happened in
+    failing_checks: list[CheckKey] = field(default_factory=list)  # ERROR checks failing now
+    warning_checks: list[CheckKey] = field(default_factory=list)
+    stale_reason: str | None = None  # set when stale, also under a worse health
+
+    @property
+    def status(self) -> str:
+        """The health as text (the first release called it status)."""
+        return self.health.value
 
 
 def asset_statuses(defs: Definitions, con: sqlite3.Connection) -> dict[str, AssetStatus]:
-    """The status of every defined asset, from the history in `con`."""
+    """The health of every defined asset, from the history in `con`, upstream first."""
     standing = store.catalog(con)
     built_events = store.latest_events(con, EventStatus.MATERIALIZED)
-    attempts = store.latest_events(con)
+    attempts = store.latest_attempts(con)
+    checks = check_states(defs, con)
     result: dict[str, AssetStatus] = {}
     for name in defs.graph.names:
-        entry, attempt = standing.get(name), attempts.get(name)
-        last = _build_event(entry, built_events.get(name))
-        if attempt is not None and attempt.status == EventStatus.FAILED:
-            status, reason = "failed", attempt.error or "the last build failed"
-        elif last is None:
-            status, reason = "never", _never_reason(built_events.get(name))
-        elif last.code_version != defs.assets[name].code_version:
-            status, reason = "stale", "its code changed since it was last materialized"
-        elif newer := [
-            parent
-            for parent in defs.graph.parents(name)
-            if parent in standing and _after(standing[parent], entry)
-        ]:
-            status, reason = (
-                "stale",
-                f"upstream {', '.join(map(repr, newer))} materialized after it",
-            )
-        else:
-            status, reason = "fresh", "materialized and up to date"
-        result[name] = AssetStatus(name, status, reason, last, attempt)
+        entry = standing.get(name)
+        state = AssetStatus(
+            name,
+            AssetHealth.FRESH,
+            "built and up to date; its checks pass",
+            _build_event(entry, built_events.get(name)),
+            attempts.get(name),
+        )
+        own = [checks[c.check_key] for c in defs.checks_for(name)]
+        state.failing_checks = [s.key for s in own if _fails(s.executed)]
+        state.warning_checks = [s.key for s in own if s.outcome == CheckOutcome.WARNED]
+        state.stale_reason = _stale_reason(defs, name, entry, standing, result)
+        _decide(state, entry, built_events.get(name))
+        result[name] = state
     return result
+
+
+def _decide(state: AssetStatus, entry: CatalogEntry | None, last_built: AssetEvent | None) -> None:
+    """The worst thing that holds decides the health; the reason says it in words."""
+    attempt = state.last_attempt
+    if attempt is not None and attempt.status == EventStatus.FAILED:
+        first_line = (attempt.error or "unknown error").splitlines()[0]
+        kept = "; the previous build is kept" if entry is not None else ""
+        state.health, state.run_id = AssetHealth.FAILED, attempt.run_id
+        state.reason = f"its build failed in run {attempt.run_id}{kept}: {first_line}"
+    elif attempt is not None and attempt.status == EventStatus.SKIPPED:
+        state.health, state.run_id = AssetHealth.BLOCKED, attempt.run_id
+        state.upstream = attempt.upstream
+        state.blocked_by = attempt.blocked_by
+        state.reason = _blocked_reason(attempt)
+    elif entry is None:
+        state.health, state.reason = AssetHealth.NEVER, _never_reason(last_built)
+    elif state.failing_checks:
+        state.health = AssetHealth.DEGRADED
+        state.reason = f"failing {_checks(state.failing_checks)}"
+    elif state.stale_reason:
+        state.health, state.reason = AssetHealth.STALE, state.stale_reason
+    elif state.warning_checks:
+        state.health = AssetHealth.WARNING
+        state.reason = f"warning from {_checks(state.warning_checks)}"
+
+
+def _blocked_reason(event: AssetEvent) -> str:
+    prefix = f"not built in run {event.run_id}"
+    if event.skip_reason == SkipReason.BLOCKED_BY_CHECK or (
+        event.skip_reason == SkipReason.UPSTREAM_SKIPPED and event.blocked_by
+    ):
+        return f"{prefix}: blocked by failed check '{event.blocked_by}'"
+    if event.skip_reason == SkipReason.UPSTREAM_FAILED:
+        return f"{prefix}: upstream '{event.upstream}' failed"
+    if event.skip_reason == SkipReason.UPSTREAM_SKIPPED:
+        return f"{prefix}: upstream '{event.upstream}' was not built either"
+    return f"{prefix}: {event.error or 'skipped'}"  # recorded by version 1: prose only
+
+
+def _stale_reason(
+    defs: Definitions,
+    name: str,
+    entry: CatalogEntry | None,
+    standing: dict[str, CatalogEntry],
+    upstream_states: dict[str, AssetStatus],
+) -> str | None:
+    """Why `name`'s table is out of date, looking through every level upstream."""
+    if entry is None:
+        return None
+    if entry.code_version != defs.assets[name].code_version:
+        return "its code changed since it was built"
+    newer = [
+        ancestor
+        for ancestor in _nearest_first(defs, name)
+        if ancestor in standing and _after(standing[ancestor], entry)
+    ]
+    if newer:
+        shown = ", ".join(repr(a) for a in newer[:3]) + (" and more" if len(newer) > 3 else "")
+        return f"upstream {shown} {'was' if len(newer) == 1 else 'were'} built after it"
+    for parent in defs.graph.parents(name):
+        if parent not in standing:
+            return f"upstream '{parent}' is not in the warehouse"
+        parent_reason = upstream_states[parent].stale_reason
+        if parent_reason is not None:
+            return f"upstream '{parent}' is stale ({parent_reason})"
+    return None
+
+
+def _nearest_first(defs: Definitions, name: str) -> list[str]:
+    """Every ancestor of `name`, parents first, then theirs."""
+    seen: dict[str, None] = {}
+    frontier = list(defs.graph.parents(name))
+    while frontier:
+        seen.update(dict.fromkeys(frontier))
+        frontier = [p for n in frontier for p in defs.graph.parents(n) if p not in seen]
+    return list(seen)
+
+
+def _fails(record: CheckRecord | None) -> bool:
+    return record is not None and CheckOutcome(record.outcome).fails_run
+
+
+def _checks(keys: list[CheckKey]) -> str:
+    noun = "check" if len(keys) == 1 else "checks"
+    return f"{noun} " + ", ".join(str(k) for k in keys)
 
 
 def _build_event(entry: CatalogEntry | None, event: AssetEvent | None) -> AssetEvent | None:
@@ -78,17 +191,27 @@ def _build_event(entry: CatalogEntry | None, event: AssetEvent | None) -> AssetE
 
 def _never_reason(last_recorded: AssetEvent | None) -> str:
     if last_recorded is None:
-        return "never materialized"
+        return "never built"
     return (
         f"not in the warehouse: built in run {last_recorded.run_id}, then dropped or the"
         " database file replaced"
     )
 
 
-def _after(upstream: CatalogEntry, entry: CatalogEntry | None) -> bool:
-    if entry is None or upstream.committed_at is None or entry.committed_at is None:
+def _after(upstream: CatalogEntry, entry: CatalogEntry) -> bool:
+    if upstream.committed_at is None or entry.committed_at is None:
         return False
     return upstream.committed_at > entry.committed_at
+
+
+def check_states(defs: Definitions, con: sqlite3.Connection) -> dict[CheckKey, CheckState]:
+    """Every defined check's latest record and latest execution."""
+    executed = store.latest_check_results(con)
+    latest = store.latest_check_records(con)
+    return {
+        c.check_key: CheckState(c.check_key, latest.get(c.key), executed.get(c.key))
+        for c in defs.checks
+    }
 
 
 def check_outcomes(defs: Definitions, con: sqlite3.Connection) -> dict[str, CheckRecord | None]:

@@ -186,20 +186,35 @@ def _lock_path(db: str | Path) -> Path:
     return Path(f"{db}.runlock")
 
 
-def _acquire(db: str | Path, description: str) -> int:
-    """The locked file descriptor of `db`'s run lock; RunInProgressError names the holder."""
+REPAIR = "history repair"  # what a reader holding the lock for a moment writes in it
+REPAIR_WAIT_SECONDS = 5.0
+
+
+def _acquire(db: str | Path, description: str, wait_for_repairs: bool = True) -> int:
+    """The locked file descriptor of `db`'s run lock; RunInProgressError names the holder.
+
+    A reader repairing a dead run holds the lock for milliseconds: a run waits that out
+    instead of refusing to start.
+    """
     path = _lock_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 500).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise RunInProgressError(
-            f"a run is already in progress on {db} ({holder}); wait for it to finish,"
-            " then start yours."
-        ) from None
+    deadline = time.monotonic() + (REPAIR_WAIT_SECONDS if wait_for_repairs else 0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            holder = os.pread(fd, 500, 0).decode(errors="replace").strip()
+            repairing = not holder or holder.startswith(REPAIR)  # empty: being written
+            if repairing and time.monotonic() < deadline:
+                time.sleep(0.01)
+                continue
+            os.close(fd)
+            raise RunInProgressError(
+                f"a run is already in progress on {db} ({holder or 'unknown'}); wait for it"
+                " to finish, then start yours."
+            ) from None
     os.ftruncate(fd, 0)
     stamp = utcnow().isoformat(timespec="seconds")
     os.write(fd, f"{description}, PID {os.getpid()}, started {stamp} UTC".encode())
@@ -229,7 +244,7 @@ def run_lock(db: str | Path, description: str) -> Iterator[None]:
 def try_run_lock(db: str | Path, description: str) -> Iterator[bool]:
     """The run lock when it is free (True), else False at once: repairs never wait or fail."""
     try:
-        fd = _acquire(db, description)
+        fd = _acquire(db, description, wait_for_repairs=False)
     except (RunInProgressError, OSError):  # held, or a read-only place: no repair now
         yield False
         return

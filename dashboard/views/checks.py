@@ -1,12 +1,15 @@
-"""Checks: every check with its latest outcome and severity, outcomes per run, and the observed
-value over time."""
+"""Checks: every check worst first with its latest outcome, outcomes per run, and one check's
+executions, observed value against its rule, failing rows, and a button to run it again."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, formatting, services, state, ui
+from dashboard import charts, formatting, runs, state, ui
+from dashboard.models import checks as model
 from dashboard.safe import escape_markdown
+from pipeline.errors import PipelineError, RunInProgressError
+from pipeline.states import CheckOutcome
 
 st.title("Checks")
 cfg, defs = ui.load()
@@ -14,33 +17,35 @@ if not defs.checks:
     ui.empty_state(f"{escape_markdown(cfg.defs)} defines no checks. Add some with `@asset_check`.")
     st.stop()
 with ui.guard("read the check results"):
-    table = services.checks_table(cfg, defs)
-    history = services.check_history(cfg)
+    table = model.checks_table(cfg, defs)
+    outcomes = model.all_outcomes(cfg)
+ui.run_progress(cfg, show_finished=True, only_if_seen=True)
 
 st.dataframe(
-    ui.tinted(table, "Latest outcome"),
+    ui.tinted(table.frame, "Latest outcome", table.outcomes),
     hide_index=True,
     width="stretch",
-    height=ui.table_height(len(table)),
-)
-if history.empty:
+    height=ui.table_height(len(table.frame)),
+    column_order=["Check", "Latest outcome", "Note", "Severity", "Observed", "Rule",
+                  "Failing rows", "Last ran"],
+)  # fmt: skip
+if outcomes.empty:
     ui.empty_state(
         "No check has run yet. Checks run after each materialization, or on their own with"
         " **Run checks only**."
     )
     ui.materialize_toolbar(cfg, defs, "checks", actions=("all", "checks"))
-    ui.run_progress(cfg, show_finished=True, only_if_seen=True)
     st.stop()
 
 RECENT_RUNS = 30  # columns in the heatmap: more would make every cell a sliver
-run_ids = sorted(history["run_id"].unique())
-recent = history[history["run_id"].isin(run_ids[-RECENT_RUNS:])]
+run_ids = sorted(outcomes["run_id"].unique())
+recent = outcomes[outcomes["run_id"].isin(run_ids[-RECENT_RUNS:])]
 st.altair_chart(charts.check_outcome_heatmap(recent), width="stretch")
 if len(run_ids) > RECENT_RUNS:
     st.caption(f"The last {RECENT_RUNS} of {len(run_ids)} runs with checks.")
 
 st.subheader("One check")
-keys = list(table["Check"])
+keys = [str(key) for key in table.keys]  # worst first: the page opens on the worst check
 wanted = st.query_params.get(state.QP_CHECK)
 if wanted is not None and wanted not in keys:  # `wanted` comes from the URL: anyone can craft it
     st.warning(
@@ -48,37 +53,81 @@ if wanted is not None and wanted not in keys:  # `wanted` comes from the URL: an
         f" {escape_markdown(keys[0], one_line=True)} instead.",
         icon=":material/help:",
     )
-key = st.selectbox(
-    "Check",
-    keys,
-    index=keys.index(wanted) if wanted in keys else 0,
-    key=state.SELECT_CHECK,
+shown = st.selectbox(
+    "Check", keys, index=keys.index(wanted) if wanted in keys else 0, key=state.SELECT_CHECK
 )
-if key != wanted:
-    st.query_params[state.QP_CHECK] = key
-check = next(c for c in defs.checks if c.key == key)
+if shown != wanted:
+    st.query_params[state.QP_CHECK] = shown
+key = table.keys[keys.index(shown)]
+with ui.guard(f"read the results of {shown}"):
+    detail = model.check_detail(cfg, defs, key)
+check = detail.check
 st.markdown(escape_markdown(check.description) if check.description else "_No description._")
-with ui.guard(f"read the latest result of {key}"):
-    record = services.latest_check(cfg, defs, key)
+
+record = detail.executed
 if record is None:
     st.caption("This check has not run yet.")
 else:
-    badge = ui.OUTCOME_BADGES.get(record.outcome, escape_markdown(record.outcome))
+    when = formatting.format_ago(record.started_at)
+    rule = f" · rule: {escape_markdown(record.threshold)}" if record.threshold else ""
     st.markdown(
-        f"Latest: {badge} in run {record.run_id}, {formatting.format_ago(record.started_at)}"
-        f" · observed {formatting.format_value(record.observed_value)}"
-        + (f" · rule: {escape_markdown(record.threshold)}" if record.threshold else "")
+        f"Latest: {ui.badge(record.outcome, CheckOutcome)} in run {record.run_id}, {when}"
+        f" · observed {formatting.format_value(record.observed_value)}{rule}"
     )
-    if record.error:  # the error text as it is, monospaced, like on the Runs page
-        st.error("**The check could not complete:**", icon=":material/error:")
-        ui.error_text(record.error)
-    observed = history[history["check"] == key]
-    if observed["observed_value"].notna().any():
-        st.altair_chart(charts.observed_value_over_time(observed), width="stretch")
-    if record.failing_sample:
-        st.markdown(f"**Failing rows** ({record.failing_count:,} in all, a sample below)")
-        st.dataframe(services.table_preview(record.failing_sample), hide_index=True)
-    if record.sql:
-        with st.expander("SQL of the failing rows"):
-            st.code(record.sql, language="sql")
-ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+    if detail.note:
+        st.caption(f":material/block: {escape_markdown(detail.note)}")
+    if detail.full_error:
+        st.error(
+            f"**It could not run:** {escape_markdown(detail.full_error.splitlines()[0])}",
+            icon=":material/error:",
+        )
+        with st.expander("Full error"):
+            ui.error_text(detail.full_error)
+
+if st.button(
+    "Run this check again",
+    key=state.BTN_RERUN_CHECK,
+    icon=":material/replay:",
+    help="Runs only this check on the current table; nothing is rebuilt.",
+):
+    try:
+        live = runs.start(
+            defs, cfg.db, None, kind="checks", label=f"Check {shown}", planned=[key.asset],
+            checks=[key],
+        )  # fmt: skip
+        st.session_state[state.SS_SEEN_RUN] = ui.run_token(live)
+        st.rerun()
+    except RunInProgressError as exc:
+        st.warning(f"**Nothing started:** {escape_markdown(exc)}", icon=":material/hourglass_top:")
+    except PipelineError as exc:
+        st.error(f"**Could not start the check.** {escape_markdown(exc)}", icon=":material/error:")
+
+if not detail.observed.empty:
+    st.altair_chart(
+        charts.observed_value_over_time(detail.observed, detail.rule_lines), width="stretch"
+    )
+if record is not None and record.failing_sample:
+    st.markdown(
+        f"**Failing rows** ({formatting.format_count(record.failing_count)} in all, a sample below)"
+    )
+    st.dataframe(model.failing_rows_frame(record.failing_sample), hide_index=True)
+if record is not None and record.sql:
+    with st.expander("SQL of the failing rows"):
+        st.code(record.sql, language="sql")
+
+if not detail.executions.empty:
+    st.markdown("**Every execution**")
+    executions = detail.executions.assign(
+        Run=[f"./runs?{state.QP_RUN}={run_id}" for run_id in detail.executions["Run"]]
+    )
+    st.dataframe(
+        ui.tinted(executions, "Outcome", detail.outcomes),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Run": st.column_config.LinkColumn(
+                "Run", display_text=rf"\./runs\?{state.QP_RUN}=(\d+)", help="Open the run"
+            ),
+            "When": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
+        },
+    )

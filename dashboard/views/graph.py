@@ -7,17 +7,20 @@ import streamlit as st
 import streamlit_agraph
 from streamlit_agraph import Config, Edge, Node
 
-from dashboard import charts, formatting, services, state, ui
+from dashboard import asset_panel, state, ui
+from dashboard.models import graph as graph_model
 from dashboard.safe import escape_markdown
+from pipeline.looks import look
+from pipeline.states import AssetHealth
 
-# Node fill by status; text colour chosen to stay readable on it.
-FILL = {
-    "fresh": (charts.GREEN, "#ffffff"),
-    "stale": (charts.AMBER, "#1f1f1f"),
-    "never": ("#eceff1", "#37474f"),
-    "failed": (charts.RED, "#ffffff"),
-}
-STATUS_WORDS = {"fresh": "fresh", "stale": "stale", "never": "never built", "failed": "failed"}
+
+def _fill(health: AssetHealth) -> tuple[str, str]:
+    """Node fill by health, and a text colour that stays readable on it."""
+    shown = look(health)
+    if health == AssetHealth.NEVER:
+        return shown.tint, "#37474f"
+    dark_text = health in (AssetHealth.STALE, AssetHealth.WARNING)
+    return shown.colour, "#1f1f1f" if dark_text else "#ffffff"
 
 
 LAYOUT = {"direction": "LR", "sortMethod": "directed", "levelSeparation": 200, "nodeSpacing": 100}
@@ -35,29 +38,29 @@ def graph_config(tallest_level: int) -> Config:
     return config
 
 
-def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
+def build_nodes(model: graph_model.GraphModel, selected: str | None) -> list[Node]:
     levels = {}
     for node in model.nodes:
         parents = [p for p, child in model.edges if child == node.name]
         levels[node.name] = 1 + max((levels[p] for p in parents), default=-1)
     nodes = []
     for node in model.nodes:
-        fill, text = FILL[node.status]
-        lines = [node.name, f"{node.group} · {STATUS_WORDS[node.status]}"]
+        fill, text = _fill(node.health)
+        lines = [node.name, f"{node.group} · {look(node.health).label.lower()}"]
         border, width = "#455a64", 1
-        if node.failed_checks:
-            count = len(node.failed_checks)
+        if node.failing_checks:
+            count = len(node.failing_checks)
             lines.append(f"✖ {count} failing check{'s' if count != 1 else ''}")
             border, width = "#b71c1c", 4
-        elif node.warned_checks:
-            count = len(node.warned_checks)
+        elif node.warning_checks:
+            count = len(node.warning_checks)
             lines.append(f"⚠ {count} check warning{'s' if count != 1 else ''}")
             border, width = "#e65100", 3
         if node.name == selected:  # a failing check's border wins; the shadow marks selection
-            border = border if node.failed_checks or node.warned_checks else "#0d47a1"
+            border = border if node.failing_checks or node.warning_checks else "#0d47a1"
             width = max(width, 4) + 1
         # Short on purpose: vis-network shows it on hover (long errors covered the graph).
-        tooltip = f"{node.name}: {STATUS_WORDS[node.status]}, group {node.group}"
+        tooltip = f"{node.name}: {look(node.health).label.lower()}, group {node.group}"
         nodes.append(
             Node(
                 id=node.name,
@@ -84,7 +87,7 @@ def build_nodes(model: services.GraphModel, selected: str | None) -> list[Node]:
 st.title("Asset graph")
 cfg, defs = ui.load()
 with ui.guard("read the asset statuses"):
-    model = services.graph_model(cfg, defs)
+    model = graph_model.graph_model(cfg, defs)
 
 names = [node.name for node in model.nodes]
 selected = st.query_params.get(state.QP_ASSET)
@@ -112,10 +115,10 @@ with graph_column:
         if clicked != selected:
             selected = clicked
             st.query_params[state.QP_ASSET] = clicked
+    legend = " · ".join(f":{look(h).streamlit}[{look(h).label.lower()}]" for h in AssetHealth)
     st.caption(
-        "Fill: :green[fresh] · :orange[stale] · :gray[never built] · :red[failed]."
-        " A red border means a failing check, an orange one a warning; a dashed border is a view."
-        " Click a node for details."
+        f"Fill: {legend}. A red border means a failing check, an orange one a warning; a dashed"
+        " border is a view. Click a node for details."
     )
     picked = st.selectbox(
         "Asset",
@@ -130,88 +133,4 @@ with graph_column:
         st.rerun()
 
 with details_column:
-    if selected is None:
-        ui.empty_state(
-            "Click an asset in the graph to see its schema, preview, history and checks."
-        )
-        ui.materialize_toolbar(cfg, defs, "graph", actions=("all", "stale"), compact=True)
-        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
-    else:
-        with ui.guard(f"read the details of {selected}"):
-            details = services.asset_details(cfg, defs, selected)
-        name = escape_markdown(details.name, one_line=True)  # names and texts: definitions
-        st.subheader(name)
-        if details.description:
-            st.markdown(escape_markdown(details.description))
-        else:
-            st.markdown("_No description._")
-        if details.status.status == "failed":
-            st.markdown(f"{ui.STATUS_BADGES['failed']} — the last build failed:")
-            ui.error_text(details.status.reason)
-        else:
-            reason = escape_markdown(details.status.reason)
-            st.markdown(f"{ui.STATUS_BADGES[details.status.status]} — {reason}")
-        deps = escape_markdown(", ".join(details.deps) or "none", one_line=True)
-        children = escape_markdown(", ".join(details.children) or "none", one_line=True)
-        group = escape_markdown(details.group, one_line=True)
-        kind = escape_markdown(details.kind, one_line=True)
-        st.caption(f"Group **{group}** · {kind} · depends on: {deps} · used by: {children}")
-        last = details.last
-        if last is None and details.status.status == "failed":
-            st.caption("No successful build yet: fix the error above, then materialize it.")
-        elif last is None:
-            ui.empty_state(f"**{name}** has not been materialized yet: use the buttons.")
-        else:
-            label = "Last successful build" if details.status.status == "failed" else "Built"
-            when = last.ended_at or last.started_at
-            rows = f"{last.row_count:,} rows" if last.row_count is not None else "rows unknown"
-            st.markdown(
-                f"**{label}** {formatting.format_ago(when)} ({formatting.format_time(when)})"
-                f" · took {formatting.format_duration(last.duration_s)} · **{rows}**"
-            )
-        ui.materialize_toolbar(
-            cfg,
-            defs,
-            "graph",
-            asset=selected,
-            actions=("selected", "downstream", "upstream"),
-            compact=True,
-        )
-        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
-        preview, schema, history, checks = st.tabs(["Preview", "Schema", "History", "Checks"])
-        with preview:
-            if details.preview.empty:
-                st.caption("No preview yet: materialize the asset first.")
-            else:
-                st.dataframe(details.preview, hide_index=True, width="stretch")
-                st.caption("The first 10 rows of the last materialization.")
-        with schema:
-            if details.schema.empty:
-                st.caption("No schema yet: materialize the asset first.")
-            else:
-                st.dataframe(details.schema, hide_index=True, width="stretch")
-        with history:
-            builds = details.history[details.history["status"] == "materialized"]
-            if len(builds) < 2:
-                st.caption(
-                    f"{len(builds)} successful build so far: the row count over time shows"
-                    " from the second build on."
-                )
-            else:
-                st.altair_chart(charts.row_count_history(details.history), width="stretch")
-            if (details.history["status"] == "failed").any():
-                failed_runs = details.history.loc[details.history["status"] == "failed", "run_id"]
-                st.caption(f"Failed builds in runs {', '.join(map(str, failed_runs))}.")
-        with checks:
-            if details.checks.empty:
-                st.caption(f"No checks are defined on {name}.")
-            else:
-                st.dataframe(
-                    ui.tinted(details.checks, "Latest outcome"),
-                    hide_index=True,
-                    width="stretch",
-                    column_order=["Check", "Latest outcome", "Observed", "Severity", "Last run"],
-                )
-                if not details.check_history.empty:
-                    chart = charts.check_outcome_heatmap(details.check_history)
-                    st.altair_chart(chart, width="stretch")
+    asset_panel.render(cfg, defs, selected)

@@ -1,26 +1,36 @@
-"""Overview: assets by status, checks by outcome, the last run, the most recent failures."""
+"""Overview: assets by health, checks by latest outcome, the last run, what needs attention."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import formatting, services, state, ui
+from dashboard import formatting, state, ui
+from dashboard.models import overview as model
+from dashboard.models import words
 from dashboard.safe import escape_markdown
+from pipeline.looks import NEVER_RUN, look
+from pipeline.states import AssetHealth, CheckOutcome, RunStatus
 
 st.title("Overview")
 cfg, defs = ui.load()
 with ui.guard("read the run history"):
-    summary = services.overview(cfg, defs)
+    summary = model.overview(cfg, defs)
+ui.run_progress(cfg, show_finished=True, only_if_seen=True)
 
 st.subheader("Assets")
-columns = st.columns(4)
-for column, status in zip(columns, services.STATUS_LABELS, strict=True):
-    column.metric(services.STATUS_LABELS[status], summary.asset_counts[status], border=True)
+ui.metric_row(
+    [(look(health).label, summary.health_counts[health]) for health in AssetHealth],
+    per_row=4,
+)
 
 st.subheader("Checks")
-columns = st.columns(4)
-for column, bucket in zip(columns, services.CHECK_BUCKETS, strict=True):
-    column.metric(services.OUTCOME_LABELS[bucket], summary.check_counts[bucket], border=True)
+labels = {
+    "passed": look(CheckOutcome.PASSED).label,
+    "warned": look(CheckOutcome.WARNED).label,
+    "failed": "Failed or could not run",
+    "never": NEVER_RUN.label,
+}
+ui.metric_row([(labels[b], summary.check_counts[b]) for b in model.CHECK_BUCKETS], per_row=4)
 
 st.subheader("Last run")
 run = summary.last_run
@@ -31,52 +41,53 @@ if run is None:
     )
     ui.materialize_toolbar(cfg, defs, "overview", actions=("all",))
 else:
-    outcome = escape_markdown(services.RUN_STATUS_LABELS.get(run.status, run.status))
+    status = RunStatus(run.status)
     text = (
-        f"**Run {run.run_id}: {outcome}**"
-        f" · {formatting.format_ago(run.started_at)} · {formatting.format_duration(run.duration_s)}"
-        f"  \n{escape_markdown(services.run_summary(run))}"  # names the selection typed
+        f"**Run {run.run_id}: {look(status).label}**"
+        f" · {formatting.format_ago(run.started_at)}"
+        f" · {formatting.format_duration(run.duration_s) if status.finished else 'running'}"
+        f"  \n{escape_markdown(words.run_summary(run))}"  # names the selection typed
     )
-    if run.status == "success":
-        st.success(text, icon=":material/check_circle:")
-    elif run.status == "running":
-        st.info(text, icon=":material/progress_activity:")
-    else:
-        message = f"  \n{escape_markdown(run.message)}" if run.message else ""
-        st.error(text + message, icon=":material/error:")
+    if run.message and status != RunStatus.SUCCESS:
+        text += f"  \n{escape_markdown(words.headline(run.message))}"
+    ui.run_box(status, text)
     st.page_link(
         "views/runs.py",
         label="See this run's timeline and errors",
         icon=":material/history:",
         query_params={state.QP_RUN: str(run.run_id)},
     )
-ui.run_progress(cfg, show_finished=True, only_if_seen=True)
 
-st.subheader("Recent failures")
-if not summary.failures:
+st.subheader("Needs attention")
+if not summary.attention:
     if run is None:
         st.caption("Nothing has run yet, so nothing has failed.")
     else:
-        st.success("No failing assets or checks.", icon=":material/verified:")
-for failure in summary.failures[:10]:
-    badge = ui.OUTCOME_BADGES.get(failure.outcome, escape_markdown(failure.outcome))
+        st.success("No failing, blocked or warning assets or checks.", icon=":material/verified:")
+for item in summary.attention[:10]:
     with st.container(border=True):
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.markdown(  # names from the definitions, the message from an error or the data
-            f"{badge} · **{escape_markdown(failure.name, one_line=True)}**"
-            f" · {formatting.format_ago(failure.when)}  \n{escape_markdown(failure.message)}"
+        name = escape_markdown(item.name, one_line=True)
+        left.markdown(
+            f"{ui.badge(item.state)} · **{name}** · {formatting.format_ago(item.when)}"
+            f"  \n{escape_markdown(item.headline)}"
         )
-        if failure.kind == "asset":
+        if item.detail and item.detail.strip() != item.headline.strip():
+            with left.expander("Full error"):
+                ui.error_text(item.detail)
+        if item.kind == "asset":
             right.page_link(
                 "views/graph.py",
                 label="Asset details",
                 icon=":material/account_tree:",
-                query_params={state.QP_ASSET: failure.asset},
+                query_params={state.QP_ASSET: item.asset},
             )
         else:
             right.page_link(
                 "views/checks.py",
                 label="Check details",
                 icon=":material/fact_check:",
-                query_params={state.QP_CHECK: failure.name},
+                query_params={state.QP_CHECK: item.name},
             )
+if len(summary.attention) > 10:
+    st.caption(f"…and {len(summary.attention) - 10} more: see the Checks and Catalog pages.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import report_service, state, ui
+from dashboard import state, ui
+from dashboard.models import report as report_service
 from dashboard.safe import escape_markdown
 
 st.title("Report")

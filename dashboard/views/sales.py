@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import formatting, runs, sales_charts, sales_service, services, settings, state, ui
-from dashboard.safe import escape_markdown
-from dashboard.sales_service import (
+from dashboard import formatting, runs, sales_charts, settings, state, ui
+from dashboard.models import reading, toolbar
+from dashboard.models import sales as sales_service
+from dashboard.models.sales import (
     DataVersion,
     FilterOptions,
     SalesDataMissingError,
@@ -18,6 +19,7 @@ from dashboard.sales_service import (
     SalesFilters,
     format_dollars,
 )
+from dashboard.safe import escape_markdown
 from pipeline.errors import PipelineError, RunInProgressError, WarehouseLockedError
 
 SELECTION = f"+{sales_service.ASSET}"  # joined_data and everything it is built from
@@ -52,13 +54,13 @@ def offer_materialize(cfg: settings.Settings) -> None:
         disabled=live is not None and live.active,
     ):
         try:
-            defs = services.load_defs(cfg)
+            defs = reading.load_defs(cfg)
             runs.start(
                 defs,
                 cfg.db,
                 SELECTION,
                 label=f"Materialize {sales_service.ASSET}",
-                planned=services.planned_assets(defs, SELECTION),
+                planned=toolbar.planned_assets(defs, SELECTION),
             )
         except RunInProgressError as exc:
             st.warning(
@@ -102,6 +104,7 @@ def read_filters(options: FilterOptions) -> SalesFilters:
             min_value=options.min_date,
             max_value=options.max_date,
             key=state.SALES_DATE_RANGE,
+            bind="query-params",
             help="Sales on the first and last day are included.",
         )
         picked = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
@@ -111,12 +114,14 @@ def read_filters(options: FilterOptions) -> SalesFilters:
         "Categories",
         options.categories,
         key=state.SALES_CATEGORIES,
+        bind="query-params",
         placeholder="All categories",
     )
     chosen_departments = departments.multiselect(
         "Departments",
         options.departments,
         key=state.SALES_DEPARTMENTS,
+        bind="query-params",
         placeholder="All departments",
     )
     return SalesFilters(start, end, tuple(chosen_categories), tuple(chosen_departments))

@@ -8,7 +8,6 @@ checks and assets did; every format shows that verdict, never the stored run sta
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,8 +28,6 @@ RECENT_RUNS_SHOWN = 10
 OUTCOME_ORDER = ("failed", "error", "warned", "skipped", "passed")
 CHECK_OUTCOMES = OUTCOME_ORDER
 ASSET_STATUSES = ("materialized", "failed", "skipped", "running")
-_BLOCKER = re.compile(r"blocked by failed check '([^']+)'")
-_SKIPPED_UPSTREAM = re.compile(r"upstream '([^']+)' was skipped")
 
 
 class Verdict(StrEnum):
@@ -383,7 +380,6 @@ def _asset_entries(events: list[AssetEvent], defs: Definitions | None) -> list[A
     entries = []
     for event in events:
         definition = defs.assets.get(event.asset) if defs else None
-        match = _BLOCKER.search(event.error or "") if event.status == "skipped" else None
         entries.append(
             AssetEntry(
                 name=event.asset,
@@ -396,24 +392,8 @@ def _asset_entries(events: list[AssetEvent], defs: Definitions | None) -> list[A
                 duration_s=event.duration_s,
                 row_count=event.row_count,
                 error=event.error,
-                blocked_by=match.group(1) if match else None,
+                blocked_by=str(event.blocked_by) if event.blocked_by else None,
             )
         )
     entries.sort(key=lambda e: (order.get(e.name, len(order)), e.name))
-    _inherit_blockers(entries)
     return entries
-
-
-def _inherit_blockers(entries: list[AssetEntry]) -> None:
-    """An asset skipped because its upstream was skipped shares that upstream's blocking check."""
-    by_name = {entry.name: entry for entry in entries}
-
-    def blocker(entry: AssetEntry, seen: frozenset[str]) -> str | None:
-        if entry.blocked_by or entry.status != "skipped" or entry.name in seen:
-            return entry.blocked_by
-        match = _SKIPPED_UPSTREAM.search(entry.error or "")
-        parent = by_name.get(match.group(1)) if match else None
-        return blocker(parent, seen | {entry.name}) if parent else None
-
-    for entry in entries:
-        entry.blocked_by = blocker(entry, frozenset())

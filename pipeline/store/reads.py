@@ -106,9 +106,13 @@ def check_history(
     )
 
 
-def latest_events(con: sqlite3.Connection, status: str | None = None) -> dict[str, AssetEvent]:
-    """The newest finished attempt per asset (materialized or failed), or only `status` ones."""
-    wanted = [status] if status else [EventStatus.MATERIALIZED, EventStatus.FAILED]
+def latest_events(
+    con: sqlite3.Connection,
+    status: str | None = None,
+    among: tuple[str, ...] = (EventStatus.MATERIALIZED, EventStatus.FAILED),
+) -> dict[str, AssetEvent]:
+    """The newest event per asset whose status is `status`, or one of `among`."""
+    wanted = [status] if status else list(among)
     marks = ", ".join("?" * len(wanted))
     rows = _fetch(
         con,
@@ -119,6 +123,28 @@ def latest_events(con: sqlite3.Connection, status: str | None = None) -> dict[st
         wanted,
     )
     return {event.asset: event for event in rows}
+
+
+def latest_attempts(con: sqlite3.Connection) -> dict[str, AssetEvent]:
+    """The newest build per asset that decided something: built, failed, or skipped.
+
+    Cancelled, interrupted and never-started builds changed nothing, so they do not count.
+    """
+    return latest_events(
+        con, None, (EventStatus.MATERIALIZED, EventStatus.FAILED, EventStatus.SKIPPED)
+    )
+
+
+def latest_check_records(con: sqlite3.Connection) -> dict[str, CheckRecord]:
+    """The newest record per check key ('asset.check'), a record of not running included."""
+    rows = _fetch(
+        con,
+        CheckRecord,
+        f"SELECT {', '.join(_columns(CheckRecord))} FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY asset, check_name ORDER BY run_id DESC)"
+        " AS newest FROM check_results) WHERE newest = 1",
+    )
+    return {record.key: record for record in rows}
 
 
 def latest_check_results(con: sqlite3.Connection) -> dict[str, CheckRecord]:

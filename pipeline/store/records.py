@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pipeline.states import CheckKey
 from pipeline.textsafe import cap
 
 
@@ -64,7 +65,7 @@ class AssetEvent:
     error: str | None = None
     skip_reason: str | None = None  # SkipReason, when skipped
     upstream: str | None = None  # the upstream asset the skip comes from
-    blocked_by: str | None = None  # the check key whose failure blocked it
+    blocked_by: CheckKey | None = None  # the check whose failure blocked it
 
 
 @dataclass
@@ -89,7 +90,12 @@ class CheckRecord:
 
     @property
     def key(self) -> str:
+        """The check's key as shown: 'asset.check'."""
         return f"{self.asset}.{self.check_name}"
+
+    @property
+    def check_key(self) -> CheckKey:
+        return CheckKey(self.asset, self.check_name)
 
 
 @dataclass
@@ -135,6 +141,8 @@ def _columns(record_type: type) -> list[str]:
 
 
 def _encode(name: str, value: Any) -> Any:
+    if name == "blocked_by":  # a pair, kept as a pair: names may hold dots
+        return None if value is None else _utf8(json.dumps([value.asset, value.name]))
     if name in _JSON_FIELDS:
         return _utf8(json.dumps(jsonable(value), ensure_ascii=False))
     if name in _TIME_FIELDS:
@@ -159,7 +167,9 @@ def _utf8(text: str) -> str:
 def _decode(record_type: type, names: list[str], row: tuple[Any, ...]) -> Any:
     values = dict(zip(names, row, strict=True))
     for name, value in values.items():
-        if name in _JSON_FIELDS:
+        if name == "blocked_by" and value is not None:
+            values[name] = CheckKey(*json.loads(value))
+        elif name in _JSON_FIELDS:
             values[name] = json.loads(value) if value else ({} if name == "metadata" else [])
         elif name in _TIME_FIELDS and value is not None:
             values[name] = datetime.fromisoformat(value)

@@ -8,6 +8,15 @@ from typing import Any
 import pandas as pd
 
 from dashboard import charts
+from pipeline.looks import look
+from pipeline.states import CheckOutcome, EventStatus
+
+BUILT = look(EventStatus.MATERIALIZED).label
+FAILED = look(EventStatus.FAILED).label
+SKIPPED = look(EventStatus.SKIPPED).label
+PASSED = look(CheckOutcome.PASSED).label
+WARNED = look(CheckOutcome.WARNED).label
+CHECK_FAILED = look(CheckOutcome.FAILED).label
 
 
 def spec_of(chart: Any) -> dict[str, Any]:
@@ -27,7 +36,7 @@ def test_gantt_bars_run_from_start_to_end_coloured_by_status() -> None:
     timeline = pd.DataFrame(
         {
             "asset": ["products", "sales_data", "joined_data"],
-            "status": ["materialized", "failed", "skipped"],
+            "status": [BUILT, FAILED, SKIPPED],
             "start_s": [0.0, 0.5, None],
             "end_s": [0.4, 0.5, None],
             "duration": ["400 ms", "0 ms", "—"],
@@ -42,8 +51,8 @@ def test_gantt_bars_run_from_start_to_end_coloured_by_status() -> None:
     assert encoding["y"]["sort"] == ["products", "sales_data"]  # never-started assets left out
     scale = encoding["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
-        "materialized": charts.GREEN,
-        "failed": charts.RED,
+        BUILT: look(EventStatus.MATERIALIZED).colour,  # the colour of the state, everywhere
+        FAILED: look(EventStatus.FAILED).colour,
     }
     rows = {row["asset"]: row for row in values_of(spec)}
     assert rows["sales_data"]["end_shown"] > rows["sales_data"]["start_s"]  # 0 ms stays visible
@@ -55,7 +64,7 @@ def test_outcome_heatmap_has_one_cell_per_check_and_run_in_fixed_colours() -> No
         {
             "run_id": [1, 1, 2, 2],
             "check": ["b.second", "a.first", "b.second", "a.first"],
-            "outcome": ["passed", "passed", "failed", "warned"],
+            "outcome": [PASSED, PASSED, CHECK_FAILED, WARNED],
             "observed_value": [0.0, 0.0, 3.0, 1.0],
             "when": [datetime(2026, 1, 1)] * 4,
         }
@@ -67,32 +76,31 @@ def test_outcome_heatmap_has_one_cell_per_check_and_run_in_fixed_colours() -> No
     assert encoding["y"]["sort"] == ["a.first", "b.second"]
     scale = encoding["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
-        "passed": charts.GREEN,
-        "warned": charts.AMBER,
-        "failed": charts.RED,
+        PASSED: look(CheckOutcome.PASSED).colour,
+        WARNED: look(CheckOutcome.WARNED).colour,
+        CHECK_FAILED: look(CheckOutcome.FAILED).colour,
     }
     assert len(values_of(spec)) == 4
 
 
-def test_observed_value_chart_hides_the_legend_for_a_single_check() -> None:
-    one = pd.DataFrame(
+def test_observed_values_are_coloured_by_outcome_with_the_rule_as_lines() -> None:
+    observed = pd.DataFrame(
         {
             "run_id": [1, 2, 3],
-            "check": ["joined_data.missing_dimension_check"] * 3,
-            "outcome": ["passed", "failed", "failed"],
             "observed_value": [0.0, 4.0, None],
-            "when": [datetime(2026, 1, 1)] * 3,
+            "outcome": [PASSED, CHECK_FAILED, CHECK_FAILED],
         }
     )
-    spec = spec_of(charts.observed_value_over_time(one))
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "point"]
-    encoding = encoding_of(spec)
-    assert encoding["y"]["field"] == "observed_value"
-    assert encoding["color"]["legend"] is None
-    assert [row["run_id"] for row in values_of(spec)] == [1, 2]  # runs without a value left out
-
-    two = pd.concat([one, one.assign(check="sales_data.positive_quantities")])
-    assert encoding_of(spec_of(charts.observed_value_over_time(two)))["color"]["legend"]
+    spec = spec_of(charts.observed_value_over_time(observed, [("error if > 0", 0.0)]))
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["line", "point", "rule", "text"]
+    points = spec["layer"][1]["encoding"]
+    assert points["color"]["scale"]["domain"] == [PASSED, CHECK_FAILED]
+    datasets = list(spec["datasets"].values())
+    assert [row["run_id"] for row in datasets[0]] == [1, 2]  # runs without a value left out
+    assert datasets[1] == [{"rule": "error if > 0", "value": 0.0}]
+    no_rule = spec_of(charts.observed_value_over_time(observed))
+    assert [layer["mark"]["type"] for layer in no_rule["layer"]] == ["line", "point"]
 
 
 def test_row_count_history_plots_successful_builds_only() -> None:
@@ -100,7 +108,7 @@ def test_row_count_history_plots_successful_builds_only() -> None:
         {
             "run_id": [1, 2, 3],
             "finished": [datetime(2026, 1, d) for d in (1, 2, 3)],
-            "status": ["materialized", "failed", "materialized"],
+            "status": [BUILT, FAILED, BUILT],
             "row_count": [100, None, 120],
             "duration_s": [0.1, 0.2, 0.1],
         }

@@ -101,7 +101,7 @@ def test_each_page_renders_on_an_empty_store_and_says_what_to_do(env: Env, page:
     if page in EMPTY_HINTS:
         assert EMPTY_HINTS[page] in texts(at.info)
     else:
-        assert set(at.dataframe[0].value["Status"]) == {"Never materialized"}
+        assert set(at.dataframe[0].value["Health"]) == {"Never built"}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -120,7 +120,7 @@ def test_each_page_renders_after_a_run(built: Env, page: str) -> None:
         assert set(at.dataframe[0].value["Latest outcome"]) == {"Passed"}
         assert "Outcome per run" in chart_titles(at)
     elif page == "materialize":
-        assert set(at.dataframe[0].value["Status"]) == {"Fresh"}
+        assert set(at.dataframe[0].value["Health"]) == {"Fresh"}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -155,7 +155,7 @@ def test_materialize_all_runs_in_the_background_and_shows_the_outcome(env: Env) 
     finish(at, env.db)
 
     assert "Materialize all: succeeded" in shown(at.status[0].label)
-    assert set(at.dataframe[0].value["Status"]) == {"Fresh"}
+    assert set(at.dataframe[0].value["Health"]) == {"Fresh"}
 
 
 def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
@@ -208,11 +208,12 @@ def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
     assert "Materialize all: failed" in shown(at.status[0].label)
     assert "sales_reps.csv not found" in texts(at.code)
     at = open_page("runs")
-    assert "Asset sales_reps (failed)" in texts(at.error)
-    assert "sales_reps.csv not found" in texts(at.code)
+    assert "**Asset sales_reps: failed**: " in texts(at.error)
+    assert "sales_reps.csv not found" in texts(at.error)
+    assert "**Asset joined_data: skipped**: upstream 'sales_reps' failed" in texts(at.warning)
     at = open_page("graph", asset="sales_reps")
-    assert "the last build failed" in texts(at.markdown)
-    assert "sales_reps.csv not found" in texts(at.code)
+    assert "its build failed in run 1: " in texts(at.markdown)
+    assert "sales_reps.csv not found" in texts(at.markdown)
 
 
 @pytest.fixture
@@ -239,8 +240,8 @@ def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(
     at = open_page("materialize")
     shown_text = texts(at.markdown)
     assert "Run 1 (materialize, from dashboard): 0 of 4 assets done" in shown_text
-    assert "**products** :blue[:material/progress_activity: running] ·" in shown_text
-    assert "**joined_data** :gray[:material/schedule: queued]" in shown_text
+    assert "**products** :blue[:material/progress_activity: Running] ·" in shown_text
+    assert "**joined_data** :gray[:material/schedule: Queued]" in shown_text
     assert at.progress[0].value == 0 and not at.status  # finished runs get st.status
     assert "A run is in progress" in texts(at.caption)
     # A click in this (or any other) tab says which run is going, instead of nothing.

@@ -9,7 +9,8 @@ import pytest
 from dashboard_env import shown
 from streamlit.testing.v1 import AppTest
 
-from dashboard import report_service, state
+from dashboard import state
+from dashboard.models import report as report_service
 from dashboard.settings import Settings
 from pipeline.datagen import generate
 from pipeline.definitions import load_definitions

@@ -17,7 +17,8 @@ from dashboard_env import (
     sample_data,
 )
 
-from dashboard import runs, services
+from dashboard import runs
+from dashboard.models import reading, toolbar
 from dashboard.settings import Settings
 from pipeline import store
 from pipeline.definitions import Definitions
@@ -30,7 +31,7 @@ from pipeline.warehouse import utcnow
 @pytest.fixture
 def defs(tmp_path: Path) -> Definitions:
     data = sample_data(tmp_path / "data")
-    return services.load_defs(Settings(defs=str(defs_file(tmp_path, data)), db=Path("unused")))
+    return reading.load_defs(Settings(defs=str(defs_file(tmp_path, data)), db=Path("unused")))
 
 
 class GatedRunner:
@@ -97,7 +98,7 @@ def test_the_registry_is_per_database_and_outlives_sessions(
 
 
 def test_a_real_run_records_every_asset_and_check(db_path: Path, defs: Definitions) -> None:
-    planned = services.planned_assets(defs, None)
+    planned = toolbar.planned_assets(defs, None)
     live = runs.start(defs, db_path, None, label="Materialize all", planned=planned)
     runs.wait(db_path)
 
@@ -121,7 +122,7 @@ def test_a_failing_asset_shows_its_error_and_skips_its_downstream(
     db_path: Path, defs: Definitions, tmp_path: Path
 ) -> None:
     (tmp_path / "data" / "sales_reps.csv").unlink()
-    live = runs.start(defs, db_path, None, planned=services.planned_assets(defs, None))
+    live = runs.start(defs, db_path, None, planned=toolbar.planned_assets(defs, None))
     runs.wait(db_path)
 
     assert live.ok is False
@@ -136,7 +137,7 @@ def test_a_failing_asset_shows_its_error_and_skips_its_downstream(
 
 
 def test_checks_only_runs_count_checked_assets(db_path: Path, defs: Definitions) -> None:
-    runs.start(defs, db_path, None, planned=services.planned_assets(defs, None))
+    runs.start(defs, db_path, None, planned=toolbar.planned_assets(defs, None))
     runs.wait(db_path)
     with_checks = [name for name in defs.graph.names if defs.checks_for(name)]
     live = runs.start(defs, db_path, None, kind="checks", label="Run checks", planned=with_checks)

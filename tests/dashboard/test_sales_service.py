@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import sales_service
-from dashboard.sales_service import SalesDataMissingError, SalesFilters
+from dashboard.models import sales as sales_service
+from dashboard.models.sales import SalesDataMissingError, SalesFilters
 from pipeline.datagen import generate
 from pipeline.engine import materialize
 from pipeline.examples.sales import build_definitions

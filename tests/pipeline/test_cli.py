@@ -45,7 +45,7 @@ def test_materialize_shows_progress_and_exits_0(tutorial_dir, db_path):
     lines = result.stdout.splitlines()
     assert "      ok  joined_data  300 rows in" in "\n".join(lines)
     assert any("pass    check joined_data.missing_dimension_check" in line for line in lines)
-    assert lines[-1].startswith("Run 1 success in")
+    assert lines[-1].startswith("Run 1 succeeded in")
 
 
 def test_failed_asset_exits_1(tmp_path, db_path, monkeypatch, capsys):
@@ -87,14 +87,14 @@ def test_list_check_and_runs(sales_env, db_path, capsys):
     main(["materialize", "--db", str(db_path), "--select", "+joined_data"])
     assert main(["check", "--db", str(db_path), "--select", "joined_data"]) == 0
     out = capsys.readouterr().out
-    assert "Run 2 success" in out and "missing_dimension_check" in out
+    assert "Run 2 succeeded" in out and "missing_dimension_check" in out
     assert main(["list", "--db", str(db_path)]) == 0
     listing = capsys.readouterr().out
-    assert "fresh" in listing and "never" not in listing
+    assert "Fresh" in listing and "Never" not in listing
     assert main(["runs", "--db", str(db_path)]) == 0
     runs = capsys.readouterr().out.splitlines()
-    assert runs[1].split()[:3] == ["2", "checks", "success"]
-    assert runs[2].split()[:3] == ["1", "materialize", "success"]
+    assert runs[1].split()[:3] == ["2", "checks", "Succeeded"]
+    assert runs[2].split()[:3] == ["1", "materialize", "Succeeded"]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,10 @@ def test_text_from_data_reaches_the_terminal_escaped_and_capped(tmp_path, db_pat
     assert main(["list", "--defs", str(defs), "--db", str(db_path)]) == 0
     listing = capsys.readouterr().out
     _no_raw_controls(listing)
-    assert "evil\\u202ename" in listing and "check check\\x1b]0;title\\x07: error" in listing
+    assert (
+        "evil\\u202ename" in listing
+        and "check check\\x1b]0;title\\x07: could not run (error)" in listing
+    )
 
     from pipeline.engine import record_failed_run
 
@@ -346,4 +349,4 @@ def test_a_deeply_nested_or_quoted_selection_through_the_cli(sales_env, db_path,
     assert "selection nested more than 100 levels deep" in capsys.readouterr().err
     assert not db_path.exists()
     assert main(["materialize", "--db", str(db_path), "--select", '+"joined_data"']) == 0
-    assert "Run 1 success" in capsys.readouterr().out
+    assert "Run 1 succeeded" in capsys.readouterr().out

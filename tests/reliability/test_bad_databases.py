@@ -122,9 +122,9 @@ def test_on_a_read_only_file_system_readers_work_and_a_run_says_why_not(
 ) -> None:
     db = read_only_place
     listed = run_cli(db, "list")
-    assert listed.code == 0 and "fresh" in listed.stdout
+    assert listed.code == 0 and "Fresh" in listed.stdout
     runs = run_cli(db, "runs")
-    assert runs.code == 0 and "success" in runs.stdout
+    assert runs.code == 0 and "Succeeded" in runs.stdout
     out = tmp_path / "report.json"
     report = run_cli(db, "report", "--format", "json", "--out", str(out))
     assert report.code == 0 and out.exists()

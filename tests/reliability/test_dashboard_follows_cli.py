@@ -31,8 +31,8 @@ def test_the_dashboard_follows_and_cancels_a_run_started_on_the_command_line(
     at.switch_page("views/overview.py").run()
     shown = "\n".join(str(m.value) for m in at.markdown)
     assert "from command line): 0 of 4 assets done" in shown
-    assert "**raw** :blue[:material/progress_activity: running]" in shown
-    assert "**side** :gray[:material/schedule: queued]" in shown
+    assert "**raw** :blue[:material/progress_activity: Running]" in shown
+    assert "**side** :gray[:material/schedule: Queued]" in shown
 
     at.button(key=state.BTN_CANCEL_RUN).click().run()
     finished = cli.finish()  # the paused build lets go on the cancel request

@@ -32,6 +32,6 @@ def test_list_runs_and_report_answer_while_a_run_holds_the_warehouse(
 
     assert listed.code == 0 and "raw" in listed.stdout, listed.stderr
     assert runs.code == 0, runs.stderr
-    assert "running" in runs.stdout.splitlines()[1]  # the newest run, still going
+    assert "Running" in runs.stdout.splitlines()[1]  # the newest run, still going
     assert report.code == 0, report.stderr
     assert json.loads(report.stdout)["run"]["status"] == "running"

@@ -1,0 +1,109 @@
+"""The details of one asset beside the graph: health and why, last build, the buttons that
+rebuild it, and tabs for its preview, schema, build history and checks."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, formatting, ui
+from dashboard.models import asset as asset_model
+from dashboard.models import words
+from dashboard.safe import escape_markdown
+from dashboard.settings import Settings
+from pipeline.definitions import Definitions
+from pipeline.looks import look
+from pipeline.states import AssetHealth, EventStatus
+
+
+def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
+    """Everything the details column shows for `selected` (or how to pick one)."""
+    if selected is None:
+        ui.empty_state(
+            "Click an asset in the graph to see its schema, preview, history and checks."
+        )
+        ui.materialize_toolbar(cfg, defs, "graph", actions=("all", "stale"), compact=True)
+        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+    else:
+        with ui.guard(f"read the details of {selected}"):
+            details = asset_model.asset_details(cfg, defs, selected)
+        name = escape_markdown(details.name, one_line=True)  # names and texts: definitions
+        st.subheader(name)
+        if details.description:
+            st.markdown(escape_markdown(details.description))
+        else:
+            st.markdown("_No description._")
+        health = details.status.health
+        reason = escape_markdown(words.headline(details.status.reason))
+        st.markdown(f"{ui.badge(health)} — {reason}")
+        if details.error:
+            with st.expander("Full error"):
+                ui.error_text(details.error)
+        if details.status.stale_reason and health != AssetHealth.STALE:
+            st.caption(
+                f":material/update: Also stale: {escape_markdown(details.status.stale_reason)}"
+            )
+        deps = escape_markdown(", ".join(details.deps) or "none", one_line=True)
+        children = escape_markdown(", ".join(details.children) or "none", one_line=True)
+        group = escape_markdown(details.group, one_line=True)
+        kind = escape_markdown(details.kind, one_line=True)
+        st.caption(f"Group **{group}** · {kind} · depends on: {deps} · used by: {children}")
+        last = details.last
+        if last is None and health == AssetHealth.FAILED:
+            st.caption("No successful build yet: fix the error above, then materialize it.")
+        elif last is None:
+            ui.empty_state(f"**{name}** has not been materialized yet: use the buttons.")
+        else:
+            label = "Built" if health != AssetHealth.FAILED else "The build still standing:"
+            when = last.ended_at or last.started_at
+            rows = asset_model.rows_text(last) or "rows unknown"
+            st.markdown(
+                f"**{label}** {formatting.format_ago(when)} ({formatting.format_time(when)})"
+                f" · took {formatting.format_duration(last.duration_s)} · **{rows}**"
+            )
+        ui.materialize_toolbar(
+            cfg,
+            defs,
+            "graph",
+            asset=selected,
+            actions=("selected", "downstream", "upstream"),
+            compact=True,
+        )
+        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+        preview, schema, history, checks = st.tabs(["Preview", "Schema", "History", "Checks"])
+        with preview:
+            if details.preview.empty:
+                st.caption("No preview yet: materialize the asset first.")
+            else:
+                st.dataframe(details.preview, hide_index=True, width="stretch")
+                st.caption("The first 10 rows of the last materialization.")
+        with schema:
+            if details.schema.empty:
+                st.caption("No schema yet: materialize the asset first.")
+            else:
+                st.dataframe(details.schema, hide_index=True, width="stretch")
+        with history:
+            built, failed = look(EventStatus.MATERIALIZED).label, look(EventStatus.FAILED).label
+            builds = details.history[details.history["status"] == built]
+            if len(builds) < 2:
+                st.caption(
+                    f"{len(builds)} successful build so far: the row count over time shows"
+                    " from the second build on."
+                )
+            else:
+                st.altair_chart(charts.row_count_history(details.history), width="stretch")
+            if (details.history["status"] == failed).any():
+                failed_runs = details.history.loc[details.history["status"] == failed, "run_id"]
+                st.caption(f"Failed builds in runs {', '.join(map(str, failed_runs))}.")
+        with checks:
+            if details.checks.empty:
+                st.caption(f"No checks are defined on {name}.")
+            else:
+                st.dataframe(
+                    ui.tinted(details.checks, "Latest outcome", details.check_outcomes),
+                    hide_index=True,
+                    width="stretch",
+                    column_order=["Check", "Latest outcome", "Observed", "Severity", "Last ran"],
+                )
+                if not details.check_history.empty:
+                    chart = charts.check_outcome_heatmap(details.check_history)
+                    st.altair_chart(chart, width="stretch")

@@ -1,0 +1,85 @@
+"""Sentences several pages say: the same cause in the same words everywhere."""
+
+from __future__ import annotations
+
+import re
+
+from dashboard.formatting import format_count, format_value
+from pipeline.store import CheckRecord, RunRecord
+
+# DuckDB's advice that never applies here: the example gives every column its type, and
+# Assetboard never auto-detects one.
+_INAPPLICABLE = re.compile(
+    r"^(Possible Solution|\* |Original Line:|  file=|  delimiter|  quote|  escape|  new_line"
+    r"|  header|  skip_rows|  comment|  date_format|  timestamp_format|  null_padding"
+    r"|  sample_size|  ignore_errors|  all_varchar).*|.*auto-detect.*|.*auto_detect.*",
+)
+
+
+def headline(error: str | None) -> str:
+    """The first line of an error, for a list or a card; the full text goes behind a toggle."""
+    if not error:
+        return ""
+    first = error.strip().splitlines()[0]
+    return first if len(first) <= 200 else first[:199] + "…"
+
+
+def full_error(error: str) -> str:
+    """The error without DuckDB's advice about options this project never uses."""
+    kept = [line for line in error.splitlines() if not _INAPPLICABLE.match(line)]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept) or error
+
+
+def check_message(record: CheckRecord) -> str:
+    """What a check saw: why it could not run, or observed against its rule and failing rows."""
+    if record.error:
+        return headline(record.error)
+    parts = []
+    if record.observed_value is not None:
+        parts.append(f"observed {format_value(record.observed_value)}")
+    if record.threshold:
+        parts.append(f"rule: {record.threshold}")
+    if record.failing_count:
+        plural = "s" if record.failing_count != 1 else ""
+        parts.append(f"{format_count(record.failing_count)} failing row{plural}")
+    return ", ".join(parts) or (record.description or "check did not pass")
+
+
+def run_summary(run: RunRecord) -> str:
+    """'Materialize all · 4 built, 1 failed · checks: 5 passed, 7 not run' for one run.
+
+    Never 'all checks passed' unless every planned check ran and passed.
+    """
+    what = "Materialize" if run.kind == "materialize" else "Checks"
+    parts = [f"{what} {run.selection or 'all assets'}"]
+    if run.kind == "materialize":
+        assets = [f"{run.assets_materialized} built"]
+        for count, word in (
+            (run.assets_failed, "failed"),
+            (run.assets_skipped, "skipped"),
+            (run.assets_not_built, "not built"),
+        ):
+            if count:
+                assets.append(f"{count} {word}")
+        parts.append(", ".join(assets))
+    parts.append(check_counts(run))
+    return " · ".join(parts)
+
+
+def check_counts(run: RunRecord) -> str:
+    """'checks: 5 passed, 1 warned, 7 not run' (only the counts there are)."""
+    if not run.checks_planned and not run.checks_passed:
+        return "no checks"
+    if run.checks_passed == run.checks_planned and run.checks_planned:
+        return f"all {run.checks_planned} checks passed"
+    counts = [
+        (run.checks_passed, "passed"),
+        (run.checks_warned, "warned"),
+        (run.checks_failed, "failed"),
+        (run.checks_errored, "could not run"),
+        (run.checks_not_run, "not run"),
+    ]
+    shown = [f"{count} {word}" for count, word in counts if count]
+    return "checks: " + (", ".join(shown) or "none ran")

@@ -1,0 +1,411 @@
+"""The pages' view models and settings: what each page shows, without Streamlit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from dashboard_env import (
+    defs_file,
+    held_by_other_process,
+    hold_database,
+    sample_data,
+    settings_for,
+)
+
+from dashboard import formatting, settings
+from dashboard.models import asset, catalog, checks, graph, overview, reading, runs, toolbar, words
+from dashboard.settings import Settings
+from pipeline import CheckResult, Definitions, asset_check
+from pipeline import checks as builtin
+from pipeline.definitions import asset as declare
+from pipeline.definitions import load_definitions
+from pipeline.engine import materialize
+from pipeline.errors import DefinitionError, PipelineError, SelectionError
+from pipeline.states import AssetHealth, CheckKey, CheckOutcome
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return sample_data(tmp_path / "data")
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, data_dir: Path, db_path: Path) -> Settings:
+    return settings_for(defs_file(tmp_path, data_dir), db_path)
+
+
+@pytest.fixture
+def defs(cfg: Settings) -> Definitions:
+    return reading.load_defs(cfg)
+
+
+def _health(cfg: Settings, defs: Definitions) -> dict[str, AssetHealth]:
+    return {name: state.health for name, state in reading.statuses(cfg, defs).items()}
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def test_settings_default_to_the_sales_example_and_the_repo_warehouse() -> None:
+    current = settings.from_sources([], {})
+    assert current.defs == "pipeline.examples.sales"
+    assert current.db == settings.ROOT / "data" / "warehouse.duckdb"
+
+
+def test_settings_arguments_after_dashdash_beat_the_environment(tmp_path: Path) -> None:
+    env = {"ASSETBOARD_DEFS": "env.module", "ASSETBOARD_DB": str(tmp_path / "env.duckdb")}
+    from_env = settings.from_sources([], env)
+    assert (from_env.defs, from_env.db) == ("env.module", tmp_path / "env.duckdb")
+    argv = ["--defs", "arg.module", "--db", str(tmp_path / "arg.duckdb")]
+    from_args = settings.from_sources(argv, env)
+    assert (from_args.defs, from_args.db) == ("arg.module", tmp_path / "arg.duckdb")
+
+
+def test_settings_ignore_other_programs_flags_and_resolve_relative_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    current = settings.from_sources(["-q", "--durations=5", "--db", "w.duckdb"], {})
+    assert current.db == tmp_path / "w.duckdb"
+    assert current.defs == "pipeline.examples.sales"
+
+
+def test_current_reads_the_environment_on_every_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.argv", ["dashboard/app.py"])
+    monkeypatch.setenv("ASSETBOARD_DB", str(tmp_path / "one.duckdb"))
+    assert settings.current().db == tmp_path / "one.duckdb"
+    monkeypatch.setenv("ASSETBOARD_DB", str(tmp_path / "two.duckdb"))
+    assert settings.current().db == tmp_path / "two.duckdb"
+
+
+# --- health, everywhere the same ------------------------------------------------------------------
+
+
+def test_a_failed_blocking_check_blocks_the_downstream_and_degrades_its_asset(
+    cfg: Settings, defs: Definitions, data_dir: Path
+) -> None:
+    assert materialize(defs, db=cfg.db).ok
+    products = data_dir / "products.csv"
+    lines = products.read_text().splitlines()
+    products.write_text("\n".join([*lines, lines[1]]) + "\n")  # a duplicate product_id
+    result = materialize(defs, db=cfg.db)
+
+    health = _health(cfg, defs)
+    assert health["products"] == AssetHealth.DEGRADED  # built; its ERROR check fails
+    assert health["joined_data"] == AssetHealth.BLOCKED
+    state = reading.statuses(cfg, defs)["joined_data"]
+    assert state.blocked_by == CheckKey("products", "product_id_unique")
+    assert state.reason == (
+        f"not built in run {result.run_id}: blocked by failed check 'products.product_id_unique'"
+    )
+    summary = overview.overview(cfg, defs)
+    assert summary.health_counts[AssetHealth.BLOCKED] == 1
+    assert summary.health_counts[AssetHealth.DEGRADED] == 1
+    assert summary.attention[0].state in (AssetHealth.BLOCKED, CheckOutcome.FAILED)
+    # The run says how many checks did not run, never "all checks passed".
+    assert words.run_summary(summary.last_run) == (
+        "Materialize all assets · 3 built, 1 skipped · checks: 8 passed, 1 failed, 3 not run"
+    )
+    node = next(n for n in graph.graph_model(cfg, defs).nodes if n.name == "joined_data")
+    assert node.health == AssetHealth.BLOCKED
+
+
+def test_a_failing_error_check_degrades_and_a_warning_warns(tmp_path: Path, db_path: Path) -> None:
+    @asset_check(asset="loud", severity="warn")
+    def grumbles(con):
+        return CheckResult(passed=False)
+
+    model = Definitions(
+        assets=[
+            declare(lambda con: "SELECT 1 AS n", name="quiet"),
+            declare(lambda con: "SELECT NULL AS n", name="broken"),
+            declare(lambda con: "SELECT 1 AS n", name="loud"),
+        ],
+        checks=[builtin.not_null("broken", "n"), grumbles],
+    )
+    cfg = settings_for("unused", db_path)
+    materialize(model, db=db_path)
+    assert _health(cfg, model) == {
+        "broken": AssetHealth.DEGRADED,
+        "loud": AssetHealth.WARNING,
+        "quiet": AssetHealth.FRESH,
+    }
+    reason = reading.statuses(cfg, model)["broken"].reason
+    assert reason == "failing check broken.n_not_null"
+
+
+def test_staleness_reaches_every_level_below_what_was_rebuilt(db_path: Path) -> None:
+    chain = Definitions(
+        assets=[
+            declare(lambda con: "SELECT 1 AS n", name="a", code_version="1"),
+            declare(lambda con: "SELECT n FROM a", name="b", deps=["a"], code_version="1"),
+            declare(lambda con: "SELECT n FROM b", name="c", deps=["b"], code_version="1"),
+        ]
+    )
+    cfg = settings_for("unused", db_path)
+    materialize(chain, db=db_path)
+    materialize(chain, "a", db=db_path)
+    assert _health(cfg, chain) == {
+        "a": AssetHealth.FRESH,
+        "b": AssetHealth.STALE,
+        "c": AssetHealth.STALE,  # two levels down: stale too, not fresh
+    }
+    assert reading.statuses(cfg, chain)["c"].reason == "upstream 'a' was built after it"
+    selection = toolbar.selection_for(cfg, "stale", chain)
+    assert toolbar.planned_assets(chain, selection) == ["b", "c"]  # what the pages call stale
+
+
+# --- overview and runs ----------------------------------------------------------------------------
+
+
+def test_overview_of_an_empty_store_says_nothing_ran(cfg: Settings, defs: Definitions) -> None:
+    summary = overview.overview(cfg, defs)
+    assert summary.health_counts[AssetHealth.NEVER] == 4
+    assert sum(summary.health_counts.values()) == 4
+    assert summary.check_counts["never"] == len(defs.checks)
+    assert summary.last_run is None and summary.attention == []
+
+
+def test_overview_after_a_clean_run(cfg: Settings, defs: Definitions) -> None:
+    assert materialize(defs, db=cfg.db).ok
+    summary = overview.overview(cfg, defs)
+    assert summary.health_counts[AssetHealth.FRESH] == 4
+    assert summary.check_counts == {
+        "passed": len(defs.checks),
+        "warned": 0,
+        "failed": 0,
+        "never": 0,
+    }
+    assert summary.last_run is not None and summary.last_run.status == "success"
+    assert words.run_summary(summary.last_run) == (
+        f"Materialize all assets · 4 built · all {len(defs.checks)} checks passed"
+    )
+
+
+def test_a_missing_csv_is_a_failed_asset_with_its_message(
+    cfg: Settings, defs: Definitions, data_dir: Path
+) -> None:
+    (data_dir / "products.csv").unlink()
+    result = materialize(defs, db=cfg.db)
+    summary = overview.overview(cfg, defs)
+    assert summary.health_counts[AssetHealth.FAILED] == 1
+    item = next(a for a in summary.attention if a.kind == "asset" and a.name == "products")
+    assert "products.csv not found" in item.headline
+    details = runs.run_details(cfg, result.run_id)
+    assert details is not None
+    statuses = dict(zip(details.timeline["asset"], details.timeline["status"], strict=True))
+    assert statuses == {
+        "products": "Failed",
+        "sales_data": "Built",
+        "sales_reps": "Built",
+        "joined_data": "Skipped",
+    }
+    [joined] = [e for e in details.errors if e.what.startswith("Asset joined_data")]
+    assert joined.consequence and "upstream 'products' failed" in joined.headline
+    [products] = [e for e in details.errors if e.what.startswith("Asset products")]
+    assert not products.consequence and "products.csv not found" in products.text
+
+
+def test_runs_table_uses_words_a_person_reads(cfg: Settings, defs: Definitions) -> None:
+    assert runs.runs_table(cfg).frame.empty
+    materialize(defs, db=cfg.db)
+    table = runs.runs_table(cfg)
+    row = table.frame.iloc[0]
+    assert row["Outcome"] == "Succeeded" and row["Selection"] == "all assets"
+    assert row["From"] == "python" and row["Checks"].startswith("all ")
+    started = next(column for column in table.frame.columns if column.startswith("Started"))
+    assert "." not in row[started]  # seconds, never microseconds
+    assert table.statuses == ["success"]
+    assert runs.run_details(cfg, 999) is None
+
+
+# --- graph, asset, catalog ------------------------------------------------------------------------
+
+
+def test_graph_model_has_every_asset_its_edges_and_failing_checks(
+    tmp_path: Path, db_path: Path
+) -> None:
+    data = sample_data(tmp_path / "orphans", orphan_rate=0.1)
+    cfg = settings_for(defs_file(tmp_path, data), db_path)
+    defs = reading.load_defs(cfg)
+    materialize(defs, db=db_path)
+    model = graph.graph_model(cfg, defs)
+    assert [node.name for node in model.nodes] == defs.graph.names
+    assert ("sales_data", "joined_data") in model.edges
+    joined = next(node for node in model.nodes if node.name == "joined_data")
+    assert joined.health == AssetHealth.DEGRADED and joined.group == "joins"
+    assert CheckKey("joined_data", "missing_dimension_check") in joined.failing_checks
+    assert set(model.groups) == {"ingestion", "joins"}
+
+
+def test_asset_details_before_and_after_a_build(cfg: Settings, defs: Definitions) -> None:
+    before = asset.asset_details(cfg, defs, "joined_data")
+    assert before.last is None and before.preview.empty and before.history.empty
+    assert set(before.checks["Latest outcome"]) == {"Never run"}
+    materialize(defs, db=cfg.db)
+    materialize(defs, "joined_data", db=cfg.db)
+    details = asset.asset_details(cfg, defs, "joined_data")
+    assert details.deps == ["products", "sales_data", "sales_reps"]
+    assert "dollar_amount" in list(details.schema["Column"])
+    assert len(details.preview) == 10
+    assert list(details.history["run_id"]) == [1, 2]
+    assert set(details.checks["Latest outcome"]) == {"Passed"}
+    with pytest.raises(SelectionError, match="no asset named 'nope'.*joined_data"):
+        asset.asset_details(cfg, defs, "nope")
+
+
+def test_catalog_filters_by_name_selection_group_kind_and_health(
+    cfg: Settings, defs: Definitions
+) -> None:
+    everything = catalog.catalog(cfg, defs, catalog.CatalogFilter())
+    assert list(everything.frame["Asset"]) == defs.graph.names
+    assert set(everything.frame["Health"]) == {"Never built"} and everything.total == 4
+    materialize(defs, db=cfg.db)
+    materialize(defs, "sales_reps", db=cfg.db)  # joined_data is now stale
+
+    def names(**wanted: object) -> list[str]:
+        return list(catalog.catalog(cfg, defs, catalog.CatalogFilter(**wanted)).frame["Asset"])
+
+    assert names(search="SALES") == ["sales_data", "sales_reps"]
+    assert names(selection="+joined_data and not sales_reps") == [
+        "products", "sales_data", "joined_data",
+    ]  # fmt: skip
+    assert names(groups=("joins",)) == ["joined_data"]
+    assert names(health=(AssetHealth.STALE,)) == ["joined_data"]
+    assert names(kinds=("view",)) == []
+    with pytest.raises(SelectionError, match="unknown asset"):
+        names(selection="joined_dta")
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def test_checks_table_opens_on_the_worst_and_says_what_did_not_run(
+    cfg: Settings, defs: Definitions, data_dir: Path
+) -> None:
+    before = checks.checks_table(cfg, defs)
+    assert set(before.frame["Latest outcome"]) == {"Never run"}
+    assert set(before.frame["Failing rows"]) == {"—"}  # never ran: no count, not zero
+    assert materialize(defs, db=cfg.db).ok
+    (data_dir / "products.csv").unlink()
+    failed = materialize(defs, db=cfg.db)
+
+    table = checks.checks_table(cfg, defs)
+    rows = table.frame.set_index("Check")
+    # products did not build: its checks did not run, and say so under their last outcome
+    note = rows.loc["products.product_id_unique", "Note"]
+    assert note == (f"not run in run {failed.run_id}: asset 'products' failed to build in this run")
+    assert rows.loc["products.product_id_unique", "Latest outcome"] == "Passed"
+    assert table.keys[0] in {c.check_key for c in defs.checks}
+    assert table.frame.iloc[0]["Note"] != ""  # not-run ones come before plain passes
+
+
+def test_one_check_detail_has_its_executions_and_rule(cfg: Settings, defs: Definitions) -> None:
+    materialize(defs, db=cfg.db)
+    materialize(defs, db=cfg.db)
+    key = CheckKey("joined_data", "missing_dimension_check")
+    detail = checks.check_detail(cfg, defs, key)
+    assert list(detail.executions["Run"]) == [2, 1]
+    assert set(detail.executions["Outcome"]) == {"Passed"}
+    assert list(detail.observed["run_id"]) == [1, 2]
+    assert checks.rule_lines("warn if > 0, error if > 10") == [
+        ("warn if > 0", 0.0), ("error if > 10", 10.0),
+    ]  # fmt: skip
+    assert checks.rule_lines("error if > 1%") == []  # a share is not the observed count
+
+
+# --- toolbar selections ---------------------------------------------------------------------------
+
+
+def test_toolbar_actions_turn_into_selections(cfg: Settings, defs: Definitions) -> None:
+    assert toolbar.toolbar_selection("all", defs) is None
+    assert toolbar.toolbar_selection("checks", defs) is None
+    assert toolbar.toolbar_selection("selected", defs, "sales_data") == "sales_data"
+    assert toolbar.toolbar_selection("downstream", defs, "sales_data") == "sales_data+"
+    assert toolbar.toolbar_selection("upstream", defs, "joined_data") == "+joined_data"
+    assert toolbar.planned_assets(defs, "sales_data+") == ["sales_data", "joined_data"]
+    with pytest.raises(SelectionError, match="pick an asset first"):
+        toolbar.toolbar_selection("selected", defs)
+    with pytest.raises(SelectionError, match="type a selection first"):
+        toolbar.toolbar_selection("free", defs, free_text="  ")
+    with pytest.raises(SelectionError):
+        toolbar.toolbar_selection("free", defs, free_text="joined_dta")
+    assert toolbar.toolbar_selection("free", defs, free_text=" group:joins ") == "group:joins"
+
+
+def test_stale_only_covers_what_is_behind_and_nothing_when_all_fresh(
+    cfg: Settings, defs: Definitions
+) -> None:
+    assert set(toolbar.planned_assets(defs, toolbar.selection_for(cfg, "stale", defs))) == set(
+        defs.assets
+    )
+    materialize(defs, db=cfg.db)
+    with pytest.raises(SelectionError, match="every asset is fresh"):
+        toolbar.selection_for(cfg, "stale", defs)
+    materialize(defs, "sales_reps", db=cfg.db)  # its downstream is now behind it
+    planned = toolbar.planned_assets(defs, toolbar.selection_for(cfg, "stale", defs))
+    assert planned == ["joined_data"]
+
+
+# --- errors a page shows --------------------------------------------------------------------------
+
+
+def test_a_bad_definitions_module_is_a_definition_error(db_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="cannot load definitions module 'no.such.module'"):
+        reading.load_defs(Settings(defs="no.such.module", db=db_path))
+
+
+def test_the_history_reads_while_another_process_holds_the_database(
+    cfg: Settings, defs: Definitions
+) -> None:
+    with held_by_other_process(hold_database(cfg.db)):
+        summary = overview.overview(cfg, defs)
+    assert summary.asset_count == len(defs.assets)
+
+
+def test_a_file_that_is_not_a_warehouse_is_a_readable_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(PipelineError, match="notes.duckdb is not a DuckDB database file"):
+        runs.runs_table(settings_for("unused", bogus))
+
+
+def test_errors_show_a_headline_and_drop_duckdb_advice_that_does_not_apply() -> None:
+    error = (
+        "Invalid Input Error: CSV Error on Line: 3\n"
+        "Original Line: 2,B,Books,2.00,extra\n"
+        "Expected Number of Columns: 4 Found: 5\n"
+        "Possible Solution: Set the correct number of columns\n"
+        "* Check that the file is not auto-detected wrongly"
+    )
+    assert words.headline(error) == "Invalid Input Error: CSV Error on Line: 3"
+    assert words.full_error(error) == (
+        "Invalid Input Error: CSV Error on Line: 3\nExpected Number of Columns: 4 Found: 5"
+    )
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+
+def test_times_durations_and_counts_read_like_a_person_wrote_them() -> None:
+    now = datetime(2026, 1, 2, 12, 0, 0)
+    assert formatting.format_ago(now - timedelta(seconds=5), now) == "5 s ago"
+    assert formatting.format_ago(now - timedelta(minutes=3, seconds=9), now) == "3 min ago"
+    assert formatting.format_ago(now - timedelta(days=1, hours=2), now) == "1 day ago"
+    assert formatting.format_ago(None) == "never"
+    assert formatting.format_duration(0.0421) == "42 ms"
+    assert formatting.format_duration(125) == "2 min 5 s"
+    assert formatting.format_duration(None) == "—"
+    shown = formatting.format_time(datetime(2026, 1, 2, 12, 0, 0, 123456))
+    assert len(shown) == len("2026-01-02 12:00:00") and "." not in shown
+    assert formatting.format_value(1234567.0) == "1,234,567"
+    assert formatting.format_count(2485) == "2,485" and formatting.format_count(None) == "—"
+
+
+def test_load_defs_accepts_a_dotted_module(db_path: Path) -> None:
+    loaded = reading.load_defs(Settings(defs="pipeline.examples.sales", db=db_path))
+    assert set(loaded.assets) == set(load_definitions("pipeline.examples.sales").assets)
