@@ -116,7 +116,7 @@ def _reps(args: argparse.Namespace, rows: int) -> int:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, Stats) or is_dataclass(value):
+    if isinstance(value, Stats) or (is_dataclass(value) and not isinstance(value, type)):
         return asdict(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

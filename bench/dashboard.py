@@ -90,10 +90,10 @@ def _missing_dashboard(*paths: Path) -> str | None:
 
 
 def graph_timings(n_assets: int, reps: int) -> dict[str, Any]:
-    """The graph page's data (services.graph_model) and its whole warm rerun at `n_assets`."""
-    if reason := _missing_dashboard(APP, ROOT / "dashboard" / "services.py", GRAPH_PAGE):
+    """The graph page's data (models.graph.graph_model) and its whole warm rerun at `n_assets`."""
+    if reason := _missing_dashboard(APP, ROOT / "dashboard" / "models" / "graph.py", GRAPH_PAGE):
         return {"skipped": reason}
-    from dashboard import services
+    from dashboard.models import graph, reading
     from dashboard.settings import Settings
     from pipeline.engine import materialize
 
@@ -103,11 +103,11 @@ def graph_timings(n_assets: int, reps: int) -> dict[str, Any]:
         defs_file.write_text(_GRAPH_DEFS.format(n=n_assets, edges=n_assets * 3, layers=layers))
         db = Path(tmp) / "warehouse.duckdb"
         cfg = Settings(defs=str(defs_file), db=db)
-        defs = services.load_defs(cfg)
+        defs = reading.load_defs(cfg)
         run = materialize(defs, db=db)  # statuses and history as a user would have them
         stats = {
-            "services.graph_model (statuses + nodes + edges)": summarize(
-                _time_calls(lambda: services.graph_model(cfg, defs), reps)
+            "models.graph.graph_model (health + nodes + edges)": summarize(
+                _time_calls(lambda: graph.graph_model(cfg, defs), reps)
             )
         }
         with _environment(ASSETBOARD_DB=str(db), ASSETBOARD_DEFS=str(defs_file)):

@@ -32,7 +32,8 @@ def _work_per_asset(result: RunResult) -> dict[str, float]:
     """Seconds each asset kept a worker busy: build, row count and preview, then its checks."""
     work = {}
     for name, event in result.assets.items():
-        built = (event.ended_at - event.started_at).total_seconds() if event.ended_at else 0.0
+        ended, started = event.ended_at, event.started_at
+        built = (ended - started).total_seconds() if ended and started else 0.0
         checks = sum(r.duration_s or 0.0 for r in result.checks if r.asset == name)
         work[name] = built + checks
     return work

@@ -145,7 +145,7 @@ def build(con: duckdb.DuckDBPyConnection, name: str, csv_dir: Path) -> None:
 
 
 def describe(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, list, list]:
-    row_count = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+    (row_count,) = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0]
     columns = [[row[0], row[1]] for row in con.execute(f'DESCRIBE "{name}"').fetchall()]
     con.execute(f'SELECT * FROM "{name}" LIMIT ?', [PREVIEW_ROWS])
     preview = [
@@ -280,11 +280,14 @@ def run(csv_dir: Path, db: Path) -> int:
             history.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '2')")
         with duckdb.connect(str(db)) as con, history:
             con.execute(LEDGER_DDL)
-            run_id = history.execute(
-                "INSERT INTO runs (kind, status, started_at, pid, planned) VALUES"
-                " ('materialize', 'running', ?, ?, ?)",
-                [_stamp(_now()), os.getpid(), json.dumps(list(TABLES))],
-            ).lastrowid
+            run_id = int(
+                history.execute(
+                    "INSERT INTO runs (kind, status, started_at, pid, planned) VALUES"
+                    " ('materialize', 'running', ?, ?, ?)",
+                    [_stamp(_now()), os.getpid(), json.dumps(list(TABLES))],
+                ).lastrowid
+                or 0
+            )
             history.executemany(
                 "INSERT INTO asset_events (run_id, asset, status, kind) VALUES (?, ?, ?, ?)",
                 [(run_id, name, "queued", "table") for name in TABLES],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pipeline.definitions import AssetDef, Definitions, asset
@@ -91,9 +92,9 @@ def measure(n_assets: int = 10_000, n_edges: int = 30_000, reps: int = 5) -> dic
         samples.setdefault("build Definitions (validate + levels)", []).append(seconds)
         for pattern in SELECTIONS:
             text = pattern.format(**fill)
-            seconds, chosen = _timed(lambda defs=defs, text=text: select(defs, text))
+            seconds, chosen = _timed(partial(select, defs, text))
             samples.setdefault(f"select `{text}`", []).append(seconds)
             sizes[f"select `{text}`"] = len(chosen)
-            seconds, _ = _timed(lambda defs=defs, chosen=chosen: defs.graph.levels(chosen))
+            seconds, _ = _timed(partial(defs.graph.levels, chosen))
             samples.setdefault(f"plan levels of `{text}`", []).append(seconds)
     return {"assets": n_assets, "edges": n_edges, "samples": samples, "sizes": sizes}

@@ -95,7 +95,7 @@ def check_outcome_heatmap(history: pd.DataFrame) -> alt.Chart:
 
 def observed_value_over_time(
     observed: pd.DataFrame, rules: list[tuple[str, float]] | None = None
-) -> alt.Chart:
+) -> alt.LayerChart:
     """One check's observed value by run (columns run_id, observed_value, outcome), each point
     in its outcome's colour, with the rule's thresholds as dashed lines."""
     data = observed.dropna(subset=["observed_value"])
@@ -122,4 +122,4 @@ def observed_value_over_time(
                 text="rule:N", x=alt.value(0)
             )
         )
-    return alt.layer(*layers).properties(height=220, title="Observed value by run")
+    return alt.LayerChart(layer=layers).properties(height=220, title="Observed value by run")

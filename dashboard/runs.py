@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline import engine, store
 from pipeline.definitions import Definitions
@@ -155,7 +156,7 @@ def _execute(
     live: LiveRun, defs: Definitions, runner: Callable[..., engine.RunResult] | None
 ) -> None:
     fn = runner or (engine.materialize if live.kind == "materialize" else engine.run_checks)
-    extra = {"checks": live.only_checks} if live.only_checks else {}
+    extra: dict[str, Any] = {"checks": live.only_checks} if live.only_checks else {}
     try:
         result = fn(
             defs,

@@ -101,7 +101,7 @@ def top_customers(frame: pd.DataFrame) -> alt.Chart:
         "customer_name",
         "Customer",
         "Top customers by revenue",
-        color=alt.value(REVENUE_COLOUR),
+        color=alt.ColorValue(REVENUE_COLOUR),
     )
 
 

@@ -360,11 +360,11 @@ def _render_live(live: runs.LiveRun) -> None:
     noun = "asset" if total == 1 else "assets"
     records = live.check_records()
     if live.active:
-        label, status = f"{live.label}: {done} of {total} {noun} done…", "running"
+        label = f"{live.label}: {done} of {total} {noun} done…"
     elif live.ok:
-        label, status = f"{live.label}: succeeded — {_outcome_text(live, records)}", "complete"
+        label = f"{live.label}: succeeded — {_outcome_text(live, records)}"
     else:
-        label, status = f"{live.label}: failed — {_outcome_text(live, records)}", "error"
+        label = f"{live.label}: failed — {_outcome_text(live, records)}"
     label = escape_markdown(label, one_line=True)  # the run's label names the asset clicked
     if live.active:
         # Not st.status: its spinner turns into a check mark between two fragment ticks, as if
@@ -373,7 +373,7 @@ def _render_live(live: runs.LiveRun) -> None:
         box.markdown(f"**:blue[:material/progress_activity:] {label}**")
         box.progress(done / total if total else 0.0, text=f"{done} / {total} {noun}")
     else:
-        box = st.status(label, state=status, expanded=not live.ok)
+        box = st.status(label, state="complete" if live.ok else "error", expanded=not live.ok)
     with box:
         for name, event_status in live.snapshot().items():
             shown = _LIVE_WORDS.get(event_status) or badge(event_status, EventStatus)

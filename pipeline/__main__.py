@@ -143,13 +143,15 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
 
 
 def _run(args: argparse.Namespace, defs: Definitions) -> int:
-    action = engine.materialize if args.command == "materialize" else engine.run_checks
-    kwargs: dict[str, object] = (
-        {"max_workers": args.workers} if args.command == "materialize" else {"checks": args.check}
-    )
-    result = action(
-        defs, args.select, args.db, on_event=print_progress, launched_by="command line", **kwargs
-    )
+    if args.command == "materialize":
+        result = engine.materialize(
+            defs, args.select, args.db, args.workers, print_progress, launched_by="command line"
+        )
+    else:
+        result = engine.run_checks(
+            defs, args.select, args.db, print_progress, checks=args.check,
+            launched_by="command line",
+        )  # fmt: skip
     run = result.run
     assets = (
         f" {run.assets_materialized} materialized, {run.assets_failed} failed,"

@@ -21,7 +21,7 @@ from pipeline.definitions import AssetDef
 from pipeline.errors import AssetFailure, PipelineError
 from pipeline.store import CatalogEntry, jsonable
 from pipeline.textsafe import cap
-from pipeline.warehouse import quote_ident, utcnow
+from pipeline.warehouse import quote_ident, scalar, utcnow
 
 PREVIEW_ROWS = 10
 
@@ -171,9 +171,9 @@ def describe(
     """
     target = quote_ident(asset.name)
     if asset.kind == "view":
-        row_count = cursor.execute(f"SELECT count(hash(v)) FROM {target} AS v").fetchone()[0]
+        row_count = scalar(cursor, f"SELECT count(hash(v)) FROM {target} AS v")
     else:
-        row_count = cursor.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        row_count = scalar(cursor, f"SELECT count(*) FROM {target}")
     columns = [[row[0], row[1]] for row in cursor.execute(f"DESCRIBE {target}").fetchall()]
     cursor.execute(f"SELECT * FROM {target} LIMIT ?", [PREVIEW_ROWS])
     preview = [

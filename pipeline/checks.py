@@ -22,7 +22,7 @@ from pipeline.definitions import AssetDef, CheckDef, CheckResult, Severity, asse
 from pipeline.errors import DefinitionError, PipelineError
 from pipeline.graph import suggest
 from pipeline.thresholds import Thresholds, thresholds
-from pipeline.warehouse import quote_ident
+from pipeline.warehouse import one_row, quote_ident, scalar
 
 AssetRef = str | AssetDef
 Columns = str | Sequence[str]
@@ -58,7 +58,7 @@ def not_null(
     nulls_per_column = ", ".join(f"count(*) FILTER ({quote_ident(c)} IS NULL)" for c in cols)
 
     def details(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        counts = con.execute(f"SELECT {nulls_per_column} FROM {quote_ident(table)}").fetchone()
+        counts = one_row(con, f"SELECT {nulls_per_column} FROM {quote_ident(table)}")
         return {"nulls_per_column": dict(zip(cols, counts, strict=True))}
 
     return _counting_check(
@@ -251,7 +251,8 @@ def row_count(
     table, name = _asset_name(asset), name or "row_count"
     bounds = {"min": min, "max": max}
     bad = [k for k, v in bounds.items() if v is not None and (type(v) is not int or v < 0)]
-    if bad or (min is None and max is None) or (None not in (min, max) and min > max):
+    reversed_bounds = min is not None and max is not None and min > max
+    if bad or (min is None and max is None) or reversed_bounds:
         raise DefinitionError(
             [f"check '{name}': row_count needs min and/or max as whole numbers >= 0 with"
              f" min <= max; got min={min!r}, max={max!r}"]
@@ -264,7 +265,7 @@ def row_count(
         expected = f"between {min} and {max}"
 
     def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
-        count = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+        count = scalar(con, f"SELECT count(*) FROM {quote_ident(table)}")
         passed = (min is None or count >= min) and (max is None or count <= max)
         return CheckResult(
             passed, {"row_count": count}, observed_value=count, threshold=f"row count {expected}"
@@ -280,8 +281,9 @@ def row_count(
     )
 
 
-_TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS")
-_TEMPORAL += ("TIMESTAMP_NS",)
+_TEMPORAL = (
+    "DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
+)  # fmt: skip
 
 
 def freshness(
@@ -335,9 +337,9 @@ def freshness(
             instant, params = f"max({quoted})", {}  # an instant: the session's zone is irrelevant
         else:  # wall-clock time in `timezone`
             instant, params = f"timezone($zone, max({quoted})::TIMESTAMP)", {"zone": timezone}
-        epoch, shown = con.execute(
-            f"SELECT epoch({instant}), max({quoted})::VARCHAR FROM {target}", params
-        ).fetchone()
+        epoch, shown = one_row(
+            con, f"SELECT epoch({instant}), max({quoted})::VARCHAR FROM {target}", params
+        )
         limit = f"age <= {_duration(max_age.total_seconds())}"
         if epoch is None:
             return CheckResult(False, {"reason": f"'{col}' has no non-NULL value"}, threshold=limit)
@@ -393,7 +395,9 @@ def column_schema(
                 threshold="0 changed columns",
             )
         before = dict(baseline.columns)
-        changes = [(c, "added", None, t) for c, t in current.items() if c not in before]
+        changes: list[tuple[str, str, str | None, str | None]] = [
+            (c, "added", None, t) for c, t in current.items() if c not in before
+        ]
         changes += [(c, "removed", t, None) for c, t in before.items() if c not in current]
         changes += [
             (c, "retyped", t, current[c])
@@ -449,8 +453,8 @@ def _counting_check(
 
     def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
         extra = details(con) if details and details_first else {}
-        failing = con.execute(f"SELECT count(*) FROM ({failing_sql})", params or {}).fetchone()[0]
-        total = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+        failing = scalar(con, f"SELECT count(*) FROM ({failing_sql})", params or {})
+        total = scalar(con, f"SELECT count(*) FROM {quote_ident(table)}")
         if details and not details_first:
             extra = details(con)
         verdict = rules.evaluate(failing, total)

@@ -20,7 +20,7 @@ from pipeline.definitions import SEVERITIES, CheckDef, CheckResult, Definitions
 from pipeline.errors import PipelineError
 from pipeline.states import CheckOutcome, NotRunReason
 from pipeline.store import CheckRecord, jsonable
-from pipeline.warehouse import utcnow
+from pipeline.warehouse import scalar, utcnow
 
 NOT_RUN_TEXT = {  # the same cause in the same words everywhere it is shown
     NotRunReason.ASSET_FAILED: "asset '{asset}' failed to build in this run",
@@ -135,7 +135,7 @@ def failing_rows(
 ) -> tuple[int, list[dict]]:
     """How many rows break the check, and a capped sample (none when sample_size is 0)."""
     query = sql.strip().rstrip(";")
-    count = cursor.execute(f"SELECT count(*) FROM ({query})", dict(params or {})).fetchone()[0]
+    count = scalar(cursor, f"SELECT count(*) FROM ({query})", dict(params or {}))
     if sample_size <= 0:
         return count, []
     cursor.execute(

@@ -389,8 +389,10 @@ class _Runner:
             self._out_of_space(f"the run history could not be written ({exc})")
             store.record(self.history, events, checks, built, self.run if run else None)
         if self.on_event is not None:
-            for item in [*events, *checks]:
-                self.on_event(item)
+            for event in events:
+                self.on_event(event)
+            for check in checks:
+                self.on_event(check)
 
     def _out_of_space(self, what: str) -> None:
         """A full disk ends the run: nothing more can be built, and its end must be recorded
@@ -421,7 +423,8 @@ class _Runner:
         self._deferred = deferred = self.defs.deferred_checks(names)
         self._sorter = sorter = graphlib.TopologicalSorter(self.defs.execution_graph(names))
         sorter.prepare()
-        self._stopped = stopped = {}  # asset -> its failed/skipped/blocked event (for reasons)
+        stopped: dict[str, AssetEvent] = {}  # asset -> its failed/skipped/blocked event
+        self._stopped = stopped
         while sorter.is_active():
             for node in sorted(sorter.get_ready(), key=str):
                 self._schedule(node, names, deferred, stopped, sorter)
@@ -572,11 +575,11 @@ class _Runner:
             return
         if message.what != "started":
             self.outstanding -= 1
-        if message.what == "started":
+        if message.what == "started" and isinstance(node, str):
             event = self.events[node]
             event.status, event.started_at = EventStatus.RUNNING, message.payload
             self._record(events=[event])
-        elif message.what == "built":
+        elif message.what == "built" and isinstance(node, str):
             self._built(node, message.payload, deferred, stopped, sorter)
         elif message.what == "checked":
             self._checked(node, message.payload, deferred, stopped, sorter)

@@ -96,7 +96,9 @@ def previous(con: duckdb.DuckDBPyConnection, asset: str) -> CatalogEntry | None:
     return None if row is None else _entry(row)
 
 
-def compact(con: duckdb.DuckDBPyConnection, forget: set[str] = frozenset()) -> None:
+def compact(
+    con: duckdb.DuckDBPyConnection, forget: frozenset[str] | set[str] = frozenset()
+) -> None:
     """Keep the two newest rows per asset (the current build and its baseline), and none for
     the assets in `forget` (no longer in the warehouse)."""
     con.execute(

@@ -12,9 +12,11 @@ SQLite history once, the same way.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -24,7 +26,15 @@ from pipeline.errors import PipelineError
 from pipeline.states import CheckKey, CheckOutcome, EventStatus, RunStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
 from pipeline.store.records import _columns, _row, _upsert
-from pipeline.warehouse import REPAIR, FileIdentity, connect, quote_ident, try_run_lock, utcnow
+from pipeline.warehouse import (
+    REPAIR,
+    FileIdentity,
+    connect,
+    quote_ident,
+    scalar,
+    try_run_lock,
+    utcnow,
+)
 
 V1_TABLES = ("runs", "asset_events", "check_results", "meta")
 DIED = "interrupted: the process running it stopped before the run finished"
@@ -88,12 +98,14 @@ def _file_has_v1_history(path: Path) -> bool:
 
 
 def _has_v1_history(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
-        " AND schema_name = ? AND table_name = 'runs'",
-        [ledger.SCHEMA],
-    ).fetchone()
-    return bool(row[0])
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+            " AND schema_name = ? AND table_name = 'runs'",
+            [ledger.SCHEMA],
+        )
+    )
 
 
 def _repair_runs(history: sqlite3.Connection, present: dict[str, CatalogEntry]) -> list[int]:
@@ -115,8 +127,9 @@ def _repair_runs(history: sqlite3.Connection, present: dict[str, CatalogEntry]) 
             events.append(event)
     committed = _unrecorded_builds(history, present)
     for event in committed:
-        if event.run_id not in touched and (run := store.get_run(history, event.run_id)):
-            touched[event.run_id] = run
+        found = store.get_run(history, event.run_id) if event.run_id not in touched else None
+        if found is not None:
+            touched[event.run_id] = found
     by_key = {(e.run_id, e.asset): e for e in events}
     by_key.update({(e.run_id, e.asset): e for e in committed})
     store.record(history, by_key.values())
@@ -236,9 +249,7 @@ def _v1_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _json(value: str | None, empty: object) -> object:
-    import json
-
+def _json(value: str | None, empty: Any) -> Any:
     return json.loads(value) if value else empty
 
 
@@ -326,7 +337,7 @@ def _ledger_from_v1(con: duckdb.DuckDBPyConnection, history: sqlite3.Connection)
     for name, event in store.latest_events(history, EventStatus.MATERIALIZED).items():
         if name in known or relation_kind(con, name) != event.kind:
             continue
-        (count,) = con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()
+        count = scalar(con, f"SELECT count(*) FROM {quote_ident(name)}")
         ledger.add(
             con,
             CatalogEntry(

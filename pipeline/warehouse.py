@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import lock_wait_seconds
 from pipeline.errors import DatabaseFileError, RunInProgressError, WarehouseLockedError
@@ -28,7 +28,10 @@ if TYPE_CHECKING:  # duckdb costs 0.13 s to import: commands that only read hist
     import duckdb
 
 DEFAULT_DB = "data/warehouse.duckdb"
-DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 _DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB file
 _SQLITE_MAGIC = b"SQLite format 3\0"
 
@@ -36,6 +39,23 @@ _SQLITE_MAGIC = b"SQLite format 3\0"
 def quote_ident(name: str) -> str:
     """A DuckDB identifier, quoted so any asset or column name is safe in SQL."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def one_row(cursor: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> tuple[Any, ...]:
+    """The one row an aggregate query returns (DuckDB's fetchone() is typed as optional)."""
+    row = (
+        cursor.execute(sql, params).fetchone()
+        if params is not None
+        else cursor.execute(sql).fetchone()
+    )
+    if row is None:
+        raise RuntimeError(f"expected one row from: {sql[:80]}")
+    return row
+
+
+def scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> Any:
+    """The single value of a one-row, one-column query, e.g. a count."""
+    return one_row(cursor, sql, params)[0]
 
 
 def utcnow() -> datetime:

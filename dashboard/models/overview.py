@@ -56,11 +56,11 @@ def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
         health_counts[state.health] += 1
     check_counts = dict.fromkeys(CHECK_BUCKETS, 0)
     attention: list[Attention] = []
-    for key, state in checks.items():
-        outcome = state.outcome
+    for key, check_state in checks.items():
+        outcome = check_state.outcome
         bucket = "never" if outcome is None else "failed" if outcome.fails_run else outcome.value
         check_counts[bucket] += 1
-        record = state.executed
+        record = check_state.executed
         if record is not None and outcome in (
             CheckOutcome.FAILED,
             CheckOutcome.ERROR,

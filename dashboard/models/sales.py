@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline import store
 from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
-from pipeline.warehouse import connect
+from pipeline.warehouse import connect, one_row
 
 ASSET = "joined_data"
 TOP_N = 10
@@ -110,7 +110,7 @@ def filter_options(db: str | Path) -> FilterOptions:
         FROM {ASSET}
     """
     with _reader(db) as con:
-        min_date, max_date, categories, departments = con.execute(sql).fetchone()
+        min_date, max_date, categories, departments = one_row(con, sql)
     return FilterOptions(min_date, max_date, tuple(categories or ()), tuple(departments or ()))
 
 

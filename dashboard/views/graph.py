@@ -39,7 +39,7 @@ def graph_config(tallest_level: int) -> Config:
 
 
 def build_nodes(model: graph_model.GraphModel, selected: str | None) -> list[Node]:
-    levels = {}
+    levels: dict[str, int] = {}
     for node in model.nodes:
         parents = [p for p, child in model.edges if child == node.name]
         levels[node.name] = 1 + max((levels[p] for p in parents), default=-1)

@@ -6,6 +6,8 @@ joined_data is rebuilt), render. Before joined_data exists, offer to materialize
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from dashboard import formatting, runs, sales_charts, settings, state, ui
@@ -107,9 +109,11 @@ def read_filters(options: FilterOptions) -> SalesFilters:
             bind="query-params",
             help="Sales on the first and last day are included.",
         )
-        picked = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
-        start = picked[0] if picked else None
-        end = picked[1] if len(picked) > 1 else None
+        chosen: tuple[date, ...] = (
+            tuple(picked) if isinstance(picked, tuple | list) else (picked,) if picked else ()
+        )
+        start = chosen[0] if chosen else None
+        end = chosen[1] if len(chosen) > 1 else None
     chosen_categories = categories.multiselect(
         "Categories",
         options.categories,

@@ -14,6 +14,7 @@ import duckdb
 from pipeline import checks, csvfiles
 from pipeline.definitions import AssetDef, CheckDef, CheckResult, Definitions, asset, asset_check
 from pipeline.errors import AssetFailure
+from pipeline.warehouse import scalar
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
@@ -106,7 +107,7 @@ def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:
     description="No joined sale lacks its product or its sales rep (orphan keys in sales_data).",
 )
 def missing_dimension_check(con: duckdb.DuckDBPyConnection) -> CheckResult:
-    count = con.execute(f"SELECT count(*) FROM ({MISSING_DIMENSION_SQL})").fetchone()[0]
+    count = scalar(con, f"SELECT count(*) FROM ({MISSING_DIMENSION_SQL})")
     return CheckResult(
         passed=count == 0,
         metadata={"missing_dimensions": count},

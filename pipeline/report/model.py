@@ -121,15 +121,16 @@ class CheckEntry:
         if self.outcome == "skipped":
             return f"skipped: {self.error or 'its asset was not built'}"
         parts = []
-        counted = self.failing_count is not None and self.outcome != "passed"
-        if counted:
-            noun = "row" if self.failing_count == 1 else "rows"
+        failing = self.failing_count
+        counted = failing is not None and self.outcome != "passed"
+        if failing is not None and counted:
+            noun = "row" if failing == 1 else "rows"
             total = self.total_rows
             parts.append(
-                f"{self.failing_count:,} of {total:,} rows {'fails' if noun == 'row' else 'fail'}"
-                f" ({100 * self.failing_count / total:.3g}%)"
+                f"{failing:,} of {total:,} rows {'fails' if noun == 'row' else 'fail'}"
+                f" ({100 * failing / total:.3g}%)"
                 if total
-                else f"{self.failing_count:,} failing {noun}"
+                else f"{failing:,} failing {noun}"
             )
         if self.observed_value is not None and not (
             counted and self.observed_value == self.failing_count

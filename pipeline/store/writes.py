@@ -92,8 +92,11 @@ def record(
 ) -> None:
     """Record asset events, check results, committed builds and the run in one transaction."""
     events, checks = list(events), list(checks)
-    first = next(iter([*events, *checks]), None)
-    subject = None if first is None else f"{getattr(first, 'status', 'check')}:{first.asset}"
+    subject = None
+    if events:
+        subject = f"{events[0].status}:{events[0].asset}"
+    elif checks:
+        subject = f"check:{checks[0].asset}"
     with transaction(con):
         faults.pause("history-write", subject)
         con.executemany(_upsert("asset_events", AssetEvent), [_row(e) for e in events])
