@@ -22,7 +22,7 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             "Click an asset in the graph to see its schema, preview, history and checks."
         )
         ui.materialize_toolbar(cfg, defs, "graph", actions=("all", "stale"), compact=True)
-        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+        ui.run_progress(cfg, show_finished=True)
     else:
         with ui.guard(f"read the details of {selected}"):
             details = asset_model.asset_details(cfg, defs, selected)
@@ -68,7 +68,7 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             actions=("selected", "downstream", "upstream"),
             compact=True,
         )
-        ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+        ui.run_progress(cfg, show_finished=True)
         preview, schema, history, checks = st.tabs(["Preview", "Schema", "History", "Checks"])
         with preview:
             if details.preview.empty:

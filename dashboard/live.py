@@ -11,7 +11,7 @@ from datetime import datetime
 
 from dashboard.settings import Settings
 from pipeline import store
-from pipeline.states import EventStatus
+from pipeline.states import EventStatus, RunKind
 from pipeline.store import AssetEvent, CheckRecord, RunRecord
 from pipeline.warehouse import run_active, utcnow
 
@@ -26,7 +26,14 @@ class LiveView:
     now: datetime = field(default_factory=utcnow)
 
     @property
+    def checks_only(self) -> bool:
+        return self.run.kind == RunKind.CHECKS
+
+    @property
     def done(self) -> int:
+        """Assets finished: built, failed or skipped; in a checks run, assets checked."""
+        if self.checks_only:
+            return len({c.asset for c in self.checks} & set(self.run.planned))
         return sum(EventStatus(e.status).finished for e in self.events)
 
     @property

@@ -79,11 +79,16 @@ def load() -> tuple[Settings, Definitions]:
     """
     cfg = settings.current()
     with guard(f"load the definitions '{cfg.defs}'"):
-        environment = tuple(
-            sorted((k, v) for k, v in os.environ.items() if k.startswith("ASSETBOARD_"))
-        )
-        defs = _definitions(cfg.defs, definitions_stamp(cfg.defs), environment)
+        defs = definitions(cfg)
     return cfg, defs
+
+
+def definitions(cfg: Settings) -> Definitions:
+    """The cached definitions of `cfg` (DefinitionError when they cannot be loaded)."""
+    environment = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.startswith("ASSETBOARD_"))
+    )
+    return _definitions(cfg.defs, definitions_stamp(cfg.defs), environment)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -95,22 +100,14 @@ def _definitions(target: str, stamp: float | None, environment: tuple) -> Defini
 
 # --- the materialize toolbar ------------------------------------------------------------------
 
-_LABELS = {
+_LABELS = {  # one wording wherever a toolbar is shown; the help says the rest
     "all": "Materialize all",
-    "selected": "Selected asset",
-    "downstream": "Asset + downstream",
-    "upstream": "Upstream + asset",
+    "selected": "Materialize this asset",
+    "downstream": "+ downstream",
+    "upstream": "+ upstream",
     "stale": "Stale only",
     "checks": "Run checks only",
     "free": "Materialize selection",
-}
-_SHORT_LABELS = {  # for the narrow details column of the graph page
-    "all": "Materialize all",
-    "selected": "Materialize this asset",
-    "downstream": "With downstream",
-    "upstream": "With upstream",
-    "stale": "Stale only",
-    "checks": "Checks only",
 }
 _HELP = {
     "all": "Rebuild every asset in dependency order and run all checks.",
@@ -143,10 +140,10 @@ def materialize_toolbar(
 ) -> None:
     """Buttons that start a background run; a click shows what started or why it cannot.
 
-    `prefix` keeps widget keys apart when two toolbars share a page; `compact` uses short
-    labels for narrow columns.
+    `prefix` keeps widget keys apart when two toolbars share a page; `compact` (a narrow
+    column) puts the main asset action on a row of its own.
     """
-    labels = _SHORT_LABELS if compact else _LABELS
+    labels = _LABELS
     live = runs.current(cfg.db)
     busy = (live is not None and live.active) or run_active(cfg.db)
     clicked: str | None = None
@@ -230,14 +227,18 @@ def _start(
             )
         live = runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
         st.session_state[state.SS_SEEN_RUN] = _token(live)
+        st.rerun()  # the whole page, not just the button, now shows the run going on
     except RunInProgressError as exc:
+        st.session_state.pop(state.SS_SEEN_RUN, None)  # an older outcome would read as this one
         st.warning(
             f"**Nothing started: a run is already in progress.** {_who_runs(cfg, exc)}",
             icon=":material/hourglass_top:",
         )
     except SelectionError as exc:
+        st.session_state.pop(state.SS_SEEN_RUN, None)
         st.warning(f"**Nothing started:** {escape_markdown(exc)}", icon=":material/info:")
     except PipelineError as exc:
+        st.session_state.pop(state.SS_SEEN_RUN, None)
         st.error(f"**Could not start the run.** {escape_markdown(exc)}", icon=":material/error:")
 
 
@@ -258,19 +259,17 @@ def _who_runs(cfg: Settings, refusal: Exception) -> str:
 # --- live progress ----------------------------------------------------------------------------
 
 
-def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool = False) -> None:
+def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool = True) -> None:
     """The run going on now, whoever started it (read from the history, so a run started on
     the command line or in another tab shows too), refreshed every second while it lasts.
 
-    The outcome of a finished run started from this dashboard is shown only where
-    `show_finished` (the pages with the toolbar), and with `only_if_seen` only to a session
-    that started or watched it, so an old outcome does not linger.
+    When it ends the page reruns. The outcome box of a finished run is shown where
+    `show_finished`, and only to the session that started that run: another tab that merely
+    followed it does not show it as its own.
     """
     live = runs.current(cfg.db)
     if _running(cfg, live):
         st.session_state[state.SS_WATCHING_RUN] = True
-        if live is not None and live.active:
-            st.session_state[state.SS_SEEN_RUN] = _token(live)
     elif (
         live is None
         or not show_finished
@@ -297,6 +296,11 @@ def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool 
     _panel()
 
 
+def running(cfg: Settings) -> bool:
+    """A run holds this warehouse now (started here, in another tab or elsewhere)."""
+    return _running(cfg, runs.current(cfg.db))
+
+
 def _running(cfg: Settings, live: runs.LiveRun | None) -> bool:
     return (live is not None and live.active) or run_active(cfg.db)
 
@@ -319,9 +323,10 @@ def _render_view(cfg: Settings, view: live_runs.LiveView) -> None:
     # the run had finished. A bordered box with a progress bar says "running" all along.
     box = st.container(border=True)
     head, button = box.columns([4, 1], vertical_alignment="center")
+    done = "checked" if view.checks_only else "done"
     head.markdown(
         f"**:blue[:material/progress_activity:] Run {run.run_id} ({escape_markdown(run.kind)},"
-        f" from {who}): {view.done} of {view.total} {noun} done…**"
+        f" from {who}): {view.done} of {view.total} {noun} {done}…**"
     )
     if view.cancelling:
         by = escape_markdown(run.cancel_requested_by or "someone", one_line=True)

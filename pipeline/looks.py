@@ -15,6 +15,7 @@ from pipeline.states import (
     EventStatus,
     RunStatus,
     Severity,
+    Verdict,
 )
 
 
@@ -73,6 +74,12 @@ _TABLE: list[tuple[StrEnum, Look]] = [
     (EventStatus.CANCELLED, _look("Rolled back", AMBER, "undo", "■")),
     (EventStatus.INTERRUPTED, _look("Interrupted", VIOLET, "power_off", "⚡")),
     (EventStatus.NOT_STARTED, _look("Not started", GREY, "block", "–")),
+    (Verdict.PASSED, _look("Passed", GREEN, "check_circle", "✔")),
+    (Verdict.WARNED, _look("Passed with warnings", AMBER, "warning", "✔")),
+    (Verdict.FAILED, _look("Failed", RED, "error", "✘")),
+    (Verdict.CANCELLED, _look("Cancelled", AMBER, "stop_circle", "■")),
+    (Verdict.INTERRUPTED, _look("Interrupted", VIOLET, "power_off", "✘")),
+    (Verdict.RUNNING, _look("Running", BLUE, "progress_activity", "…")),
     (Severity.ERROR, _look("Error", RED, "priority_high", "E")),
     (Severity.WARN, _look("Warn", AMBER, "warning", "W")),
 ]

@@ -82,6 +82,17 @@ class RunKind(StrEnum):
     CHECKS = "checks"
 
 
+class Verdict(StrEnum):
+    """What a report says about its run, in one word (decided from what happened in it)."""
+
+    PASSED = "passed"
+    WARNED = "warned"  # passed, with WARN checks that found failing rows
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    RUNNING = "running"
+
+
 class AssetHealth(StrEnum):
     """Where an asset stands now, worst first in `SEVERITY_ORDER`: one word everywhere."""
 

@@ -12,17 +12,12 @@ from pathlib import Path
 from dashboard.settings import Settings
 from pipeline import store
 from pipeline.definitions import Definitions
+from pipeline.looks import look
 from pipeline.report import EXTENSIONS, MIME_TYPES, Report, build_report, render
+from pipeline.states import RunStatus
 from pipeline.store import RunRecord
 
 RUNS_OFFERED = 50
-SUMMARY_WORDS = {
-    "failed": "failed",
-    "error": "errors",
-    "warned": "warned",
-    "passed": "passed",
-    "skipped": "skipped",
-}
 FORMAT_LABELS = {"html": "HTML", "json": "JSON", "junit": "JUnit XML", "md": "Markdown"}
 FORMAT_HELP = {
     "html": "One self-contained file: opens from disk or an e-mail, no network needed.",
@@ -61,14 +56,15 @@ class Download:
 def run_label(run: RunRecord) -> str:
     """'Run 7 · failed · materialize · 2026-11-24 05:54 UTC' for the picker (plain text: the
     select box has no emoji font on every machine)."""
-    return f"Run {run.run_id} · {run.status} · {run.kind} · {run.started_at:%Y-%m-%d %H:%M} UTC"
+    status = look(run.status, RunStatus).label
+    return f"Run {run.run_id} · {status} · {run.kind} · {run.started_at:%Y-%m-%d %H:%M} UTC"
 
 
 def summary(report: Report) -> str:
     """One line of counts above the embedded report, e.g. for screen readers and tests."""
-    checks, assets = report.check_counts, report.asset_counts
-    parts = [f"{checks[o]} {word}" for o, word in SUMMARY_WORDS.items()]
-    line = f"Run {report.run.run_id} {report.run.status} · checks: {', '.join(parts)}"
+    assets = report.asset_counts
+    verdict = report.verdict_style.label  # decided from what happened, as in every format
+    line = f"Run {report.run.run_id} {verdict} · checks: {report.check_summary()}"
     if assets["failed"] or assets["skipped"]:
         line += f" · assets: {assets['failed']} failed, {assets['skipped']} skipped"
     return line

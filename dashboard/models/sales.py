@@ -18,9 +18,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from dashboard.settings import Settings
 from pipeline import store
 from pipeline.builder import relation_kind
+from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError
+from pipeline.states import AssetHealth
+from pipeline.status import AssetStatus, asset_statuses
 from pipeline.warehouse import connect, one_row
 
 ASSET = "joined_data"
@@ -160,14 +164,25 @@ def sales_figures(db: str | Path, filters: SalesFilters | None = None) -> SalesF
 
 
 def format_dollars(value: float | None, cents: bool = False) -> str:
-    """Money for a KPI: '$1,967,260', '$6,557.53' with cents, '$12.35M' / '$65.31B' when large."""
+    """Money for a KPI, one rule for every filter: '$967,260', '$6,557.53' with cents, and from
+    a million on '$1.97M' / '$65.31B' (a metric box is narrow; its help gives every digit)."""
     if value is None:
         return "—"
     if abs(value) >= 1e9:
         return f"${value / 1e9:,.2f}B"
-    if abs(value) >= 1e7:
+    if abs(value) >= 1e6:
         return f"${value / 1e6:,.2f}M"
     return f"${value:,.2f}" if cents else f"${value:,.0f}"
+
+
+def data_health(cfg: Settings, defs: Definitions) -> AssetStatus | None:
+    """The health of the table behind the charts when it is anything but fresh, else None:
+    the page says so above the figures (stale, blocked, failing checks)."""
+    if ASSET not in defs.assets:
+        return None
+    with store.open_store(cfg.db) as con:
+        state = asset_statuses(defs, con)[ASSET]
+    return None if state.health in (AssetHealth.FRESH, AssetHealth.NEVER) else state
 
 
 # Revenue and units are 0, not NULL, when no sale matches; DECIMAL becomes DOUBLE for charts.

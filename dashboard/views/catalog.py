@@ -16,7 +16,7 @@ from pipeline.states import AssetHealth
 
 st.title("Asset catalog")
 cfg, defs = ui.load()
-ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+ui.run_progress(cfg, show_finished=True)
 
 kinds = ["table", "view"]
 health_labels = {look(h).label: h for h in AssetHealth}

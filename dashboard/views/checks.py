@@ -19,7 +19,7 @@ if not defs.checks:
 with ui.guard("read the check results"):
     table = model.checks_table(cfg, defs)
     outcomes = model.all_outcomes(cfg)
-ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+ui.run_progress(cfg, show_finished=True)
 
 st.dataframe(
     ui.tinted(table.frame, "Latest outcome", table.outcomes),

@@ -15,7 +15,7 @@ st.title("Overview")
 cfg, defs = ui.load()
 with ui.guard("read the run history"):
     summary = model.overview(cfg, defs)
-ui.run_progress(cfg, show_finished=True, only_if_seen=True)
+ui.run_progress(cfg, show_finished=True)
 
 st.subheader("Assets")
 ui.metric_row(
@@ -34,7 +34,9 @@ ui.metric_row([(labels[b], summary.check_counts[b]) for b in model.CHECK_BUCKETS
 
 st.subheader("Last run")
 run = summary.last_run
-if run is None:
+if ui.running(cfg) and (run is None or run.status == RunStatus.RUNNING):
+    st.caption("The run going on is shown above; its summary comes here when it ends.")
+elif run is None:
     ui.empty_state(
         "No runs yet. Click **Materialize all** to build every asset and run its checks;"
         " the graph, runs and checks pages fill in as soon as it finishes."

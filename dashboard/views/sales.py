@@ -23,6 +23,7 @@ from dashboard.models.sales import (
 )
 from dashboard.safe import escape_markdown
 from pipeline.errors import PipelineError, RunInProgressError, WarehouseLockedError
+from pipeline.looks import look
 
 SELECTION = f"+{sales_service.ASSET}"  # joined_data and everything it is built from
 
@@ -131,10 +132,34 @@ def read_filters(options: FilterOptions) -> SalesFilters:
     return SalesFilters(start, end, tuple(chosen_categories), tuple(chosen_departments))
 
 
+def show_health(cfg: settings.Settings) -> None:
+    """A banner when the table behind the charts is stale, blocked or failing checks."""
+    try:
+        health = sales_service.data_health(cfg, ui.definitions(cfg))
+    except PipelineError:
+        return  # broken definitions: the figures still stand on their own
+    if health is None:
+        return
+    shown = look(health.health)
+    st.warning(
+        f"**The data behind these charts is {shown.label.lower()}:**"
+        f" {escape_markdown(health.reason)}",
+        icon=f":material/{shown.icon}:",
+    )
+    st.page_link(
+        "views/graph.py",
+        label=f"See {sales_service.ASSET} in the graph",
+        icon=":material/account_tree:",
+        query_params={state.QP_ASSET: sales_service.ASSET},
+    )
+
+
 def show_kpis(figures: SalesFigures) -> None:
     kpis = figures.kpis
     revenue, orders, average, units = st.columns(4)
-    revenue.metric("Revenue", format_dollars(kpis.revenue), border=True)
+    revenue.metric(
+        "Revenue", format_dollars(kpis.revenue), border=True, help=f"${kpis.revenue:,.2f}"
+    )
     orders.metric("Orders", f"{kpis.orders:,}", border=True)
     average.metric(
         "Average order value", format_dollars(kpis.average_order_value, cents=True), border=True
@@ -177,6 +202,7 @@ def main() -> None:
                 icon=":material/hourglass_top:",
             )
             return
+    show_health(cfg)
     if version.ended_at is not None:
         st.caption(
             f"Data as of {formatting.format_time(version.ended_at)}"

@@ -113,7 +113,7 @@ def missing_dimension_check(con: duckdb.DuckDBPyConnection) -> CheckResult:
         metadata={"missing_dimensions": count},
         failing_rows_sql=MISSING_DIMENSION_SQL,
         observed_value=count,
-        threshold="= 0",
+        threshold="error if > 0",
     )
 
 

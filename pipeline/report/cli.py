@@ -107,12 +107,10 @@ def main(args: argparse.Namespace, defs: Definitions | None = None) -> int:
             " write to, or '-' for standard output"
         )
         return EXIT_USAGE
-    counts = report.check_counts
     print(
         for_terminal(
             f"Wrote {args.format} report of run {report.run.run_id} ({report.verdict}:"
-            f" {counts['failed']} failed, {counts['error']} errors, {counts['warned']} warned,"
-            f" {counts['passed']} passed) to {out}"
+            f" {report.check_summary()}) to {out}"
         )
     )
     return EXIT_OK

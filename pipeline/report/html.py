@@ -12,30 +12,14 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
+from pipeline.looks import look
 from pipeline.report.model import Report, format_number
+from pipeline.states import CheckOutcome, EventStatus
 from pipeline.textsafe import printable
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-COLORS = {
-    "failed": "#cf222e",
-    "error": "#8250df",
-    "warned": "#d4a72c",
-    "skipped": "#8c959f",
-    "passed": "#2da44e",
-    "materialized": "#2da44e",
-    "running": "#0969da",
-}
-LABELS = {
-    "failed": "Failed",
-    "error": "Error",
-    "warned": "Warning",
-    "skipped": "Skipped",
-    "passed": "Passed",
-    "materialized": "Built",
-    "running": "Running",
-}
 SAMPLE_COLUMNS_SHOWN = 12
 SAMPLE_ROWS_SHOWN = 5  # the rest of the sample sits behind "Show N more", to keep pages short
 
@@ -78,10 +62,15 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         finalize=_printable,
     )
-    env.filters.update(when=_when, seconds=_seconds, number=format_number, cell=_cell)
+    env.filters.update(
+        when=_when,
+        seconds=_seconds,
+        number=format_number,
+        cell=_cell,
+        check_look=lambda value: look(value, CheckOutcome),
+        event_look=lambda value: look(value, EventStatus),
+    )
     env.globals.update(
-        colors=COLORS,
-        labels=LABELS,
         sample_columns_shown=SAMPLE_COLUMNS_SHOWN,
         sample_rows_shown=SAMPLE_ROWS_SHOWN,
     )

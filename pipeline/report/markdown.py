@@ -7,10 +7,12 @@ characters are shown as escapes (`\\x1b`) so they cannot act on whoever reads th
 
 from __future__ import annotations
 
+from pipeline.looks import look
 from pipeline.report.model import Report, format_number
+from pipeline.states import CheckOutcome
 from pipeline.textsafe import printable
 
-ICONS = {
+ICONS = {  # Markdown has no colours: an emoji per outcome; the words come from pipeline/looks.py
     "failed": "❌",
     "error": "⛔",
     "warned": "⚠️",
@@ -35,16 +37,15 @@ def _code(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    run, checks, assets = report.run, report.check_counts, report.asset_counts
+    run, assets = report.run, report.asset_counts
     style = report.verdict_style
     when = f"{run.started_at:%Y-%m-%d %H:%M} UTC"
     lines = [
         f"### {style.icon} {_cell(report.project)}: run {run.run_id}"
         f" {style.label} ({run.kind}, {when})",
         "",
-        f"**Checks:** {checks['failed']} failed · {checks['error']} errors ·"
-        f" {checks['warned']} warned · {checks['passed']} passed · {checks['skipped']} skipped"
-        f" — **Assets:** {assets['materialized']} materialized · {assets['failed']} failed ·"
+        f"**Checks:** {report.check_summary(' · ')} — **Assets:**"
+        f" {assets['materialized']} materialized · {assets['failed']} failed ·"
         f" {assets['skipped']} skipped",
     ]
     if run.message and run.status != "success":
@@ -61,7 +62,8 @@ def render_markdown(report: Report) -> str:
             severity = check.severity + (", blocking" if check.blocking else "")
             failing = "-" if check.failing_count is None else f"{check.failing_count:,}"
             lines.append(
-                f"| {ICONS.get(check.outcome, '')} {check.outcome} | {_code(check.key)}"
+                f"| {ICONS.get(check.outcome, '')} {look(check.outcome, CheckOutcome).label}"
+                f" | {_code(check.key)}"
                 f" | {severity} | {format_number(check.observed_value)}"
                 f" | {_cell(check.threshold or '-')} | {failing} | {_cell(check.headline)} |"
             )

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pipeline import store
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import ReportError
+from pipeline.looks import look
+from pipeline.states import CheckOutcome, Verdict
 from pipeline.store import AssetEvent, CheckRecord, RunRecord
 from pipeline.warehouse import utcnow
 
@@ -30,30 +31,26 @@ CHECK_OUTCOMES = OUTCOME_ORDER
 ASSET_STATUSES = ("materialized", "failed", "skipped", "running")
 
 
-class Verdict(StrEnum):
-    """What a report says about its run, in one word."""
-
-    PASSED = "passed"
-    WARNED = "warned"  # passed, with WARN checks that found failing rows
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-    RUNNING = "running"
-
-
 @dataclass(frozen=True)
 class VerdictStyle:
     label: str  # completes "run 7 ..."
     icon: str  # emoji, for Markdown
     mark: str  # a plain glyph, for HTML (no emoji font needed)
-    color: str
+    color: str  # from pipeline/looks.py, as everywhere else
+
+
+def _style(verdict: Verdict, label: str, icon: str) -> VerdictStyle:
+    shown = look(verdict)
+    return VerdictStyle(label, icon, shown.symbol, shown.colour)
 
 
 VERDICT_STYLES = {
-    Verdict.PASSED: VerdictStyle("passed", "✅", "✔", "#2da44e"),
-    Verdict.WARNED: VerdictStyle("passed with warnings", "⚠️", "✔", "#9a6700"),
-    Verdict.FAILED: VerdictStyle("failed", "❌", "✘", "#cf222e"),
-    Verdict.INTERRUPTED: VerdictStyle("was interrupted", "⛔", "✘", "#8250df"),
-    Verdict.RUNNING: VerdictStyle("is still running", "⏳", "…", "#0969da"),
+    Verdict.PASSED: _style(Verdict.PASSED, "passed", "✅"),
+    Verdict.WARNED: _style(Verdict.WARNED, "passed with warnings", "⚠️"),
+    Verdict.FAILED: _style(Verdict.FAILED, "failed", "❌"),
+    Verdict.CANCELLED: _style(Verdict.CANCELLED, "was cancelled", "⏹️"),
+    Verdict.INTERRUPTED: _style(Verdict.INTERRUPTED, "was interrupted", "⛔"),
+    Verdict.RUNNING: _style(Verdict.RUNNING, "is still running", "⏳"),
 }
 
 
@@ -218,6 +215,15 @@ class Report:
         """Passed, warnings allowed: what CI should treat as green."""
         return self.verdict in (Verdict.PASSED, Verdict.WARNED)
 
+    def check_summary(self, separator: str = ", ") -> str:
+        """'1 failed, 1 could not run, 1 warned, 1 passed, 1 not run': every format says the
+        counts in the words of pipeline/looks.py."""
+        counts = self.check_counts
+        return separator.join(
+            f"{counts[outcome]} {look(outcome, CheckOutcome).label.lower()}"
+            for outcome in OUTCOME_ORDER
+        )
+
     @property
     def title(self) -> str:
         return f"{self.project}: run {self.run.run_id} {self.verdict_style.label}"
@@ -235,6 +241,8 @@ def verdict(checks: Iterable[CheckEntry], assets: Iterable[AssetEntry], run_stat
     outcomes = {check.outcome for check in checks}
     if outcomes & {"failed", "error"} or any(entry.status == "failed" for entry in assets):
         return Verdict.FAILED
+    if run_status == "cancelled":
+        return Verdict.CANCELLED
     if run_status == "interrupted":
         return Verdict.INTERRUPTED
     if run_status == "running":

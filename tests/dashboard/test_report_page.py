@@ -62,7 +62,7 @@ def test_after_a_run_the_latest_report_is_shown_with_files_and_permalink(
     assert not at.exception
     picker = at.selectbox(key=state.SELECT_REPORT_RUN)
     assert picker.value == run_ids[-1]
-    assert picker.options[0].startswith(f"Run {run_ids[-1]} · failed · materialize · 20")
+    assert picker.options[0].startswith(f"Run {run_ids[-1]} · Failed · materialize · 20")
     assert at.query_params[state.QP_REPORT_RUN] == str(run_ids[-1])
     expected = build_report(sales_env, run_ids[-1]).check_counts
     assert expected["failed"] >= 1 and expected["passed"] >= 1

@@ -348,8 +348,8 @@ def test_junit_records_warnings_without_failing_the_suite(report) -> None:
 def test_markdown_summary_lists_what_needs_attention(report) -> None:
     text = render(report, "md")
     assert text.startswith(f"### ❌ fake\\_defs: run {report.run.run_id} failed (materialize,")
-    assert "**Checks:** 1 failed · 1 errors · 1 warned · 1 passed · 1 skipped" in text
-    assert "| ❌ failed | `raw.id_unique` | error, blocking | 2 | = 0 | 2 |" in text
+    assert "**Checks:** 1 failed · 1 could not run · 1 warned · 1 not run · 1 passed" in text
+    assert "| ❌ Failed | `raw.id_unique` | error, blocking | 2 | = 0 | 2 |" in text
     assert "`other.broken_sql`" in text and "`other.small_values`" in text
     assert "`other.has_rows`" not in text  # passes are only counted
     assert "- `final`: upstream 'clean' was skipped" in text
@@ -801,6 +801,6 @@ def test_cli_summary_line_gives_the_verdict(tmp_path, capsys) -> None:
     materialize(_scenario("warn_errored"), db=db)
     out = tmp_path / "r.md"
     assert cli(["report", "--db", str(db), "--format", "md", "--out", str(out)]) == 0
-    assert "report of run 1 (failed: 0 failed, 1 errors, 0 warned, 0 passed)" in (
+    assert "report of run 1 (failed: 0 failed, 1 could not run, 0 warned, 0 not run, 0 passed)" in (
         capsys.readouterr().out
     )
