@@ -22,7 +22,7 @@ from typing import Any
 from pipeline import engine, store
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
-from pipeline.states import CheckKey
+from pipeline.states import CheckKey, RunStatus
 from pipeline.store import AssetEvent, CheckRecord
 from pipeline.warehouse import connect, run_active, utcnow
 
@@ -44,6 +44,7 @@ class LiveRun:
     asset_error: dict[str, str] = field(default_factory=dict)
     checks: list[CheckRecord] = field(default_factory=list, repr=False)
     ok: bool | None = None  # None until finished
+    status: RunStatus | None = None  # how it ended, as the history records it
     error: str | None = None  # the run could not complete (bad selection, locked file)
     finished_at: datetime | None = None
     done: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -169,6 +170,7 @@ def _execute(
         )
         live.run_id = result.run_id
         live.ok = result.ok
+        live.status = RunStatus(result.run.status)
         if result.run.message and not result.ok:
             live.error = result.run.message
     except PipelineError as exc:

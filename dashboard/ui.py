@@ -248,7 +248,7 @@ def _who_runs(cfg: Settings, refusal: Exception) -> str:
     if view is None:
         return escape_markdown(refusal)
     run = view.run
-    who = escape_markdown(run.launched_by or "another process", one_line=True)
+    who = escape_markdown(words.launched_from(run.launched_by), one_line=True)
     return (
         f"Run {run.run_id} was started from {who} at {formatting.format_time(run.started_at)}"
         f" and has done {view.done} of {view.total} assets. Wait for it to end, or cancel it"
@@ -317,7 +317,7 @@ def _token(live: runs.LiveRun) -> str:
 def _render_view(cfg: Settings, view: live_runs.LiveView) -> None:
     """A run in progress: what each asset is doing now, the checks so far, and Cancel."""
     run = view.run
-    who = escape_markdown(run.launched_by or "another process", one_line=True)
+    who = escape_markdown(words.launched_from(run.launched_by), one_line=True)
     noun = "asset" if view.total == 1 else "assets"
     # Not st.status: its spinner turns into a check mark between two fragment ticks, as if
     # the run had finished. A bordered box with a progress bar says "running" all along.
@@ -366,10 +366,9 @@ def _render_live(live: runs.LiveRun) -> None:
     records = live.check_records()
     if live.active:
         label = f"{live.label}: {done} of {total} {noun} done…"
-    elif live.ok:
-        label = f"{live.label}: succeeded — {_outcome_text(live, records)}"
-    else:
-        label = f"{live.label}: failed — {_outcome_text(live, records)}"
+    else:  # succeeded, failed, cancelled: the history's word for how it ended
+        ended = look(live.status or RunStatus.FAILED).label.lower()
+        label = f"{live.label}: {ended} — {_outcome_text(live, records)}"
     label = escape_markdown(label, one_line=True)  # the run's label names the asset clicked
     if live.active:
         # Not st.status: its spinner turns into a check mark between two fragment ticks, as if
@@ -443,12 +442,13 @@ def tinted(frame: pd.DataFrame, column: str, states: Sequence[StrEnum | None]) -
     return frame.style.apply(lambda _: tints, subset=[column])
 
 
-def metric_row(items: Sequence[tuple[str, int]], per_row: int = 4) -> None:
-    """Bordered metrics, `per_row` to a row, so labels are never cut on a narrow screen."""
-    for start in range(0, len(items), per_row):
-        chunk = items[start : start + per_row]
-        for column, (label, value) in zip(st.columns(per_row), chunk, strict=False):
-            column.metric(label, f"{value:,}", border=True)
+def metric_row(items: Sequence[tuple[str, int | str]], help: Sequence[str | None] = ()) -> None:
+    """Bordered metrics in a row that wraps: each as wide as its text needs, so a label or a
+    figure is never cut off on a narrow screen (columns would squeeze them to an ellipsis)."""
+    with st.container(horizontal=True, wrap=True):
+        for i, (label, value) in enumerate(items):
+            shown = f"{value:,}" if isinstance(value, int) else value
+            st.metric(label, shown, border=True, help=help[i] if i < len(help) else None)
 
 
 def run_box(status: RunStatus, text: str) -> None:

@@ -414,6 +414,7 @@ class _Runner:
             name,
             EventStatus.NOT_STARTED,
             event.kind,
+            ended_at=utcnow(),
             error=f"not started: {reason}",
         )
 
@@ -487,6 +488,7 @@ class _Runner:
             name,
             EventStatus.SKIPPED,
             kind,
+            ended_at=utcnow(),  # when the run decided not to build it
             error=text,
             skip_reason=reason,
             upstream=upstream,

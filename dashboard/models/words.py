@@ -21,7 +21,7 @@ def headline(error: str | None) -> str:
     if not error:
         return ""
     first = error.strip().splitlines()[0]
-    return first if len(first) <= 200 else first[:199] + "…"
+    return first if len(first) <= 300 else first[:299] + "…"
 
 
 def full_error(error: str) -> str:
@@ -83,3 +83,13 @@ def check_counts(run: RunRecord) -> str:
     ]
     shown = [f"{count} {word}" for count, word in counts if count]
     return "checks: " + (", ".join(shown) or "none ran")
+
+
+_PLACES = {"dashboard": "the dashboard", "command line": "the command line", "python": "Python"}
+
+
+def launched_from(where: str | None) -> str:
+    """'the dashboard', 'the command line': where a run was started, to read in a sentence."""
+    if not where:
+        return "an unknown place"
+    return _PLACES.get(where, where)

@@ -28,6 +28,7 @@ st.dataframe(
     height=ui.table_height(len(table.frame)),
     column_order=["Check", "Latest outcome", "Note", "Severity", "Observed", "Rule",
                   "Failing rows", "Last ran"],
+    column_config={"Note": st.column_config.TextColumn("Note", width="medium")},
 )  # fmt: skip
 if outcomes.empty:
     ui.empty_state(

@@ -18,10 +18,7 @@ with ui.guard("read the run history"):
 ui.run_progress(cfg, show_finished=True)
 
 st.subheader("Assets")
-ui.metric_row(
-    [(look(health).label, summary.health_counts[health]) for health in AssetHealth],
-    per_row=4,
-)
+ui.metric_row([(look(health).label, summary.health_counts[health]) for health in AssetHealth])
 
 st.subheader("Checks")
 labels = {
@@ -30,7 +27,7 @@ labels = {
     "failed": "Failed or could not run",
     "never": NEVER_RUN.label,
 }
-ui.metric_row([(labels[b], summary.check_counts[b]) for b in model.CHECK_BUCKETS], per_row=4)
+ui.metric_row([(labels[b], summary.check_counts[b]) for b in model.CHECK_BUCKETS])
 
 st.subheader("Last run")
 run = summary.last_run

@@ -63,7 +63,7 @@ def history() -> None:
     run = details.run
     status = RunStatus(run.status)
     st.subheader(f"Run {run.run_id} · {look(status).label}")
-    who = escape_markdown(run.launched_by or "an unknown place", one_line=True)
+    who = escape_markdown(words.launched_from(run.launched_by), one_line=True)
     took = f"took {formatting.format_duration(run.duration_s)}" if status.finished else "running"
     st.caption(
         f"Started {formatting.format_time(run.started_at)} ({formatting.timezone_name()}) from"

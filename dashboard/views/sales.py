@@ -98,10 +98,11 @@ def show_failure(live: runs.LiveRun) -> None:
 
 def read_filters(options: FilterOptions) -> SalesFilters:
     """The filter widgets, in one row above the figures."""
-    dates, categories, departments = st.columns([2, 3, 3])
+    # A row that wraps: at 800 px the date range would otherwise be cut to '2024 / 01 /'.
+    row = st.container(horizontal=True, wrap=True)
     start = end = None
     if options.min_date is not None and options.max_date is not None:
-        picked = dates.date_input(
+        picked = row.date_input(
             "Dates",
             value=(options.min_date, options.max_date),
             min_value=options.min_date,
@@ -109,25 +110,28 @@ def read_filters(options: FilterOptions) -> SalesFilters:
             key=state.SALES_DATE_RANGE,
             bind="query-params",
             help="Sales on the first and last day are included.",
+            width=240,
         )
         chosen: tuple[date, ...] = (
             tuple(picked) if isinstance(picked, tuple | list) else (picked,) if picked else ()
         )
         start = chosen[0] if chosen else None
         end = chosen[1] if len(chosen) > 1 else None
-    chosen_categories = categories.multiselect(
+    chosen_categories = row.multiselect(
         "Categories",
         options.categories,
         key=state.SALES_CATEGORIES,
         bind="query-params",
         placeholder="All categories",
+        width=320,
     )
-    chosen_departments = departments.multiselect(
+    chosen_departments = row.multiselect(
         "Departments",
         options.departments,
         key=state.SALES_DEPARTMENTS,
         bind="query-params",
         placeholder="All departments",
+        width=320,
     )
     return SalesFilters(start, end, tuple(chosen_categories), tuple(chosen_departments))
 
@@ -156,15 +160,15 @@ def show_health(cfg: settings.Settings) -> None:
 
 def show_kpis(figures: SalesFigures) -> None:
     kpis = figures.kpis
-    revenue, orders, average, units = st.columns(4)
-    revenue.metric(
-        "Revenue", format_dollars(kpis.revenue), border=True, help=f"${kpis.revenue:,.2f}"
+    ui.metric_row(
+        [
+            ("Revenue", format_dollars(kpis.revenue)),
+            ("Orders", kpis.orders),
+            ("Average order value", format_dollars(kpis.average_order_value, cents=True)),
+            ("Units sold", kpis.units),
+        ],
+        help=[f"${kpis.revenue:,.2f}"],
     )
-    orders.metric("Orders", f"{kpis.orders:,}", border=True)
-    average.metric(
-        "Average order value", format_dollars(kpis.average_order_value, cents=True), border=True
-    )
-    units.metric("Units sold", f"{kpis.units:,}", border=True)
 
 
 def show_charts(figures: SalesFigures) -> None:

@@ -239,7 +239,7 @@ def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(
 ) -> None:
     at = open_page("materialize")
     shown_text = texts(at.markdown)
-    assert "Run 1 (materialize, from dashboard): 0 of 4 assets done" in shown_text
+    assert "Run 1 (materialize, from the dashboard): 0 of 4 assets done" in shown_text
     assert "**products** :blue[:material/progress_activity: Running] ·" in shown_text
     assert "**joined_data** :gray[:material/schedule: Queued]" in shown_text
     assert at.progress[0].value == 0 and not at.status  # finished runs get st.status
@@ -247,7 +247,7 @@ def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(
     # A click in this (or any other) tab says which run is going, instead of nothing.
     at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
     assert "Nothing started: a run is already in progress." in texts(at.warning)
-    assert "Run 1 was started from dashboard at" in texts(at.warning)
+    assert "Run 1 was started from the dashboard at" in texts(at.warning)
     assert "**Materialize all** is running" in texts(at.sidebar.caption)
     # Every page, in any tab, follows the same run.
     assert "0 of 4 assets done" in texts(open_page("runs").markdown)

@@ -48,7 +48,7 @@ def test_materialize_all_then_browse_every_page(
     screenshot("02-materialize-done")
 
     _open(page, app_url, "Overview")
-    page.get_by_role("heading", name="Recent failures").wait_for()
+    page.get_by_role("heading", name="Needs attention").wait_for()
     _settle(page)
     assert page.get_by_text("No runs yet").count() == 0
     screenshot("03-overview-after-run")

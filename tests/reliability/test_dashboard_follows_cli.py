@@ -30,7 +30,7 @@ def test_the_dashboard_follows_and_cancels_a_run_started_on_the_command_line(
     at = AppTest.from_file(APP, default_timeout=30)
     at.switch_page("views/overview.py").run()
     shown = "\n".join(str(m.value) for m in at.markdown)
-    assert "from command line): 0 of 4 assets done" in shown
+    assert "from the command line): 0 of 4 assets done" in shown
     assert "**raw** :blue[:material/progress_activity: Running]" in shown
     assert "**side** :gray[:material/schedule: Queued]" in shown
 
