@@ -1,5 +1,7 @@
 """Assetboard's pipeline: declare DuckDB assets and checks, materialize them, keep the history."""
 
+from typing import TYPE_CHECKING, Any
+
 from pipeline.definitions import (
     AssetDef,
     CheckDef,
@@ -9,7 +11,6 @@ from pipeline.definitions import (
     asset_check,
     load_definitions,
 )
-from pipeline.engine import RunResult, materialize, run_checks
 from pipeline.errors import (
     AssetFailure,
     DefinitionError,
@@ -19,6 +20,22 @@ from pipeline.errors import (
     WarehouseLockedError,
 )
 from pipeline.selection import select
+
+if TYPE_CHECKING:
+    from pipeline.engine import RunResult, materialize, run_checks
+
+_ENGINE = ("RunResult", "materialize", "run_checks")
+
+
+def __getattr__(name: str) -> Any:
+    """The engine (and DuckDB behind it) is imported on first use: `python -m pipeline --help`
+    and the commands that only read the history start without it."""
+    if name in _ENGINE:
+        from pipeline import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+
 
 __all__ = [
     "AssetDef",

@@ -11,9 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
-
-from pipeline import engine, selection, status, store
+from pipeline import selection, status, store
 from pipeline.cli_support import (
     exit_code_of,
     os_error_reason,
@@ -143,6 +141,8 @@ def print_progress(item: AssetEvent | CheckRecord) -> None:
 
 
 def _run(args: argparse.Namespace, defs: Definitions) -> int:
+    from pipeline import engine  # DuckDB is imported by the commands that need it
+
     if args.command == "materialize":
         result = engine.materialize(
             defs, args.select, args.db, args.workers, print_progress, launched_by="command line"
@@ -229,6 +229,8 @@ def _record_failed_run(args: argparse.Namespace, message: str) -> None:
     """
     kind = "materialize" if args.command == "materialize" else "checks"
     try:
+        from pipeline import engine
+
         engine.record_failed_run(args.db, kind, args.select, message)
     except OSError as exc:
         reason = os_error_reason(exc, Path(args.db).parent)
@@ -274,7 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except BrokenPipeError:
         raise  # an OSError, but exit_code_of's to handle: the reader went away
-    except (OSError, duckdb.IOException) as exc:  # the --db given cannot work: bad usage
+    except Exception as exc:
+        duckdb = sys.modules.get("duckdb")  # loaded only by commands that opened the warehouse
+        if not isinstance(exc, OSError) and not (duckdb and isinstance(exc, duckdb.IOException)):
+            raise
+        # the --db given cannot work: bad usage
         reason = os_error_reason(exc, Path(args.db).parent) if isinstance(exc, OSError) else exc
         print_error(
             f"cannot use the database {args.db}: {str(reason).rstrip('.!')}. Pass --db a DuckDB"

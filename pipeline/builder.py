@@ -47,15 +47,15 @@ def rebuild(
         before = guard.snapshot(cursor)
         faults.pause("asset-running", asset.name, stop)
         value = call(asset, cursor) if call else asset.fn(cursor)
-        _write(cursor, asset, value)
+        _write(cursor, asset, value, before)
         del value  # a view that needs a released Python object must fail now, not later
-        if (found := relation_kind(cursor, asset.name)) != asset.kind:
+        after = guard.verify(cursor, before, asset.name)
+        if (found := after.kind_of(asset.name)) != asset.kind:
             raise AssetFailure(
                 f"asset '{asset.name}' did not leave a {asset.kind} named '{asset.name}'"
                 + (f" (it left a {found})" if found else "")
             )
         row_count, columns, preview = describe(cursor, asset)
-        guard.verify(cursor, before, asset.name)
         entry = CatalogEntry(
             asset.name, run_id, asset.kind, row_count, columns, preview, asset.code_version
         )
@@ -73,10 +73,12 @@ def rebuild(
     return entry
 
 
-def _write(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any) -> None:
+def _write(
+    cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any, before: guard.Snapshot
+) -> None:
     scratch = f"__assetboard_{asset.name}"
     if isinstance(value, str):
-        _replace(cursor, asset, single_query(cursor, asset.name, value))
+        _replace(cursor, asset, single_query(cursor, asset.name, value), before)
     elif isinstance(value, duckdb.DuckDBPyRelation):
         if asset.kind == "view":
             query = value.sql_query()
@@ -86,10 +88,10 @@ def _write(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any) -> No
                     " Python object, but has kind='view': a view cannot keep the object alive"
                     " after this run. Use kind='table'"
                 )
-            _replace(cursor, asset, query)
+            _replace(cursor, asset, query, before)
         else:
             value.to_view(scratch, replace=True)
-            _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}")
+            _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}", before)
             cursor.execute(f"DROP VIEW {quote_ident(scratch)}")
     elif _is_dataframe(value):
         if asset.kind == "view":
@@ -98,7 +100,7 @@ def _write(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any) -> No
                 " can only be stored as a table: use kind='table'"
             )
         cursor.register(scratch, value)
-        _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}")
+        _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}", before)
         cursor.unregister(scratch)
     elif value is None:
         if relation_kind(cursor, asset.name) is None:
@@ -139,9 +141,13 @@ def _is_dataframe(value: Any) -> bool:
     return pandas is not None and isinstance(value, pandas.DataFrame)
 
 
-def _replace(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, query: str) -> None:
+def _replace(
+    cursor: duckdb.DuckDBPyConnection, asset: AssetDef, query: str, before: guard.Snapshot
+) -> None:
     target = quote_ident(asset.name)
-    existing = relation_kind(cursor, asset.name)
+    existing = before.kind_of(
+        asset.name
+    )  # the function ran SQL of its own? only if it returned None
     if existing is not None and existing != asset.kind:
         cursor.execute(f"DROP {existing.upper()} {target}")
     cursor.execute(f"CREATE OR REPLACE {asset.kind.upper()} {target} AS {query}")
@@ -164,7 +170,8 @@ def relation_kind(cursor: duckdb.DuckDBPyConnection, name: str) -> str | None:
 def describe(
     cursor: duckdb.DuckDBPyConnection, asset: AssetDef
 ) -> tuple[int, list[list[str]], list[dict[str, Any]]]:
-    """Row count, [column, type] pairs and a short preview, recorded with each build.
+    """Row count, [column, type] pairs and a short preview, recorded with each build: two
+    queries (the preview's own column types stand in for DESCRIBE).
 
     A view is read in full (every column hashed): its SQL is only evaluated when read, and a
     view that cannot be read must fail here, before COMMIT, not in the next reader's hands.
@@ -174,8 +181,8 @@ def describe(
         row_count = scalar(cursor, f"SELECT count(hash(v)) FROM {target} AS v")
     else:
         row_count = scalar(cursor, f"SELECT count(*) FROM {target}")
-    columns = [[row[0], row[1]] for row in cursor.execute(f"DESCRIBE {target}").fetchall()]
-    cursor.execute(f"SELECT * FROM {target} LIMIT ?", [PREVIEW_ROWS])
+    cursor.execute(f"SELECT * FROM {target} LIMIT {PREVIEW_ROWS}")
+    columns = [[name, str(kind)] for name, kind, *_ in cursor.description or []]
     preview = [
         {column[0]: jsonable(value) for column, value in zip(columns, row, strict=True)}
         for row in cursor.fetchall()

@@ -175,10 +175,14 @@ def relationships(
         _column_list(to_column, "relationships", to_asset)[0],
     )
     name = name or f"{col}_references_{parent}"
+    # An ANTI JOIN, not NOT EXISTS: the same rows (a NULL on either side never matches), but
+    # NOT EXISTS made DuckDB hold every column of the child table: +500 MB and 0.35 s at 10 M
+    # rows against +15 MB and 0.1 s (BENCHMARKS.md).
     failing_sql = (
-        f"SELECT * FROM {quote_ident(table)} AS child WHERE child.{quote_ident(col)} IS NOT NULL"
-        f" AND NOT EXISTS (SELECT 1 FROM {quote_ident(parent)} AS parent"
-        f" WHERE parent.{quote_ident(parent_col)} = child.{quote_ident(col)})"
+        f"SELECT child.* FROM {quote_ident(table)} AS child"
+        f" ANTI JOIN {quote_ident(parent)} AS parent"
+        f" ON parent.{quote_ident(parent_col)} = child.{quote_ident(col)}"
+        f" WHERE child.{quote_ident(col)} IS NOT NULL"
     )
 
     def details(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -467,6 +471,7 @@ def _counting_check(
             threshold=str(rules),
             severity=verdict,
             failing_rows_params=dict(params) if params else None,
+            failing_count=failing,
         )
 
     return asset_check(

@@ -115,7 +115,11 @@ def run_check(
         record.sql = result.failing_rows_sql
         if result.failing_rows_sql and not passed:
             record.failing_count, record.failing_sample = failing_rows(
-                cursor, result.failing_rows_sql, sample_size, result.failing_rows_params
+                cursor,
+                result.failing_rows_sql,
+                sample_size,
+                result.failing_rows_params,
+                known_count=result.failing_count,
             )
     except Exception as exc:
         record.outcome = CheckOutcome.ERROR
@@ -132,10 +136,16 @@ def failing_rows(
     sql: str,
     sample_size: int,
     params: Mapping[str, Any] | None = None,
+    known_count: int | None = None,
 ) -> tuple[int, list[dict]]:
-    """How many rows break the check, and a capped sample (none when sample_size is 0)."""
+    """How many rows break the check (counted unless the check already did), and a capped
+    sample (none when sample_size is 0)."""
     query = sql.strip().rstrip(";")
-    count = scalar(cursor, f"SELECT count(*) FROM ({query})", dict(params or {}))
+    count = (
+        known_count
+        if known_count is not None
+        else scalar(cursor, f"SELECT count(*) FROM ({query})", dict(params or {}))
+    )
     if sample_size <= 0:
         return count, []
     cursor.execute(

@@ -57,6 +57,9 @@ class CheckResult:
     severity: Severity | None = None
     # Named parameters ($name) bound when failing_rows_sql runs, so values never enter the SQL.
     failing_rows_params: Mapping[str, Any] | None = None
+    # How many rows failing_rows_sql selects, when the check counted them already: the engine
+    # then only fetches the sample (a second count of 10 M rows is not free).
+    failing_count: int | None = None
 
 
 @dataclass(frozen=True)

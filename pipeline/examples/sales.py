@@ -112,6 +112,7 @@ def missing_dimension_check(con: duckdb.DuckDBPyConnection) -> CheckResult:
         passed=count == 0,
         metadata={"missing_dimensions": count},
         failing_rows_sql=MISSING_DIMENSION_SQL,
+        failing_count=count,
         observed_value=count,
         threshold="error if > 0",
     )

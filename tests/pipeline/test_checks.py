@@ -255,3 +255,39 @@ def test_sales_example_reports_orphan_keys_per_dimension(tmp_path, db_path):
     assert records["joined_data.row_count"].outcome == "passed"
     assert records["joined_data.column_schema"].outcome == "passed"  # first build
     assert result.exit_code == 1
+
+
+def test_relationships_finds_exactly_the_rows_its_first_release_found(tmp_path) -> None:
+    """The ANTI JOIN gives NOT EXISTS's rows: on clean keys, NULL keys on either side,
+    orphans, and parent keys that repeat."""
+    import duckdb
+
+    from pipeline.warehouse import scalar
+
+    first_release = (
+        "SELECT * FROM orders AS child WHERE child.customer_id IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM customers AS parent WHERE parent.id = child.customer_id)"
+    )
+    check = checks.relationships("orders", "customer_id", "customers", "id")
+    cases = {
+        "clean": ([1, 2, 2, 3], [1, 2, 3]),
+        "null child keys": ([1, None, 2, None], [1, 2]),
+        "null parent keys": ([1, 2, 4], [1, None, 2]),
+        "orphans": ([1, 5, 6, 6, None], [1, 2]),
+        "repeated parents": ([1, 2, 7], [1, 1, 2, 2]),
+    }
+    for case, (children, parents) in cases.items():
+        con = duckdb.connect(str(tmp_path / f"{case}.duckdb"))
+        con.execute("CREATE TABLE orders (order_id INTEGER, customer_id INTEGER)")
+        con.executemany("INSERT INTO orders VALUES (?, ?)", list(enumerate(children)))
+        con.execute("CREATE TABLE customers (id INTEGER)")
+        con.executemany("INSERT INTO customers VALUES (?)", [[p] for p in parents])
+        result = check.fn(con)
+        expected = con.execute(f"{first_release} ORDER BY ALL").fetchall()
+        found = con.execute(f"{result.failing_rows_sql} ORDER BY ALL").fetchall()
+        assert found == expected, case
+        assert result.observed_value == len(expected) == scalar(
+            con, f"SELECT count(*) FROM ({first_release})"
+        ), case
+        assert result.passed == (not expected), case
+        con.close()
