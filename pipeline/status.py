@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pipeline import store
 from pipeline.definitions import Definitions
@@ -66,6 +67,7 @@ def asset_statuses(defs: Definitions, con: sqlite3.Connection) -> dict[str, Asse
     attempts = store.latest_attempts(con)
     checks = check_states(defs, con)
     result: dict[str, AssetStatus] = {}
+    newest_above: dict[str, tuple[datetime, str] | None] = {}
     for name in defs.graph.names:
         entry = standing.get(name)
         state = AssetStatus(
@@ -78,7 +80,7 @@ def asset_statuses(defs: Definitions, con: sqlite3.Connection) -> dict[str, Asse
         own = [checks[c.check_key] for c in defs.checks_for(name)]
         state.failing_checks = [s.key for s in own if _fails(s.executed)]
         state.warning_checks = [s.key for s in own if s.outcome == CheckOutcome.WARNED]
-        state.stale_reason = _stale_reason(defs, name, entry, standing, result)
+        state.stale_reason = _stale_reason(defs, name, entry, standing, result, newest_above)
         _decide(state, entry, built_events.get(name))
         result[name] = state
     return result
@@ -128,20 +130,27 @@ def _stale_reason(
     entry: CatalogEntry | None,
     standing: dict[str, CatalogEntry],
     upstream_states: dict[str, AssetStatus],
+    newest_above: dict[str, tuple[datetime, str] | None],
 ) -> str | None:
-    """Why `name`'s table is out of date, looking through every level upstream."""
+    """Why `name`'s table is out of date, looking through every level upstream.
+
+    `newest_above` holds, per asset already seen, the newest build anywhere upstream of it:
+    one pass in dependency order instead of a walk over every ancestor of every asset.
+    """
+    newest: tuple[datetime, str] | None = None
+    for parent in defs.graph.parents(name):
+        built = standing.get(parent)
+        own = (built.committed_at, parent) if built and built.committed_at else None
+        for candidate in (newest_above.get(parent), own):
+            if candidate is not None and (newest is None or candidate > newest):
+                newest = candidate
+    newest_above[name] = newest
     if entry is None:
         return None
     if entry.code_version != defs.assets[name].code_version:
         return "its code changed since it was built"
-    newer = [
-        ancestor
-        for ancestor in _nearest_first(defs, name)
-        if ancestor in standing and _after(standing[ancestor], entry)
-    ]
-    if newer:
-        shown = ", ".join(repr(a) for a in newer[:3]) + (" and more" if len(newer) > 3 else "")
-        return f"upstream {shown} {'was' if len(newer) == 1 else 'were'} built after it"
+    if newest is not None and entry.committed_at is not None and newest[0] > entry.committed_at:
+        return f"upstream '{newest[1]}' was built after it"
     for parent in defs.graph.parents(name):
         if parent not in standing:
             return f"upstream '{parent}' is not in the warehouse"
@@ -149,16 +158,6 @@ def _stale_reason(
         if parent_reason is not None:
             return f"upstream '{parent}' is stale ({parent_reason})"
     return None
-
-
-def _nearest_first(defs: Definitions, name: str) -> list[str]:
-    """Every ancestor of `name`, parents first, then theirs."""
-    seen: dict[str, None] = {}
-    frontier = list(defs.graph.parents(name))
-    while frontier:
-        seen.update(dict.fromkeys(frontier))
-        frontier = [p for n in frontier for p in defs.graph.parents(n) if p not in seen]
-    return list(seen)
 
 
 def _fails(record: CheckRecord | None) -> bool:
@@ -196,12 +195,6 @@ def _never_reason(last_recorded: AssetEvent | None) -> str:
         f"not in the warehouse: built in run {last_recorded.run_id}, then dropped or the"
         " database file replaced"
     )
-
-
-def _after(upstream: CatalogEntry, entry: CatalogEntry) -> bool:
-    if upstream.committed_at is None or entry.committed_at is None:
-        return False
-    return upstream.committed_at > entry.committed_at
 
 
 def check_states(defs: Definitions, con: sqlite3.Connection) -> dict[CheckKey, CheckState]:
