@@ -47,7 +47,7 @@ def rebuild(
         before = guard.snapshot(cursor)
         faults.pause("asset-running", asset.name, stop)
         value = call(asset, cursor) if call else asset.fn(cursor)
-        _write(cursor, asset, value, before)
+        write(cursor, asset, value, before)
         del value  # a view that needs a released Python object must fail now, not later
         after = guard.verify(cursor, before, asset.name)
         if (found := after.kind_of(asset.name)) != asset.kind:
@@ -73,7 +73,7 @@ def rebuild(
     return entry
 
 
-def _write(
+def write(
     cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any, before: guard.Snapshot
 ) -> None:
     scratch = f"__assetboard_{asset.name}"

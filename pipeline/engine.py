@@ -10,6 +10,7 @@ yet committed, starts nothing new, and records what was and was not built.
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import os
 import queue
@@ -21,13 +22,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipeline import builder, faults, recovery, selection, store
+from pipeline import batches, builder, config, faults, recovery, selection, store
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
@@ -201,6 +202,7 @@ def _run(
     only: set[CheckKey] | None = None,
 ) -> RunResult:
     names = _resolve(defs, select)  # a bad selection is a usage error: nothing is touched
+    config.batch_below_seconds()  # as is a bad setting
     if max_workers is not None and max_workers < 1:
         raise PipelineError(f"max_workers={max_workers} must be 1 or more")
     path = check_db_path(db, creating=True)
@@ -255,6 +257,33 @@ class _Message:
 
 
 @dataclass
+class _Buffer:
+    """History writes held by `_Runner._one_transaction`."""
+
+    events: list[AssetEvent] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
+    built: list[CatalogEntry] = field(default_factory=list)
+    run: bool = False
+    recorded: list[str] = field(default_factory=list)  # assets whose after-record pause waits
+
+    @property
+    def held(self) -> bool:
+        return bool(self.events or self.checks or self.built or self.run)
+
+    def hold(
+        self,
+        events: list[AssetEvent],
+        checks: list[CheckRecord],
+        built: list[CatalogEntry],
+        run: bool,
+    ) -> None:
+        self.events.extend(events)
+        self.checks.extend(checks)
+        self.built.extend(built)
+        self.run = self.run or run
+
+
+@dataclass
 class _Build:
     """A worker's answer for one asset: its outcome, the committed build if any."""
 
@@ -296,6 +325,10 @@ class _Runner:
         self._stopped: dict[str, AssetEvent] = {}
         self._sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
         self._last_poll = 0.0
+        self.workers = 1
+        self.durations: dict[str, float] = {}  # each asset's last build time: what to batch
+        self.batch_below = config.batch_below_seconds()
+        self._buffer: _Buffer | None = None  # history writes held for one transaction
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -308,6 +341,9 @@ class _Runner:
             for n in planned
         ]
         self._record(events=queued if kind == RunKind.MATERIALIZE else (), run=True)
+        self.workers = workers
+        if kind == RunKind.MATERIALIZE:
+            self.durations = store.build_durations(self.history)
         with ThreadPoolExecutor(workers, thread_name_prefix="asset") as pool:
             self.pool = pool
             try:
@@ -381,6 +417,18 @@ class _Runner:
         for event in events:
             self.events[event.asset] = event
         self.checks.extend(checks)
+        if self._buffer is not None:
+            self._buffer.hold(events, checks, built, run)
+            return
+        self._write(events, checks, built, run)
+
+    def _write(
+        self,
+        events: list[AssetEvent],
+        checks: list[CheckRecord],
+        built: list[CatalogEntry],
+        run: bool,
+    ) -> None:
         try:
             store.record(self.history, events, checks, built, self.run if run else None)
         except sqlite3.OperationalError as exc:
@@ -393,6 +441,26 @@ class _Runner:
                 self.on_event(event)
             for check in checks:
                 self.on_event(check)
+
+    @contextmanager
+    def _one_transaction(self) -> Iterator[None]:
+        """Hold the history writes made inside, then write them in one SQLite transaction:
+        a message burst from a batch of builds costs one commit, not one per event."""
+        self._buffer = buffer = _Buffer()
+        try:
+            yield
+        finally:
+            self._buffer = None
+            if buffer.held:
+                self._write(buffer.events, buffer.checks, buffer.built, buffer.run)
+            for name in buffer.recorded:
+                faults.pause("after-record", name, self.token.event)
+
+    def _after_record(self, name: str) -> None:
+        if self._buffer is not None:
+            self._buffer.recorded.append(name)
+        else:
+            faults.pause("after-record", name, self.token.event)
 
     def _out_of_space(self, what: str) -> None:
         """A full disk ends the run: nothing more can be built, and its end must be recorded
@@ -427,8 +495,9 @@ class _Runner:
         stopped: dict[str, AssetEvent] = {}  # asset -> its failed/skipped/blocked event
         self._stopped = stopped
         while sorter.is_active():
-            for node in sorted(sorter.get_ready(), key=str):
-                self._schedule(node, names, deferred, stopped, sorter)
+            ready = sorted(sorter.get_ready(), key=str)
+            to_build = [self._schedule(n, names, deferred, stopped, sorter) for n in ready]
+            self._start_builds([name for name in to_build if name is not None])
             if self.outstanding:
                 self._receive(deferred, stopped, sorter)
 
@@ -439,7 +508,9 @@ class _Runner:
         deferred: dict[str, CheckDef],
         stopped: dict[str, AssetEvent],
         sorter: graphlib.TopologicalSorter,
-    ) -> None:
+    ) -> str | None:
+        """Start a ready check, or record why a ready asset is not built; the asset's name
+        when it is to be built."""
         if isinstance(node, CheckNode):
             check = deferred[node.key]
             missing = self._unbuilt(check, names)
@@ -450,12 +521,12 @@ class _Runner:
                 sorter.done(node)
             else:
                 self._submit(self._check_task, node, [check])
-            return
+            return None
         if self._stopping():
             self._record(events=[self._not_started(node)])
             self._record(checks=self._skip_own(node, NotRunReason.RUN_STOPPED, deferred))
             sorter.done(node)
-            return
+            return None
         cause = next((stopped[p] for p in self.defs.graph.parents(node) if p in stopped), None)
         if cause is not None:
             event = self._skip_event(node, cause)
@@ -463,8 +534,23 @@ class _Runner:
             self._record(events=[event])
             self._record(checks=self._skip_own(node, NotRunReason.ASSET_SKIPPED, deferred))
             sorter.done(node)
-            return
-        self._submit(self._build_task, node, self.defs.assets[node])
+            return None
+        return node
+
+    def _start_builds(self, names: list[str]) -> None:
+        """Build expensive assets one per task; split cheap ones into a batch per worker."""
+        below = self.batch_below
+        cheap = [
+            n for n in names if batches.batchable(self.defs.assets[n], self.durations.get(n), below)
+        ]
+        if len(cheap) < 2:
+            cheap = []
+        for name in names:
+            if name not in cheap:
+                self._submit(self._build_task, name, self.defs.assets[name])
+        parts = min(self.workers, len(cheap))
+        for i in range(parts):
+            self._submit_batch(cheap[i * len(cheap) // parts : (i + 1) * len(cheap) // parts])
 
     def _skip_event(self, name: str, cause: AssetEvent) -> AssetEvent:
         """Why `name` is skipped, as facts: the upstream, and the blocking check if any."""
@@ -517,6 +603,20 @@ class _Runner:
         future = self.pool.submit(task, node, *args)
         future.add_done_callback(self._relay_crash(node))
 
+    def _submit_batch(self, names: list[str]) -> None:
+        self.outstanding += len(names)
+        reported: set[str] = set()
+        future = self.pool.submit(self._batch_task, names, reported)
+
+        def done(future: Future[Any]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                error = "not started" if future.cancelled() else repr(future.exception())
+                for name in names:
+                    if name not in reported:
+                        self.inbox.put(_Message("crashed", name, error))
+
+        future.add_done_callback(done)
+
     def _relay_crash(self, node: str | CheckNode) -> Callable[[Future[Any]], None]:
         """A task that raised (a bug, not a build failure) still reports back, so the run
         never waits for it forever."""
@@ -541,10 +641,10 @@ class _Runner:
                 messages.append(self.inbox.get_nowait())
             except queue.Empty:
                 break
-        for message in messages:
-            if message is None:
-                continue
-            self._handle(message, deferred, stopped, sorter)
+        with self._one_transaction():
+            for message in messages:
+                if message is not None:
+                    self._handle(message, deferred, stopped, sorter)
 
     def _next_message(self) -> _Message | None:
         """The next message, looking for a cancel request in the history while waiting."""
@@ -632,7 +732,7 @@ class _Runner:
                     " run to rebuild the warehouse"
                 )
         self._record(events=[event], built=built)
-        faults.pause("after-record", name, self.token.event)
+        self._after_record(name)
         own = [c for c in self.defs.checks_for(name) if c.key not in deferred]
         if event.status != EventStatus.MATERIALIZED:
             stopped[name] = event
@@ -671,9 +771,13 @@ class _Runner:
     # --- tasks (worker threads: no history writes here) ------------------------------------
 
     def _build_task(self, name: str, asset: AssetDef) -> None:
+        self.inbox.put(_Message("built", name, self._build_alone(asset)))
+
+    def _build_alone(self, asset: AssetDef) -> _Build:
+        """One asset in its own transaction: its outcome, never an exception."""
+        name = asset.name
         if self.token.cancelled:
-            self.inbox.put(_Message("built", name, _Build(EventStatus.NOT_STARTED, None)))
-            return
+            return _Build(EventStatus.NOT_STARTED, None)
         started_at = utcnow()
         self.inbox.put(_Message("started", name, started_at))
         cursor = self.con.cursor()
@@ -685,9 +789,7 @@ class _Runner:
             build = _Build(EventStatus.MATERIALIZED, started_at, entry=entry)
         except Exception as exc:
             if self.token.cancelled:  # interrupted (perhaps wrapped by the asset's own code)
-                reason = self.token.reason or "an interrupt"
-                error = f"cancelled by {reason}: rolled back, the previous {asset.kind} is kept"
-                build = _Build(EventStatus.CANCELLED, started_at, error=error)
+                build = self._cancelled(asset, started_at)
             else:
                 build = _Build(EventStatus.FAILED, started_at, error=builder.error_text(exc))
                 if store.is_disk_full(exc):
@@ -695,7 +797,70 @@ class _Runner:
         finally:
             cursor.close()
         build.duration_s = time.perf_counter() - started
-        self.inbox.put(_Message("built", name, build))
+        return build
+
+    def _cancelled(self, asset: AssetDef, started_at: Any) -> _Build:
+        reason = self.token.reason or "an interrupt"
+        error = f"cancelled by {reason}: rolled back, the previous {asset.kind} is kept"
+        return _Build(EventStatus.CANCELLED, started_at, error=error)
+
+    def _batch_task(self, names: list[str], reported: set[str]) -> None:
+        """Build `names` in batches (batches.py), each committed whole; a batch that fails is
+        built again one asset at a time, so every failure is a single build's failure."""
+
+        def report(name: str, build: _Build) -> None:
+            reported.add(name)
+            self.inbox.put(_Message("built", name, build))
+
+        pending = [self.defs.assets[n] for n in names]
+        while pending:
+            if self.token.cancelled or len(pending) == 1:
+                for asset in pending:
+                    report(asset.name, self._build_alone(asset))
+                return
+            started: dict[str, Any] = {}
+            on_start = functools.partial(self._announce, started)
+            cursor = self.con.cursor()
+            try:
+                with self.token.watching(cursor):
+                    builds = batches.rebuild_batch(
+                        cursor, pending, self.run.run_id, self.token.event, on_start
+                    )
+            except builder.Cancelled:
+                for asset in pending[: len(started)]:
+                    report(asset.name, self._cancelled(asset, started[asset.name]))
+                pending = pending[len(started) :]
+                continue
+            except batches.BatchFailed as failed:
+                full = store.is_disk_full(failed.cause)  # trying again would fill it again
+                error = builder.error_text(failed.cause)
+                if full:
+                    self.inbox.put(_Message("full", failed.attempted[0], error))
+                for asset in pending[: len(failed.attempted)]:
+                    build = _Build(EventStatus.FAILED, started[asset.name], error=error)
+                    report(asset.name, build if full else self._build_alone(asset))
+                pending = pending[len(failed.attempted) :]
+                continue
+            finally:
+                cursor.close()
+            for done in builds:
+                faults.pause("after-commit", done.entry.asset, self.token.event)
+            for done in builds:
+                name = done.entry.asset
+                report(
+                    name,
+                    _Build(
+                        EventStatus.MATERIALIZED,
+                        started[name],
+                        duration_s=done.duration_s,
+                        entry=done.entry,
+                    ),
+                )
+            pending = pending[len(builds) :]
+
+    def _announce(self, started: dict[str, Any], name: str) -> None:
+        started[name] = utcnow()
+        self.inbox.put(_Message("started", name, started[name]))
 
     def _check_task(self, node: str | CheckNode, checks: list[CheckDef]) -> None:
         cursor = self.con.cursor()

@@ -62,10 +62,12 @@ def snapshot(cursor: duckdb.DuckDBPyConnection) -> Snapshot:
     return Snapshot(objects, transaction)
 
 
-def verify(cursor: duckdb.DuckDBPyConnection, before: Snapshot, asset: str) -> Snapshot:
+def verify(
+    cursor: duckdb.DuckDBPyConnection, before: Snapshot, asset: str, after: Snapshot | None = None
+) -> Snapshot:
     """AssetFailure naming every object `asset`'s function changed besides its own; else the
-    catalog as it stands now."""
-    after = snapshot(cursor)
+    catalog as it stands now (`after`, when the caller has just taken it)."""
+    after = after or snapshot(cursor)
     if after.transaction != before.transaction:
         raise AssetFailure(
             f"asset '{asset}' ended the engine's transaction (it ran COMMIT or ROLLBACK):"
@@ -93,6 +95,68 @@ def verify(cursor: duckdb.DuckDBPyConnection, before: Snapshot, asset: str) -> S
             f"asset '{asset}' {', '.join(changes)}: an asset may change only its own table or"
             " view (use CREATE TEMP TABLE for scratch work). Nothing it did was kept."
         )
+    return after
+
+
+_OWN_VIEW = """
+SELECT 'view', schema_name, view_name, view_name, view_oid, NULL FROM duckdb_views()
+    WHERE database_name = current_database() AND NOT internal AND schema_name = 'main'
+    AND lower(view_name) = $own
+"""
+_OWN_TABLE = """
+SELECT 'table', schema_name, table_name, table_name, table_oid, sql FROM duckdb_tables()
+    WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = $own
+UNION ALL SELECT 'index', schema_name, index_name, table_name, index_oid, sql FROM duckdb_indexes()
+    WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = $own
+"""
+Objects = dict[Key, tuple[str | None, int, str | None]]
+
+
+def own_objects(cursor: duckdb.DuckDBPyConnection, asset: str, kind: str) -> Objects:
+    """What `asset` owns right now (its table and indexes, or its view), as a snapshot has it:
+    one query over a single kind of object, so it costs a fraction of a snapshot."""
+    query = _OWN_VIEW if kind == "view" else _OWN_TABLE
+    rows = cursor.execute(query, {"own": asset.lower()}).fetchall()
+    return {
+        (kind, schema.lower(), name.lower()): (owner and owner.lower(), oid, sql)
+        for kind, schema, name, owner, oid, sql in rows
+    }
+
+
+def expected(before: Snapshot, owned: dict[str, Objects]) -> Snapshot:
+    """The catalog as it must be now, within a batch: `before`, with the objects of the assets
+    built since (`owned`) as their builds left them."""
+    members = {name.lower() for name in owned}
+    kept = {
+        key: details
+        for key, details in before.objects.items()
+        if not any(_is_own(key, details, m) for m in members)
+    }
+    for objects in owned.values():
+        kept.update(objects)
+    return Snapshot(kept, before.transaction)
+
+
+def verify_batch(
+    cursor: duckdb.DuckDBPyConnection, before: Snapshot, owned: dict[str, Objects]
+) -> Snapshot:
+    """AssetFailure unless, since `before`, nothing changed but the batch's own objects, and
+    each asset's objects are still exactly what its own build left (`owned`, taken right after
+    it): no asset of the batch touched another's. The message names no culprit: the engine then
+    rebuilds the batch one asset at a time, where `verify` names it."""
+    after = snapshot(cursor)
+    if after.transaction != before.transaction:
+        raise AssetFailure("an asset of the batch ended the engine's transaction")
+    members = {name.lower() for name in owned}
+    for key in before.objects.keys() | after.objects.keys():
+        old, new = before.objects.get(key), after.objects.get(key)
+        if old != new and not any(_is_own(key, old or new, m) for m in members):
+            raise AssetFailure(f"an asset of the batch changed {key[0]} {key[1]}.{key[2]}")
+    for name, objects in owned.items():
+        own = name.lower()
+        now = {k: v for k, v in after.objects.items() if _is_own(k, v, own)}
+        if now != objects:
+            raise AssetFailure(f"'{name}' was changed after its own build, within the batch")
     return after
 
 

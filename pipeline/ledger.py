@@ -43,11 +43,16 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_DDL)
 
 
-def add(cursor: duckdb.DuckDBPyConnection, entry: CatalogEntry) -> None:
-    """Append `entry` inside the caller's open transaction, beside the table it describes."""
-    cursor.execute(
-        f"INSERT INTO {BUILDS} VALUES (nextval('{SCHEMA}.build_ids'), ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+def add(cursor: duckdb.DuckDBPyConnection, *entries: CatalogEntry) -> None:
+    """Append `entries` inside the caller's open transaction, beside the tables they describe:
+    one INSERT however many (a batch of builds commits its rows together)."""
+    if not entries:
+        return
+    row = f"(nextval('{SCHEMA}.build_ids'), ?, ?, ?, ?, ?, ?, ?, ?)"
+    values = [
+        value
+        for entry in entries
+        for value in (
             entry.asset,
             entry.run_id,
             entry.kind,
@@ -56,8 +61,9 @@ def add(cursor: duckdb.DuckDBPyConnection, entry: CatalogEntry) -> None:
             json.dumps(jsonable(entry.preview)),  # ASCII: nothing DuckDB could refuse
             entry.code_version,
             entry.committed_at,
-        ],
-    )
+        )
+    ]
+    cursor.execute(f"INSERT INTO {BUILDS} VALUES {', '.join([row] * len(entries))}", values)
 
 
 def current(con: duckdb.DuckDBPyConnection) -> dict[str, CatalogEntry]:

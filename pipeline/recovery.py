@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from pipeline import ledger, store
+from pipeline import guard, ledger, store
 from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
 from pipeline.states import CheckKey, CheckOutcome, EventStatus, RunStatus, SkipReason
@@ -59,7 +59,8 @@ def prepare(
     if _has_v1_history(con):
         _migrate_v1(con, history)
     entries = ledger.current(con)
-    vanished = {name for name, e in entries.items() if relation_kind(con, name) != e.kind}
+    standing = guard.snapshot(con)  # one catalog query, not one per asset
+    vanished = {name for name, e in entries.items() if standing.kind_of(name) != e.kind}
     ledger.compact(con, vanished)
     present = {name: e for name, e in entries.items() if name not in vanished}
     _repair_runs(history, present)
@@ -143,12 +144,14 @@ def _unrecorded_builds(
 ) -> list[AssetEvent]:
     """Builds the ledger says were committed whose event does not say materialized."""
     found = []
+    events_of: dict[int, dict[str, AssetEvent]] = {}  # each run's events read once
     for entry in present.values():
         if entry.run_id is None:
             continue
-        event = next(
-            (e for e in store.run_events(history, entry.run_id) if e.asset == entry.asset), None
-        )
+        if entry.run_id not in events_of:
+            events = store.run_events(history, entry.run_id)
+            events_of[entry.run_id] = {e.asset: e for e in events}
+        event = events_of[entry.run_id].get(entry.asset)
         if event is not None and event.status == EventStatus.MATERIALIZED:
             continue
         if event is None and store.get_run(history, entry.run_id) is None:

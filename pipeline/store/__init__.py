@@ -14,6 +14,7 @@ dies between the two is repaired from the ledger by the next one (recovery.py).
 from pipeline.store.reads import (
     DEAD_RUN,
     asset_history,
+    build_durations,
     catalog,
     check_history,
     check_history_until,
@@ -63,6 +64,7 @@ __all__ = [
     "CheckRecord",
     "RunRecord",
     "asset_history",
+    "build_durations",
     "cancel_request",
     "catalog",
     "check_history",

@@ -125,6 +125,17 @@ def latest_events(
     return {event.asset: event for event in rows}
 
 
+def build_durations(con: sqlite3.Connection) -> dict[str, float]:
+    """How long each asset's newest successful build took: what the engine batches by."""
+    rows = con.execute(
+        "SELECT asset, duration_s FROM ("
+        " SELECT asset, duration_s, row_number() OVER (PARTITION BY asset ORDER BY run_id DESC)"
+        " AS newest FROM asset_events WHERE status = ?) WHERE newest = 1",
+        [EventStatus.MATERIALIZED],
+    ).fetchall()
+    return {asset: duration for asset, duration in rows if duration is not None}
+
+
 def latest_attempts(con: sqlite3.Connection) -> dict[str, AssetEvent]:
     """The newest build per asset that decided something: built, failed, or skipped.
 

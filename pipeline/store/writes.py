@@ -92,13 +92,11 @@ def record(
 ) -> None:
     """Record asset events, check results, committed builds and the run in one transaction."""
     events, checks = list(events), list(checks)
-    subject = None
-    if events:
-        subject = f"{events[0].status}:{events[0].asset}"
-    elif checks:
-        subject = f"check:{checks[0].asset}"
+    subjects: list[str | None] = [f"{e.status}:{e.asset}" for e in events]
+    subjects += [f"check:{c.asset}" for c in checks]
     with transaction(con):
-        faults.pause("history-write", subject)
+        for subject in subjects or [None]:
+            faults.pause("history-write", subject)
         con.executemany(_upsert("asset_events", AssetEvent), [_row(e) for e in events])
         con.executemany(_upsert("check_results", CheckRecord), [_row(c) for c in checks])
         con.executemany(_upsert("catalog", CatalogEntry), [_row(b) for b in built])

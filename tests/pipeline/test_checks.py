@@ -286,8 +286,10 @@ def test_relationships_finds_exactly_the_rows_its_first_release_found(tmp_path) 
         expected = con.execute(f"{first_release} ORDER BY ALL").fetchall()
         found = con.execute(f"{result.failing_rows_sql} ORDER BY ALL").fetchall()
         assert found == expected, case
-        assert result.observed_value == len(expected) == scalar(
-            con, f"SELECT count(*) FROM ({first_release})"
+        assert (
+            result.observed_value
+            == len(expected)
+            == scalar(con, f"SELECT count(*) FROM ({first_release})")
         ), case
         assert result.passed == (not expected), case
         con.close()

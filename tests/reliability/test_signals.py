@@ -25,14 +25,15 @@ from harness import (
 from pipeline import store
 
 # phase -> (ASSETBOARD_PAUSE_AT, the marker it writes, whether raw's new build is committed,
-# what became of `side`). With one worker the pool takes raw, then side, then raw's checks: a
-# pause in raw's build leaves side queued; by raw's checks side is built. A pause in the main
-# thread's history write leaves the worker free, so side may be anywhere: the history must say.
+# what became of `side`). raw and side are cheap (batches.py): with one worker they share one
+# transaction, raw first. A pause before raw's function leaves side not started; one before the
+# batch's COMMIT rolls back both; after it both are committed. raw's checks run after the batch.
+# A pause in the main thread's history write leaves the worker free: the history must say.
 ANY = None
 PHASES = {
     "queued": ("asset-running:raw", "asset-running", False, "not_started"),
-    "before-commit": ("before-commit:raw", "before-commit", False, "not_started"),
-    "after-commit": ("after-commit:raw", "after-commit", True, "not_started"),
+    "before-commit": ("before-commit:raw", "before-commit", False, "cancelled"),
+    "after-commit": ("after-commit:raw", "after-commit", True, "materialized"),
     "history-write": ("history-write:materialized:raw", "history-write", True, ANY),
     "checks": ("check-running:raw.row_count", "check-running", True, "materialized"),
 }
@@ -83,13 +84,44 @@ def test_a_fault_at_any_phase_loses_nothing_and_misreports_nothing(
     assert events["raw"] == ("materialized" if committed else _unbuilt(fault))
     assert events["model"] == "not_started"  # it never ran: not "running", not "failed"
     if side is not ANY:
-        assert events["side"] == side
+        assert events["side"] == (_unbuilt(fault) if side == "cancelled" else side)
         assert versions["side"] == (2 if side == "materialized" else 1)
 
     again = run_cli(built, "materialize", version=3)
     assert again.code == 0, again.stdout + again.stderr
     assert set(table_versions(built).values()) == {3}
     assert_history_matches_warehouse(built)
+
+
+@pytest.mark.parametrize("fault", ["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize(("phase", "committed"), [("before-commit", False), ("after-commit", True)])
+def test_a_fault_in_a_build_of_its_own_loses_nothing(
+    built: Path, tmp_path: Path, phase: str, committed: bool, fault: str
+) -> None:
+    """model is the only asset ready after raw: it is built alone (builder.py), not batched."""
+    process = PipelineProcess(
+        built,
+        tmp_path / "pause",
+        "materialize",
+        "--workers",
+        "1",
+        pause_at=f"{phase}:model",
+        version=2,
+    )
+    process.reached(phase)
+    process.send(SIGNALS[fault])
+    finished = process.finish()
+
+    assert finished.code == (-signal.SIGKILL if fault == "SIGKILL" else 130)
+    versions = table_versions(built)
+    assert versions["raw"] == 2
+    assert versions["model"] == (2 if committed else 1)
+    assert_history_matches_warehouse(built)
+    with store.open_store(built) as con:
+        run = store.list_runs(con, 1)[0]
+        events = {e.asset: e.status for e in store.run_events(con, run.run_id)}
+    assert events["model"] == ("materialized" if committed else _unbuilt(fault))
+    assert events["summary"] == "not_started"
 
 
 def _unbuilt(fault: str) -> str:
