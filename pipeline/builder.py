@@ -78,7 +78,7 @@ def write(
 ) -> None:
     scratch = f"__assetboard_{asset.name}"
     if isinstance(value, str):
-        _replace(cursor, asset, single_query(cursor, asset.name, value), before)
+        replace(cursor, asset, single_query(cursor, asset.name, value), before)
     elif isinstance(value, duckdb.DuckDBPyRelation):
         if asset.kind == "view":
             query = value.sql_query()
@@ -88,10 +88,10 @@ def write(
                     " Python object, but has kind='view': a view cannot keep the object alive"
                     " after this run. Use kind='table'"
                 )
-            _replace(cursor, asset, query, before)
+            replace(cursor, asset, query, before)
         else:
             value.to_view(scratch, replace=True)
-            _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}", before)
+            replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}", before)
             cursor.execute(f"DROP VIEW {quote_ident(scratch)}")
     elif _is_dataframe(value):
         if asset.kind == "view":
@@ -100,7 +100,7 @@ def write(
                 " can only be stored as a table: use kind='table'"
             )
         cursor.register(scratch, value)
-        _replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}", before)
+        replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}", before)
         cursor.unregister(scratch)
     elif value is None:
         if relation_kind(cursor, asset.name) is None:
@@ -141,16 +141,19 @@ def _is_dataframe(value: Any) -> bool:
     return pandas is not None and isinstance(value, pandas.DataFrame)
 
 
-def _replace(
+def replace(
     cursor: duckdb.DuckDBPyConnection, asset: AssetDef, query: str, before: guard.Snapshot
-) -> None:
+) -> int:
+    """Put `query`'s result in `asset`'s place; the number of statements that took (1, or 2
+    when an object of the other kind stood there before the run)."""
     target = quote_ident(asset.name)
-    existing = before.kind_of(
-        asset.name
-    )  # the function ran SQL of its own? only if it returned None
+    existing = before.kind_of(asset.name)
     if existing is not None and existing != asset.kind:
         cursor.execute(f"DROP {existing.upper()} {target}")
+        cursor.execute(f"CREATE OR REPLACE {asset.kind.upper()} {target} AS {query}")
+        return 2
     cursor.execute(f"CREATE OR REPLACE {asset.kind.upper()} {target} AS {query}")
+    return 1
 
 
 def relation_kind(cursor: duckdb.DuckDBPyConnection, name: str) -> str | None:
@@ -171,23 +174,33 @@ def describe(
     cursor: duckdb.DuckDBPyConnection, asset: AssetDef
 ) -> tuple[int, list[list[str]], list[dict[str, Any]]]:
     """Row count, [column, type] pairs and a short preview, recorded with each build: two
-    queries (the preview's own column types stand in for DESCRIBE).
+    queries (the preview's own column types stand in for DESCRIBE)."""
+    row_count = scalar(cursor, f"SELECT {count_sql(asset)}")
+    return row_count, *preview(cursor, asset)
 
-    A view is read in full (every column hashed): its SQL is only evaluated when read, and a
-    view that cannot be read must fail here, before COMMIT, not in the next reader's hands.
-    """
+
+def count_sql(asset: AssetDef) -> str:
+    """A scalar subquery counting `asset`'s rows. A view is read in full (every column hashed):
+    its SQL is only evaluated when read, and a view that cannot be read must fail here, before
+    COMMIT, not in the next reader's hands."""
     target = quote_ident(asset.name)
     if asset.kind == "view":
-        row_count = scalar(cursor, f"SELECT count(hash(v)) FROM {target} AS v")
-    else:
-        row_count = scalar(cursor, f"SELECT count(*) FROM {target}")
+        return f"(SELECT count(hash(v)) FROM {target} AS v)"
+    return f"(SELECT count(*) FROM {target})"
+
+
+def preview(
+    cursor: duckdb.DuckDBPyConnection, asset: AssetDef
+) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    """[column, type] pairs and the first rows: one statement."""
+    target = quote_ident(asset.name)
     cursor.execute(f"SELECT * FROM {target} LIMIT {PREVIEW_ROWS}")
     columns = [[name, str(kind)] for name, kind, *_ in cursor.description or []]
-    preview = [
+    rows = [
         {column[0]: jsonable(value) for column, value in zip(columns, row, strict=True)}
         for row in cursor.fetchall()
     ]
-    return row_count, columns, preview
+    return columns, rows
 
 
 def error_text(exc: BaseException) -> str:

@@ -813,6 +813,7 @@ class _Runner:
             self.inbox.put(_Message("built", name, build))
 
         pending = [self.defs.assets[n] for n in names]
+        careful = False  # until a function running statements of its own shows up
         while pending:
             if self.token.cancelled or len(pending) == 1:
                 for asset in pending:
@@ -824,8 +825,11 @@ class _Runner:
             try:
                 with self.token.watching(cursor):
                     builds = batches.rebuild_batch(
-                        cursor, pending, self.run.run_id, self.token.event, on_start
+                        cursor, pending, self.run.run_id, self.token.event, on_start, careful
                     )
+            except batches.NeedsCare:
+                careful = True  # the same assets again, keeping what each one leaves
+                continue
             except builder.Cancelled:
                 for asset in pending[: len(started)]:
                     report(asset.name, self._cancelled(asset, started[asset.name]))

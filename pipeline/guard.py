@@ -11,6 +11,7 @@ SQLite, out of SQL's reach.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -109,17 +110,29 @@ SELECT 'table', schema_name, table_name, table_name, table_oid, sql FROM duckdb_
 UNION ALL SELECT 'index', schema_name, index_name, table_name, index_oid, sql FROM duckdb_indexes()
     WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = $own
 """
+SCRATCH = "__assetboard_"
 Objects = dict[Key, tuple[str | None, int, str | None]]
 
 
-def own_objects(cursor: duckdb.DuckDBPyConnection, asset: str, kind: str) -> Objects:
-    """What `asset` owns right now (its table and indexes, or its view), as a snapshot has it:
-    one query over a single kind of object, so it costs a fraction of a snapshot."""
-    query = _OWN_VIEW if kind == "view" else _OWN_TABLE
-    rows = cursor.execute(query, {"own": asset.lower()}).fetchall()
+def own_objects_sql(kind: str) -> str:
+    """A scalar subquery (parameter $own, lower case): what that asset owns right now, its
+    table and indexes or its view. One kind of object is read, a fraction of a snapshot."""
+    rows = _OWN_VIEW if kind == "view" else _OWN_TABLE
+    return (
+        "(SELECT list([k, s, n, o, CAST(oid AS VARCHAR), q])"
+        f" FROM ({rows}) AS own(k, s, n, o, oid, q))"
+    )
+
+
+def objects_from(rows: list[list[str | None]] | None) -> Objects:
+    """`own_objects_sql`'s list, keyed as a snapshot keys it."""
     return {
-        (kind, schema.lower(), name.lower()): (owner and owner.lower(), oid, sql)
-        for kind, schema, name, owner, oid, sql in rows
+        (str(kind), str(schema).lower(), str(name).lower()): (
+            owner and owner.lower(),
+            int(str(oid)),
+            sql,
+        )
+        for kind, schema, name, owner, oid, sql in rows or []
     }
 
 
@@ -130,7 +143,7 @@ def expected(before: Snapshot, owned: dict[str, Objects]) -> Snapshot:
     kept = {
         key: details
         for key, details in before.objects.items()
-        if not any(_is_own(key, details, m) for m in members)
+        if owner(key, details) not in members
     }
     for objects in owned.values():
         kept.update(objects)
@@ -138,32 +151,47 @@ def expected(before: Snapshot, owned: dict[str, Objects]) -> Snapshot:
 
 
 def verify_batch(
-    cursor: duckdb.DuckDBPyConnection, before: Snapshot, owned: dict[str, Objects]
+    cursor: duckdb.DuckDBPyConnection,
+    before: Snapshot,
+    members: Iterable[str],
+    owned: dict[str, Objects] | None,
 ) -> Snapshot:
-    """AssetFailure unless, since `before`, nothing changed but the batch's own objects, and
-    each asset's objects are still exactly what its own build left (`owned`, taken right after
-    it): no asset of the batch touched another's. The message names no culprit: the engine then
-    rebuilds the batch one asset at a time, where `verify` names it."""
+    """AssetFailure unless, since `before`, nothing changed but the objects of the batch's
+    assets (`members`), and (when `owned` was kept, right after each build) each asset's
+    objects are still what its build left: no asset of the batch touched another's. The message
+    names no culprit: the engine then builds the batch one asset at a time, where `verify` does.
+    """
     after = snapshot(cursor)
     if after.transaction != before.transaction:
         raise AssetFailure("an asset of the batch ended the engine's transaction")
-    members = {name.lower() for name in owned}
+    names = {name.lower() for name in members}
+    now: dict[str, Objects] = {}
     for key in before.objects.keys() | after.objects.keys():
         old, new = before.objects.get(key), after.objects.get(key)
-        if old != new and not any(_is_own(key, old or new, m) for m in members):
+        belongs = owner(key, old or new)
+        if belongs in names:
+            if new is not None:
+                now.setdefault(belongs, {})[key] = new
+        elif old != new:
             raise AssetFailure(f"an asset of the batch changed {key[0]} {key[1]}.{key[2]}")
-    for name, objects in owned.items():
-        own = name.lower()
-        now = {k: v for k, v in after.objects.items() if _is_own(k, v, own)}
-        if now != objects:
+    for name, objects in (owned or {}).items():
+        if now.get(name.lower(), {}) != objects:
             raise AssetFailure(f"'{name}' was changed after its own build, within the batch")
     return after
 
 
-def _is_own(key: Key, details: tuple[str | None, int, str | None] | None, own: str) -> bool:
+def owner(key: Key, details: tuple[str | None, int, str | None] | None) -> str | None:
+    """The asset (lower case) a catalog object would belong to: its table or view, that
+    object's scratch view, an index on its table; None for anything else."""
     kind, schema, name = key
     if schema != "main":
-        return False
+        return None
     if kind in ("table", "view"):
-        return name in (own, f"__assetboard_{own}")
-    return kind == "index" and details is not None and details[0] == own
+        return name.removeprefix(SCRATCH)
+    if kind == "index" and details is not None:
+        return details[0]
+    return None
+
+
+def _is_own(key: Key, details: tuple[str | None, int, str | None] | None, own: str) -> bool:
+    return owner(key, details) == own

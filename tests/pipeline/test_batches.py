@@ -152,3 +152,59 @@ def test_an_asset_hiding_an_error_is_caught(db_path: Path) -> None:
     error = _fails_alone_and_the_rest_is_built(db_path, "v3", hides)
 
     assert "aborted" in error.lower()
+
+
+KINDS_OF_VALUES = """
+SELECT * FROM (VALUES
+    (1, 'lamp', 12.50::DECIMAL(10, 2), DATE '2024-02-29', TIMESTAMP '2024-03-01 10:00:00',
+     [1, 2], {'a': 1}, 'x'::BLOB, INTERVAL 3 DAY, NULL::DOUBLE, '😀 <b>'),
+    (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1e308, '')
+) AS t(id, name, price, day, stamp, ids, s, b, i, d, text)
+"""
+
+
+@pytest.mark.parametrize("kind", ["view", "table"])
+def test_a_batch_records_what_a_build_of_its_own_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Row counts, column types and previews do not depend on how the asset was built."""
+    defs = Definitions(
+        assets=[asset(lambda con: KINDS_OF_VALUES, name=n, kind=kind) for n in ("p", "q")]
+        + [asset(lambda con: "SELECT * FROM range(25) AS r(n)", name="many", kind=kind)]
+        + [asset(lambda con: "SELECT 1 AS x WHERE false", name="empty", kind=kind)]
+    )
+    monkeypatch.setenv("ASSETBOARD_BATCH_BELOW", "60")
+    recorded = {}
+    for how in ("batched", "alone"):
+        db = tmp_path / f"{how}.duckdb"
+        if how == "alone":
+            monkeypatch.setenv("ASSETBOARD_BATCH_BELOW", "0")
+        assert materialize(defs, db=db, max_workers=1).ok
+        assert materialize(defs, db=db, max_workers=1).ok  # a table batches once built
+        with store.open_store(db) as con:
+            catalog = store.catalog(con)
+        recorded[how] = {name: (e.row_count, e.columns, e.preview) for name, e in catalog.items()}
+        committed = {e.committed_at for e in catalog.values()}
+        assert len(committed) == (1 if how == "batched" else len(catalog))
+
+    assert recorded["batched"] == recorded["alone"]
+    assert recorded["alone"]["many"][0] == 25 and len(recorded["alone"]["many"][2]) == 10
+    assert recorded["alone"]["empty"][:2] == (0, [["x", "INTEGER"]])
+
+
+@pytest.mark.parametrize("position", ["v0", "v3"])
+def test_an_asset_running_statements_of_its_own_still_shares_the_transaction(
+    db_path: Path, position: str
+) -> None:
+    """Reading upstream data into pandas runs statements: harmless, and checked in full."""
+
+    def reads_first(con):
+        (n,) = con.execute("SELECT count(*) FROM duckdb_views()").fetchall()[0]
+        con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")  # temporary: free
+        return f"SELECT {int(n > -1)} AS x"
+
+    result = materialize(_defs(**{position: reads_first}), db=db_path, max_workers=1)
+
+    assert result.ok, result.assets
+    assert len(set(_committed(db_path).values())) == 1
+    assert _contents(db_path)[position] == [(1,)]
