@@ -2,32 +2,28 @@
 
 report = build_report("data/warehouse.duckdb", run="latest", defs_module="pipeline.examples.sales")
 Path("report.html").write_text(render(report, "html"))
+
+The renderers (Jinja2 and all) load on first use: `python -m pipeline materialize` registers
+the report subcommand's arguments and should not pay for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from pipeline.report.html import render_html
-from pipeline.report.jsonreport import load_schema, render_json, to_dict
-from pipeline.report.junit import render_junit
-from pipeline.report.markdown import render_markdown
-from pipeline.report.model import (
-    AssetEntry,
-    CheckEntry,
-    Report,
-    ReportError,
-    build_report,
-    recent_run_ids,
-)
+if TYPE_CHECKING:
+    from pipeline.report.jsonreport import load_schema, to_dict
+    from pipeline.report.model import (
+        AssetEntry,
+        CheckEntry,
+        Report,
+        ReportError,
+        build_report,
+        recent_run_ids,
+    )
 
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "html": render_html,
-    "json": render_json,
-    "junit": render_junit,
-    "md": render_markdown,
-}
-FORMATS = tuple(RENDERERS)
+FORMATS = ("html", "json", "junit", "md")
 EXTENSIONS = {"html": "html", "json": "json", "junit": "xml", "md": "md"}
 MIME_TYPES = {
     "html": "text/html",
@@ -35,17 +31,39 @@ MIME_TYPES = {
     "junit": "application/xml",
     "md": "text/markdown",
 }
+_RENDERERS = {  # format -> (module, function)
+    "html": ("html", "render_html"),
+    "json": ("jsonreport", "render_json"),
+    "junit": ("junit", "render_junit"),
+    "md": ("markdown", "render_markdown"),
+}
+_LAZY = {
+    "AssetEntry": "model",
+    "CheckEntry": "model",
+    "Report": "model",
+    "ReportError": "model",
+    "build_report": "model",
+    "recent_run_ids": "model",
+    "load_schema": "jsonreport",
+    "to_dict": "jsonreport",
+}
 
 
 def render(report: Report, fmt: str) -> str:
     """The report as text in one of FORMATS: html, json, junit, md."""
-    try:
-        renderer = RENDERERS[fmt]
-    except KeyError:
-        raise ReportError(
-            f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}"
-        ) from None
-    return renderer(report)
+    if fmt not in _RENDERERS:
+        from pipeline.report.model import ReportError
+
+        raise ReportError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+    module, function = _RENDERERS[fmt]
+    renderer = getattr(importlib.import_module(f"pipeline.report.{module}"), function)
+    return str(renderer(report))
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pipeline.report' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"pipeline.report.{_LAZY[name]}"), name)
 
 
 __all__ = [

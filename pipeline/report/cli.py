@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.cli_support import os_error_reason, print_error, whole_number
 from pipeline.definitions import Definitions
-from pipeline.report import EXTENSIONS, FORMATS, ReportError, build_report, render
+from pipeline.report import EXTENSIONS, FORMATS, render
 from pipeline.textsafe import for_terminal
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -85,6 +85,8 @@ def main(args: argparse.Namespace, defs: Definitions | None = None) -> int:
     if args.out != "-" and (problem := _out_problem(args.out, args.format)):
         print_error(problem)
         return EXIT_USAGE
+    from pipeline.report.model import ReportError, build_report  # loads with the command
+
     try:
         report = build_report(
             args.db, args.run, defs=defs, defs_module=args.defs, history_length=args.history
