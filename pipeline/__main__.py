@@ -10,8 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline import selection, status, store
+from pipeline import selection, store
 from pipeline.cli_support import (
     exit_code_of,
     os_error_reason,
@@ -27,6 +28,9 @@ from pipeline.states import AssetHealth, CheckOutcome, RunStatus
 from pipeline.store import AssetEvent, CheckRecord
 from pipeline.textsafe import cap, for_terminal, printable
 from pipeline.warehouse import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from pipeline import status
 
 DEFAULT_DEFS = "pipeline.examples.sales"
 MAX_WORKERS = 64
@@ -171,6 +175,8 @@ def _run(args: argparse.Namespace, defs: Definitions) -> int:
 
 
 def _list(args: argparse.Namespace, defs: Definitions) -> int:
+    from pipeline import status  # the health model: only `list` needs it
+
     with store.open_store(args.db) as con:
         statuses = status.asset_statuses(defs, con)
         checks = status.check_states(defs, con)
