@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 
 from pipeline import builder, faults, guard, ledger
-from pipeline.definitions import AssetDef
+from pipeline.definitions import AssetContext, AssetDef
 from pipeline.errors import AssetFailure
 from pipeline.store import CatalogEntry, jsonable
 from pipeline.warehouse import quote_ident, utcnow
@@ -136,7 +136,7 @@ def _build_one(batch: _Batch, asset: AssetDef, first: bool) -> Built:
     faults.pause("asset-running", asset.name, batch.stop)
     if batch.stop.is_set():
         raise builder.Cancelled(f"the run was cancelled before '{asset.name}' started")
-    value = asset.fn(cursor)
+    value = asset.build(cursor, AssetContext(asset.name, batch.run_id))
     if isinstance(value, str):
         query = builder.single_query(cursor, asset.name, value)  # parses in Python: no number
         expected_number = batch.next_statement + builder.replace(cursor, asset, query, batch.before)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from pipeline import faults, guard, ledger
-from pipeline.definitions import AssetDef
+from pipeline.definitions import AssetContext, AssetDef
 from pipeline.errors import AssetFailure, PipelineError
 from pipeline.store import CatalogEntry, jsonable
 from pipeline.textsafe import cap
@@ -46,7 +46,9 @@ def rebuild(
     try:
         before = guard.snapshot(cursor)
         faults.pause("asset-running", asset.name, stop)
-        value = call(asset, cursor) if call else asset.fn(cursor)
+        value = (
+            call(asset, cursor) if call else asset.build(cursor, AssetContext(asset.name, run_id))
+        )
         write(cursor, asset, value, before)
         del value  # a view that needs a released Python object must fail now, not later
         after = guard.verify(cursor, before, asset.name)

@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import logging
 import re
 import sys
 from collections import Counter
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 from pipeline.errors import DefinitionError, SelectionError
 from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
+from pipeline.partitions import Partitions, TimeWindow
 from pipeline.states import CheckKey
 
 Kind = Literal["table", "view"]
@@ -33,7 +35,7 @@ SEVERITIES = ("error", "warn")
 
 @dataclass(frozen=True)
 class AssetDef:
-    """One table or view the engine builds from `fn(con)`."""
+    """One table or view the engine builds from `fn(con)` or `fn(con, context)`."""
 
     name: str
     fn: Callable[..., Any] = field(repr=False, compare=False)
@@ -43,6 +45,31 @@ class AssetDef:
     kind: Kind = "table"
     tags: Mapping[str, str] = field(default_factory=dict, compare=False)
     code_version: str = ""
+    partitions: Partitions | None = None
+    partition_column: str | None = None  # the column whose value says a row's partition
+    takes_context: bool = False  # fn(con, context)
+
+    def build(self, con: Any, context: AssetContext) -> Any:
+        """Call the function the way it was written: with or without `context`."""
+        return self.fn(con, context) if self.takes_context else self.fn(con)
+
+
+@dataclass(frozen=True)
+class AssetContext:
+    """What an asset function (`fn(con, context)`) or a check learns about its run."""
+
+    asset: str
+    run_id: int | None = None
+    partition_key: str | None = None
+    partition_window: TimeWindow | None = None  # [start, end) of a time partition
+
+    @property
+    def log(self) -> logging.Logger:
+        return logging.getLogger(f"pipeline.asset.{self.asset}")
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self.partition_key is not None
 
 
 @dataclass(frozen=True)
@@ -146,14 +173,21 @@ def asset(
     kind: Kind = "table",
     tags: Mapping[str, str] | None = None,
     code_version: str | None = None,
+    partitions: Partitions | None = None,
+    partition_column: str | None = None,
 ) -> Any:
-    """Declare an asset built by `fn(con)`; usable as `@asset` or `@asset(...)`."""
+    """Declare an asset built by `fn(con)` or `fn(con, context)`; usable as `@asset` or
+    `@asset(...)`. A partitioned asset's function returns the rows of `context.partition_key`,
+    which the engine writes in place of that partition's rows (`partition_column`)."""
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
+        asset_name = name or func.__name__
         if kind not in KINDS:
             raise DefinitionError(
-                [f"asset '{name or func.__name__}' has kind {kind!r}; use 'table' or 'view'"]
+                [f"asset '{asset_name}' has kind {kind!r}; use 'table' or 'view'"]
             )
+        if problems := _partition_problems(asset_name, kind, partitions, partition_column):
+            raise DefinitionError(problems)
         return AssetDef(
             name=name or func.__name__,
             fn=func,
@@ -163,9 +197,51 @@ def asset(
             kind=kind,
             tags=dict(tags or {}),
             code_version=code_version or source_hash(func),
+            partitions=partitions,
+            partition_column=partition_column,
+            takes_context=_takes_context(asset_name, func),
         )
 
     return wrap(fn) if fn is not None else wrap
+
+
+def _partition_problems(
+    name: str, kind: str, partitions: Partitions | None, column: str | None
+) -> list[str]:
+    if partitions is None:
+        if column is not None:
+            return [f"asset '{name}' has partition_column={column!r} but no partitions="]
+        return []
+    if not isinstance(partitions, Partitions):
+        return [
+            f"asset '{name}' has partitions={partitions!r}: use MonthlyPartitions(...),"
+            " WeeklyPartitions, DailyPartitions or StaticPartitions([...])"
+        ]
+    if kind != "table":
+        return [f"asset '{name}' is partitioned, so it must be a table: a view cannot keep"
+                " one partition while another is rebuilt"]  # fmt: skip
+    if not column:
+        return [
+            f"asset '{name}' is partitioned but has no partition_column: name the column"
+            ' holding each row\'s partition, e.g. partition_column="month"'
+        ]
+    return []
+
+
+def _takes_context(name: str, func: Callable[..., Any]) -> bool:
+    """Whether `func` is written `fn(con, context)`: a second parameter without a default, or
+    one named `context` (`lambda con, i=i: ...` keeps its `i`). One taking nothing is refused."""
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):  # a builtin or C function: called as fn(con)
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not positional and not any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        raise DefinitionError(
+            [f"asset '{name}' is a function of no arguments: write it fn(con) or fn(con, context)"]
+        )
+    second = positional[1:2]
+    return bool(second) and (second[0].default is second[0].empty or second[0].name == "context")
 
 
 def asset_check(

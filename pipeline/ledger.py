@@ -24,8 +24,11 @@ CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE SEQUENCE IF NOT EXISTS {SCHEMA}.build_ids START 1;
 CREATE TABLE IF NOT EXISTS {BUILDS} (
     build_id BIGINT, asset VARCHAR, run_id BIGINT, kind VARCHAR, row_count BIGINT,
-    columns VARCHAR, preview VARCHAR, code_version VARCHAR, committed_at TIMESTAMP);
+    columns VARCHAR, preview VARCHAR, code_version VARCHAR, committed_at TIMESTAMP,
+    partition_key VARCHAR);
 """
+# A partition's build has its key; a whole table's build none. Ledgers written before
+# partitions existed lack the column: `ensure` adds it.
 
 
 def exists(con: duckdb.DuckDBPyConnection) -> bool:
@@ -41,14 +44,26 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ledger on first use (a run does it before any build starts)."""
     if not exists(con):
         con.execute(_DDL)
+    elif not _has_partition_key(con):
+        con.execute(f"ALTER TABLE {BUILDS} ADD COLUMN partition_key VARCHAR")
 
 
-def add(cursor: duckdb.DuckDBPyConnection, *entries: CatalogEntry) -> None:
+def _has_partition_key(con: duckdb.DuckDBPyConnection) -> bool:
+    con.execute(f"SELECT * FROM {BUILDS} LIMIT 0")  # its columns, without a catalog scan
+    names = [column[0] for column in con.description or []]
+    con.fetchall()
+    return "partition_key" in names
+
+
+def add(
+    cursor: duckdb.DuckDBPyConnection, *entries: CatalogEntry, partition_key: str | None = None
+) -> None:
     """Append `entries` inside the caller's open transaction, beside the tables they describe:
-    one INSERT however many (a batch of builds commits its rows together)."""
+    one INSERT however many (a batch of builds commits its rows together). A partition's build
+    gives its key (the entry then describes that partition's rows)."""
     if not entries:
         return
-    row = f"(nextval('{SCHEMA}.build_ids'), ?, ?, ?, ?, ?, ?, ?, ?)"
+    row = f"(nextval('{SCHEMA}.build_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     values = [
         value
         for entry in entries
@@ -61,20 +76,67 @@ def add(cursor: duckdb.DuckDBPyConnection, *entries: CatalogEntry) -> None:
             json.dumps(jsonable(entry.preview)),  # ASCII: nothing DuckDB could refuse
             entry.code_version,
             entry.committed_at,
+            partition_key,
         )
     ]
     cursor.execute(f"INSERT INTO {BUILDS} VALUES {', '.join([row] * len(entries))}", values)
 
 
 def current(con: duckdb.DuckDBPyConnection) -> dict[str, CatalogEntry]:
-    """The newest build of every asset the ledger knows."""
+    """What stands of every asset the ledger knows: its newest whole build, or, for an asset
+    built in partitions since, all its partitions together (rows summed, newest preview)."""
     if not exists(con):
         return {}
+    whole = {
+        row[0]: _entry(row)
+        for row in con.execute(
+            f"SELECT {_COLUMNS} FROM {BUILDS} WHERE partition_key IS NULL"
+            " QUALIFY row_number() OVER (PARTITION BY asset ORDER BY build_id DESC) = 1"
+        ).fetchall()
+    }
+    for asset, parts in _partition_rows(con).items():
+        newest = max(parts, key=lambda p: p[0])[1]
+        entry = CatalogEntry(
+            asset,
+            max(p[1].run_id or 0 for p in parts) or None,
+            newest.kind,
+            sum(p[1].row_count or 0 for p in parts),
+            newest.columns,
+            newest.preview,
+            newest.code_version,
+            max((p[1].committed_at for p in parts if p[1].committed_at), default=None),
+        )
+        whole[asset] = entry
+    return whole
+
+
+def current_partitions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], CatalogEntry]:
+    """(asset, partition key) -> the build whose rows stand for that partition now."""
+    return {
+        (asset, key): entry
+        for asset, parts in _partition_rows(con).items()
+        for _, entry, key in parts
+    }
+
+
+def _partition_rows(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[str, list[tuple[int, CatalogEntry, str]]]:
+    """Per asset, the newest build of each partition built after its newest whole build."""
+    if not exists(con) or not _has_partition_key(con):
+        return {}
     rows = con.execute(
-        f"SELECT {_COLUMNS} FROM {BUILDS}"
-        " QUALIFY row_number() OVER (PARTITION BY asset ORDER BY build_id DESC) = 1"
+        f"SELECT build_id, partition_key, {_COLUMNS} FROM {BUILDS} b"
+        " WHERE partition_key IS NOT NULL AND build_id > coalesce((SELECT max(build_id)"
+        f" FROM {BUILDS} w WHERE w.asset = b.asset AND w.partition_key IS NULL), 0)"
+        " QUALIFY row_number() OVER (PARTITION BY asset, partition_key"
+        " ORDER BY build_id DESC) = 1"
     ).fetchall()
-    return {row[0]: _entry(row) for row in rows}
+    found: dict[str, list[tuple[int, CatalogEntry, str]]] = {}
+    for build_id, key, *row in rows:
+        entry = _entry(tuple(row))
+        found.setdefault(entry.asset, []).append((build_id, entry, key))
+    return found
 
 
 def _entry(row: tuple) -> CatalogEntry:
@@ -96,7 +158,8 @@ def previous(con: duckdb.DuckDBPyConnection, asset: str) -> CatalogEntry | None:
     if not exists(con):
         return None
     row = con.execute(
-        f"SELECT {_COLUMNS} FROM {BUILDS} WHERE asset = ? ORDER BY build_id DESC LIMIT 1 OFFSET 1",
+        f"SELECT {_COLUMNS} FROM {BUILDS} WHERE asset = ? AND partition_key IS NULL"
+        " ORDER BY build_id DESC LIMIT 1 OFFSET 1",
         [asset],
     ).fetchone()
     return None if row is None else _entry(row)
@@ -110,6 +173,7 @@ def compact(
     con.execute(
         f"DELETE FROM {BUILDS} WHERE list_contains($forget, asset) OR build_id IN ("
         f" SELECT build_id FROM {BUILDS}"
-        " QUALIFY row_number() OVER (PARTITION BY asset ORDER BY build_id DESC) > 2)",
+        " QUALIFY row_number() OVER (PARTITION BY asset, partition_key"
+        " ORDER BY build_id DESC) > 2)",
         {"forget": sorted(forget)},
     )

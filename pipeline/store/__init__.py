@@ -11,6 +11,18 @@ same transaction as its table (ledger.py), and `catalog` here mirrors that ledge
 dies between the two is repaired from the ledger by the next one (recovery.py).
 """
 
+from pipeline.store.partitioned import (
+    get_backfill,
+    latest_partition_checks,
+    latest_partition_events,
+    list_backfills,
+    partition_catalog,
+    replace_partition_catalog,
+    run_partition_checks,
+    run_partition_events,
+    start_backfill,
+    update_backfill,
+)
 from pipeline.store.reads import (
     DEAD_RUN,
     asset_history,
@@ -30,8 +42,12 @@ from pipeline.store.reads import (
 )
 from pipeline.store.records import (
     AssetEvent,
+    Backfill,
     CatalogEntry,
     CheckRecord,
+    PartitionCheck,
+    PartitionEntry,
+    PartitionEvent,
     RunRecord,
     jsonable,
 )
@@ -47,6 +63,7 @@ from pipeline.store.schema import (
     set_warehouse_identity,
 )
 from pipeline.store.writes import (
+    PartitionFacts,
     cancel_request,
     record,
     replace_catalog,
@@ -60,8 +77,13 @@ __all__ = [
     "DEAD_RUN",
     "SCHEMA_VERSION",
     "AssetEvent",
+    "Backfill",
     "CatalogEntry",
     "CheckRecord",
+    "PartitionCheck",
+    "PartitionEntry",
+    "PartitionEvent",
+    "PartitionFacts",
     "RunRecord",
     "asset_history",
     "build_durations",
@@ -69,6 +91,7 @@ __all__ = [
     "catalog",
     "check_history",
     "check_history_until",
+    "get_backfill",
     "get_run",
     "history_exists",
     "history_path",
@@ -79,18 +102,27 @@ __all__ = [
     "latest_check_records",
     "latest_check_results",
     "latest_events",
+    "latest_partition_checks",
+    "latest_partition_events",
+    "list_backfills",
     "list_runs",
     "open_store",
     "open_writer",
+    "partition_catalog",
     "record",
     "release_reserve",
     "replace_catalog",
+    "replace_partition_catalog",
     "request_cancel",
     "run_check_results",
     "run_events",
+    "run_partition_checks",
+    "run_partition_events",
     "running_runs",
     "set_warehouse_identity",
+    "start_backfill",
     "start_run",
     "transaction",
+    "update_backfill",
     "update_run",
 ]

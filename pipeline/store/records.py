@@ -112,6 +112,66 @@ class CatalogEntry:
     committed_at: datetime | None = None
 
 
+@dataclass
+class PartitionEvent:
+    """One partition's build in one run: what AssetEvent is to an unpartitioned asset."""
+
+    run_id: int
+    asset: str
+    partition_key: str
+    status: str  # EventStatus
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    row_count: int | None = None  # the partition's rows
+    error: str | None = None
+    skip_reason: str | None = None
+    upstream: str | None = None
+    blocked_by: CheckKey | None = None
+
+
+@dataclass
+class PartitionCheck:
+    """One check's execution on one partition (the run's CheckRecord holds the worst)."""
+
+    run_id: int
+    asset: str
+    check_name: str
+    partition_key: str
+    outcome: str  # CheckOutcome
+    severity: str = "error"
+    observed_value: float | None = None
+    failing_count: int | None = None
+    error: str | None = None
+    skip_reason: str | None = None
+
+
+@dataclass
+class PartitionEntry:
+    """The build that made a partition's rows now in the warehouse (mirrored from the ledger)."""
+
+    asset: str
+    partition_key: str
+    run_id: int | None
+    row_count: int | None
+    committed_at: datetime | None = None
+
+
+@dataclass
+class Backfill:
+    """Partitions of some assets to build, over as many runs as it takes (resume)."""
+
+    backfill_id: int
+    assets: list[str]
+    partition_keys: list[str]
+    status: str  # RunStatus of its latest run: running, success, failed, cancelled, ...
+    created_at: datetime
+    ended_at: datetime | None = None
+    launched_by: str | None = None
+    run_ids: list[int] = field(default_factory=list)
+    message: str | None = None
+
+
 def jsonable(value: Any) -> Any:
     """JSON's own types kept, containers converted item by item, anything else as text."""
     if value is None or isinstance(value, bool | int | str):
@@ -131,8 +191,17 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-_JSON_FIELDS = {"planned", "columns", "preview", "failing_sample", "metadata"}
-_TIME_FIELDS = {"started_at", "ended_at", "committed_at", "cancel_requested_at"}
+_JSON_FIELDS = {
+    "planned",
+    "columns",
+    "preview",
+    "failing_sample",
+    "metadata",
+    "assets",
+    "partition_keys",
+    "run_ids",
+}
+_TIME_FIELDS = {"started_at", "ended_at", "committed_at", "cancel_requested_at", "created_at"}
 _TEXT_FIELDS = {"error", "message"}  # free text from errors: capped when stored
 
 

@@ -48,6 +48,27 @@ CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results (asset, check
 CREATE TABLE IF NOT EXISTS catalog (
     asset TEXT PRIMARY KEY, run_id INTEGER, kind TEXT, row_count INTEGER, columns TEXT,
     preview TEXT, code_version TEXT, committed_at TEXT);
+CREATE TABLE IF NOT EXISTS partition_events (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, partition_key TEXT NOT NULL,
+    status TEXT NOT NULL, started_at TEXT, ended_at TEXT, duration_s REAL, row_count INTEGER,
+    error TEXT, skip_reason TEXT, upstream TEXT, blocked_by TEXT,
+    PRIMARY KEY (run_id, asset, partition_key));
+CREATE INDEX IF NOT EXISTS partition_events_by_key
+    ON partition_events (asset, partition_key, run_id);
+CREATE TABLE IF NOT EXISTS partition_checks (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, check_name TEXT NOT NULL,
+    partition_key TEXT NOT NULL, outcome TEXT NOT NULL, severity TEXT, observed_value REAL,
+    failing_count INTEGER, error TEXT, skip_reason TEXT,
+    PRIMARY KEY (run_id, asset, check_name, partition_key));
+CREATE INDEX IF NOT EXISTS partition_checks_by_key
+    ON partition_checks (asset, partition_key, run_id);
+CREATE TABLE IF NOT EXISTS partition_catalog (
+    asset TEXT NOT NULL, partition_key TEXT NOT NULL, run_id INTEGER, row_count INTEGER,
+    committed_at TEXT, PRIMARY KEY (asset, partition_key));
+CREATE TABLE IF NOT EXISTS backfills (
+    backfill_id INTEGER PRIMARY KEY AUTOINCREMENT, assets TEXT NOT NULL,
+    partition_keys TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+    ended_at TEXT, launched_by TEXT, run_ids TEXT NOT NULL DEFAULT '[]', message TEXT);
 """
 
 

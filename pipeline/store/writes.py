@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import faults
@@ -14,6 +15,9 @@ from pipeline.store.records import (
     AssetEvent,
     CatalogEntry,
     CheckRecord,
+    PartitionCheck,
+    PartitionEntry,
+    PartitionEvent,
     RunRecord,
     _columns,
     _encode,
@@ -89,8 +93,10 @@ def record(
     checks: Iterable[CheckRecord] = (),
     built: Iterable[CatalogEntry] = (),
     run: RunRecord | None = None,
+    partitions: PartitionFacts | None = None,
 ) -> None:
-    """Record asset events, check results, committed builds and the run in one transaction."""
+    """Record asset events, check results, committed builds, partition facts and the run in
+    one transaction."""
     events, checks = list(events), list(checks)
     subjects: list[str | None] = [f"{e.status}:{e.asset}" for e in events]
     subjects += [f"check:{c.asset}" for c in checks]
@@ -100,8 +106,33 @@ def record(
         con.executemany(_upsert("asset_events", AssetEvent), [_row(e) for e in events])
         con.executemany(_upsert("check_results", CheckRecord), [_row(c) for c in checks])
         con.executemany(_upsert("catalog", CatalogEntry), [_row(b) for b in built])
+        if partitions is not None:
+            facts = partitions
+            rows = [_row(e) for e in facts.events]
+            con.executemany(_upsert("partition_events", PartitionEvent), rows)
+            rows = [_row(c) for c in facts.checks]
+            con.executemany(_upsert("partition_checks", PartitionCheck), rows)
+            rows = [_row(b) for b in facts.built]
+            con.executemany(_upsert("partition_catalog", PartitionEntry), rows)
         if run is not None:
             _update_run(con, run)
+
+
+@dataclass
+class PartitionFacts:
+    """Partition events, partition check results and committed partition builds."""
+
+    events: list[PartitionEvent] = field(default_factory=list)
+    checks: list[PartitionCheck] = field(default_factory=list)
+    built: list[PartitionEntry] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.checks or self.built)
+
+    def extend(self, other: PartitionFacts) -> None:
+        self.events.extend(other.events)
+        self.checks.extend(other.checks)
+        self.built.extend(other.built)
 
 
 def replace_catalog(con: sqlite3.Connection, entries: Iterable[CatalogEntry]) -> None:
