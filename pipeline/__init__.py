@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 from pipeline.definitions import (
+    AssetContext,
     AssetDef,
     CheckDef,
     CheckResult,
@@ -19,36 +20,53 @@ from pipeline.errors import (
     SelectionError,
     WarehouseLockedError,
 )
+from pipeline.partitions import (
+    DailyPartitions,
+    MonthlyPartitions,
+    PartitionError,
+    StaticPartitions,
+    TimeWindow,
+    WeeklyPartitions,
+)
 from pipeline.selection import select
 
 if TYPE_CHECKING:
     from pipeline.engine import RunResult, materialize, run_checks
+    from pipeline.partition_runs import PartitionRequest
 
-_ENGINE = ("RunResult", "materialize", "run_checks")
+_ENGINE = ("RunResult", "materialize", "run_checks", "PartitionRequest")
 
 
 def __getattr__(name: str) -> Any:
     """The engine (and DuckDB behind it) is imported on first use: `python -m pipeline --help`
     and the commands that only read the history start without it."""
     if name in _ENGINE:
-        from pipeline import engine
+        from pipeline import engine, partition_runs
 
-        return getattr(engine, name)
+        return getattr(partition_runs if name == "PartitionRequest" else engine, name)
     raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
 
 
 __all__ = [
+    "AssetContext",
     "AssetDef",
     "AssetFailure",
     "CheckDef",
     "CheckResult",
+    "DailyPartitions",
     "DefinitionError",
     "Definitions",
+    "MonthlyPartitions",
+    "PartitionError",
+    "PartitionRequest",
     "PipelineError",
     "RunInProgressError",
     "RunResult",
     "SelectionError",
+    "StaticPartitions",
+    "TimeWindow",
     "WarehouseLockedError",
+    "WeeklyPartitions",
     "asset",
     "asset_check",
     "load_definitions",

@@ -95,7 +95,7 @@ def write(
             value.to_view(scratch, replace=True)
             replace(cursor, asset, f"SELECT * FROM {quote_ident(scratch)}", before)
             cursor.execute(f"DROP VIEW {quote_ident(scratch)}")
-    elif _is_dataframe(value):
+    elif is_dataframe(value):
         if asset.kind == "view":
             raise AssetFailure(
                 f"asset '{asset.name}' returned a DataFrame but has kind='view'; a DataFrame"
@@ -138,7 +138,7 @@ def single_query(cursor: duckdb.DuckDBPyConnection, asset: str, sql: str) -> str
     return statement.query.strip().rstrip(";")
 
 
-def _is_dataframe(value: Any) -> bool:
+def is_dataframe(value: Any) -> bool:
     pandas = sys.modules.get("pandas")  # not imported means it cannot be a DataFrame
     return pandas is not None and isinstance(value, pandas.DataFrame)
 

@@ -10,14 +10,16 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from pipeline import faults
 from pipeline.builder import error_text
-from pipeline.definitions import SEVERITIES, CheckDef, CheckResult, Definitions
+from pipeline.definitions import SEVERITIES, AssetContext, CheckDef, CheckResult, Definitions
 from pipeline.errors import PipelineError
+from pipeline.partitions import TimeWindow
 from pipeline.states import CheckOutcome, NotRunReason
 from pipeline.store import CheckRecord, jsonable
 from pipeline.warehouse import scalar, utcnow
@@ -64,8 +66,10 @@ def run_asset_checks(
     cursor: duckdb.DuckDBPyConnection,
     run_id: int,
     stop: threading.Event | None = None,
+    scope: Scope | None = None,
 ) -> list[CheckRecord]:
-    """Run `checks` on `cursor` in order, each keeping its own or the default sample size.
+    """Run `checks` on `cursor` in order, each keeping its own or the default sample size;
+    with a `scope`, on one partition of the asset.
 
     Once `stop` is set the remaining checks are recorded as not run.
     """
@@ -76,22 +80,43 @@ def run_asset_checks(
             continue
         size = defs.failing_sample_size if check.sample_size is None else check.sample_size
         faults.pause("check-running", check.key, stop)
-        record = run_check(check, cursor, run_id, size)
+        record = run_check(check, cursor, run_id, size, scope)
         if stop is not None and stop.is_set() and record.outcome == CheckOutcome.ERROR:
             record = skipped_checks([check], run_id, NotRunReason.RUN_STOPPED)[0]
         records.append(record)
     return records
 
 
+@dataclass(frozen=True)
+class Scope:
+    """One partition a check runs on: its key and the temporary view showing only it."""
+
+    key: str
+    view_sql: str
+    window: TimeWindow | None = None
+
+
 def run_check(
-    check: CheckDef, cursor: duckdb.DuckDBPyConnection, run_id: int, sample_size: int
+    check: CheckDef,
+    cursor: duckdb.DuckDBPyConnection,
+    run_id: int,
+    sample_size: int,
+    scope: Scope | None = None,
 ) -> CheckRecord:
     record = _record(check, run_id, CheckOutcome.ERROR)
     record.started_at = utcnow()
     started = time.perf_counter()
     cursor.execute("BEGIN TRANSACTION")
     try:
-        result = check.fn(cursor)
+        if scope is not None:
+            cursor.execute(scope.view_sql)
+        context = AssetContext(
+            check.asset,
+            run_id,
+            scope.key if scope else None,
+            scope.window if scope else None,
+        )
+        result = check.run(cursor, context)
         if not isinstance(result, CheckResult):
             raise PipelineError(
                 f"check '{check.key}' returned {type(result).__name__};"

@@ -105,6 +105,13 @@ class CheckDef:
     # Other assets the check reads (e.g. the parent table of a foreign key): in a run that
     # rebuilds them, the check waits for them instead of reading an old or missing table.
     additional_deps: tuple[str, ...] = ()
+    # On a partitioned asset: run once per partition built, reading only that partition's rows
+    # (False: once on the whole table, after the run's partitions).
+    per_partition: bool = True
+    takes_context: bool = False  # fn(con, context)
+
+    def run(self, con: Any, context: AssetContext) -> CheckResult:
+        return self.fn(con, context) if self.takes_context else self.fn(con)
 
     @property
     def key(self) -> str:
@@ -254,11 +261,14 @@ def asset_check(
     description: str | None = None,
     sample_size: int | None = None,
     additional_deps: Iterable[str | AssetDef] = (),
+    per_partition: bool = True,
 ) -> Any:
-    """Declare a check on `asset`, run by the engine right after the asset is built.
+    """Declare a check on `asset`, run by the engine right after the asset is built, as
+    `fn(con)` or `fn(con, context)`.
 
     A check that also reads other assets names them in `additional_deps`, so that it runs once
-    they are built too.
+    they are built too. On a partitioned asset it runs per partition (reading the asset's name
+    gives that partition's rows) unless `per_partition=False`.
     """
 
     def wrap(func: Callable[..., CheckResult]) -> CheckDef:
@@ -282,6 +292,8 @@ def asset_check(
             description=description or inspect.getdoc(func),
             sample_size=sample_size,
             additional_deps=tuple(_asset_name(dep) for dep in additional_deps),
+            per_partition=per_partition,
+            takes_context=_takes_context(name or func.__name__, func),
         )
 
     return wrap(fn) if fn is not None else wrap

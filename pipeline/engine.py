@@ -28,10 +28,12 @@ from typing import Any
 
 import duckdb
 
-from pipeline import batches, builder, config, faults, recovery, selection, store
+from pipeline import batches, builder, config, faults, partition_runs, recovery, selection, store
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
+from pipeline.partition_runs import PartitionNode, PartitionRequest, partition_event
+from pipeline.runner_partitions import PartitionSteps
 from pipeline.states import (
     CheckKey,
     CheckOutcome,
@@ -41,7 +43,7 @@ from pipeline.states import (
     RunStatus,
     SkipReason,
 )
-from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
+from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, PartitionFacts, RunRecord
 from pipeline.warehouse import (
     DEFAULT_DB,
     FileIdentity,
@@ -129,9 +131,24 @@ def materialize(
     *,
     cancel: CancelToken | None = None,
     launched_by: str = "python",
+    partitions: PartitionRequest | None = None,
 ) -> RunResult:
-    """Rebuild the selected assets (all when None) in dependency order, checks after each."""
-    return _run(defs, RunKind.MATERIALIZE, select, db, max_workers, on_event, cancel, launched_by)
+    """Rebuild the selected assets (all when None) in dependency order, checks after each.
+
+    Partitioned assets build the partitions `partitions` asks for (every one when None), each
+    in its own transaction, with its checks on its own rows.
+    """
+    return _run(
+        defs,
+        RunKind.MATERIALIZE,
+        select,
+        db,
+        max_workers,
+        on_event,
+        cancel,
+        launched_by,
+        partitions=partitions,
+    )
 
 
 def run_checks(
@@ -200,9 +217,12 @@ def _run(
     cancel: CancelToken | None,
     launched_by: str,
     only: set[CheckKey] | None = None,
+    partitions: PartitionRequest | None = None,
 ) -> RunResult:
     names = _resolve(defs, select)  # a bad selection is a usage error: nothing is touched
     config.batch_below_seconds()  # as is a bad setting
+    if kind == RunKind.MATERIALIZE:  # as are partitions the selection does not have
+        partition_runs.resolve_keys(defs, names, partitions, {}, {})
     if max_workers is not None and max_workers < 1:
         raise PipelineError(f"max_workers={max_workers} must be 1 or more")
     path = check_db_path(db, creating=True)
@@ -218,12 +238,34 @@ def _run(
         with store.open_writer(path) as history:
             identity = FileIdentity.of(path)
             first_id = recovery.prepare(con, history, path)
+            keys_for: dict[str, list[str]] = {}
+            if kind == RunKind.MATERIALIZE:
+                keys_for = _partition_keys(defs, names, partitions, history)
+                names -= {name for name, keys in keys_for.items() if not keys}
+                keys_for = {name: keys for name, keys in keys_for.items() if keys}
             shown = _selection_text(select) if only is None else ", ".join(map(str, sorted(only)))
+            if partitions is not None and partitions.narrowed:
+                shown = f"{shown or '*'} [{partitions.describe()}]"
             run = store.start_run(history, kind, shown, launched_by, first_id)
-            runner = _Runner(defs, con, history, run, identity, token, on_event, only)
+            runner = _Runner(defs, con, history, run, identity, token, on_event, only, keys_for)
             with _signals_cancel(token):
                 runner.execute(kind, names, max_workers or default_workers())
             return RunResult(run, runner.events, runner.checks)
+
+
+def _partition_keys(
+    defs: Definitions,
+    names: set[str],
+    request: PartitionRequest | None,
+    history: sqlite3.Connection,
+) -> dict[str, list[str]]:
+    """The partitions to build per partitioned asset, knowing which stand and which failed."""
+    built, failed = {}, {}
+    for asset in partition_runs.partitioned(defs, names):
+        built[asset.name] = set(store.partition_catalog(history, asset.name))
+        latest = store.latest_partition_events(history, asset.name)
+        failed[asset.name] = {k for k, e in latest.items() if e.status == EventStatus.FAILED}
+    return partition_runs.resolve_keys(defs, names, request, built, failed)
 
 
 @contextmanager
@@ -251,8 +293,8 @@ def _signals_cancel(token: CancelToken) -> Iterator[None]:
 
 @dataclass
 class _Message:
-    what: str  # started | built | checked
-    node: str | CheckNode
+    what: str  # started | built | checked | part-started | part-built | part-checked | ...
+    node: Any  # an asset's name, a CheckNode or a PartitionNode
     payload: Any = None
 
 
@@ -265,10 +307,11 @@ class _Buffer:
     built: list[CatalogEntry] = field(default_factory=list)
     run: bool = False
     recorded: list[str] = field(default_factory=list)  # assets whose after-record pause waits
+    partitions: PartitionFacts = field(default_factory=PartitionFacts)
 
     @property
     def held(self) -> bool:
-        return bool(self.events or self.checks or self.built or self.run)
+        return bool(self.events or self.checks or self.built or self.run or self.partitions)
 
     def hold(
         self,
@@ -276,11 +319,14 @@ class _Buffer:
         checks: list[CheckRecord],
         built: list[CatalogEntry],
         run: bool,
+        partitions: PartitionFacts | None,
     ) -> None:
         self.events.extend(events)
         self.checks.extend(checks)
         self.built.extend(built)
         self.run = self.run or run
+        if partitions:
+            self.partitions.extend(partitions)
 
 
 @dataclass
@@ -294,7 +340,7 @@ class _Build:
     error: str | None = None
 
 
-class _Runner:
+class _Runner(PartitionSteps):
     """One run's state. Only the calling thread touches it and writes the history."""
 
     def __init__(
@@ -307,7 +353,10 @@ class _Runner:
         token: CancelToken,
         on_event: ProgressCallback | None,
         only: set[CheckKey] | None = None,
+        keys_for: dict[str, list[str]] | None = None,
     ) -> None:
+        self._init_partitions(keys_for or {})
+        self.graph: dict[Any, set[Any]] = {}
         self.defs = defs
         self.only = only  # a checks run of these checks alone
         self.con = con
@@ -412,15 +461,16 @@ class _Runner:
         checks: Iterable[CheckRecord] = (),
         built: Iterable[CatalogEntry] = (),
         run: bool = False,
+        partitions: PartitionFacts | None = None,
     ) -> None:
         events, checks, built = list(events), list(checks), list(built)
         for event in events:
             self.events[event.asset] = event
         self.checks.extend(checks)
         if self._buffer is not None:
-            self._buffer.hold(events, checks, built, run)
+            self._buffer.hold(events, checks, built, run, partitions)
             return
-        self._write(events, checks, built, run)
+        self._write(events, checks, built, run, partitions)
 
     def _write(
         self,
@@ -428,14 +478,16 @@ class _Runner:
         checks: list[CheckRecord],
         built: list[CatalogEntry],
         run: bool,
+        partitions: PartitionFacts | None = None,
     ) -> None:
+        record = self.run if run else None
         try:
-            store.record(self.history, events, checks, built, self.run if run else None)
+            store.record(self.history, events, checks, built, record, partitions)
         except sqlite3.OperationalError as exc:
             if not store.is_disk_full(exc) or not store.release_reserve(self.identity.path):
                 raise
             self._out_of_space(f"the run history could not be written ({exc})")
-            store.record(self.history, events, checks, built, self.run if run else None)
+            store.record(self.history, events, checks, built, record, partitions)
         if self.on_event is not None:
             for event in events:
                 self.on_event(event)
@@ -452,7 +504,9 @@ class _Runner:
         finally:
             self._buffer = None
             if buffer.held:
-                self._write(buffer.events, buffer.checks, buffer.built, buffer.run)
+                self._write(
+                    buffer.events, buffer.checks, buffer.built, buffer.run, buffer.partitions
+                )
             for name in buffer.recorded:
                 faults.pause("after-record", name, self.token.event)
 
@@ -490,9 +544,11 @@ class _Runner:
 
     def _materialize(self, names: set[str]) -> None:
         self._deferred = deferred = self.defs.deferred_checks(names)
-        self._sorter = sorter = graphlib.TopologicalSorter(self.defs.execution_graph(names))
+        graph = self.defs.execution_graph(names)
+        self.graph = partition_runs.with_partitions(self.defs, graph, self.keys_for)
+        self._sorter = sorter = graphlib.TopologicalSorter(self.graph)
         sorter.prepare()
-        stopped: dict[str, AssetEvent] = {}  # asset -> its failed/skipped/blocked event
+        stopped: dict[Any, AssetEvent] = {}  # asset or partition -> failed/skipped/blocked
         self._stopped = stopped
         while sorter.is_active():
             ready = sorted(sorter.get_ready(), key=str)
@@ -509,8 +565,14 @@ class _Runner:
         stopped: dict[str, AssetEvent],
         sorter: graphlib.TopologicalSorter,
     ) -> str | None:
-        """Start a ready check, or record why a ready asset is not built; the asset's name
-        when it is to be built."""
+        """Start a ready check or partition, or record why a ready asset is not built; the
+        asset's name when it is to be built."""
+        if isinstance(node, PartitionNode):
+            self._schedule_partition(node, stopped, sorter)
+            return None
+        if isinstance(node, str) and node in self.keys_for:  # its partitions are done
+            self._aggregate(node, stopped, sorter)
+            return None
         if isinstance(node, CheckNode):
             check = deferred[node.key]
             missing = self._unbuilt(check, names)
@@ -667,7 +729,7 @@ class _Runner:
         self,
         message: _Message,
         deferred: dict[str, CheckDef],
-        stopped: dict[str, AssetEvent],
+        stopped: dict[Any, AssetEvent],
         sorter: graphlib.TopologicalSorter,
     ) -> None:
         node = message.node
@@ -675,9 +737,15 @@ class _Runner:
             store.release_reserve(self.identity.path)
             self._out_of_space(f"'{node}' could not be written")
             return
-        if message.what != "started":
+        if message.what not in ("started", "part-started"):
             self.outstanding -= 1
-        if message.what == "started" and isinstance(node, str):
+        if message.what == "part-started":
+            self._partition_started(node, message.payload)
+        elif message.what == "part-built":
+            self._partition_built(node, message.payload, stopped, sorter)
+        elif message.what == "part-checked":
+            self._partition_checked(node, message.payload, stopped, sorter)
+        elif message.what == "started" and isinstance(node, str):
             event = self.events[node]
             event.status, event.started_at = EventStatus.RUNNING, message.payload
             self._record(events=[event])
@@ -686,7 +754,14 @@ class _Runner:
         elif message.what == "checked":
             self._checked(node, message.payload, deferred, stopped, sorter)
         else:  # crashed: a task that never reported its own outcome
-            if isinstance(node, CheckNode):
+            if isinstance(node, PartitionNode):
+                text = f"not started: {message.payload}"
+                lost = partition_event(
+                    self.run.run_id, node, EventStatus.NOT_STARTED, ended_at=utcnow(), error=text
+                )
+                stopped[node] = AssetEvent(self.run.run_id, node.asset, EventStatus.NOT_STARTED)
+                self._partition_done(node, lost, [])
+            elif isinstance(node, CheckNode):
                 check = deferred[node.key]
                 self._record(
                     checks=skipped_checks([check], self.run.run_id, NotRunReason.RUN_STOPPED)
@@ -731,16 +806,30 @@ class _Runner:
                     f" run: '{name}' was committed into the old file and is lost; start a new"
                     " run to rebuild the warehouse"
                 )
+        self._after_build(name, event, built, sorter)
+
+    def _after_build(
+        self,
+        name: str,
+        event: AssetEvent,
+        built: list[CatalogEntry],
+        sorter: graphlib.TopologicalSorter,
+    ) -> None:
+        """Record the asset's build, then start its checks or say why they do not run."""
+        deferred, stopped = self._deferred, self._stopped
         self._record(events=[event], built=built)
         self._after_record(name)
-        own = [c for c in self.defs.checks_for(name) if c.key not in deferred]
+        whole = [c for c in self.defs.checks_for(name) if c.key not in deferred]
+        if name in self.keys_for:  # its per-partition checks ran with its partitions
+            whole = [c for c in whole if c not in self._partition_checks_of(name)]
+        own = whole
         if event.status != EventStatus.MATERIALIZED:
-            stopped[name] = event
-            reason = (
-                NotRunReason.RUN_STOPPED
-                if event.status in (EventStatus.CANCELLED, EventStatus.NOT_STARTED)
-                else NotRunReason.ASSET_FAILED
-            )
+            stopped.setdefault(name, event)
+            reason = {
+                EventStatus.CANCELLED: NotRunReason.RUN_STOPPED,
+                EventStatus.NOT_STARTED: NotRunReason.RUN_STOPPED,
+                EventStatus.SKIPPED: NotRunReason.ASSET_SKIPPED,
+            }.get(EventStatus(event.status), NotRunReason.ASSET_FAILED)
             self._record(checks=skipped_checks(own, self.run.run_id, reason))
             sorter.done(name)
         elif own and not self._stopping():
@@ -798,6 +887,18 @@ class _Runner:
             cursor.close()
         build.duration_s = time.perf_counter() - started
         return build
+
+    def _message(self, what: str, node: Any, payload: Any = None) -> _Message:
+        return _Message(what, node, payload)
+
+    def _still_there(self) -> bool:
+        return self.identity.still_there()
+
+    def _build_answer(self, status: EventStatus, started_at: Any, **details: Any) -> _Build:
+        return _Build(status, started_at, **details)
+
+    def _not_started_build(self) -> _Build:
+        return _Build(EventStatus.NOT_STARTED, None)
 
     def _cancelled(self, asset: AssetDef, started_at: Any) -> _Build:
         reason = self.token.reason or "an interrupt"

@@ -1,0 +1,228 @@
+"""Partitions in a run: which to build, in what order, and how an asset's partitions add up.
+
+Each partition is a node of the run's graph (`PartitionNode`), built and checked on its own
+(partition_builder.py). Partition k of an asset waits for partition k of an upstream with the
+same partitions, and for the whole of any other upstream. The asset itself stays a node too,
+waiting for all its partitions in the run: when they are done it records one event for the
+asset (materialized only if every partition it built was), runs its whole-table checks, and
+releases the unpartitioned assets downstream. A failed partition skips the same partition
+downstream; a blocking check failing on a partition blocks that partition downstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline import partition_builder
+from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
+from pipeline.errors import SelectionError
+from pipeline.partitions import PartitionError
+from pipeline.states import CheckOutcome, EventStatus
+from pipeline.store import CatalogEntry, CheckRecord, PartitionCheck, PartitionEvent
+
+Node = str | CheckNode
+
+
+@dataclass(frozen=True, order=True)
+class PartitionNode:
+    """Partition `key` of `asset`, as a node of the run's graph."""
+
+    asset: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.asset}[{self.key}]"
+
+
+@dataclass
+class PartitionRequest:
+    """Which partitions a run builds: given keys, a range, and/or only missing or failed ones.
+    Nothing given means every partition."""
+
+    keys: list[str] = field(default_factory=list)
+    first: str | None = None  # a range first...last, both included
+    last: str | None = None
+    missing: bool = False
+    failed: bool = False
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.keys or self.first or self.missing or self.failed)
+
+    def describe(self) -> str:
+        parts = [*self.keys]
+        if self.first:
+            parts.append(f"{self.first}...{self.last}")
+        parts += ["missing"] * self.missing + ["failed"] * self.failed
+        return ", ".join(parts) or "all partitions"
+
+
+def partitioned(defs: Definitions, names: set[str]) -> list[AssetDef]:
+    return [defs.assets[n] for n in sorted(names) if defs.assets[n].partitions is not None]
+
+
+def resolve_keys(
+    defs: Definitions,
+    names: set[str],
+    request: PartitionRequest | None,
+    built: dict[str, set[str]],
+    failed: dict[str, set[str]],
+) -> dict[str, list[str]]:
+    """The keys to build for each partitioned asset of `names`; SelectionError (exit 2)
+    naming the problem: a partition asked of no partitioned asset, an unknown key, a reversed
+    range. `built` and `failed` are the partitions that stand and whose latest build failed."""
+    request = request or PartitionRequest()
+    assets = partitioned(defs, names)
+    if request.narrowed and not assets:
+        shown = ", ".join(sorted(names)) or "nothing"
+        raise SelectionError(
+            f"--partition was given but no selected asset is partitioned (selected: {shown});"
+            " select a partitioned asset or leave out the partition options"
+        )
+    chosen: dict[str, list[str]] = {}
+    for asset in assets:
+        assert asset.partitions is not None
+        try:
+            keys = asset.partitions.keys()
+            if request.keys:
+                keys = [asset.partitions.check_key(k) for k in dict.fromkeys(request.keys)]
+            if request.first is not None:
+                span = asset.partitions.key_range(request.first, request.last or request.first)
+                keys = [k for k in keys if k in span] if request.keys else span
+        except PartitionError as exc:
+            raise SelectionError(f"asset '{asset.name}': {exc}") from None
+        if request.missing or request.failed:
+            keys = [
+                k
+                for k in keys
+                if (request.missing and k not in built.get(asset.name, set()))
+                or (request.failed and k in failed.get(asset.name, set()))
+            ]
+        chosen[asset.name] = keys
+    return chosen
+
+
+def with_partitions(
+    defs: Definitions, graph: dict[Node, set[Node]], keys_for: dict[str, list[str]]
+) -> dict[Any, set[Any]]:
+    """The run's graph with each partitioned asset's partitions as nodes of their own."""
+    result: dict[Any, set[Any]] = {node: set(parents) for node, parents in graph.items()}
+    for name, keys in keys_for.items():
+        asset = defs.assets[name]
+        for key in keys:
+            node = PartitionNode(name, key)
+            result[node] = {
+                _parent_node(defs, parent, asset, key, keys_for) for parent in graph[name]
+            }
+        result[name] = {PartitionNode(name, key) for key in keys}
+    return result
+
+
+def _parent_node(
+    defs: Definitions, parent: Node, child: AssetDef, key: str, keys_for: dict[str, list[str]]
+) -> Any:
+    """Partition k waits for partition k of an upstream partitioned alike and in this run."""
+    if (
+        isinstance(parent, str)
+        and key in keys_for.get(parent, ())
+        and defs.assets[parent].partitions == child.partitions
+    ):
+        return PartitionNode(parent, key)
+    return parent
+
+
+_WORST = [
+    CheckOutcome.ERROR,
+    CheckOutcome.FAILED,
+    CheckOutcome.WARNED,
+    CheckOutcome.PASSED,
+    CheckOutcome.SKIPPED,
+]
+
+
+def combined_check(check: CheckDef, run_id: int, records: dict[str, CheckRecord]) -> CheckRecord:
+    """One check's record for the run from its records per partition: the worst outcome, the
+    failing rows summed, each partition's outcome kept in the metadata."""
+    ran = [r for r in records.values() if r.outcome != CheckOutcome.SKIPPED]
+    worst = min(records.values(), key=lambda r: _WORST.index(CheckOutcome(r.outcome)))
+    bad = [k for k, r in sorted(records.items()) if r.outcome == worst.outcome]
+    counts = [r.failing_count for r in ran if r.failing_count is not None]
+    summary = ", ".join(
+        f"{sum(1 for r in records.values() if r.outcome == o)} {o}"
+        for o in _WORST
+        if any(r.outcome == o for r in records.values())
+    )
+    record = CheckRecord(
+        run_id=run_id,
+        asset=check.asset,
+        check_name=check.name,
+        outcome=worst.outcome,
+        severity=worst.severity,
+        blocking=check.blocking,
+        description=check.description,
+        started_at=min((r.started_at for r in ran if r.started_at), default=None),
+        duration_s=sum(r.duration_s or 0 for r in ran) or None,
+        failing_count=sum(counts) if counts else None,
+        failing_sample=worst.failing_sample,
+        metadata={
+            "partitions": {k: r.outcome for k, r in sorted(records.items())},
+            "summary": f"per partition: {summary}",
+        },
+        sql=worst.sql,
+        error=worst.error,
+        skip_reason=worst.skip_reason if not ran else None,
+    )
+    if worst.outcome != CheckOutcome.PASSED and bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        record.threshold = f"{worst.outcome} in partition {shown}"
+    return record
+
+
+def partition_check(record: CheckRecord, key: str) -> PartitionCheck:
+    return PartitionCheck(
+        record.run_id,
+        record.asset,
+        record.check_name,
+        key,
+        record.outcome,
+        record.severity,
+        record.observed_value,
+        record.failing_count,
+        record.error,
+        record.skip_reason,
+    )
+
+
+def partition_event(
+    run_id: int, node: PartitionNode, status: EventStatus, **details: Any
+) -> PartitionEvent:
+    return PartitionEvent(run_id, node.asset, node.key, status, **details)
+
+
+@dataclass
+class AssetTotal:
+    """A partition task's view of the whole table right after its commit."""
+
+    row_count: int
+    counted_at: float
+
+
+def whole_entry(
+    asset: AssetDef, run_id: int, newest: CatalogEntry, total: AssetTotal | None
+) -> CatalogEntry:
+    """The asset's catalog entry after partitions were built: the table's rows, the newest
+    partition's columns and preview."""
+    return CatalogEntry(
+        asset.name,
+        run_id,
+        asset.kind,
+        total.row_count if total else newest.row_count,
+        newest.columns,
+        newest.preview,
+        asset.code_version,
+        newest.committed_at,
+    )
+
+
+rebuild_partition = partition_builder.rebuild_partition
