@@ -23,7 +23,7 @@ from pipeline import engine, store
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
 from pipeline.states import CheckKey, RunStatus
-from pipeline.store import AssetEvent, CheckRecord
+from pipeline.store import AssetEvent, CheckRecord, PartitionEvent
 from pipeline.warehouse import connect, run_active, utcnow
 
 STOP_WAIT_SECONDS = 20.0  # how long a stopping server waits for its run to roll back
@@ -56,8 +56,11 @@ class LiveRun:
     def active(self) -> bool:
         return not self.done.is_set()
 
-    def on_event(self, item: AssetEvent | CheckRecord) -> None:
-        """The engine's progress callback (called from the run thread)."""
+    def on_event(self, item: AssetEvent | CheckRecord | PartitionEvent) -> None:
+        """The engine's progress callback (called from the run thread); partitions are read
+        from the history by the pages that show them."""
+        if isinstance(item, PartitionEvent):
+            return
         with self._lock:
             self.run_id = item.run_id
             if isinstance(item, AssetEvent):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import selection, store
+from pipeline import partition_cli, selection, store
 from pipeline.cli_support import (
     exit_code_of,
     os_error_reason,
@@ -25,7 +25,7 @@ from pipeline.errors import DatabaseFileError, DefinitionError, PipelineError, S
 from pipeline.looks import look
 from pipeline.report import cli as report_cli
 from pipeline.states import AssetHealth, CheckOutcome, RunStatus
-from pipeline.store import AssetEvent, CheckRecord
+from pipeline.store import AssetEvent, CheckRecord, PartitionEvent
 from pipeline.textsafe import cap, for_terminal, printable
 from pipeline.warehouse import DEFAULT_DB
 
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"assets built at once, 1 to {MAX_WORKERS} (default: half the cores, 1 to 4)",
     )
+    partition_cli.add_materialize_arguments(run)
     check = commands.add_parser(
         "check", parents=[common], help="run checks on the current tables without rebuilding"
     )
@@ -113,16 +114,26 @@ def build_parser() -> argparse.ArgumentParser:
     report_cli.add_arguments(
         commands.add_parser("report", parents=[common], help="write a run's report (html, json...)")
     )
+    partition_cli.add_commands(commands, common)
     return parser
 
 
-def print_progress(item: AssetEvent | CheckRecord) -> None:
-    """One line per asset start and outcome, one per check, flushed as they happen.
+def print_progress(item: AssetEvent | CheckRecord | PartitionEvent) -> None:
+    """One line per asset (or partition) start and outcome, one per check, flushed as they
+    happen.
 
     A reader that goes away (`... | head`) must not abort the run it watches: the run goes on
     and is recorded, with its progress no longer shown.
     """
-    if isinstance(item, AssetEvent):
+    if isinstance(item, PartitionEvent):
+        if item.status not in _ASSET_MARKS:
+            return
+        line = f"  {_ASSET_MARKS[item.status]:>7}  {item.asset}[{item.partition_key}]"
+        if item.status == "materialized":
+            line += f"  {item.row_count:,} rows in {item.duration_s or 0:.2f} s"
+        elif item.error:
+            line += f": {cap(item.error)}"
+    elif isinstance(item, AssetEvent):
         if item.status not in _ASSET_MARKS:  # queued: every planned asset, said at the start
             return
         line = f"  {_ASSET_MARKS[item.status]:>7}  {item.asset}"
@@ -149,7 +160,13 @@ def _run(args: argparse.Namespace, defs: Definitions) -> int:
 
     if args.command == "materialize":
         result = engine.materialize(
-            defs, args.select, args.db, args.workers, print_progress, launched_by="command line"
+            defs,
+            args.select,
+            args.db,
+            args.workers,
+            print_progress,
+            launched_by="command line",
+            partitions=partition_cli.request_from(args),
         )
     else:
         result = engine.run_checks(
@@ -273,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return report_cli.main(args, defs)
         if args.command == "list":
             return _list(args, defs)
+        if args.command == "partitions":
+            return partition_cli.partitions(args, defs)
+        if args.command == "backfills":
+            return partition_cli.backfills(args)
         return _runs(args)
     except (SelectionError, DatabaseFileError) as exc:  # what the user typed cannot work
         print_error(exc)

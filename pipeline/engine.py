@@ -28,7 +28,17 @@ from typing import Any
 
 import duckdb
 
-from pipeline import batches, builder, config, faults, partition_runs, recovery, selection, store
+from pipeline import (
+    backfills,
+    batches,
+    builder,
+    config,
+    faults,
+    partition_runs,
+    recovery,
+    selection,
+    store,
+)
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
@@ -43,7 +53,15 @@ from pipeline.states import (
     RunStatus,
     SkipReason,
 )
-from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, PartitionFacts, RunRecord
+from pipeline.store import (
+    AssetEvent,
+    Backfill,
+    CatalogEntry,
+    CheckRecord,
+    PartitionEvent,
+    PartitionFacts,
+    RunRecord,
+)
 from pipeline.warehouse import (
     DEFAULT_DB,
     FileIdentity,
@@ -53,7 +71,7 @@ from pipeline.warehouse import (
     utcnow,
 )
 
-ProgressCallback = Callable[[AssetEvent | CheckRecord], None]
+ProgressCallback = Callable[[AssetEvent | CheckRecord | PartitionEvent], None]
 Selection = str | Iterable[str] | None
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 CANCEL_POLL_SECONDS = 0.25  # how often a run looks for a cancel request in the history
@@ -66,6 +84,7 @@ class RunResult:
     run: RunRecord
     assets: dict[str, AssetEvent]
     checks: list[CheckRecord]
+    backfill: Backfill | None = None  # the backfill this run worked on
 
     @property
     def run_id(self) -> int:
@@ -239,18 +258,54 @@ def _run(
             identity = FileIdentity.of(path)
             first_id = recovery.prepare(con, history, path)
             keys_for: dict[str, list[str]] = {}
+            backfill = None
             if kind == RunKind.MATERIALIZE:
-                keys_for = _partition_keys(defs, names, partitions, history)
-                names -= {name for name, keys in keys_for.items() if not keys}
-                keys_for = {name: keys for name, keys in keys_for.items() if keys}
+                names, keys_for, backfill = _plan_partitions(
+                    defs, names, partitions, history, launched_by
+                )
             shown = _selection_text(select) if only is None else ", ".join(map(str, sorted(only)))
             if partitions is not None and partitions.narrowed:
                 shown = f"{shown or '*'} [{partitions.describe()}]"
             run = store.start_run(history, kind, shown, launched_by, first_id)
+            if backfill is not None:
+                backfills.attach(history, backfill, run.run_id)
             runner = _Runner(defs, con, history, run, identity, token, on_event, only, keys_for)
-            with _signals_cancel(token):
-                runner.execute(kind, names, max_workers or default_workers())
-            return RunResult(run, runner.events, runner.checks)
+            try:
+                with _signals_cancel(token):
+                    runner.execute(kind, names, max_workers or default_workers())
+            finally:
+                if backfill is not None:
+                    backfills.finish(history, backfill, run.status)
+            return RunResult(run, runner.events, runner.checks, backfill)
+
+
+def _plan_partitions(
+    defs: Definitions,
+    names: set[str],
+    request: PartitionRequest | None,
+    history: sqlite3.Connection,
+    launched_by: str,
+) -> tuple[set[str], dict[str, list[str]], Backfill | None]:
+    """The assets to build, the partitions per partitioned asset, and the backfill the run
+    works on: resumed, or started when more than one partition was asked for."""
+    if request is not None and request.backfill is not None:
+        resumed, keys_for = backfills.remaining(history, request.backfill)
+        for name, keys in keys_for.items():
+            asset = defs.assets.get(name)
+            if asset is None or asset.partitions is None:
+                raise SelectionError(
+                    f"backfill {resumed.backfill_id} builds '{name}', which is no longer a"
+                    " partitioned asset of these definitions"
+                )
+            for key in keys:
+                asset.partitions.check_key(key)
+        return set(keys_for), keys_for, resumed
+    keys_for = _partition_keys(defs, names, request, history)
+    names = names - {name for name, keys in keys_for.items() if not keys}
+    keys_for = {name: keys for name, keys in keys_for.items() if keys}
+    if request is not None and request.narrowed and sum(map(len, keys_for.values())) > 1:
+        return names, keys_for, backfills.start(history, keys_for, launched_by)
+    return names, keys_for, None
 
 
 def _partition_keys(
@@ -491,6 +546,8 @@ class _Runner(PartitionSteps):
         if self.on_event is not None:
             for event in events:
                 self.on_event(event)
+            for part in partitions.events if partitions else ():
+                self.on_event(part)
             for check in checks:
                 self.on_event(check)
 

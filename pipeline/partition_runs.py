@@ -45,12 +45,15 @@ class PartitionRequest:
     last: str | None = None
     missing: bool = False
     failed: bool = False
+    backfill: int | None = None  # resume this backfill: its partitions not built yet
 
     @property
     def narrowed(self) -> bool:
-        return bool(self.keys or self.first or self.missing or self.failed)
+        return bool(self.keys or self.first or self.missing or self.failed or self.backfill)
 
     def describe(self) -> str:
+        if self.backfill is not None:
+            return f"backfill {self.backfill}"
         parts = [*self.keys]
         if self.first:
             parts.append(f"{self.first}...{self.last}")
@@ -73,6 +76,8 @@ def resolve_keys(
     naming the problem: a partition asked of no partitioned asset, an unknown key, a reversed
     range. `built` and `failed` are the partitions that stand and whose latest build failed."""
     request = request or PartitionRequest()
+    if request.backfill is not None:
+        return {}  # the backfill's own record says which (backfills.remaining)
     assets = partitioned(defs, names)
     if request.narrowed and not assets:
         shown = ", ".join(sorted(names)) or "nothing"
@@ -84,7 +89,7 @@ def resolve_keys(
     for asset in assets:
         assert asset.partitions is not None
         try:
-            keys = asset.partitions.keys()
+            keys = asset.partitions.get_partition_keys()
             if request.keys:
                 keys = [asset.partitions.check_key(k) for k in dict.fromkeys(request.keys)]
             if request.first is not None:

@@ -34,7 +34,7 @@ class Partitions:
 
     kind = "partitions"
 
-    def keys(self, today: date | None = None) -> list[str]:
+    def get_partition_keys(self, today: date | None = None) -> list[str]:
         raise NotImplementedError
 
     def window(self, key: str) -> TimeWindow | None:
@@ -46,7 +46,7 @@ class Partitions:
 
     def check_key(self, key: str, today: date | None = None) -> str:
         """`key` if it is one of the keys; else a PartitionError naming the nearest."""
-        keys = self.keys(today)
+        keys = self.get_partition_keys(today)
         if key in keys:
             return key
         raise PartitionError(
@@ -55,7 +55,7 @@ class Partitions:
 
     def key_range(self, first: str, last: str, today: date | None = None) -> list[str]:
         """The keys from `first` to `last`, both included, in order."""
-        keys = self.keys(today)
+        keys = self.get_partition_keys(today)
         for key in (first, last):
             self.check_key(key, today)
         i, j = keys.index(first), keys.index(last)
@@ -82,7 +82,7 @@ class StaticPartitions(Partitions):
             raise PartitionError(f"StaticPartitions has {len(blank)} blank key(s)")
         self._keys = cleaned
 
-    def keys(self, today: date | None = None) -> list[str]:
+    def get_partition_keys(self, today: date | None = None) -> list[str]:
         return list(self._keys)
 
     def describe(self) -> str:
@@ -128,7 +128,7 @@ class TimePartitions(Partitions):
         """The first day of the window after the one starting on `day`."""
         raise NotImplementedError
 
-    def keys(self, today: date | None = None) -> list[str]:
+    def get_partition_keys(self, today: date | None = None) -> list[str]:
         """Every window from start that has ended by `today` (plus end_offset more), or that
         ends by `end`."""
         if self.end is not None:
@@ -153,13 +153,13 @@ class TimePartitions(Partitions):
         except ValueError:
             raise PartitionError(
                 f"{key!r} is not a partition key of {self.describe()}: keys are dates written"
-                f" YYYY-MM-DD{_nearest(key, self.keys(today))}"
+                f" YYYY-MM-DD{_nearest(key, self.get_partition_keys(today))}"
             ) from None
         if day < self.start:
             raise PartitionError(
                 f"{key} is before the first partition of {self.describe()}, {self.start}"
             )
-        keys = self.keys(today)
+        keys = self.get_partition_keys(today)
         if key in keys:
             return key
         if not keys or day >= self._next(datetime.strptime(keys[-1], KEY_FORMAT).date()):

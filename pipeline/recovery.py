@@ -24,7 +24,15 @@ from pipeline import guard, ledger, store
 from pipeline.builder import relation_kind
 from pipeline.errors import PipelineError
 from pipeline.states import CheckKey, CheckOutcome, EventStatus, RunStatus, SkipReason
-from pipeline.store import AssetEvent, CatalogEntry, CheckRecord, RunRecord
+from pipeline.store import (
+    AssetEvent,
+    CatalogEntry,
+    CheckRecord,
+    PartitionEntry,
+    PartitionEvent,
+    PartitionFacts,
+    RunRecord,
+)
 from pipeline.store.records import _columns, _row, _upsert
 from pipeline.warehouse import (
     REPAIR,
@@ -63,9 +71,17 @@ def prepare(
     vanished = {name for name, e in entries.items() if standing.kind_of(name) != e.kind}
     ledger.compact(con, vanished)
     present = {name: e for name, e in entries.items() if name not in vanished}
-    _repair_runs(history, present)
+    parts = {pair: e for pair, e in ledger.current_partitions(con).items() if pair[0] in present}
+    _repair_runs(history, present, parts)
     with store.transaction(history):
         store.replace_catalog(history, present.values())
+        store.replace_partition_catalog(
+            history,
+            [
+                PartitionEntry(asset, key, e.run_id, e.row_count, e.committed_at)
+                for (asset, key), e in parts.items()
+            ],
+        )
         store.set_warehouse_identity(history, FileIdentity.of(Path(db)))
     newest = max((e.run_id or 0 for e in entries.values()), default=0)
     return newest + 1 if newest else None
@@ -109,9 +125,16 @@ def _has_v1_history(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-def _repair_runs(history: sqlite3.Connection, present: dict[str, CatalogEntry]) -> list[int]:
-    """Finish every run left 'running' and record every committed build the history lacks."""
+def _repair_runs(
+    history: sqlite3.Connection,
+    present: dict[str, CatalogEntry],
+    parts: dict[tuple[str, str], CatalogEntry],
+) -> list[int]:
+    """Finish every run left 'running' and record every committed build the history lacks
+    (a partitioned asset's builds are its partitions': recorded one by one)."""
     dead = store.running_runs(history)
+    _repair_partitions(history, dead, parts)
+    whole = {name: e for name, e in present.items() if name not in {a for a, _ in parts}}
     events, touched = [], {run.run_id: run for run in dead}
     for run in dead:
         for event in store.run_events(history, run.run_id):
@@ -126,7 +149,7 @@ def _repair_runs(history: sqlite3.Connection, present: dict[str, CatalogEntry]) 
                 continue
             event.ended_at = event.ended_at or utcnow()
             events.append(event)
-    committed = _unrecorded_builds(history, present)
+    committed = _unrecorded_builds(history, whole)
     for event in committed:
         found = store.get_run(history, event.run_id) if event.run_id not in touched else None
         if found is not None:
@@ -137,6 +160,47 @@ def _repair_runs(history: sqlite3.Connection, present: dict[str, CatalogEntry]) 
     for run in touched.values():
         _recount(history, run, in_doubt=run.status == RunStatus.RUNNING)
     return sorted(touched)
+
+
+def _repair_partitions(
+    history: sqlite3.Connection,
+    dead: list[RunRecord],
+    parts: dict[tuple[str, str], CatalogEntry],
+) -> None:
+    """Partitions a dead run was building become interrupted; partitions the ledger says were
+    committed and the history does not, materialized."""
+    repaired: dict[tuple[int, str, str], PartitionEvent] = {}
+    for run in dead:
+        for event in store.run_partition_events(history, run.run_id):
+            if event.status == EventStatus.RUNNING:
+                event.status, event.ended_at = EventStatus.INTERRUPTED, event.ended_at or utcnow()
+                event.error = f"{DIED}; nothing of it was committed: its previous rows are kept"
+                repaired[(event.run_id, event.asset, event.partition_key)] = event
+    runs: dict[int, dict[tuple[str, str], PartitionEvent]] = {}
+    for (asset, key), entry in parts.items():
+        if entry.run_id is None:
+            continue
+        if entry.run_id not in runs:
+            runs[entry.run_id] = {
+                (e.asset, e.partition_key): e
+                for e in store.run_partition_events(history, entry.run_id)
+            }
+        known = runs[entry.run_id].get((asset, key))
+        if known is not None and known.status == EventStatus.MATERIALIZED:
+            continue
+        if known is None and store.get_run(history, entry.run_id) is None:
+            continue  # a run this history never knew
+        repaired[(entry.run_id, asset, key)] = PartitionEvent(
+            entry.run_id,
+            asset,
+            key,
+            EventStatus.MATERIALIZED,
+            started_at=known.started_at if known else None,
+            ended_at=entry.committed_at,
+            row_count=entry.row_count,
+        )
+    if repaired:
+        store.record(history, partitions=PartitionFacts(events=list(repaired.values())))
 
 
 def _unrecorded_builds(

@@ -21,10 +21,14 @@ TODAY = date(2024, 4, 15)
 def test_monthly_keys_are_the_months_that_have_ended() -> None:
     months = MonthlyPartitions(start="2023-11-01")
 
-    assert months.keys(TODAY) == ["2023-11-01", "2023-12-01", "2024-01-01", "2024-02-01",
-                                  "2024-03-01"]  # fmt: skip
-    assert MonthlyPartitions("2023-11-01", end_offset=1).keys(TODAY)[-1] == "2024-04-01"
-    assert MonthlyPartitions("2023-11-01", end="2024-02-01").keys()[-1] == "2024-01-01"
+    keys = months.get_partition_keys(TODAY)
+    assert keys == ["2023-11-01", "2023-12-01", "2024-01-01", "2024-02-01", "2024-03-01"]
+    assert (
+        MonthlyPartitions("2023-11-01", end_offset=1).get_partition_keys(TODAY)[-1] == "2024-04-01"
+    )
+    assert (
+        MonthlyPartitions("2023-11-01", end="2024-02-01").get_partition_keys()[-1] == "2024-01-01"
+    )
 
 
 def test_windows_end_where_the_next_begins_across_a_leap_february_and_a_year() -> None:
@@ -33,13 +37,18 @@ def test_windows_end_where_the_next_begins_across_a_leap_february_and_a_year() -
     assert months.window("2024-02-01") == TimeWindow(date(2024, 2, 1), date(2024, 3, 1))
     assert months.window("2023-12-01") == TimeWindow(date(2023, 12, 1), date(2024, 1, 1))
     days = DailyPartitions(start="2024-02-27")
-    assert days.keys(date(2024, 3, 2)) == ["2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01"]
+    assert days.get_partition_keys(date(2024, 3, 2)) == [
+        "2024-02-27",
+        "2024-02-28",
+        "2024-02-29",
+        "2024-03-01",
+    ]
 
 
 def test_weeks_start_on_sunday() -> None:
     weeks = WeeklyPartitions(start="2024-03-03")  # a Sunday
 
-    assert weeks.keys(date(2024, 3, 20)) == ["2024-03-03", "2024-03-10"]
+    assert weeks.get_partition_keys(date(2024, 3, 20)) == ["2024-03-03", "2024-03-10"]
     assert weeks.window("2024-03-10") == TimeWindow(date(2024, 3, 10), date(2024, 3, 17))
     with pytest.raises(PartitionError, match=r"not the first day of a week .*use 2024-03-03"):
         WeeklyPartitions(start="2024-03-05")
@@ -75,7 +84,7 @@ def test_a_key_that_is_not_a_partition_names_the_nearest(key: str, message: str)
 def test_static_partitions_keep_their_order_and_refuse_bad_lists() -> None:
     categories = StaticPartitions(["Electronics", "Books", "Toys"])
 
-    assert categories.keys() == ["Electronics", "Books", "Toys"]
+    assert categories.get_partition_keys() == ["Electronics", "Books", "Toys"]
     assert categories.window("Books") is None
     with pytest.raises(PartitionError, match=r"'Book' is not a partition .*Nearest: Books"):
         categories.check_key("Book")

@@ -1,0 +1,121 @@
+"""Where each partition of an asset stands: one answer for `partitions`, the strip, the health.
+
+A partition is materialized (its rows stand and nothing upstream is newer), stale (it stands,
+but an upstream it reads was built after it), failed (its latest build failed; rows an older
+build left, if any, are still there) or missing (never built, or built before the table was
+rebuilt whole). Its checks are those of its latest records.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pipeline import store
+from pipeline.definitions import Definitions
+from pipeline.states import CheckOutcome, EventStatus
+from pipeline.store import PartitionCheck, PartitionEntry, PartitionEvent
+
+MATERIALIZED, STALE, FAILED, MISSING = "materialized", "stale", "failed", "missing"
+ORDER = (FAILED, MISSING, STALE, MATERIALIZED)  # worst first
+
+
+@dataclass
+class PartitionState:
+    key: str
+    status: str  # materialized | stale | failed | missing
+    entry: PartitionEntry | None  # the build whose rows stand
+    latest: PartitionEvent | None  # the newest finished build (failed ones included)
+    checks: dict[str, PartitionCheck] = field(default_factory=dict)
+
+    @property
+    def check_outcome(self) -> str | None:
+        """The worst outcome among its checks' latest records, if any ran."""
+        ran = [c.outcome for c in self.checks.values() if c.outcome != CheckOutcome.SKIPPED]
+        order = [CheckOutcome.ERROR, CheckOutcome.FAILED, CheckOutcome.WARNED, CheckOutcome.PASSED]
+        return min(ran, key=lambda outcome: order.index(CheckOutcome(outcome))) if ran else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    materialized: int
+    stale: int
+    failed: int
+    missing: int
+    checks_failing: int
+
+    def __str__(self) -> str:
+        text = f"{self.materialized + self.stale} of {self.total} partitions materialized"
+        extra = [f"{self.failed} failed"] * bool(self.failed) + [f"{self.stale} stale"] * bool(
+            self.stale
+        )
+        if self.checks_failing:
+            extra.append(f"{self.checks_failing} failing checks")
+        return text + (f", {', '.join(extra)}" if extra else "")
+
+
+def partition_states(
+    defs: Definitions, con: sqlite3.Connection, asset_name: str
+) -> list[PartitionState]:
+    """Every partition of `asset_name` (in key order), from the history in `con`."""
+    asset = defs.assets[asset_name]
+    if asset.partitions is None:
+        return []
+    standing = store.partition_catalog(con, asset_name)
+    latest = store.latest_partition_events(con, asset_name)
+    checks = store.latest_partition_checks(con, asset_name)
+    upstream = _upstream_times(defs, con, asset_name)
+    states = []
+    for key in asset.partitions.get_partition_keys():
+        entry, event = standing.get(key), latest.get(key)
+        if event is not None and event.status == EventStatus.FAILED:
+            status = FAILED
+        elif entry is None:
+            status = MISSING
+        elif _newer_upstream(upstream, key, entry.committed_at):
+            status = STALE
+        else:
+            status = MATERIALIZED
+        states.append(PartitionState(key, status, entry, event, checks.get(key, {})))
+    return states
+
+
+def summarize(states: list[PartitionState]) -> Summary:
+    def count(status: str) -> int:
+        return sum(1 for s in states if s.status == status)
+
+    failing = sum(1 for s in states if s.check_outcome in (CheckOutcome.FAILED, CheckOutcome.ERROR))
+    return Summary(len(states), count(MATERIALIZED), count(STALE), count(FAILED), count(MISSING),
+                   failing)  # fmt: skip
+
+
+UpstreamTimes = list[tuple[dict[str, datetime] | None, datetime | None]]
+
+
+def _upstream_times(defs: Definitions, con: sqlite3.Connection, name: str) -> UpstreamTimes:
+    """Per upstream: its partitions' commit times when partitioned alike, else its own."""
+    asset = defs.assets[name]
+    catalog = store.catalog(con)
+    found: UpstreamTimes = []
+    for parent in defs.graph.parents(name):
+        parent_def = defs.assets[parent]
+        if parent_def.partitions is not None and parent_def.partitions == asset.partitions:
+            parts = store.partition_catalog(con, parent)
+            times = {k: e.committed_at for k, e in parts.items() if e.committed_at}
+            found.append((times, None))
+        else:
+            entry = catalog.get(parent)
+            found.append((None, entry.committed_at if entry else None))
+    return found
+
+
+def _newer_upstream(upstream: UpstreamTimes, key: str, built: datetime | None) -> bool:
+    if built is None:
+        return False
+    for per_key, whole in upstream:
+        when = per_key.get(key) if per_key is not None else whole
+        if when is not None and when > built:
+            return True
+    return False
