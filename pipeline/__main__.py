@@ -208,6 +208,8 @@ def _list(args: argparse.Namespace, defs: Definitions) -> int:
         print(f"{shown} {look(state.health).label:<11} {rows:>12}  {when}")
         if state.health != AssetHealth.FRESH:
             print(f"{'':<4}why: {for_terminal(state.reason or '')}")
+        elif state.partitions is not None:
+            print(f"{'':<4}{state.partitions}")
         for check in defs.checks_for(name):
             print(f"{'':<4}check {printable(check.name)}: {_check_line(checks[check.check_key])}")
     return EXIT_OK

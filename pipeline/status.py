@@ -16,6 +16,7 @@ from datetime import datetime
 
 from pipeline import store
 from pipeline.definitions import Definitions
+from pipeline.partition_status import Summary, partition_states, summarize
 from pipeline.states import AssetHealth, CheckKey, CheckOutcome, EventStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord
 
@@ -53,6 +54,7 @@ class AssetStatus:
     failing_checks: list[CheckKey] = field(default_factory=list)  # ERROR checks failing now
     warning_checks: list[CheckKey] = field(default_factory=list)
     stale_reason: str | None = None  # set when stale, also under a worse health
+    partitions: Summary | None = None  # a partitioned asset's partitions, counted
 
     @property
     def status(self) -> str:
@@ -82,6 +84,9 @@ def asset_statuses(defs: Definitions, con: sqlite3.Connection) -> dict[str, Asse
         state.warning_checks = [s.key for s in own if s.outcome == CheckOutcome.WARNED]
         state.stale_reason = _stale_reason(defs, name, entry, standing, result, newest_above)
         _decide(state, entry, built_events.get(name))
+        if defs.assets[name].partitions is not None:
+            state.partitions = summarize(partition_states(defs, con, name))
+            state.reason = f"{state.partitions}; {state.reason}"
         result[name] = state
     return result
 
