@@ -63,6 +63,7 @@ class PipelineProcess:
         pause_at: str | None = None,
         version: int = 2,
         env: dict[str, str] | None = None,
+        defs: str = SCENARIO,
     ) -> None:
         self.pause_dir = pause_dir
         environ = {
@@ -78,7 +79,7 @@ class PipelineProcess:
             environ["ASSETBOARD_PAUSE_DIR"] = str(pause_dir)
         command = args or ("materialize",)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", *command, "--defs", SCENARIO, "--db", str(db)],
+            [sys.executable, "-m", "pipeline", *command, "--defs", defs, "--db", str(db)],
             cwd=ROOT,
             env=environ,
             stdout=subprocess.PIPE,
@@ -122,9 +123,13 @@ def kill_leftovers() -> None:
 
 
 def run_cli(
-    db: Path | str, *args: str, version: int = 1, env: dict[str, str] | None = None
+    db: Path | str,
+    *args: str,
+    version: int = 1,
+    env: dict[str, str] | None = None,
+    defs: str = SCENARIO,
 ) -> Finished:
-    process = PipelineProcess(db, Path("unused"), *args, version=version, env=env)
+    process = PipelineProcess(db, Path("unused"), *args, version=version, env=env, defs=defs)
     return process.finish()
 
 
