@@ -1,0 +1,1 @@
+"""Our own Streamlit components (components v2: inline JS and CSS, no build step)."""
