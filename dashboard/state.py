@@ -37,7 +37,17 @@ SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome
 
 
 # --- graph page -----------------------------------------------------------------------------
-SS_GRAPH_SELECTED = "graph_selected_asset"  # the last node clicked, mirrored into ?asset=
+QP_OPEN = "open"  # graph page: the group opened in a large graph, ?open=ingestion
+GRAPH_COMPONENT = "asset_graph"  # the graph component; a click arrives as its trigger value
+GRAPH_COLUMNS = "graph_columns"  # the container of the graph and details columns (page CSS)
+BTN_GRAPH_GROUPS = "graph_all_groups"  # back to one box per group
+BTN_GRAPH_OPEN_GROUP = "graph_open_group"  # open the selected asset's group
+# Bound to the URL (bind="query-params"): the key is the query parameter's name. Search and
+# selection use the catalog's words, so ?search= and ?select= mean the same on both pages.
+GRAPH_SEARCH = "search"
+GRAPH_SELECTION = "select"
+GRAPH_DEPTH = "depth"  # steps up and down around the selected asset
+GRAPH_FULL = "full"  # draw every asset, however many
 # (The select box beside the graph has no key on purpose: its index follows ?asset=.)
 
 # --- catalog page ---------------------------------------------------------------------------

@@ -1,87 +1,44 @@
-"""Asset graph: one node per asset coloured by status, failing checks on the node, and the
-clicked asset's details beside it. The selection lives in the URL (?asset=name)."""
+"""Asset graph: one box per asset coloured by health, dependencies as curves left to right, and
+the clicked asset's details beside it. Above a few hundred assets it opens on one box per group
+(dashboard/graph_views.py has the rules). The selection (?asset=), the opened group (?open=),
+the filter (?search=, ?select=) and the other controls live in the URL, so a view can be
+shared."""
 
 from __future__ import annotations
 
 import streamlit as st
-import streamlit_agraph
-from streamlit_agraph import Config, Edge, Node
 
-from dashboard import asset_panel, state, ui
+from dashboard import asset_panel, graph_views, state, ui
+from dashboard.components import asset_graph
 from dashboard.models import graph as graph_model
 from dashboard.safe import escape_markdown
-from pipeline.looks import look
-from pipeline.states import AssetHealth
+from pipeline.errors import SelectionError
+
+# Graph and details side by side while each column has room; in a narrower main area (an
+# 800 px window with the sidebar open) the details go under the graph. Streamlit itself stacks
+# columns only in a window below 640 px.
+_COLUMNS_CSS = f"""<style>
+.st-key-{state.GRAPH_COLUMNS} > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+  > [data-testid="stColumn"] {{ min-width: min(100%, 22rem); }}
+</style>"""
 
 
-def _fill(health: AssetHealth) -> tuple[str, str]:
-    """Node fill by health, and a text colour that stays readable on it."""
-    shown = look(health)
-    if health == AssetHealth.NEVER:
-        return shown.tint, "#37474f"
-    dark_text = health in (AssetHealth.STALE, AssetHealth.WARNING)
-    return shown.colour, "#1f1f1f" if dark_text else "#ffffff"
+def _clicked(kind: str, name: str) -> None:
+    """A click on a box, before the rerun: an asset becomes the selection, a group opens."""
+    if kind == "group":
+        _open_group(name)
+    else:
+        st.query_params[state.QP_ASSET] = name
 
 
-LAYOUT = {"direction": "LR", "sortMethod": "directed", "levelSeparation": 200, "nodeSpacing": 100}
+def _open_group(name: str) -> None:
+    st.query_params.pop(state.QP_ASSET, None)
+    st.query_params[state.QP_OPEN] = name
 
 
-def graph_config(tallest_level: int) -> Config:
-    """Hierarchical left-to-right, physics off: the same picture on every rerun."""
-    height = min(900, max(360, 95 * tallest_level))  # room for the widest column of nodes
-    config = Config(height=height, directed=True, physics=False, hierarchical=True, **LAYOUT)
-    for option in LAYOUT:  # Config copies its kwargs to the top level, where vis rejects them
-        config.__dict__.pop(option, None)
-    config.width = "100%"  # fill the column instead of a fixed pixel width
-    config.interaction = {"hover": True, "zoomView": False, "dragView": False}
-    config.edges = {"smooth": {"type": "cubicBezier", "forceDirection": "horizontal"}}
-    return config
-
-
-def build_nodes(model: graph_model.GraphModel, selected: str | None) -> list[Node]:
-    levels: dict[str, int] = {}
-    for node in model.nodes:
-        parents = [p for p, child in model.edges if child == node.name]
-        levels[node.name] = 1 + max((levels[p] for p in parents), default=-1)
-    nodes = []
-    for node in model.nodes:
-        fill, text = _fill(node.health)
-        lines = [node.name, f"{node.group} · {look(node.health).label.lower()}"]
-        border, width = "#455a64", 1
-        if node.failing_checks:
-            count = len(node.failing_checks)
-            lines.append(f"✖ {count} failing check{'s' if count != 1 else ''}")
-            border, width = "#b71c1c", 4
-        elif node.warning_checks:
-            count = len(node.warning_checks)
-            lines.append(f"⚠ {count} check warning{'s' if count != 1 else ''}")
-            border, width = "#e65100", 3
-        if node.name == selected:  # a failing check's border wins; the shadow marks selection
-            border = border if node.failing_checks or node.warning_checks else "#0d47a1"
-            width = max(width, 4) + 1
-        # Short on purpose: vis-network shows it on hover (long errors covered the graph).
-        tooltip = f"{node.name}: {look(node.health).label.lower()}, group {node.group}"
-        nodes.append(
-            Node(
-                id=node.name,
-                label="\n".join(lines),
-                title=tooltip,
-                shape="box",
-                level=levels[node.name],
-                color={
-                    "background": fill,
-                    "border": border,
-                    "highlight": {"background": fill, "border": "#0d47a1"},
-                },
-                borderWidth=width,
-                borderWidthSelected=max(width, 4),
-                font={"color": text, "size": 17, "face": "sans-serif"},
-                margin=12,
-                shadow=node.name == selected,
-                shapeProperties={"borderDashes": [6, 4] if node.kind == "view" else False},
-            )
-        )
-    return nodes
+def _show_groups() -> None:
+    st.query_params.pop(state.QP_ASSET, None)
+    st.query_params.pop(state.QP_OPEN, None)
 
 
 st.title("Asset graph")
@@ -91,35 +48,99 @@ with ui.guard("read the asset statuses"):
 
 names = [node.name for node in model.nodes]
 selected = st.query_params.get(state.QP_ASSET)
-if selected is not None and selected not in names:
+if selected is not None and selected not in defs.assets:
     st.warning(  # `selected` comes from the URL: anyone can craft it
         f"There is no asset named **{escape_markdown(selected, one_line=True)}** in"
         f" {escape_markdown(cfg.defs)}; pick one in the graph.",
         icon=":material/help:",
     )
     selected = None
+opened = st.query_params.get(state.QP_OPEN)
+if opened is not None and opened not in model.groups:
+    st.warning(
+        f"There is no group named **{escape_markdown(opened, one_line=True)}**; these are"
+        " the groups.",
+        icon=":material/help:",
+    )
+    opened = None
 
-graph_column, details_column = st.columns([3, 2], gap="large")
+top = st.columns([2, 3], vertical_alignment="bottom")
+search = top[0].text_input(
+    "Search", key=state.GRAPH_SEARCH, placeholder="part of a name", bind="query-params"
+)
+selection = top[1].text_input(
+    "Selection",
+    key=state.GRAPH_SELECTION,
+    bind="query-params",
+    placeholder="e.g. +joined_data+, group:ingestion, kind:view",
+    help="The pipeline's selection syntax: `name`, `+name` (with upstream), `name+` (with"
+    " downstream), `group:X`, `tag:K=V`, `kind:view`, combined with `,`, `and`, `not`.",
+)
+try:
+    within = graph_views.matching(defs, selection or "", search or "")
+except SelectionError as exc:
+    st.warning(
+        f"**The selection does not parse:** {escape_markdown(exc)} The graph ignores it.",
+        icon=":material/info:",
+    )
+    within = graph_views.matching(defs, "", search or "")
+
+shown = len(names) if within is None else len(within)
+st.html(_COLUMNS_CSS)
+with st.container(key=state.GRAPH_COLUMNS):
+    graph_column, details_column = st.columns([3, 2], gap="large")
 with graph_column:
-    edges = [
-        Edge(source=p, target=c, id=f"{p}->{c}", color="#78909c", width=2)  # ids: no duplicates
-        for p, c in model.edges
-    ]
-    tallest = max(map(len, defs.graph.levels()), default=1)
-    clicked = streamlit_agraph.agraph(
-        nodes=build_nodes(model, selected), edges=edges, config=graph_config(tallest)
+    full, depth = False, graph_views.DEFAULT_DEPTH
+    if shown > graph_views.GROUP_THRESHOLD:
+        controls = st.columns([3, 2], vertical_alignment="center")
+        full = controls[0].toggle(
+            f"Show the full graph ({shown:,} assets)",
+            key=state.GRAPH_FULL,
+            bind="query-params",
+            help="Draw every asset at once instead of groups or one asset's neighbourhood."
+            " Heavy above a few hundred assets: BENCHMARKS.md has the times.",
+        )
+        if selected is not None and not full:
+            depth = int(
+                controls[1].number_input(
+                    "Steps up and down",
+                    min_value=1,
+                    max_value=10,
+                    value=graph_views.DEFAULT_DEPTH,
+                    key=state.GRAPH_DEPTH,
+                    bind="query-params",
+                )
+            )
+    picture = graph_views.picture(
+        model, within=within, selected=selected, opened=opened, depth=depth, full=full
     )
-    # The component keeps returning its last click: only a new click changes the selection.
-    if clicked and clicked in names and clicked != st.session_state.get(state.SS_GRAPH_SELECTED):
-        st.session_state[state.SS_GRAPH_SELECTED] = clicked
-        if clicked != selected:
-            selected = clicked
-            st.query_params[state.QP_ASSET] = clicked
-    legend = " · ".join(f":{look(h).streamlit}[{look(h).label.lower()}]" for h in AssetHealth)
-    st.caption(
-        f"Fill: {legend}. A red border means a failing check, an orange one a warning; a dashed"
-        " border is a view. Click a node for details."
-    )
+    if picture.kind in ("around", "group"):
+        back = st.columns([1, 2])
+        back[0].button(
+            "All groups",
+            key=state.BTN_GRAPH_GROUPS,
+            icon=":material/arrow_back:",
+            on_click=_show_groups,
+            width="stretch",
+        )
+        if picture.kind == "around" and selected is not None:
+            home = defs.assets[selected].group
+            back[1].button(
+                f"Open group {escape_markdown(home, one_line=True)}",
+                key=state.BTN_GRAPH_OPEN_GROUP,
+                icon=":material/account_tree:",
+                on_click=_open_group,
+                args=(home,),
+            )
+    if not picture.shapes:
+        ui.empty_state("No asset matches the search and selection: change or clear them.")
+    else:
+        st.caption(escape_markdown(picture.caption))
+        asset_graph.asset_graph(
+            asset_graph.drawing(picture, selected),
+            key=state.GRAPH_COMPONENT,
+            on_select=_clicked,
+        )
     picked = st.selectbox(
         "Asset",
         names,
@@ -128,7 +149,6 @@ with graph_column:
         label_visibility="collapsed",
     )
     if picked is not None and picked != selected:
-        selected = picked
         st.query_params[state.QP_ASSET] = picked
         st.rerun()
 

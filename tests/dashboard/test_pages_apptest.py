@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from dashboard_env import (
@@ -279,7 +278,7 @@ def test_a_click_while_another_process_runs_gets_a_clear_message(built: Env) -> 
     assert not at.exception
 
 
-# --- graph ---------------------------------------------------------------------------------------
+# --- graph (clicks, filter and large graphs: test_graph_page.py) ---------------------------------
 
 
 def test_the_asset_query_parameter_selects_the_asset(built: Env) -> None:
@@ -290,13 +289,6 @@ def test_the_asset_query_parameter_selects_the_asset(built: Env) -> None:
     assert len(preview) == 10 and "dollar_amount" in preview.columns
     assert "Row count by run" in chart_titles(at)
     assert "**120 rows**" in texts(at.markdown)
-
-
-def test_clicking_a_node_shows_it_and_puts_it_in_the_url(built: Env) -> None:
-    with patch("streamlit_agraph.agraph", return_value="products"):
-        at = open_page("graph", asset="joined_data")
-    assert shown(at.subheader[0].value) == "products"
-    assert at.query_params[state.QP_ASSET] == "products"
 
 
 def test_an_unknown_asset_in_the_url_is_explained(built: Env) -> None:
@@ -313,22 +305,6 @@ def test_the_graph_toolbar_builds_the_selected_asset_and_downstream(built: Env) 
     assert live is not None and live.selection == "sales_data+"
     assert live.planned == ["sales_data", "joined_data"]
     assert "succeeded" in shown(at.status[0].label)
-
-
-def test_the_graph_shows_failing_checks_on_the_node(tmp_path: Path, db_path: Path) -> None:
-    env = Env(tmp_path, db_path, orphan_rate=0.1)
-    env.build()
-    with pytest.MonkeyPatch.context() as mp, patch("streamlit_agraph.agraph") as agraph:
-        mp.setenv("ASSETBOARD_DEFS", str(env.defs_path))
-        mp.setenv("ASSETBOARD_DB", str(db_path))
-        agraph.return_value = None
-        open_page("graph")
-    nodes = {node.id: node for node in agraph.call_args.kwargs["nodes"]}
-    assert "failing check" in nodes["joined_data"].label
-    assert nodes["joined_data"].borderWidth >= 3
-    assert nodes["products"].color["background"] != nodes["joined_data"].color["border"]
-    assert agraph.call_args.kwargs["config"].physics["enabled"] is False
-    assert agraph.call_args.kwargs["config"].layout["hierarchical"]["enabled"] is True
 
 
 # --- runs and checks -----------------------------------------------------------------------------

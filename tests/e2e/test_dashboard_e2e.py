@@ -54,10 +54,9 @@ def test_materialize_all_then_browse_every_page(
     screenshot("03-overview-after-run")
 
     _open(page, app_url, "Asset graph")
-    graph = page.frame_locator("iframe[title='streamlit_agraph.agraph']")
-    graph.locator("canvas").wait_for()
-    canvas = graph.locator("canvas").bounding_box()
-    assert canvas["width"] > 300 and canvas["height"] > 200
+    page.locator(".ag-svg[data-drawn='4']").wait_for()  # every box drawn (tests: graph_e2e)
+    graph = page.locator(".ag-svg").bounding_box()
+    assert graph["width"] > 300 and graph["height"] > 200
     _no_traceback(page)
     screenshot("04-graph")
 
