@@ -4,6 +4,7 @@ Examples:
     python -m bench                                  # the full run behind BENCHMARKS.md
     python -m bench --sizes 100,1M --reps 3          # quicker, fewer sizes
     python -m bench --only resolver,loads            # some parts only
+    python -m bench --only graph-page                # the graph page in Chromium, 500 and 2,000
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from bench import datasets, machine, report, resolver, versus_plain
 from bench.measure import Stats, summarize
 
-PARTS = ("materialize", "resolver", "loads", "graph", "pages")
+PARTS = ("materialize", "resolver", "loads", "graph", "graph-page", "pages")
 DEFAULT_SIZES = "100,100k,1M,10M"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -83,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=500,
         help="assets in the graph page benchmark (default 500)",
+    )
+    parser.add_argument(
+        "--graph-page-sizes",
+        type=lambda text: [int(part) for part in text.split(",") if part.strip()],
+        default=[500, 2000],
+        help="synthetic assets for the graph page in Chromium (default 500,2000)",
+    )
+    parser.add_argument(
+        "--graph-page-reps",
+        type=int,
+        default=5,
+        help="navigations per size and view in Chromium (default 5)",
     )
     parser.add_argument(
         "--large-rows",
@@ -167,6 +180,17 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
         results["loads"] = loads.compare(csv_dir, reps, args.warmup)
         lines += ["## Raw loads: serial vs parallel", ""]
         lines += report.loads_table(results["loads"], large)
+
+    if "graph-page" in args.only:
+        from bench import graph_page
+
+        sizes = ", ".join(f"{n:,}" for n in args.graph_page_sizes)
+        _log(f"graph page in Chromium at {sizes} assets: {args.graph_page_reps} visits each")
+        results["graph-page"] = graph_page.measure(
+            args.graph_page_sizes, args.graph_page_reps, log=_log
+        )
+        lines += ["## Graph page in Chromium: navigation to the first complete draw", ""]
+        lines += graph_page.table(results["graph-page"])
 
     if "graph" in args.only or "pages" in args.only:
         from bench import dashboard

@@ -58,7 +58,7 @@ def asset_graph(data: dict[str, Any], *, key: str, on_select: Callable[[str, str
 
 def drawing(picture: Picture, selected: str | None = None) -> dict[str, Any]:
     """What the browser draws for `picture`, with the asset `selected` marked."""
-    lines = {shape.id: _lines(shape) for shape in picture.shapes}
+    lines = {shape.id: box_lines(shape) for shape in picture.shapes}
     sizes = tuple(
         (s.id, *graph_layout.box_size(lines[s.id], BAR_HEIGHT + 6 if s.counts else 0.0))
         for s in picture.shapes
@@ -152,8 +152,8 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'s' if count != 1 else ''}"
 
 
-def _lines(shape: Shape) -> list[tuple[str, float, bool]]:
-    """The text in a box, each line cut to the widest box."""
+def box_lines(shape: Shape) -> list[tuple[str, float, bool]]:
+    """The text in `shape`'s box as (text, font size, bold) lines, each cut to the widest box."""
     room = graph_layout.MAX_WIDTH - 2 * PADDING_X
     if shape.kind == "group":
         lines = [

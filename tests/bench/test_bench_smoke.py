@@ -48,6 +48,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     out = tmp_path / "results"
     argv = ["--sizes", "100", "--reps", "1", "--warmup", "0", "--resolver-assets", "300"]
     argv += ["--resolver-edges", "900", "--resolver-reps", "1", "--graph-assets", "40"]
+    argv += ["--graph-page-sizes", "40", "--graph-page-reps", "1"]
     argv += ["--data-dir", str(tmp_path / "data"), "--out", str(out)]
 
     assert bench_main(argv) == 0
@@ -57,6 +58,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     for heading in ("## Machine", "vs plain DuckDB", "## Resolver and selection", "## Raw loads"):
         assert heading in text
     assert "## Graph page at 40 assets" in text and "## Dashboard pages" in text
+    assert "## Graph page in Chromium" in text
     results = json.loads(report.with_suffix(".json").read_text())
     row = results["materialize"]["100"]
     assert row["engine"]["wall_s"]["n"] == 1 and row["wall_ratio"] > 0 and row["rss_ratio"] > 0
