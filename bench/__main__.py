@@ -5,6 +5,7 @@ Examples:
     python -m bench --sizes 100,1M --reps 3          # quicker, fewer sizes
     python -m bench --only resolver,loads            # some parts only
     python -m bench --only graph-page                # the graph page in Chromium, 500 and 2,000
+    python -m bench --only graph-page --graph-page-baseline 8dfeb8c   # and an older page beside it
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=5,
         help="navigations per size and view in Chromium (default 5)",
+    )
+    parser.add_argument(
+        "--graph-page-baseline",
+        metavar="REF",
+        default=None,
+        help="also time the graph page of git REF, side by side (git archive; default: no)",
     )
     parser.add_argument(
         "--large-rows",
@@ -191,6 +198,16 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
         )
         lines += ["## Graph page in Chromium: navigation to the first complete draw", ""]
         lines += graph_page.table(results["graph-page"])
+        if args.graph_page_baseline:
+            from bench import graph_baseline
+
+            ref = args.graph_page_baseline
+            _log(f"graph page of {ref} beside this one (never-built assets)")
+            results["graph-page-baseline"] = graph_baseline.compare(
+                ref, args.graph_page_sizes, args.graph_page_reps, log=_log
+            )
+            lines += [f"### Beside the graph page of {ref}, never-built assets", ""]
+            lines += graph_baseline.table(results["graph-page-baseline"])
 
     if "graph" in args.only or "pages" in args.only:
         from bench import dashboard

@@ -72,7 +72,7 @@ selection = top[1].text_input(
     "Selection",
     key=state.GRAPH_SELECTION,
     bind="query-params",
-    placeholder="e.g. +joined_data+, group:ingestion, kind:view",
+    placeholder="e.g. +joined_data+ or group:ingestion",
     help="The pipeline's selection syntax: `name`, `+name` (with upstream), `name+` (with"
     " downstream), `group:X`, `tag:K=V`, `kind:view`, combined with `,`, `and`, `not`.",
 )
