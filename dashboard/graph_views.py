@@ -26,11 +26,12 @@ from pipeline.definitions import Definitions
 from pipeline.selection import select
 from pipeline.states import HEALTH_ORDER, AssetHealth
 
-# Above this many assets the page opens on groups. Measured with the layered layout: a column
-# of 150 synthetic assets in 15 levels is about 10 boxes (540 px) tall and the picture about
-# 2,200 px wide, so fitting it into the ~650 px graph column shrinks text to ~4 px; 150 boxes
-# is already several screens to pan at a readable zoom. Real pipelines rarely have more than
-# a dozen groups, which fit at full size.
+# Above this many assets the page opens on groups. Measured with graph_layout on the bench's
+# synthetic graphs (10 levels): 150 assets make a picture of 1,848 x 1,240 px, so a graph
+# column (~600 x 550 px) shows it whole only at zoom 0.30 (4 px names); at the smallest zoom
+# the component opens at (0.55, 7.7 px names) it is 1.7 columns wide and 1.2 tall. Past that,
+# panning turns into searching (300 assets: 1.7 x 2.2 columns; 2,000: 1.7 x 14), and one box
+# per group with its counts by health says more. 150 boxes cost the browser next to nothing.
 GROUP_THRESHOLD = 150
 DEFAULT_DEPTH = 2
 

@@ -53,7 +53,7 @@ class AssetGraph {
     this.digest = null;
     this.selected = null;
     this.nodes = new Map(); // id -> {data, element}
-    this.edgesOf = new Map(); // id -> [path]
+    this.edgesOf = new Map(); // id -> [edge group: its path and weight label]
     this.root = html("div", "ag", host);
     this.frame = html("div", "ag-frame", this.root);
     this.svg = svg("svg", { class: "ag-svg", role: "group" }, this.frame);
@@ -104,6 +104,7 @@ class AssetGraph {
   // --- drawing --------------------------------------------------------------------------
 
   draw(data) {
+    const before = this.selected;
     this.data = data;
     this.frame.style.height = `${data.frame_height}px`;
     if (data.digest !== this.digest) {
@@ -115,8 +116,8 @@ class AssetGraph {
       this.view = data.view;
       this.placed = false;
       this.place();
-    } else if (this.selected) {
-      this.reveal(this.selected);
+    } else if (this.selected && this.selected !== before) {
+      this.reveal(this.selected); // picked elsewhere (the list): bring it into view
     }
     this.drawLegend(data.legend);
     this.markDrawn(data);
@@ -240,12 +241,12 @@ class AssetGraph {
 
   select(id) {
     if (this.selected === id) return;
-    for (const path of this.edgesOf.get(this.selected) || []) path.classList.remove("ag-lit-sel");
+    for (const link of this.edgesOf.get(this.selected) || []) link.classList.remove("ag-lit-sel");
     this.nodes.get(this.selected)?.element.classList.remove("ag-selected");
     this.selected = id && this.nodes.has(id) ? id : null;
     if (!this.selected) return;
     this.nodes.get(id).element.classList.add("ag-selected");
-    for (const path of this.edgesOf.get(id) || []) path.classList.add("ag-lit-sel");
+    for (const link of this.edgesOf.get(id) || []) link.classList.add("ag-lit-sel");
   }
 
   choose(element) {
@@ -259,7 +260,7 @@ class AssetGraph {
     const node = this.nodes.get(element.dataset.id);
     if (!node || this.press?.moved) return;
     this.hovered = element;
-    for (const path of this.edgesOf.get(node.data.id) || []) path.classList.add("ag-lit");
+    for (const link of this.edgesOf.get(node.data.id) || []) link.classList.add("ag-lit");
     const tip = node.data.tip;
     const parts = [html("div", "ag-tip-title", null, tip.title)];
     if (tip.meta) parts.push(html("div", "ag-tip-meta", null, tip.meta));
@@ -299,7 +300,7 @@ class AssetGraph {
   hideTip() {
     if (this.hovered) {
       const id = this.hovered.dataset.id;
-      for (const path of this.edgesOf.get(id) || []) path.classList.remove("ag-lit");
+      for (const link of this.edgesOf.get(id) || []) link.classList.remove("ag-lit");
     }
     this.hovered = null;
     this.tip.hidden = true;
