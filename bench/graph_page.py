@@ -15,10 +15,15 @@ page title (the first h1) appeared: Streamlit's own start, the same for every pa
 
 The first page a fresh server serves also pays for Python imports and cold caches: it is
 reported on its own ("first visit"), then the two views take turns (default, full, default...).
+
+Then, once per size, the full graph is dragged (60 mouse moves, as fast as Playwright sends
+them) at the zoom it opens at, and again fitted whole: the intervals between the browser's
+animation frames meanwhile say how smoothly it follows (16.7 ms is every frame at 60 Hz).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -48,6 +53,15 @@ CHROMIUM_ARGS = [
 VIEWS = {"default": "/graph", "full": "/graph?full=true"}
 TARGET_MS = 2000.0  # the default view at 2,000 assets: something useful drawn within 2 s
 DRAWN = "[data-first-drawn-at]"
+FRAMES = """() => {
+  const seen = [];
+  window.assetboardFrames = seen;
+  const tick = (time) => {
+    seen.push(time);
+    if (!window.assetboardStop) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
 TITLE_SEEN = """
 new MutationObserver((_, observer) => {
   if (document.querySelector("h1")) {
@@ -94,11 +108,13 @@ def measure(sizes: list[int], reps: int, log: Any = print) -> dict[str, Any]:
                     for _ in range(reps):
                         for view, path in VIEWS.items():
                             samples[view].append(visit(browser, url + path))
+                    panning = pan(browser, url + VIEWS["full"])
                 finally:
                     browser.close()
             results[str(n)] = {
                 "run": f"run {run.run_id} ({run.run.status})",
                 "first_visit_ms": first["drawn_ms"],
+                "pan_frame_ms": panning,
                 "views": {
                     view: {
                         "boxes": int(rows[0]["boxes"]),
@@ -141,6 +157,37 @@ def visit(browser: Any, url: str, drawn: str | None = None) -> dict[str, float]:
         return {"drawn_ms": drawn_ms, "title_ms": title, "busy_ms": busy, "boxes": boxes}
     finally:
         context.close()
+
+
+def pan(browser: Any, url: str) -> dict[str, Any]:
+    """Frame intervals while dragging the graph at its opening zoom, then fitted whole."""
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.locator(f".ag{DRAWN}").wait_for(state="attached", timeout=600_000)
+        opening = _drag(page)
+        page.get_by_role("button", name="Fit the whole picture").click()
+        fitted = _drag(page)
+        zoom = page.locator(".ag").get_attribute("data-zoom")
+        return {"opening": summarize(opening), "fitted": summarize(fitted), "fit_zoom": zoom}
+    finally:
+        context.close()
+
+
+def _drag(page: Any) -> list[float]:
+    box = page.locator(".ag-svg").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.evaluate("() => { window.assetboardStop = false; }")
+    page.evaluate(FRAMES)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 61):
+        page.mouse.move(x + (step % 20) * 6 - 60, y + (step % 15) * 5 - 35)
+    page.mouse.up()
+    stop = "() => { window.assetboardStop = true; return window.assetboardFrames; }"
+    times = page.evaluate(stop)
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
 
 
 @contextmanager
@@ -195,4 +242,18 @@ def table(result: dict[str, Any]) -> list[str]:
                 f" | {drawn.median:.0f} ({drawn.low:.0f}–{drawn.high:.0f})"
                 f" | {busy.median:.0f} | {target} |"
             )
+    lines += [
+        "",
+        "Dragging the full graph: interval between animation frames, ms median (worst).",
+        "",
+        "| assets | at the opening zoom | fitted whole (zoom) |",
+        "|---:|---:|---:|",
+    ]
+    for size, entry in result["sizes"].items():
+        frames = entry["pan_frame_ms"]
+        opening, fitted = frames["opening"], frames["fitted"]
+        lines.append(
+            f"| {int(size):,} | {opening.median:.1f} ({opening.high:.0f})"
+            f" | {fitted.median:.1f} ({fitted.high:.0f}) (zoom {frames['fit_zoom']}) |"
+        )
     return [*lines, ""]
