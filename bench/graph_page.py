@@ -176,7 +176,7 @@ def pan(browser: Any, url: str) -> dict[str, Any]:
 
 
 def _drag(page: Any) -> list[float]:
-    box = page.locator(".ag-svg").bounding_box()
+    box = page.locator(".ag-frame").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.evaluate("() => { window.assetboardStop = false; }")
     page.evaluate(FRAMES)

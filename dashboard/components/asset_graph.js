@@ -15,6 +15,8 @@ const DRAG_PX = 4; // a press that moves further is a drag, not a click
 const PAD = 20; // room around a fitted picture
 const TOP = 48; // and above it, under the zoom buttons
 const STORE = "assetboard.asset_graph.view."; // sessionStorage: zoom per picture, per tab
+const MARGIN = 80; // room around the boxes inside the SVG: rings, arcs and weights
+const SHARPEN_MS = 150; // a zoom redraws the picture at its new size once the wheel rests
 
 const graphs = new WeakMap(); // one AssetGraph per mounted component (its parentElement)
 
@@ -56,7 +58,10 @@ class AssetGraph {
     this.edgesOf = new Map(); // id -> [edge group: its path and weight label]
     this.root = html("div", "ag", host);
     this.frame = html("div", "ag-frame", this.root);
-    this.svg = svg("svg", { class: "ag-svg", role: "group" }, this.frame);
+    // The SVG is drawn at the current zoom and moved with a CSS transform: a drag only moves
+    // what is drawn (the compositor's work), a zoom scales it at once and redraws it sharp
+    // when the wheel rests. (Moving a <g> inside the SVG repainted all 2,000 boxes per frame.)
+    this.svg = svg("svg", { class: "ag-svg", role: "group", preserveAspectRatio: "xMinYMin meet" }, this.frame);
     this.svg.setAttribute("aria-label", "Asset graph: drag to move, wheel to zoom");
     const defs = svg("defs", {}, this.svg);
     const marker = svg(
@@ -74,9 +79,8 @@ class AssetGraph {
       defs,
     );
     svg("path", { d: "M0,0 L10,5 L0,10 z", class: "ag-arrow" }, marker);
-    this.viewport = svg("g", { class: "ag-viewport" }, this.svg);
-    this.edgeLayer = svg("g", { class: "ag-edges" }, this.viewport);
-    this.nodeLayer = svg("g", { class: "ag-nodes" }, this.viewport);
+    this.edgeLayer = svg("g", { class: "ag-edges" }, this.svg);
+    this.nodeLayer = svg("g", { class: "ag-nodes" }, this.svg);
     this.tools = html("div", "ag-tools", this.frame);
     this.button("+", "Zoom in", () => this.zoomBy(1.3));
     this.button("−", "Zoom out", () => this.zoomBy(1 / 1.3));
@@ -87,7 +91,7 @@ class AssetGraph {
     this.legend = html("div", "ag-legend", this.root);
     this.listen();
     new ResizeObserver(() => {
-      if (!this.data || this.svg.clientWidth === 0) return;
+      if (!this.data || this.frame.clientWidth === 0) return;
       if (!this.placed) this.place();
       else if (this.fitted) this.fit(); // still as first shown: follow the new width
     }).observe(this.frame);
@@ -119,6 +123,7 @@ class AssetGraph {
     } else if (this.selected && this.selected !== before) {
       this.reveal(this.selected); // picked elsewhere (the list): bring it into view
     }
+    this.apply();
     this.drawLegend(data.legend);
     this.markDrawn(data);
   }
@@ -126,6 +131,9 @@ class AssetGraph {
   build(data) {
     delete this.svg.dataset.drawn;
     this.hideTip();
+    const box = [-MARGIN, -MARGIN, data.width + 2 * MARGIN, data.height + 2 * MARGIN];
+    this.svg.setAttribute("viewBox", box.join(" "));
+    this.rendered = 0; // the drawn size is set at the next apply()
     this.nodes.clear();
     this.edgesOf.clear();
     const m = data.metrics;
@@ -310,10 +318,26 @@ class AssetGraph {
 
   apply(byUser = false) {
     if (byUser) this.fitted = false;
+    if (!this.data) return;
     const { x, y, k } = this.t;
-    this.viewport.setAttribute("transform", `translate(${x},${y}) scale(${k})`);
+    if (!this.rendered) this.sharpen();
+    const scale = k / this.rendered;
+    const shift = `translate(${x - MARGIN * k}px, ${y - MARGIN * k}px)`;
+    this.svg.style.transform = scale === 1 ? shift : `${shift} scale(${scale})`;
     this.svg.classList.toggle("ag-far", k < TEXT_FROM);
     this.root.dataset.zoom = k.toFixed(3);
+    this.root.dataset.pan = `${Math.round(x)},${Math.round(y)}`;
+    clearTimeout(this.sharpening);
+    if (scale !== 1) this.sharpening = setTimeout(() => this.sharpen(), SHARPEN_MS);
+  }
+
+  sharpen() {
+    // Draw the picture at the current zoom: crisp text, and pans that only move it.
+    const { x, y, k } = this.t;
+    this.rendered = k;
+    this.svg.setAttribute("width", String((this.data.width + 2 * MARGIN) * k));
+    this.svg.setAttribute("height", String((this.data.height + 2 * MARGIN) * k));
+    this.svg.style.transform = `translate(${x - MARGIN * k}px, ${y - MARGIN * k}px)`;
   }
 
   remember() {
@@ -326,15 +350,15 @@ class AssetGraph {
 
   fitScale() {
     const { width, height } = this.data;
-    const w = this.svg.clientWidth;
-    const h = this.svg.clientHeight;
+    const w = this.frame.clientWidth;
+    const h = this.frame.clientHeight;
     return Math.min((w - 2 * PAD) / Math.max(width, 1), (h - PAD - TOP) / Math.max(height, 1), 1);
   }
 
   // A new picture: the zoom this tab last had on it, else the whole of it when it is small
   // enough to read, else a readable part (around the selected box, or its left end).
   place() {
-    if (this.svg.clientWidth === 0) return; // not laid out yet: the ResizeObserver calls back
+    if (this.frame.clientWidth === 0) return; // not laid out yet: the ResizeObserver calls back
     this.placed = true;
     this.fitted = false;
     let saved = null;
@@ -355,14 +379,14 @@ class AssetGraph {
     }
     // Too wide or too tall to read whole: as tall as the frame allows (up to full size, at
     // least readable), from its left end or around the selected box; the rest is a drag away.
-    const tall = (this.svg.clientHeight - TOP - PAD) / Math.max(this.data.height, 1);
+    const tall = (this.frame.clientHeight - TOP - PAD) / Math.max(this.data.height, 1);
     this.t.k = Math.max(OPEN_AT_LEAST, Math.min(1, tall));
     const chosen = this.selected && this.nodes.get(this.selected)?.data;
     if (chosen) {
       this.centreOn(chosen);
     } else {
       this.t.x = PAD;
-      this.t.y = TOP + (this.svg.clientHeight - TOP - PAD - this.data.height * this.t.k) / 2;
+      this.t.y = TOP + (this.frame.clientHeight - TOP - PAD - this.data.height * this.t.k) / 2;
       this.apply();
     }
     this.remember();
@@ -373,16 +397,16 @@ class AssetGraph {
     const k = this.fitScale();
     this.t = {
       k,
-      x: (this.svg.clientWidth - this.data.width * k) / 2,
-      y: TOP + (this.svg.clientHeight - TOP - PAD - this.data.height * k) / 2,
+      x: (this.frame.clientWidth - this.data.width * k) / 2,
+      y: TOP + (this.frame.clientHeight - TOP - PAD - this.data.height * k) / 2,
     };
     this.apply();
     this.remember();
   }
 
   centreOn(node) {
-    this.t.x = this.svg.clientWidth / 2 - (node.x + node.w / 2) * this.t.k;
-    this.t.y = this.svg.clientHeight / 2 - (node.y + node.h / 2) * this.t.k;
+    this.t.x = this.frame.clientWidth / 2 - (node.x + node.w / 2) * this.t.k;
+    this.t.y = this.frame.clientHeight / 2 - (node.y + node.h / 2) * this.t.k;
     this.apply();
   }
 
@@ -396,8 +420,8 @@ class AssetGraph {
     const outside =
       left < 0 ||
       top < 0 ||
-      left + node.w * k > this.svg.clientWidth ||
-      top + node.h * k > this.svg.clientHeight;
+      left + node.w * k > this.frame.clientWidth ||
+      top + node.h * k > this.frame.clientHeight;
     if (outside) {
       this.fitted = false;
       this.centreOn(node);
@@ -416,11 +440,11 @@ class AssetGraph {
 
   zoomBy(factor) {
     this.hideTip();
-    this.zoomAt(this.svg.clientWidth / 2, this.svg.clientHeight / 2, factor);
+    this.zoomAt(this.frame.clientWidth / 2, this.frame.clientHeight / 2, factor);
   }
 
   listen() {
-    const s = this.svg;
+    const s = this.frame; // the whole frame pans and zooms, boxes or not
     s.addEventListener(
       "wheel",
       (event) => {
@@ -429,12 +453,13 @@ class AssetGraph {
         const unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? 400 : 1;
         const box = s.getBoundingClientRect();
         const factor = Math.exp(-event.deltaY * unit * 0.0015);
-        this.zoomAt(event.clientX - box.left, event.clientY - box.top, factor);
+        const x = event.clientX - box.left - s.clientLeft;
+        this.zoomAt(x, event.clientY - box.top - s.clientTop, factor);
       },
       { passive: false },
     );
     s.addEventListener("pointerdown", (event) => {
-      if (event.button !== 0) return;
+      if (event.button !== 0 || event.target.closest?.(".ag-tools")) return;
       this.dragged = false;
       this.press = { x: event.clientX, y: event.clientY, t: { ...this.t }, id: event.pointerId };
     });
