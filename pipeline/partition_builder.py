@@ -107,7 +107,8 @@ def _stage(
     if isinstance(value, str):
         query = builder.single_query(cursor, asset.name, value)
     elif isinstance(value, duckdb.DuckDBPyRelation):
-        query = value.sql_query()
+        value.to_view("__assetboard_rows", replace=True)  # keeps the relation's parameters
+        query = 'SELECT * FROM "__assetboard_rows"'
     elif builder.is_dataframe(value):
         cursor.register("__assetboard_frame", value)
         query = 'SELECT * FROM "__assetboard_frame"'
@@ -119,6 +120,7 @@ def _stage(
     cursor.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {query}")
     with suppress(duckdb.Error):
         cursor.unregister("__assetboard_frame")
+    cursor.execute('DROP VIEW IF EXISTS "__assetboard_rows"')
     cursor.execute(f"SELECT * FROM {staged} LIMIT 0")
     types = {name: str(kind) for name, kind, *_ in cursor.description or []}
     cursor.fetchall()

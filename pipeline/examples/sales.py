@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from pipeline import checks, csvfiles
-from pipeline.definitions import AssetDef, CheckDef, CheckResult, Definitions, asset, asset_check
+from pipeline.definitions import (
+    AssetContext,
+    AssetDef,
+    CheckDef,
+    CheckResult,
+    Definitions,
+    asset,
+    asset_check,
+)
 from pipeline.errors import AssetFailure
+from pipeline.partitions import MonthlyPartitions, StaticPartitions
 from pipeline.warehouse import scalar
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -53,6 +63,10 @@ LEFT JOIN products ON products.product_id = sales_data.product_id
 """
 
 CATEGORIES = ("Electronics", "Books", "Home and Garden", "Clothing")
+# The tutorial's next step: monthly figures from the first month of the data, and figures per
+# product category. The sample data (datagen.SALES_START to SALES_END) spans these months.
+MONTHS = MonthlyPartitions(start="2024-01-01", end="2026-01-01")
+PRODUCT_CATEGORIES = StaticPartitions(list(CATEGORIES))
 MISSING_DIMENSION_SQL = "SELECT * FROM joined_data WHERE rep_name IS NULL OR product_name IS NULL"
 
 
@@ -97,9 +111,66 @@ def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:
         return JOINED_SQL
 
     return Definitions(
-        assets=[products, sales_reps, sales_data, joined_data],
-        checks=[missing_dimension_check, *sales_checks()],
+        assets=[
+            products,
+            sales_reps,
+            sales_data,
+            joined_data,
+            monthly_sales_performance,
+            product_performance,
+        ],
+        checks=[missing_dimension_check, *sales_checks(), *performance_checks()],
     )
+
+
+@asset(
+    deps=["joined_data"],
+    group="performance",
+    partitions=MONTHS,
+    partition_column="month",
+    description="Per month, sales rep and product: the total dollar amount sold.",
+)
+def monthly_sales_performance(con: duckdb.DuckDBPyConnection, context: AssetContext) -> str:
+    window = context.partition_window
+    assert window is not None
+    return f"""
+        SELECT DATE '{window.start}' AS month, rep_name, product_name,
+               sum(dollar_amount) AS total_dollar_amount
+        FROM joined_data
+        WHERE date >= DATE '{window.start}' AND date < DATE '{window.end}'
+        GROUP BY ALL
+    """
+
+
+@asset(
+    deps=["joined_data"],
+    group="performance",
+    partitions=PRODUCT_CATEGORIES,
+    partition_column="category",
+    description="Per product of a category: dollars sold, units sold and the average price.",
+)
+def product_performance(con: duckdb.DuckDBPyConnection, context: AssetContext) -> Any:
+    return con.sql(
+        "SELECT category, product_name, sum(dollar_amount) AS total_dollar_amount,"
+        " sum(quantity) AS units_sold, avg(price) AS average_price"
+        " FROM joined_data WHERE category = $category GROUP BY ALL",
+        params={"category": context.partition_key},
+    )
+
+
+def performance_checks() -> list[CheckDef]:
+    """Checked per partition: each month's and each category's own rows."""
+    return [
+        checks.expression(
+            "monthly_sales_performance",
+            "total_dollar_amount >= 0",
+            name="non_negative_totals",
+            severity="warn",
+            description="No rep sold a product for less than nothing in a month.",
+        ),
+        checks.not_null("product_performance", "product_name"),
+        checks.row_count("product_performance", min=1),
+    ]
 
 
 @asset_check(

@@ -103,12 +103,12 @@ def test_a_failed_blocking_check_blocks_the_downstream_and_degrades_its_asset(
         f"not built in run {result.run_id}: blocked by failed check 'products.product_id_unique'"
     )
     summary = overview.overview(cfg, defs)
-    assert summary.health_counts[AssetHealth.BLOCKED] == 1
+    assert summary.health_counts[AssetHealth.BLOCKED] == 3  # joined_data and what reads it
     assert summary.health_counts[AssetHealth.DEGRADED] == 1
     assert summary.attention[0].state in (AssetHealth.BLOCKED, CheckOutcome.FAILED)
     # The run says how many checks did not run, never "all checks passed".
     assert words.run_summary(summary.last_run) == (
-        "Materialize all assets · 3 built, 1 skipped · checks: 8 passed, 1 failed, 3 not run"
+        "Materialize all assets · 3 built, 3 skipped · checks: 8 passed, 1 failed, 6 not run"
     )
     node = next(n for n in graph.graph_model(cfg, defs).nodes if n.name == "joined_data")
     assert node.health == AssetHealth.BLOCKED
@@ -164,8 +164,8 @@ def test_staleness_reaches_every_level_below_what_was_rebuilt(db_path: Path) -> 
 
 def test_overview_of_an_empty_store_says_nothing_ran(cfg: Settings, defs: Definitions) -> None:
     summary = overview.overview(cfg, defs)
-    assert summary.health_counts[AssetHealth.NEVER] == 4
-    assert sum(summary.health_counts.values()) == 4
+    assert summary.health_counts[AssetHealth.NEVER] == len(defs.assets) == 6
+    assert sum(summary.health_counts.values()) == 6
     assert summary.check_counts["never"] == len(defs.checks)
     assert summary.last_run is None and summary.attention == []
 
@@ -173,7 +173,7 @@ def test_overview_of_an_empty_store_says_nothing_ran(cfg: Settings, defs: Defini
 def test_overview_after_a_clean_run(cfg: Settings, defs: Definitions) -> None:
     assert materialize(defs, db=cfg.db).ok
     summary = overview.overview(cfg, defs)
-    assert summary.health_counts[AssetHealth.FRESH] == 4
+    assert summary.health_counts[AssetHealth.FRESH] == 6
     assert summary.check_counts == {
         "passed": len(defs.checks),
         "warned": 0,
@@ -182,7 +182,7 @@ def test_overview_after_a_clean_run(cfg: Settings, defs: Definitions) -> None:
     }
     assert summary.last_run is not None and summary.last_run.status == "success"
     assert words.run_summary(summary.last_run) == (
-        f"Materialize all assets · 4 built · all {len(defs.checks)} checks passed"
+        f"Materialize all assets · {len(defs.assets)} built · all {len(defs.checks)} checks passed"
     )
 
 
@@ -203,6 +203,8 @@ def test_a_missing_csv_is_a_failed_asset_with_its_message(
         "sales_data": "Built",
         "sales_reps": "Built",
         "joined_data": "Skipped",
+        "monthly_sales_performance": "Skipped",
+        "product_performance": "Skipped",
     }
     [joined] = [e for e in details.errors if e.what.startswith("Asset joined_data")]
     assert joined.consequence and "upstream 'products' failed" in joined.headline
@@ -239,7 +241,7 @@ def test_graph_model_has_every_asset_its_edges_and_failing_checks(
     joined = next(node for node in model.nodes if node.name == "joined_data")
     assert joined.health == AssetHealth.DEGRADED and joined.group == "joins"
     assert CheckKey("joined_data", "missing_dimension_check") in joined.failing_checks
-    assert set(model.groups) == {"ingestion", "joins"}
+    assert set(model.groups) == {"ingestion", "joins", "performance"}
 
 
 def test_asset_details_before_and_after_a_build(cfg: Settings, defs: Definitions) -> None:
@@ -263,14 +265,14 @@ def test_catalog_filters_by_name_selection_group_kind_and_health(
 ) -> None:
     everything = catalog.catalog(cfg, defs, catalog.CatalogFilter())
     assert list(everything.frame["Asset"]) == defs.graph.names
-    assert set(everything.frame["Health"]) == {"Never built"} and everything.total == 4
+    assert set(everything.frame["Health"]) == {"Never built"} and everything.total == 6
     materialize(defs, db=cfg.db)
     materialize(defs, "sales_reps", db=cfg.db)  # joined_data is now stale
 
     def names(**wanted: object) -> list[str]:
         return list(catalog.catalog(cfg, defs, catalog.CatalogFilter(**wanted)).frame["Asset"])
 
-    assert names(search="SALES") == ["sales_data", "sales_reps"]
+    assert names(search="SALES") == ["sales_data", "sales_reps", "monthly_sales_performance"]
     assert names(selection="+joined_data and not sales_reps") == [
         "products", "sales_data", "joined_data",
     ]  # fmt: skip
@@ -327,7 +329,12 @@ def test_toolbar_actions_turn_into_selections(cfg: Settings, defs: Definitions) 
     assert toolbar.toolbar_selection("selected", defs, "sales_data") == "sales_data"
     assert toolbar.toolbar_selection("downstream", defs, "sales_data") == "sales_data+"
     assert toolbar.toolbar_selection("upstream", defs, "joined_data") == "+joined_data"
-    assert toolbar.planned_assets(defs, "sales_data+") == ["sales_data", "joined_data"]
+    assert toolbar.planned_assets(defs, "sales_data+") == [
+        "sales_data",
+        "joined_data",
+        "monthly_sales_performance",
+        "product_performance",
+    ]
     with pytest.raises(SelectionError, match="pick an asset first"):
         toolbar.toolbar_selection("selected", defs)
     with pytest.raises(SelectionError, match="type a selection first"):
@@ -348,7 +355,7 @@ def test_stale_only_covers_what_is_behind_and_nothing_when_all_fresh(
         toolbar.selection_for(cfg, "stale", defs)
     materialize(defs, "sales_reps", db=cfg.db)  # its downstream is now behind it
     planned = toolbar.planned_assets(defs, toolbar.selection_for(cfg, "stale", defs))
-    assert planned == ["joined_data"]
+    assert planned == ["joined_data", "monthly_sales_performance", "product_performance"]
 
 
 # --- errors a page shows --------------------------------------------------------------------------

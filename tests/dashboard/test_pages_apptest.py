@@ -110,7 +110,7 @@ def test_each_page_renders_after_a_run(built: Env, page: str) -> None:
     assert "No runs yet" not in texts(at.info) and "has not run yet" not in texts(at.info)
     if page == "overview":
         metrics = {metric.label: metric.value for metric in at.metric}
-        assert metrics["Fresh"] == "4" and metrics["Never run"] == "0"
+        assert metrics["Fresh"] == "6" and metrics["Never run"] == "0"
         assert "Run 1: Succeeded" in texts(at.success)
     elif page == "runs":
         assert list(at.dataframe[0].value["Outcome"]) == ["Succeeded"]
@@ -141,7 +141,7 @@ def test_pages_read_the_history_while_another_process_holds_the_database(
         at = open_page(page)
         assert not at.exception and not at.error, texts(at.error)
         if page == "overview":
-            assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
+            assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "6"
 
 
 # --- materialize --------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
     at = open_page("overview")
     at.button(key=state.toolbar_key("overview", state.BTN_ALL)).click().run()
     finish(at, env.db)
-    assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "4"
+    assert {metric.label: metric.value for metric in at.metric}["Fresh"] == "6"
     assert shown(at.status[0].label).startswith("Materialize all: succeeded")  # where the click was
 
 
@@ -238,7 +238,7 @@ def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(
 ) -> None:
     at = open_page("materialize")
     shown_text = texts(at.markdown)
-    assert "Run 1 (materialize, from the dashboard): 0 of 4 assets done" in shown_text
+    assert "Run 1 (materialize, from the dashboard): 0 of 6 assets done" in shown_text
     assert "**products** :blue[:material/progress_activity: Running] ·" in shown_text
     assert "**joined_data** :gray[:material/schedule: Queued]" in shown_text
     assert at.progress[0].value == 0 and not at.status  # finished runs get st.status
@@ -249,7 +249,7 @@ def test_while_a_run_is_active_the_page_shows_progress_and_no_second_start(
     assert "Run 1 was started from the dashboard at" in texts(at.warning)
     assert "**Materialize all** is running" in texts(at.sidebar.caption)
     # Every page, in any tab, follows the same run.
-    assert "0 of 4 assets done" in texts(open_page("runs").markdown)
+    assert "0 of 6 assets done" in texts(open_page("runs").markdown)
 
 
 def test_the_cancel_button_stops_the_run_and_the_history_says_so(env: Env, paused: Path) -> None:
@@ -266,6 +266,8 @@ def test_the_cancel_button_stops_the_run_and_the_history_says_so(env: Env, pause
         "sales_data": "not_started",
         "sales_reps": "not_started",
         "joined_data": "not_started",
+        "monthly_sales_performance": "not_started",
+        "product_performance": "not_started",
     }
 
 
@@ -303,7 +305,12 @@ def test_the_graph_toolbar_builds_the_selected_asset_and_downstream(built: Env) 
     finish(at, built.db)
     live = runs.current(built.db)
     assert live is not None and live.selection == "sales_data+"
-    assert live.planned == ["sales_data", "joined_data"]
+    assert live.planned == [
+        "sales_data",
+        "joined_data",
+        "monthly_sales_performance",
+        "product_performance",
+    ]
     assert "succeeded" in shown(at.status[0].label)
 
 

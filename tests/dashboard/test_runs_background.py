@@ -133,7 +133,8 @@ def test_a_failing_asset_shows_its_error_and_skips_its_downstream(
     assert "joined_data" in downstream
     for name in downstream:
         assert snapshot[name] == "skipped"
-        assert "upstream" in live.asset_error[name] and "failed" in live.asset_error[name]
+        assert "upstream" in live.asset_error[name]
+    assert "upstream 'sales_reps' failed" in live.asset_error["joined_data"]
 
 
 def test_checks_only_runs_count_checked_assets(db_path: Path, defs: Definitions) -> None:
