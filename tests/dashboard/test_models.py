@@ -277,7 +277,9 @@ def test_catalog_filters_by_name_selection_group_kind_and_health(
         "products", "sales_data", "joined_data",
     ]  # fmt: skip
     assert names(groups=("joins",)) == ["joined_data"]
-    assert names(health=(AssetHealth.STALE,)) == ["joined_data"]
+    assert names(health=(AssetHealth.STALE,)) == [
+        "joined_data", "monthly_sales_performance", "product_performance",
+    ]  # fmt: skip
     assert names(kinds=("view",)) == []
     with pytest.raises(SelectionError, match="unknown asset"):
         names(selection="joined_dta")
