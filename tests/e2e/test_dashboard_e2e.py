@@ -54,7 +54,7 @@ def test_materialize_all_then_browse_every_page(
     screenshot("03-overview-after-run")
 
     _open(page, app_url, "Asset graph")
-    page.locator(".ag-svg[data-drawn='4']").wait_for()  # every box drawn (tests: graph_e2e)
+    page.locator(".ag-svg[data-drawn='6']").wait_for()  # every box drawn (tests: graph_e2e)
     graph = page.locator(".ag-frame").bounding_box()
     assert graph["width"] > 300 and graph["height"] > 200
     _no_traceback(page)

@@ -46,7 +46,7 @@ def test_report_from_disk_loads_nothing_from_the_network_and_leads_with_the_fail
     assert [url for url in requests if not url.startswith("file:")] == []
 
     title = page.locator("h1")
-    assert "failed" in title.inner_text() and "1 asset skipped" in title.inner_text()
+    assert "failed" in title.inner_text() and "3 assets skipped" in title.inner_text()
     first = page.locator("#glance li").first
     assert "products › product_id_unique" in first.inner_text()
     assert "blocked downstream: joined_data" in first.inner_text()

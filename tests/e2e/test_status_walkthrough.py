@@ -75,7 +75,7 @@ def blocked_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 PAGES = [  # path, heading, what must be on it
-    ("/", "Overview", ["Blocked 1", "Degraded 1", "Run 2: Failed"]),
+    ("/", "Overview", ["Blocked 3", "Degraded 1", "Run 2: Failed"]),
     ("/catalog", "Asset catalog", ["not built in run 2: blocked by failed check"]),
     ("/graph?asset=joined_data", "Asset graph", ["Blocked", "products.product_id_unique"]),
     ("/checks", "Checks", ["products.product_id_unique"]),

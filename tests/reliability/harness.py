@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import Definitions, store
+from pipeline import Definitions, load_definitions, store
 from pipeline.builder import relation_kind
 from pipeline.states import AssetHealth, EventStatus, RunStatus
 from pipeline.status import asset_statuses
@@ -146,9 +146,7 @@ def table_versions(db: Path) -> dict[str, int | None]:
 
 
 def scenario_defs() -> Definitions:
-    import scenario_pipeline  # beside this file; its structure does not depend on the env
-
-    return scenario_pipeline.defs
+    return load_definitions(SCENARIO)  # its structure does not depend on the env
 
 
 def assert_history_matches_warehouse(db: Path) -> None:
