@@ -13,6 +13,7 @@ from pipeline.states import (
     AssetHealth,
     CheckOutcome,
     EventStatus,
+    PartitionStatus,
     RunStatus,
     Severity,
     Verdict,
@@ -82,6 +83,10 @@ _TABLE: list[tuple[StrEnum, Look]] = [
     (Verdict.RUNNING, _look("Running", BLUE, "progress_activity", "…")),
     (Severity.ERROR, _look("Error", RED, "priority_high", "E")),
     (Severity.WARN, _look("Warn", AMBER, "warning", "W")),
+    (PartitionStatus.MATERIALIZED, _look("Materialized", GREEN, "check_circle", "✔")),
+    (PartitionStatus.STALE, _look("Stale", AMBER, "update", "~")),
+    (PartitionStatus.FAILED, _look("Failed", RED, "error", "✖")),
+    (PartitionStatus.MISSING, _look("Missing", GREY, "radio_button_unchecked", "·")),
 ]
 LOOKS: dict[type[StrEnum], dict[str, Look]] = {}
 for _member, _shown in _TABLE:

@@ -108,6 +108,15 @@ class AssetHealth(StrEnum):
 HEALTH_ORDER = tuple(AssetHealth)  # worst first: what needs attention comes first
 
 
+class PartitionStatus(StrEnum):
+    """Where one partition stands (pipeline/partition_status.py decides which)."""
+
+    MATERIALIZED = "materialized"  # its rows stand and nothing it reads is newer
+    STALE = "stale"  # its rows stand, but an upstream it reads was built after it
+    FAILED = "failed"  # its latest build failed; rows an older build left are kept
+    MISSING = "missing"  # never built, or built before the table was rebuilt whole
+
+
 @dataclass(frozen=True, order=True)
 class CheckKey:
     """A check's identity: check names are unique per asset, so the pair is unique.
