@@ -22,6 +22,7 @@ from typing import Any
 from pipeline import engine, store
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
+from pipeline.partition_runs import PartitionRequest
 from pipeline.states import CheckKey, RunStatus
 from pipeline.store import AssetEvent, CheckRecord, PartitionEvent
 from pipeline.warehouse import connect, run_active, utcnow
@@ -50,6 +51,8 @@ class LiveRun:
     done: threading.Event = field(default_factory=threading.Event, repr=False)
     token: engine.CancelToken = field(default_factory=engine.CancelToken, repr=False)
     only_checks: list[CheckKey] | None = None  # a checks run of these checks alone
+    partitions: PartitionRequest | None = None  # the partitions a materialize run builds
+    backfill_id: int | None = None  # the backfill it worked on, once it has ended
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -117,16 +120,21 @@ def start(
     label: str = "Materialize",
     planned: list[str] | None = None,
     checks: list[CheckKey] | None = None,
+    partitions: PartitionRequest | None = None,
     runner: Callable[..., engine.RunResult] | None = None,
     wait_seconds: float = 2.0,
 ) -> LiveRun:
     """Start a run in a daemon thread and return at once; RunInProgressError if one is active.
 
     A file held by another process fails here (WarehouseLockedError), not later in the
-    background. `runner` replaces engine.materialize / engine.run_checks in tests.
+    background. `partitions` narrows a materialize run to some partitions, or resumes a
+    backfill (engine.materialize's `partitions=`). `runner` replaces engine.materialize /
+    engine.run_checks in tests.
     """
     if kind not in ("materialize", "checks"):
         raise ValueError(f"unknown run kind {kind!r}; expected 'materialize' or 'checks'")
+    if partitions is not None and kind != "materialize":
+        raise ValueError("partitions are built by a materialize run, not a checks run")
     key = _key(db)
     with _registry_lock:
         _refuse_if_active(_registry.get(key))
@@ -139,7 +147,15 @@ def start(
                 f"another process is running the pipeline on {db} (for example the command"
                 " line); wait for it to finish, then start yours."
             )
-        live = LiveRun(Path(key), kind, selection, label, planned or [], only_checks=checks)
+        live = LiveRun(
+            Path(key),
+            kind,
+            selection,
+            label,
+            planned or [],
+            only_checks=checks,
+            partitions=partitions,
+        )
         _registry[key] = live
     thread = threading.Thread(
         target=_execute, args=(live, defs, runner), name=f"assetboard-run-{label}", daemon=True
@@ -161,6 +177,8 @@ def _execute(
 ) -> None:
     fn = runner or (engine.materialize if live.kind == "materialize" else engine.run_checks)
     extra: dict[str, Any] = {"checks": live.only_checks} if live.only_checks else {}
+    if live.partitions is not None:
+        extra["partitions"] = live.partitions
     try:
         result = fn(
             defs,
@@ -172,6 +190,7 @@ def _execute(
             **extra,
         )
         live.run_id = result.run_id
+        live.backfill_id = result.backfill.backfill_id if result.backfill else None
         live.ok = result.ok
         live.status = RunStatus(result.run.status)
         if result.run.message and not result.ok:

@@ -8,7 +8,7 @@ call `materialize_toolbar`, with a key prefix so the two never collide.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 
@@ -214,7 +214,7 @@ def materialize_toolbar(
 def _start(
     cfg: Settings, defs: Definitions, action: str, asset: str | None, free_text: str | None
 ) -> None:
-    try:
+    def begin() -> runs.LiveRun:
         selection = toolbar.selection_for(cfg, action, defs, asset, free_text)
         if action == "checks":
             planned = [name for name in defs.graph.names if defs.checks_for(name)]
@@ -225,7 +225,16 @@ def _start(
             label = f"{_LABELS[action]}" + (
                 f" ({asset})" if asset and action in ("selected", "downstream", "upstream") else ""
             )
-        live = runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
+        return runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
+
+    launch(cfg, begin)
+
+
+def launch(cfg: Settings, begin: Callable[[], runs.LiveRun]) -> None:
+    """Start a background run with `begin` and show the whole page with it going, or say
+    where the click was made why nothing started (a run going on, a bad selection)."""
+    try:
+        live = begin()
         st.session_state[state.SS_SEEN_RUN] = _token(live)
         st.rerun()  # the whole page, not just the button, now shows the run going on
     except RunInProgressError as exc:
