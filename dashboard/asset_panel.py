@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, formatting, ui
+from dashboard import charts, formatting, partition_panel, ui
 from dashboard.models import asset as asset_model
 from dashboard.models import words
 from dashboard.safe import escape_markdown
@@ -56,10 +56,17 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             label = "Built" if health != AssetHealth.FAILED else "The build still standing:"
             when = last.ended_at or last.started_at
             rows = asset_model.rows_text(last) or "rows unknown"
+            took = (  # a partitioned asset's table is many builds: no one duration
+                f" · took {formatting.format_duration(last.duration_s)}"
+                if last.duration_s is not None
+                else ""
+            )
             st.markdown(
                 f"**{label}** {formatting.format_ago(when)} ({formatting.format_time(when)})"
-                f" · took {formatting.format_duration(last.duration_s)} · **{rows}**"
+                f"{took} · **{rows}**"
             )
+        if defs.assets[selected].partitions is not None:
+            partition_panel.render(cfg, defs, selected)
         ui.materialize_toolbar(
             cfg,
             defs,

@@ -50,6 +50,24 @@ GRAPH_DEPTH = "depth"  # steps up and down around the selected asset
 GRAPH_FULL = "full"  # draw every asset, however many
 # (The select box beside the graph has no key on purpose: its index follows ?asset=.)
 
+# --- partitions of the selected asset (dashboard/partition_panel.py) -------------------------
+QP_PARTITION = "partition"  # graph page: the partition shown, ?asset=X&partition=2024-03-01
+# The strip is one pills widget per row (a year of months): keys "partition_strip-<asset
+# digest>-<row>", safe in the CSS class Streamlit derives from a key.
+PARTITION_STRIP = "partition_strip"
+SELECT_BACKFILL_FROM = "backfill_from"  # + "-<asset digest>"
+SELECT_BACKFILL_TO = "backfill_to"
+BTN_REBUILD_PARTITION = "rebuild_partition"
+BTN_BACKFILL_RANGE = "backfill_range"
+BTN_BACKFILL_MISSING = "backfill_missing"
+BTN_BACKFILL_FAILED = "backfill_failed"
+
+
+def partition_key(prefix: str, digest: str, *more: object) -> str:
+    """A widget key of one asset's partition controls: letters, digits and dashes only."""
+    return "-".join([prefix, digest, *map(str, more)])
+
+
 # --- catalog page ---------------------------------------------------------------------------
 # Bound to the URL (bind="query-params"): the key is the query parameter's name.
 CATALOG_SEARCH = "search"
@@ -60,6 +78,9 @@ CATALOG_HEALTH = "health"
 
 # --- runs page ------------------------------------------------------------------------------
 SELECT_RUN = "runs_selected_run"
+BTN_OPEN_RUN = "runs_open_run"  # + "-<backfill id>-<run id>": show that run below
+BTN_RESUME_BACKFILL = "resume_backfill"  # + "-<backfill id>"
+BTN_CANCEL_BACKFILL = "cancel_backfill"  # + "-<backfill id>": cancels its active run
 
 # --- checks page ----------------------------------------------------------------------------
 SELECT_CHECK = "checks_selected_check"

@@ -28,16 +28,20 @@ def _clicked(kind: str, name: str) -> None:
     if kind == "group":
         _open_group(name)
     else:
+        if st.query_params.get(state.QP_ASSET) != name:
+            st.query_params.pop(state.QP_PARTITION, None)  # a partition of the asset before
         st.query_params[state.QP_ASSET] = name
 
 
 def _open_group(name: str) -> None:
     st.query_params.pop(state.QP_ASSET, None)
+    st.query_params.pop(state.QP_PARTITION, None)
     st.query_params[state.QP_OPEN] = name
 
 
 def _show_groups() -> None:
     st.query_params.pop(state.QP_ASSET, None)
+    st.query_params.pop(state.QP_PARTITION, None)
     st.query_params.pop(state.QP_OPEN, None)
 
 
@@ -149,6 +153,7 @@ with graph_column:
         label_visibility="collapsed",
     )
     if picked is not None and picked != selected:
+        st.query_params.pop(state.QP_PARTITION, None)
         st.query_params[state.QP_ASSET] = picked
         st.rerun()
 
