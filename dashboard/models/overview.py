@@ -12,6 +12,7 @@ from dashboard.models.runs import live_counts
 from dashboard.settings import Settings
 from pipeline import store
 from pipeline.definitions import Definitions
+from pipeline.partition_status import Summary
 from pipeline.states import HEALTH_ORDER, AssetHealth, CheckKey, CheckOutcome
 from pipeline.status import asset_statuses, check_states
 from pipeline.store import RunRecord
@@ -34,6 +35,21 @@ class Attention:
     check: CheckKey | None = None
 
 
+@dataclass(frozen=True)
+class PartitionedAsset:
+    """A partitioned asset's health and its partitions counted, for a line on the Overview."""
+
+    name: str
+    health: AssetHealth
+    summary: Summary
+
+    @property
+    def share(self) -> float:
+        """The share of its partitions whose rows stand (materialized or stale)."""
+        built = self.summary.materialized + self.summary.stale
+        return built / self.summary.total if self.summary.total else 0.0
+
+
 @dataclass
 class OverviewModel:
     health_counts: dict[AssetHealth, int]
@@ -42,6 +58,7 @@ class OverviewModel:
     attention: list[Attention] = field(default_factory=list)
     asset_count: int = 0
     check_count: int = 0
+    partitioned: list[PartitionedAsset] = field(default_factory=list)  # in graph order
 
 
 def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
@@ -102,6 +119,11 @@ def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
         attention=attention,
         asset_count=len(states),
         check_count=len(checks),
+        partitioned=[
+            PartitionedAsset(state.asset, state.health, state.partitions)
+            for state in states.values()
+            if state.partitions is not None
+        ],
     )
 
 
