@@ -6,13 +6,15 @@ Plain Python over `pipeline.store`; the pages render what `active_run` returns.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from dashboard.settings import Settings
-from pipeline import store
+from pipeline import backfills, store
+from pipeline.backfills import Progress
 from pipeline.states import EventStatus, RunKind
-from pipeline.store import AssetEvent, CheckRecord, RunRecord
+from pipeline.store import AssetEvent, Backfill, CheckRecord, PartitionEvent, RunRecord
 from pipeline.warehouse import run_active, utcnow
 
 
@@ -24,6 +26,17 @@ class LiveView:
     events: list[AssetEvent]  # every planned asset, in plan order
     checks: list[CheckRecord] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
+    partitions: list[PartitionEvent] = field(default_factory=list)  # this run's so far
+    backfill: tuple[Backfill, Progress] | None = None  # the backfill it works on
+
+    def partition_counts(self, asset: str) -> dict[EventStatus, int]:
+        """How many of `asset`'s partitions this run has built, failed, is building now."""
+        counts: dict[EventStatus, int] = {}
+        for event in self.partitions:
+            if event.asset == asset:
+                status = EventStatus(event.status)
+                counts[status] = counts.get(status, 0) + 1
+        return counts
 
     @property
     def checks_only(self) -> bool:
@@ -66,6 +79,14 @@ def active_run(cfg: Settings) -> LiveView | None:
         run = running[-1]
         events = store.run_events(con, run.run_id)
         checks = store.run_check_results(con, run.run_id)
+        partitions = store.run_partition_events(con, run.run_id)  # one row per partition
+        found = _backfill_of(con, run.run_id)
+        backfill = (found, backfills.progress(con, found)) if found else None
     order = {name: i for i, name in enumerate(run.planned)}
     events.sort(key=lambda e: order.get(e.asset, len(order)))
-    return LiveView(run, events, checks)
+    return LiveView(run, events, checks, partitions=partitions, backfill=backfill)
+
+
+def _backfill_of(con: sqlite3.Connection, run_id: int) -> Backfill | None:
+    """The backfill a run works on: one of the newest, since it is running now."""
+    return next((b for b in store.list_backfills(con, 20) if run_id in b.run_ids), None)

@@ -352,9 +352,19 @@ def _render_view(cfg: Settings, view: live_runs.LiveView) -> None:
         button.caption(":material/hourglass_top: cancelling…")
     box.progress(view.done / view.total if view.total else 0.0, text=f"{view.done} / {view.total}")
     with box:
+        if view.backfill is not None:
+            backfill, progress = view.backfill
+            st.caption(
+                f":material/calendar_view_month: Backfill {backfill.backfill_id}: {progress}"
+            )
         for event in view.events:
             shown = badge(event.status, EventStatus)
             line = f"**{escape_markdown(event.asset, one_line=True)}** {shown}"
+            if counts := view.partition_counts(event.asset):
+                line += " · " + ", ".join(
+                    f"{n} partition{'s' if n != 1 else ''} {look(s).label.lower()}"
+                    for s, n in counts.items()
+                )
             if (elapsed := view.elapsed_s(event)) is not None:
                 line += f" · {formatting.format_duration(elapsed)}"
             st.markdown(line)
