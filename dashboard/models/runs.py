@@ -1,5 +1,6 @@
-"""The Runs page: the history table, and one run's timeline, errors and checks. A run still
-going shows the counts its records have so far, the same as the live panel."""
+"""The Runs page: the history table, backfills with their progress (resume, cancel), and one
+run's timeline, errors and checks. A run still going shows the counts its records have so
+far, the same as the live panel."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from dashboard import runs
 from dashboard.formatting import (
     format_count,
     format_duration,
@@ -19,10 +21,14 @@ from dashboard.formatting import (
 from dashboard.models import words
 from dashboard.models.reading import history
 from dashboard.settings import Settings
-from pipeline import store
+from pipeline import backfills, store
+from pipeline.backfills import Progress
+from pipeline.definitions import Definitions
 from pipeline.looks import look
+from pipeline.partition_runs import PartitionRequest
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
-from pipeline.store import RunRecord
+from pipeline.store import PartitionCheck, PartitionEvent, RunRecord
+from pipeline.warehouse import run_active
 
 
 def live_counts(con: sqlite3.Connection, run: RunRecord) -> RunRecord:
@@ -90,6 +96,8 @@ class RunDetails:
     errors: list[RunError]
     checks: pd.DataFrame
     check_outcomes: list[CheckOutcome] = field(default_factory=list)  # one per checks row
+    partitions: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per partition
+    partition_statuses: list[EventStatus] = field(default_factory=list)  # one per row
 
 
 def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
@@ -101,6 +109,8 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
         run = live_counts(con, run)
         events = store.run_events(con, run_id)
         checks = store.run_check_results(con, run_id)
+        partitions = store.run_partition_events(con, run_id)
+        partition_checks = store.run_partition_checks(con, run_id)
     rows = []
     for event in events:
         start = _offset(run, event.started_at)
@@ -157,10 +167,126 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
         columns=["Check", "Outcome", "Severity", "Observed", "Rule", "Failing rows",
                  "Duration", "Note"],
     )  # fmt: skip
-    return RunDetails(run, timeline, errors, frame, [CheckOutcome(r.outcome) for r in checks])
+    outcomes = [CheckOutcome(r.outcome) for r in checks]
+    built = _partition_frame(partitions, partition_checks)
+    statuses = [EventStatus(e.status) for e in partitions]
+    return RunDetails(run, timeline, errors, frame, outcomes, built, statuses)
+
+
+PARTITION_COLUMNS = ["Asset", "Partition", "Status", "Rows", "Took", "Checks", "Error"]
+
+
+def _partition_frame(events: list[PartitionEvent], checks: list[PartitionCheck]) -> pd.DataFrame:
+    """Each partition the run worked on, with its checks that did not pass there."""
+    bad: dict[tuple[str, str], list[str]] = {}
+    for check in checks:
+        if check.outcome in (CheckOutcome.FAILED, CheckOutcome.ERROR, CheckOutcome.WARNED):
+            word = look(check.outcome, CheckOutcome).label.lower()
+            bad.setdefault((check.asset, check.partition_key), []).append(
+                f"{check.check_name} {word}"
+            )
+    return pd.DataFrame(
+        [
+            {
+                "Asset": e.asset,
+                "Partition": e.partition_key,
+                "Status": look(e.status, EventStatus).label,
+                "Rows": format_count(e.row_count),
+                "Took": format_duration(e.duration_s),
+                "Checks": ", ".join(bad.get((e.asset, e.partition_key), [])) or "—",
+                "Error": words.headline(e.error),
+            }
+            for e in events
+        ],
+        columns=PARTITION_COLUMNS,
+    )
 
 
 def _offset(run: RunRecord, value: datetime | None) -> float | None:
     if value is None:
         return None
     return max(0.0, (value - run.started_at).total_seconds())
+
+
+@dataclass
+class BackfillRow:
+    """One backfill as the Runs page shows it: progress, how it stands, its runs, what can
+    be done with it now."""
+
+    backfill_id: int
+    status: RunStatus  # running only while one of its runs is going on
+    progress: Progress
+    assets: list[str]
+    keys: str  # "2024-01-01 … 2024-03-01 (3 partitions)"
+    created_at: datetime
+    launched_by: str | None
+    run_ids: list[int]
+    active_run: int | None  # its run going on now, which Cancel stops
+
+    @property
+    def resumable(self) -> bool:
+        """Something is left to build and none of its runs is going on."""
+        return not self.progress.done and self.active_run is None
+
+    @property
+    def share(self) -> float:
+        return self.progress.built / self.progress.total if self.progress.total else 0.0
+
+
+def backfill_rows(cfg: Settings, limit: int = 20) -> list[BackfillRow]:
+    """The newest backfills first. One recorded as running whose run is no longer going on
+    (its process died) reads as interrupted, as `python -m pipeline backfills` says."""
+    alive = run_active(cfg.db)
+    with history(cfg) as con:
+        found = store.list_backfills(con, limit)
+        running = {run.run_id for run in store.running_runs(con)} if alive else set()
+        progress = [backfills.progress(con, b) for b in found]
+    rows = []
+    for backfill, done in zip(found, progress, strict=True):
+        active = next((r for r in reversed(backfill.run_ids) if r in running), None)
+        status = RunStatus(backfill.status)
+        if status == RunStatus.RUNNING and active is None:
+            status = RunStatus.INTERRUPTED
+        rows.append(
+            BackfillRow(
+                backfill.backfill_id,
+                status,
+                done,
+                list(backfill.assets),
+                _keys_text(backfill.partition_keys),
+                backfill.created_at,
+                backfill.launched_by,
+                list(backfill.run_ids),
+                active,
+            )
+        )
+    return rows
+
+
+def _keys_text(keys: list[str]) -> str:
+    if len(keys) == 1:
+        return keys[0]
+    if len(keys) <= 3:
+        return ", ".join(keys)
+    return f"{keys[0]} … {keys[-1]} ({len(keys)} partitions)"
+
+
+def resume_backfill(cfg: Settings, defs: Definitions, row: BackfillRow) -> runs.LiveRun:
+    """Start a run that builds what none of the backfill's runs has built yet."""
+    return runs.start(
+        defs,
+        cfg.db,
+        None,
+        kind="materialize",
+        label=f"Resume backfill {row.backfill_id}",
+        planned=row.assets,
+        partitions=PartitionRequest(backfill=row.backfill_id),
+    )
+
+
+def cancel_backfill(cfg: Settings, row: BackfillRow) -> bool:
+    """Stop the backfill's run going on now (its progress stays; Resume goes on later)."""
+    if row.active_run is None:
+        return False
+    by = f"the Cancel button of backfill {row.backfill_id} in the dashboard"
+    return runs.cancel(cfg.db, row.active_run, by=by)

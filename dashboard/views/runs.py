@@ -1,4 +1,5 @@
-"""Runs: the history table, and for one run its per-asset timeline, errors and checks."""
+"""Runs: the history table, the backfills (progress, their runs, Resume, Cancel), and for one
+run its per-asset timeline, errors and checks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,59 @@ from pipeline.states import RunStatus
 st.title("Runs")
 cfg, defs = ui.load()
 ui.run_progress(cfg, show_finished=True)
+
+
+BACKFILLS_SHOWN = 5
+
+
+def _show_run(run_id: int) -> None:
+    """A backfill's run clicked, before the rerun: it becomes the run shown below (the select
+    box starts again from the URL)."""
+    st.session_state.pop(state.SELECT_RUN, None)
+    st.query_params[state.QP_RUN] = str(run_id)
+
+
+def _backfill(row: model.BackfillRow, run_ids: list[int]) -> None:
+    """One backfill: progress, how it stands, its runs (each opens below), Resume, Cancel."""
+    box = st.container(border=True)
+    who = escape_markdown(words.launched_from(row.launched_by), one_line=True)
+    assets = escape_markdown(", ".join(row.assets), one_line=True)
+    box.markdown(f"**Backfill {row.backfill_id}** · {ui.badge(row.status)} · **{assets}**")
+    box.caption(
+        f"{escape_markdown(row.keys, one_line=True)} · started"
+        f" {formatting.format_ago(row.created_at)} from {who}"
+    )
+    box.progress(row.share, text=escape_markdown(row.progress))
+    line = box.container(horizontal=True, vertical_alignment="center", wrap=True)
+    line.caption("Its runs:", width="content")
+    for run_id in row.run_ids:
+        label = f"Run {run_id}" + (" (going on)" if run_id == row.active_run else "")
+        line.button(
+            label,
+            key=f"{state.BTN_OPEN_RUN}-{row.backfill_id}-{run_id}",
+            type="tertiary",
+            icon=":material/history:",
+            on_click=_show_run,
+            args=(run_id,),
+            disabled=run_id not in run_ids,  # older than the table: no details to show
+            help="Show this run's timeline and errors below.",
+        )
+    if row.active_run is not None:
+        if line.button(
+            "Cancel",
+            key=f"{state.BTN_CANCEL_BACKFILL}-{row.backfill_id}",
+            icon=":material/stop_circle:",
+            help="Stop its run going on now: what it built stays built; Resume goes on later.",
+        ):
+            model.cancel_backfill(cfg, row)
+            line.caption(":material/hourglass_top: cancelling…")
+    elif row.resumable and line.button(
+        "Resume",
+        key=f"{state.BTN_RESUME_BACKFILL}-{row.backfill_id}",
+        icon=":material/play_arrow:",
+        help="Build the partitions none of its runs has built yet, and nothing else.",
+    ):
+        ui.launch(cfg, lambda: model.resume_backfill(cfg, defs, row))
 
 
 @st.fragment(run_every=ui.REFRESH_SECONDS if ui.running(cfg) else None)
@@ -39,6 +93,18 @@ def history() -> None:
     )
 
     run_ids = [int(run_id) for run_id in table.frame["Run"]]
+    with ui.guard("read the backfills"):
+        backfills = model.backfill_rows(cfg)
+    if backfills:
+        st.subheader("Backfills")
+        for row in backfills[:BACKFILLS_SHOWN]:
+            _backfill(row, run_ids)
+        if len(backfills) > BACKFILLS_SHOWN:
+            st.caption(
+                f"{len(backfills) - BACKFILLS_SHOWN} older backfills:"
+                " `python -m pipeline backfills` lists them all."
+            )
+
     wanted = st.query_params.get(state.QP_RUN)
     try:
         default = run_ids.index(int(wanted)) if wanted is not None else 0
@@ -89,6 +155,15 @@ def history() -> None:
                         ui.error_text(error.text)
     elif status == RunStatus.SUCCESS:
         st.success("No errors in this run.", icon=":material/check_circle:")
+
+    if not details.partitions.empty:
+        st.markdown("**Partitions in this run**")
+        st.dataframe(
+            ui.tinted(details.partitions, "Status", details.partition_statuses),
+            hide_index=True,
+            width="stretch",
+            height=ui.table_height(len(details.partitions), limit=12),
+        )
 
     if not details.checks.empty:
         st.markdown("**Checks in this run**")
