@@ -22,19 +22,19 @@ ui.metric_row([(look(health).label, summary.health_counts[health]) for health in
 
 if summary.partitioned:
     st.subheader("Partitions")
-    for item in summary.partitioned:
+    for part in summary.partitioned:
         with st.container(border=True):
             # A row that wraps: in a narrow window the link goes under the name, never cut.
             head = st.container(horizontal=True, vertical_alignment="center", wrap=True)
-            name = escape_markdown(item.name, one_line=True)
-            head.markdown(f"{ui.badge(item.health)} · **{name}**", width="content")
+            name = escape_markdown(part.name, one_line=True)
+            head.markdown(f"{ui.badge(part.health)} · **{name}**", width="content")
             head.page_link(
                 "views/graph.py",
                 label="Open its partitions",
                 icon=":material/calendar_view_month:",
-                query_params={state.QP_ASSET: item.name},
+                query_params={state.QP_ASSET: part.name},
             )
-            st.progress(item.share, text=escape_markdown(item.summary))
+            st.progress(part.share, text=escape_markdown(part.summary))
 
 st.subheader("Checks")
 labels = {
