@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.report.model import AssetEntry, CheckEntry, Report
+from pipeline.report.partitions import PartitionBuild, PartitionCheckResult
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
@@ -66,7 +67,7 @@ def _number(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
-def _check(entry: CheckEntry) -> dict[str, Any]:
+def _check(entry: CheckEntry, failing_partitions: list[str]) -> dict[str, Any]:
     return {
         "key": entry.key,
         "asset": entry.asset,
@@ -94,6 +95,33 @@ def _check(entry: CheckEntry) -> dict[str, Any]:
             }
             for point in entry.history
         ],
+        "failing_partitions": failing_partitions,
+    }
+
+
+def _partition(build: PartitionBuild) -> dict[str, Any]:
+    return {
+        "asset": build.asset,
+        "partition_key": build.key,
+        "status": build.status,
+        "row_count": build.row_count,
+        "duration_s": _number(build.duration_s),
+        "error": build.error,
+    }
+
+
+def _partition_check(result: PartitionCheckResult) -> dict[str, Any]:
+    return {
+        "key": result.check_key,
+        "asset": result.asset,
+        "check": result.check_name,
+        "partition_key": result.key,
+        "outcome": result.outcome,
+        "severity": result.severity,
+        "headline": result.headline,
+        "observed_value": _number(result.observed_value),
+        "failing_count": result.failing_count,
+        "error": result.error,
     }
 
 
@@ -134,14 +162,25 @@ def to_dict(report: Report) -> dict[str, Any]:
             "planned": list(run.planned),
         },
         "verdict": report.verdict.value,
-        "counts": {"checks": report.check_counts, "assets": report.asset_counts},
+        "counts": {
+            "checks": report.check_counts,
+            "assets": report.asset_counts,
+            "partitions": report.partition_counts,
+        },
         "history_length": report.history_length,
-        "checks": [_check(entry) for entry in report.checks],
+        "checks": [
+            _check(entry, [c.key for c in report.failing_partitions(entry.key)])
+            for entry in report.checks
+        ],
         "assets": [_asset(entry) for entry in report.assets],
         "skipped_assets": [
             {"name": e.name, "reason": e.error, "blocked_by": e.blocked_by}
             for e in report.skipped_assets
         ],
+        "partitions": [
+            _partition(build) for group in report.partitioned_assets for build in group.builds
+        ],
+        "partition_checks": [_partition_check(result) for result in report.partition_checks],
     }
 
 

@@ -20,7 +20,11 @@ definitions were broken, its process died) gets a suite `run` with one `<error>`
 carrying the run's message: CI is red exactly when the report's verdict is failed or interrupted.
 
 Every testcase has properties `outcome`, `severity` and `blocking`, so a tool can tell warnings
-apart. Suite and root counts (`tests`, `failures`, `errors`, `skipped`) follow the same rules.
+apart. A check run per partition stays one testcase (its name is stable from run to run); its
+worst outcome decides, a property `failing_partitions` names where it did not pass, and its
+text gives each such partition's outcome. A failed partitioned asset's `materialize` error
+lists each failed partition with its error. Suite and root counts (`tests`, `failures`,
+`errors`, `skipped`) follow the same rules.
 
 Names, messages and row values come from data and may hold characters XML 1.0 forbids (most
 control characters): every attribute and text goes through `xml_safe`, so the file always parses.
@@ -32,12 +36,17 @@ import json
 import xml.etree.ElementTree as ET
 
 from pipeline.report.jsonreport import iso
-from pipeline.report.model import AssetEntry, CheckEntry, Report, Verdict
+from pipeline.report.model import AssetEntry, CheckEntry, Report, Verdict, format_number
+from pipeline.report.partitions import PartitionBuild, PartitionCheckResult
 from pipeline.textsafe import xml_safe
 
 
-def _details(check: CheckEntry) -> str:
+def _details(check: CheckEntry, partitions: list[PartitionCheckResult]) -> str:
     lines = [check.headline]
+    for result in partitions:  # where a check run per partition did not pass
+        observed = f", observed {format_number(result.observed_value)}"
+        shown = observed if result.observed_value is not None else ""
+        lines.append(f"partition {result.key}: {result.outcome}, {result.headline}{shown}")
     if check.description:
         lines.append(f"check: {check.description}")
     if check.sql:
@@ -50,7 +59,7 @@ def _details(check: CheckEntry) -> str:
     return "\n".join(lines)
 
 
-def _testcase(suite: ET.Element, check: CheckEntry) -> None:
+def _testcase(suite: ET.Element, check: CheckEntry, partitions: list[PartitionCheckResult]) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
@@ -65,25 +74,28 @@ def _testcase(suite: ET.Element, check: CheckEntry) -> None:
         ("blocking", str(check.blocking).lower()),
     ):
         ET.SubElement(props, "property", name=name, value=value)
+    if partitions:
+        keys = ", ".join(result.key for result in partitions)
+        ET.SubElement(props, "property", name="failing_partitions", value=keys)
     if check.outcome == "failed":
         failure = ET.SubElement(
             case, "failure", message=f"{check.key} failed: {check.headline}", type="error"
         )
-        failure.text = _details(check)
+        failure.text = _details(check, partitions)
     elif check.outcome == "error":
         error = ET.SubElement(case, "error", message=f"{check.key}: {check.headline}", type="error")
-        error.text = _details(check)
+        error.text = _details(check, partitions)
     elif check.outcome == "skipped":
         ET.SubElement(case, "skipped", message=check.error or "skipped")
     elif check.outcome == "warned":
-        ET.SubElement(case, "system-out").text = f"WARN {check.key}: {_details(check)}"
+        ET.SubElement(case, "system-out").text = f"WARN {check.key}: {_details(check, partitions)}"
 
 
 def _count(checks: list[CheckEntry], outcome: str) -> str:
     return str(sum(1 for c in checks if c.outcome == outcome))
 
 
-def _build_failure(suite: ET.Element, asset: AssetEntry) -> None:
+def _build_failure(suite: ET.Element, asset: AssetEntry, failed: list[PartitionBuild]) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
@@ -93,7 +105,10 @@ def _build_failure(suite: ET.Element, asset: AssetEntry) -> None:
     )
     first_line = (asset.error or "failed").splitlines()[0]
     message = f"asset '{asset.name}' failed to materialize: {first_line}"
-    ET.SubElement(case, "error", message=message, type="materialize").text = asset.error
+    text = "\n".join(
+        [asset.error or "failed", *(f"partition {b.key} failed: {b.error}" for b in failed)]
+    )
+    ET.SubElement(case, "error", message=message, type="materialize").text = text
 
 
 def _set_counts(element: ET.Element, checks: list[CheckEntry], failed_builds: int = 0) -> None:
@@ -142,13 +157,14 @@ def render_junit(report: Report) -> str:
     for check in report.checks:
         by_asset.setdefault(check.asset, []).append(check)
     timestamp = iso(report.run.started_at)
+    failed_partitions = {group.asset: group.failed for group in report.partitioned_assets}
     for asset, checks in by_asset.items():
         suite = ET.SubElement(root, "testsuite", name=asset, timestamp=timestamp or "")
         _set_counts(suite, checks, int(asset in failed))
         if asset in failed:
-            _build_failure(suite, failed[asset])
+            _build_failure(suite, failed[asset], failed_partitions.get(asset, []))
         for check in sorted(checks, key=lambda c: c.name):
-            _testcase(suite, check)
+            _testcase(suite, check, report.failing_partitions(check.key))
         event = next((e for e in report.assets if e.name == asset), None)
         if event is not None and event.status in ("failed", "skipped") and event.error:
             ET.SubElement(suite, "system-err").text = f"asset {event.status}: {event.error}"

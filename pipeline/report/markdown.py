@@ -74,6 +74,7 @@ def render_markdown(report: Report) -> str:
     if not_run:
         names = ", ".join(_code(c.key) for c in not_run)
         lines += ["", f"⏭️ Not run (their asset was not built): {names}"]
+    lines += _partition_lines(report)
     for entry in report.failed_assets:
         lines += ["", f"- ❌ asset {_code(entry.name)} failed: {_cell(entry.error or '')}"]
     skipped = report.skipped_assets
@@ -86,3 +87,37 @@ def render_markdown(report: Report) -> str:
         f" {report.generated_at:%Y-%m-%d %H:%M:%S} UTC</sub>",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _partition_lines(report: Report) -> list[str]:
+    """Which partitions each asset built or failed, and each check's failing partitions."""
+    groups = report.partitioned_assets
+    if not groups:
+        return []
+    counts = report.partition_counts
+    lines = [
+        "",
+        f"**Partitions:** {counts['materialized']} built · {counts['failed']} failed ·"
+        f" {counts['skipped']} skipped",
+    ]
+    for group in groups:
+        lines.append(f"- {_code(group.asset)}: {_cell(group.summary())}")
+        for build in group.failed:
+            why = _cell((build.error or "failed").splitlines()[0])
+            lines.append(f"  - ❌ partition {_code(build.key)} failed: {why}")
+    failing = [c for check in report.checks for c in report.failing_partitions(check.key)]
+    if failing:
+        lines += [
+            "",
+            "| Outcome | Check | Partition | Observed | What happened |",
+            "|---|---|---|---|---|",
+        ]
+        for result in failing[:MAX_ROWS]:
+            lines.append(
+                f"| {ICONS.get(result.outcome, '')} {look(result.outcome, CheckOutcome).label}"
+                f" | {_code(result.check_key)} | {_code(result.key)}"
+                f" | {format_number(result.observed_value)} | {_cell(result.headline)} |"
+            )
+        if len(failing) > MAX_ROWS:
+            lines.append(f"\n…and {len(failing) - MAX_ROWS} more partitions in the full report.")
+    return lines

@@ -18,6 +18,15 @@ from pipeline import store
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import ReportError
 from pipeline.looks import look
+from pipeline.report.partitions import (
+    NOT_PASSING,
+    AssetPartitions,
+    PartitionBuild,
+    PartitionCheckResult,
+    by_asset,
+    collect,
+    worst_by_key,
+)
 from pipeline.states import CheckOutcome, Verdict
 from pipeline.store import AssetEvent, CheckRecord, RunRecord
 from pipeline.warehouse import utcnow
@@ -111,6 +120,11 @@ class CheckEntry:
         return f"of {total:,} rows ({100 * self.failing_count / total:.3g}%)"
 
     @property
+    def per_partition(self) -> bool:
+        """Run on each partition of its asset: the run's record holds the worst outcome."""
+        return isinstance(self.metadata.get("partitions"), dict)
+
+    @property
     def headline(self) -> str:
         """One sentence: what happened to this check, for summaries and failure messages."""
         if self.outcome == "error":
@@ -134,8 +148,9 @@ class CheckEntry:
         ):
             parts.append(f"observed {format_number(self.observed_value)}")
         if self.threshold:
-            # dbt-style rules read as they are ("error if > 0"); bare ones are expectations.
-            rule = " if " in f" {self.threshold} "
+            # dbt-style rules read as they are ("error if > 0"); bare ones are expectations,
+            # but a check run per partition states where it failed ("failed in partition K").
+            rule = " if " in f" {self.threshold} " or self.per_partition
             parts.append(self.threshold if rule else f"expected {self.threshold}")
         return "; ".join(parts) or self.outcome
 
@@ -170,6 +185,8 @@ class Report:
     assets: list[AssetEntry]
     history_length: int = HISTORY_LENGTH
     schema_version: int = SCHEMA_VERSION
+    partitions: list[PartitionBuild] = field(default_factory=list)  # partitioned assets only
+    partition_checks: list[PartitionCheckResult] = field(default_factory=list)
 
     @property
     def check_counts(self) -> dict[str, int]:
@@ -192,6 +209,29 @@ class Report:
     @property
     def failed_assets(self) -> list[AssetEntry]:
         return [entry for entry in self.assets if entry.status == "failed"]
+
+    @property
+    def partitioned_assets(self) -> list[AssetPartitions]:
+        """Each partitioned asset the run worked on, with its partitions, in asset order."""
+        order = {entry.name: i for i, entry in enumerate(self.assets)}
+        return by_asset(self.partitions, order)
+
+    @property
+    def partition_counts(self) -> dict[str, int]:
+        """Partitions built, failed and skipped in the run (0 when it built none)."""
+        counts = {status: 0 for status in ("materialized", "failed", "skipped")}
+        for build in self.partitions:
+            counts[build.status] = counts.get(build.status, 0) + 1
+        return counts
+
+    def partition_marks(self, asset: str) -> dict[str, str]:
+        """Partition key of `asset` -> the worst outcome of its checks that did not pass."""
+        return worst_by_key(c for c in self.partition_checks if c.asset == asset)
+
+    def failing_partitions(self, check_key: str) -> list[PartitionCheckResult]:
+        """The partitions where `check_key` failed, warned or could not run, in key order."""
+        found = [c for c in self.partition_checks if c.check_key == check_key]
+        return [c for c in found if c.outcome in NOT_PASSING]
 
     def skipped_because(self, check_key: str) -> list[str]:
         """Assets skipped in this run because `check_key` failed (directly or further up)."""
@@ -289,6 +329,7 @@ def build_report(
         events = store.run_events(con, record.run_id)
         results = store.run_check_results(con, record.run_id)
         history = store.check_history_until(con, record.run_id, history_length)
+        partitions, partition_checks = collect(con, record.run_id)
     return Report(
         project=_project_name(defs_module),
         defs_module=defs_module,
@@ -298,6 +339,8 @@ def build_report(
         checks=_check_entries(results, history, defs),
         assets=_asset_entries(events, defs),
         history_length=history_length,
+        partitions=partitions,
+        partition_checks=partition_checks,
     )
 
 
