@@ -47,6 +47,7 @@ _LIVE_WORDS = {
     "checked": ":green[:material/check_circle: Checked]",
 }
 REFRESH_SECONDS = 1.0
+END_POLL_SECONDS = 0.2  # how soon the end of a run is noticed (issue 14: within 0.3 s)
 
 
 @contextmanager
@@ -288,6 +289,15 @@ def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool 
             st.rerun()  # a run this page followed ended elsewhere: show its results
         return
 
+    @st.fragment(run_every=END_POLL_SECONDS if _running(cfg, live) else None)
+    def _watch() -> None:
+        """Draws nothing: notices the end of the run within a fifth of a second (the panel
+        below redraws its progress once a second: every redraw costs the browser)."""
+        if not _running(cfg, runs.current(cfg.db)) and st.session_state.pop(
+            state.SS_WATCHING_RUN, False
+        ):
+            st.rerun()
+
     @st.fragment(run_every=REFRESH_SECONDS if _running(cfg, live) else None)
     def _panel() -> None:
         now = runs.current(cfg.db)
@@ -302,6 +312,7 @@ def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool 
         elif now is not None and show_finished:
             _render_live(now)
 
+    _watch()
     _panel()
 
 

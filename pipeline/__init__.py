@@ -21,6 +21,7 @@ from pipeline.errors import (
     WarehouseLockedError,
 )
 from pipeline.partitions import (
+    BackfillPolicy,
     DailyPartitions,
     MonthlyPartitions,
     PartitionError,
@@ -51,6 +52,7 @@ __all__ = [
     "AssetContext",
     "AssetDef",
     "AssetFailure",
+    "BackfillPolicy",
     "CheckDef",
     "CheckResult",
     "DailyPartitions",

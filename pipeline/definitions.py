@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pipeline.errors import DefinitionError, SelectionError
 from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
-from pipeline.partitions import Partitions, TimeWindow
+from pipeline.partitions import BackfillPolicy, Partitions, TimeWindow
 from pipeline.states import CheckKey
 
 Kind = Literal["table", "view"]
@@ -48,6 +48,7 @@ class AssetDef:
     partitions: Partitions | None = None
     partition_column: str | None = None  # the column whose value says a row's partition
     takes_context: bool = False  # fn(con, context)
+    backfill_policy: BackfillPolicy | None = None  # partitions per call; None: one
 
     def build(self, con: Any, context: AssetContext) -> Any:
         """Call the function the way it was written: with or without `context`."""
@@ -60,8 +61,14 @@ class AssetContext:
 
     asset: str
     run_id: int | None = None
-    partition_key: str | None = None
-    partition_window: TimeWindow | None = None  # [start, end) of a time partition
+    partition_key: str | None = None  # None when one call builds several partitions
+    partition_window: TimeWindow | None = None  # [start, end) of the time partition(s)
+    partition_keys: tuple[str, ...] = ()  # every partition this call builds
+
+    @property
+    def partition_key_range(self) -> tuple[str, str] | None:
+        """(first, last) of the partitions this call builds."""
+        return (self.partition_keys[0], self.partition_keys[-1]) if self.partition_keys else None
 
     @property
     def log(self) -> logging.Logger:
@@ -182,6 +189,7 @@ def asset(
     code_version: str | None = None,
     partitions: Partitions | None = None,
     partition_column: str | None = None,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> Any:
     """Declare an asset built by `fn(con)` or `fn(con, context)`; usable as `@asset` or
     `@asset(...)`. A partitioned asset's function returns the rows of `context.partition_key`,
@@ -195,6 +203,10 @@ def asset(
             )
         if problems := _partition_problems(asset_name, kind, partitions, partition_column):
             raise DefinitionError(problems)
+        if backfill_policy is not None and partitions is None:
+            raise DefinitionError(
+                [f"asset '{asset_name}' has a backfill_policy but no partitions= to apply it to"]
+            )
         return AssetDef(
             name=name or func.__name__,
             fn=func,
@@ -207,6 +219,7 @@ def asset(
             partitions=partitions,
             partition_column=partition_column,
             takes_context=_takes_context(asset_name, func),
+            backfill_policy=backfill_policy,
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -42,7 +42,7 @@ from pipeline import (
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
-from pipeline.partition_runs import PartitionNode, PartitionRequest, partition_event
+from pipeline.partition_runs import PartitionNode, PartitionRequest, partition_events
 from pipeline.runner_partitions import PartitionSteps
 from pipeline.states import (
     CheckKey,
@@ -813,7 +813,7 @@ class _Runner(PartitionSteps):
         else:  # crashed: a task that never reported its own outcome
             if isinstance(node, PartitionNode):
                 text = f"not started: {message.payload}"
-                lost = partition_event(
+                lost = partition_events(
                     self.run.run_id, node, EventStatus.NOT_STARTED, ended_at=utcnow(), error=text
                 )
                 stopped[node] = AssetEvent(self.run.run_id, node.asset, EventStatus.NOT_STARTED)

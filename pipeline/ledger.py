@@ -10,6 +10,7 @@ ledger tells the truth. The SQLite history mirrors it (store.catalog) and is rep
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 import duckdb
@@ -56,17 +57,22 @@ def _has_partition_key(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def add(
-    cursor: duckdb.DuckDBPyConnection, *entries: CatalogEntry, partition_key: str | None = None
+    cursor: duckdb.DuckDBPyConnection,
+    *entries: CatalogEntry,
+    partition_key: str | None = None,
+    partition_keys: Sequence[str] | None = None,
 ) -> None:
     """Append `entries` inside the caller's open transaction, beside the tables they describe:
     one INSERT however many (a batch of builds commits its rows together). A partition's build
-    gives its key (the entry then describes that partition's rows)."""
+    gives its key, or each entry's in `partition_keys` (an entry then describes that
+    partition's rows)."""
     if not entries:
         return
+    keys = list(partition_keys) if partition_keys is not None else [partition_key] * len(entries)
     row = f"(nextval('{SCHEMA}.build_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     values = [
         value
-        for entry in entries
+        for entry, key in zip(entries, keys, strict=True)
         for value in (
             entry.asset,
             entry.run_id,
@@ -76,7 +82,7 @@ def add(
             json.dumps(jsonable(entry.preview)),  # ASCII: nothing DuckDB could refuse
             entry.code_version,
             entry.committed_at,
-            partition_key,
+            key,
         )
     ]
     cursor.execute(f"INSERT INTO {BUILDS} VALUES {', '.join([row] * len(entries))}", values)

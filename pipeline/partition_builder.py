@@ -11,6 +11,7 @@ old rows are untouched. The ledger row (with the key) commits with the rows, as 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import date
 from typing import Any
@@ -20,30 +21,35 @@ import duckdb
 from pipeline import builder, faults, guard, ledger
 from pipeline.definitions import AssetContext, AssetDef
 from pipeline.errors import AssetFailure
+from pipeline.partitions import TimeWindow
 from pipeline.store import CatalogEntry, jsonable
-from pipeline.warehouse import quote_ident, scalar, utcnow
+from pipeline.warehouse import one_row, quote_ident, scalar, utcnow
 
 STAGED = "__assetboard_partition"  # a temporary table: outside the guard's view, and free
 
 _TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS")
 
 
-def predicate(asset: AssetDef, key: str, column_type: str) -> tuple[str, dict[str, Any]]:
-    """SQL saying a row belongs to partition `key`, and its parameters: a time partition is
-    its window [start, end) on a date or timestamp column, a static one its key as text."""
+def predicate(
+    asset: AssetDef, keys: Sequence[str], column_type: str, tag: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """SQL saying a row belongs to one of the partitions `keys` (adjacent ones, in order), and
+    its parameters: time partitions are their window [start, end) on a date or timestamp
+    column, static ones their keys as text. `tag` keeps parameter names apart in one query."""
     column = quote_ident(asset.partition_column or "")
     assert asset.partitions is not None
-    window = asset.partitions.window(key)
-    if window is None:
-        return f"CAST({column} AS VARCHAR) = $key", {"key": key}
+    first, last = asset.partitions.window(keys[0]), asset.partitions.window(keys[-1])
+    if first is None or last is None:
+        return f"list_contains($keys{tag}, CAST({column} AS VARCHAR))", {f"keys{tag}": list(keys)}
     value = column if column_type.upper() in _TIME_TYPES else f"CAST({column} AS DATE)"
-    return f"{value} >= $start AND {value} < $end", {"start": window.start, "end": window.end}
+    where = f"{value} >= $start{tag} AND {value} < $end{tag}"
+    return where, {f"start{tag}": first.start, f"end{tag}": last.end}
 
 
 def scope_sql(asset: AssetDef, key: str, column_type: str, database: str) -> str:
     """A temporary view named like the asset that shows only partition `key`: created inside a
     check's transaction (always rolled back), every query of the check reads that partition."""
-    where, params = predicate(asset, key, column_type)
+    where, params = predicate(asset, [key], column_type)
     for name, value in params.items():
         where = where.replace(f"${name}", _literal(value))
     source = f"{quote_ident(database)}.main.{quote_ident(asset.name)}"
@@ -53,6 +59,8 @@ def scope_sql(asset: AssetDef, key: str, column_type: str, database: str) -> str
 def _literal(value: Any) -> str:
     if isinstance(value, date):
         return f"DATE '{value.isoformat()}'"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -64,29 +72,40 @@ def column_type(cursor: duckdb.DuckDBPyConnection, table: str, column: str) -> s
 def rebuild_partition(
     cursor: duckdb.DuckDBPyConnection, asset: AssetDef, key: str, run_id: int, stop: threading.Event
 ) -> CatalogEntry:
-    """Replace partition `key` of `asset` atomically; the committed build, describing the
-    partition's rows (row count, columns, preview)."""
+    """Replace partition `key` of `asset` atomically; the committed build."""
+    return rebuild_partitions(cursor, asset, [key], run_id, stop)[0]
+
+
+def rebuild_partitions(
+    cursor: duckdb.DuckDBPyConnection,
+    asset: AssetDef,
+    keys: Sequence[str],
+    run_id: int,
+    stop: threading.Event,
+) -> list[CatalogEntry]:
+    """Replace partitions `keys` (adjacent, in order) of `asset` in one call of its function
+    and one transaction; the committed build of each, describing its rows."""
     assert asset.partitions is not None and asset.partition_column is not None
-    subject = f"{asset.name}[{key}]"
+    subject = f"{asset.name}[{keys[0]}]" if len(keys) == 1 else f"{asset.name}[{keys[0]}...]"
     cursor.execute("BEGIN TRANSACTION")
     try:
         before = guard.snapshot(cursor)
         faults.pause("asset-running", subject, stop)
-        context = AssetContext(asset.name, run_id, key, asset.partitions.window(key))
-        value = asset.build(cursor, context)
+        value = asset.build(cursor, _context(asset, keys, run_id))
         if value is None:  # the function wrote the partition itself
             column_type = _column_type(cursor, asset.name, asset.partition_column)
         else:
             column_type = _stage(cursor, asset, value, before)
             del value
-            where, params = predicate(asset, key, column_type)
-            _refuse_strangers(cursor, asset, key, where, params)
+            where, params = predicate(asset, keys, column_type)
+            _refuse_strangers(cursor, asset, keys, where, params)
             _replace_rows(cursor, asset, where, params, before)
         guard.verify(cursor, before, asset.name)
-        where, params = predicate(asset, key, column_type)
-        entry = _describe(cursor, asset, run_id, where, params)
-        entry.committed_at = utcnow()
-        ledger.add(cursor, entry, partition_key=key)
+        entries = _describe(cursor, asset, keys, run_id, column_type)
+        committed_at = utcnow()
+        for entry in entries:
+            entry.committed_at = committed_at
+        ledger.add(cursor, *entries, partition_keys=keys)
         cursor.execute("SELECT 1")  # raises 'transaction is aborted' if fn swallowed an error
         faults.pause("before-commit", subject, stop)
         if stop.is_set():
@@ -96,7 +115,15 @@ def rebuild_partition(
         with suppress(duckdb.Error):
             cursor.execute("ROLLBACK")
         raise
-    return entry
+    return entries
+
+
+def _context(asset: AssetDef, keys: Sequence[str], run_id: int) -> AssetContext:
+    assert asset.partitions is not None
+    first, last = asset.partitions.window(keys[0]), asset.partitions.window(keys[-1])
+    window = TimeWindow(first.start, last.end) if first and last else None
+    key = keys[0] if len(keys) == 1 else None
+    return AssetContext(asset.name, run_id, key, window, tuple(keys))
 
 
 def _stage(
@@ -136,11 +163,16 @@ def _stage(
 
 
 def _refuse_strangers(
-    cursor: duckdb.DuckDBPyConnection, asset: AssetDef, key: str, where: str, params: dict
+    cursor: duckdb.DuckDBPyConnection,
+    asset: AssetDef,
+    keys: Sequence[str],
+    where: str,
+    params: dict,
 ) -> None:
-    """Every returned row must belong to the partition: one that does not would overwrite
-    nothing yet be deleted by no later build of its own partition."""
+    """Every returned row must belong to the partitions built: one that does not would
+    overwrite nothing yet be deleted by no later build of its own partition."""
     staged = quote_ident(STAGED)
+    shown_keys = keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]}"
     try:
         strangers = scalar(
             cursor, f"SELECT count(*) FROM {staged} WHERE ({where}) IS NOT TRUE", params
@@ -148,8 +180,8 @@ def _refuse_strangers(
     except duckdb.Error as exc:
         raise AssetFailure(
             f"asset '{asset.name}': its partition column '{asset.partition_column}' cannot be"
-            f" compared with partition {key} ({str(exc).splitlines()[0]}); for time partitions"
-            " use a DATE or TIMESTAMP column"
+            f" compared with partition {shown_keys} ({str(exc).splitlines()[0]}); for time"
+            " partitions use a DATE or TIMESTAMP column"
         ) from exc
     if strangers:
         column = quote_ident(asset.partition_column or "")
@@ -160,7 +192,7 @@ def _refuse_strangers(
         ).fetchall()
         shown = ", ".join(repr(row[0]) for row in sample)
         raise AssetFailure(
-            f"asset '{asset.name}' returned {strangers:,} rows outside partition {key}"
+            f"asset '{asset.name}' returned {strangers:,} rows outside partition {shown_keys}"
             f" ({asset.partition_column} = {shown}): return only that partition's rows"
             " (context.partition_key, context.partition_window)"
         )
@@ -203,16 +235,39 @@ def _column_type(cursor: duckdb.DuckDBPyConnection, table: str, column: str) -> 
 
 
 def _describe(
-    cursor: duckdb.DuckDBPyConnection, asset: AssetDef, run_id: int, where: str, params: dict
-) -> CatalogEntry:
+    cursor: duckdb.DuckDBPyConnection,
+    asset: AssetDef,
+    keys: Sequence[str],
+    run_id: int,
+    column_type: str,
+) -> list[CatalogEntry]:
+    """Each partition's row count and preview: two statements however many partitions."""
     target = quote_ident(asset.name)
-    row_count = scalar(cursor, f"SELECT count(*) FROM {target} WHERE {where}", params)
-    cursor.execute(f"SELECT * FROM {target} WHERE {where} LIMIT {builder.PREVIEW_ROWS}", params)
-    columns = [[name, str(kind)] for name, kind, *_ in cursor.description or []]
-    preview = [
-        {column[0]: jsonable(value) for column, value in zip(columns, row, strict=True)}
-        for row in cursor.fetchall()
-    ]
-    return CatalogEntry(
-        asset.name, run_id, asset.kind, row_count, columns, preview, asset.code_version
+    parts = [predicate(asset, [key], column_type, tag=f"_{i}") for i, key in enumerate(keys)]
+    params = {name: value for _, p in parts for name, value in p.items()}
+    counted = ", ".join(f"count(*) FILTER (WHERE {where})" for where, _ in parts)
+    counts = one_row(cursor, f"SELECT {counted} FROM {target}", params)
+    previews = " UNION ALL ".join(
+        f"(SELECT {i} AS __assetboard_part, * FROM {target} WHERE {where}"
+        f" LIMIT {builder.PREVIEW_ROWS})"
+        for i, (where, _) in enumerate(parts)
     )
+    cursor.execute(previews, params)
+    columns = [[name, str(kind)] for name, kind, *_ in (cursor.description or [])[1:]]
+    rows: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(keys))}
+    for part, *values in cursor.fetchall():
+        rows[part].append(
+            {column[0]: jsonable(v) for column, v in zip(columns, values, strict=True)}
+        )
+    return [
+        CatalogEntry(
+            asset.name,
+            run_id,
+            asset.kind,
+            int(counts[i]),
+            columns,
+            rows[i],
+            asset.code_version,
+        )
+        for i in range(len(keys))
+    ]

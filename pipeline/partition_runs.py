@@ -26,13 +26,20 @@ Node = str | CheckNode
 
 @dataclass(frozen=True, order=True)
 class PartitionNode:
-    """Partition `key` of `asset`, as a node of the run's graph."""
+    """Partitions of `asset` built by one call of its function (one, unless its backfill
+    policy groups adjacent ones), as a node of the run's graph."""
 
     asset: str
-    key: str
+    keys: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return self.keys[0]
 
     def __str__(self) -> str:
-        return f"{self.asset}[{self.key}]"
+        if len(self.keys) == 1:
+            return f"{self.asset}[{self.key}]"
+        return f"{self.asset}[{self.keys[0]}...{self.keys[-1]}]"
 
 
 @dataclass
@@ -113,27 +120,58 @@ def with_partitions(
 ) -> dict[Any, set[Any]]:
     """The run's graph with each partitioned asset's partitions as nodes of their own."""
     result: dict[Any, set[Any]] = {node: set(parents) for node, parents in graph.items()}
+    node_of = {
+        (name, key): node
+        for name, keys in keys_for.items()
+        for node in chunks(defs.assets[name], keys)
+        for key in node.keys
+    }
     for name, keys in keys_for.items():
         asset = defs.assets[name]
-        for key in keys:
-            node = PartitionNode(name, key)
+        nodes = sorted({node_of[(name, key)] for key in keys})
+        for node in nodes:
             result[node] = {
-                _parent_node(defs, parent, asset, key, keys_for) for parent in graph[name]
+                _parent_node(defs, parent, asset, key, node_of)
+                for parent in graph[name]
+                for key in node.keys
             }
-        result[name] = {PartitionNode(name, key) for key in keys}
+        result[name] = set(nodes)
     return result
 
 
+def chunks(asset: AssetDef, keys: list[str]) -> list[PartitionNode]:
+    """`keys` in calls of the function: one each, or, under a backfill policy, runs of
+    adjacent keys (adjacent among all the asset's partitions) up to its maximum."""
+    policy = asset.backfill_policy
+    most = 1 if policy is None else policy.max_partitions_per_run
+    if most == 1:
+        return [PartitionNode(asset.name, (key,)) for key in keys]
+    assert asset.partitions is not None
+    order = {key: i for i, key in enumerate(asset.partitions.get_partition_keys())}
+    groups: list[list[str]] = []
+    for key in sorted(keys, key=order.__getitem__):
+        last = groups[-1] if groups else None
+        if last and order[key] == order[last[-1]] + 1 and (most is None or len(last) < most):
+            last.append(key)
+        else:
+            groups.append([key])
+    return [PartitionNode(asset.name, tuple(group)) for group in groups]
+
+
 def _parent_node(
-    defs: Definitions, parent: Node, child: AssetDef, key: str, keys_for: dict[str, list[str]]
+    defs: Definitions,
+    parent: Node,
+    child: AssetDef,
+    key: str,
+    node_of: dict[tuple[str, str], PartitionNode],
 ) -> Any:
     """Partition k waits for partition k of an upstream partitioned alike and in this run."""
     if (
         isinstance(parent, str)
-        and key in keys_for.get(parent, ())
+        and (parent, key) in node_of
         and defs.assets[parent].partitions == child.partitions
     ):
-        return PartitionNode(parent, key)
+        return node_of[(parent, key)]
     return parent
 
 
@@ -199,10 +237,11 @@ def partition_check(record: CheckRecord, key: str) -> PartitionCheck:
     )
 
 
-def partition_event(
+def partition_events(
     run_id: int, node: PartitionNode, status: EventStatus, **details: Any
-) -> PartitionEvent:
-    return PartitionEvent(run_id, node.asset, node.key, status, **details)
+) -> list[PartitionEvent]:
+    """The same event for each partition of `node`."""
+    return [PartitionEvent(run_id, node.asset, key, status, **details) for key in node.keys]
 
 
 @dataclass

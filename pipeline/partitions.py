@@ -29,6 +29,28 @@ class TimeWindow:
     end: date
 
 
+@dataclass(frozen=True)
+class BackfillPolicy:
+    """How many partitions of an asset one build covers when a run asks for several, as in
+    Dagster: `single_run()` builds them all in one call of the function (its context then has
+    `partition_keys` and a `partition_window` spanning them, and its SQL must derive each row's
+    partition itself), `multi_run(n)` at most n per call. Without a policy: one per call."""
+
+    max_partitions_per_run: int | None = 1
+
+    @classmethod
+    def single_run(cls) -> BackfillPolicy:
+        return cls(None)
+
+    @classmethod
+    def multi_run(cls, max_partitions_per_run: int = 1) -> BackfillPolicy:
+        if max_partitions_per_run < 1:
+            raise PartitionError(
+                f"max_partitions_per_run must be 1 or more, not {max_partitions_per_run}"
+            )
+        return cls(max_partitions_per_run)
+
+
 class Partitions:
     """What a partitioned asset is built in: its keys, in order."""
 

@@ -22,7 +22,7 @@ from pipeline.partition_runs import (
     PartitionNode,
     combined_check,
     partition_check,
-    partition_event,
+    partition_events,
     whole_entry,
 )
 from pipeline.states import CheckOutcome, EventStatus, NotRunReason, SkipReason
@@ -90,20 +90,20 @@ class PartitionSteps:
         run_id = self.run.run_id
         if self._stopping():
             reason = self.token.reason or "the run stopped"
-            event = partition_event(
+            events = partition_events(
                 run_id,
                 node,
                 EventStatus.NOT_STARTED,
                 ended_at=utcnow(),
                 error=f"not started: {reason}",
             )
-            self._partition_done(node, event, [])
+            self._partition_done(node, events, [])
             sorter.done(node)
             return
         cause = next((stopped[p] for p in self.graph[node] if p in stopped), None)
         if cause is not None:
             skip = self._skip_event(node.asset, cause)
-            event = partition_event(
+            events = partition_events(
                 run_id,
                 node,
                 EventStatus.SKIPPED,
@@ -114,84 +114,94 @@ class PartitionSteps:
                 blocked_by=skip.blocked_by,
             )
             stopped[node] = skip
-            self._partition_done(node, event, [])
+            self._partition_done(node, events, [])
             sorter.done(node)
             return
         self._submit(self._partition_task, node)
 
     def _partition_started(self, node: PartitionNode, started_at: Any) -> None:
-        event = partition_event(self.run.run_id, node, EventStatus.RUNNING, started_at=started_at)
-        self._record(partitions=PartitionFacts(events=[event]))
+        events = partition_events(self.run.run_id, node, EventStatus.RUNNING, started_at=started_at)
+        self._record(partitions=PartitionFacts(events=events))
 
     def _partition_built(
         self,
         node: PartitionNode,
-        payload: tuple[Any, AssetTotal | None],
+        payload: tuple[Any, list[CatalogEntry], AssetTotal | None],
         stopped: dict[Any, AssetEvent],
         sorter: graphlib.TopologicalSorter,
     ) -> None:
-        build, total = payload
-        entry: CatalogEntry | None = build.entry
-        event = partition_event(
+        build, entries, total = payload
+        share = None if build.duration_s is None else build.duration_s / len(node.keys)
+        events = partition_events(
             self.run.run_id,
             node,
             build.status,
             started_at=build.started_at,
             ended_at=utcnow(),
-            duration_s=build.duration_s,
+            duration_s=share,  # one call built them all: each gets its share of the time
             error=build.error,
         )
         built: list[PartitionEntry] = []
-        if entry is not None:
-            if self._still_there():
+        if entries and not self._still_there():
+            for event in events:
+                event.status, event.error = EventStatus.FAILED, "the database file was replaced"
+        elif entries:
+            for event, entry in zip(events, entries, strict=True):
                 event.row_count = entry.row_count
                 built.append(
                     PartitionEntry(
-                        node.asset, node.key, entry.run_id, entry.row_count, entry.committed_at
+                        node.asset, event.partition_key, entry.run_id, entry.row_count,
+                        entry.committed_at,
                     )
-                )
-                newest = self.newest_partition.get(node.asset)
-                if newest is None or (entry.committed_at or 0) >= (newest.committed_at or 0):  # type: ignore[operator]
-                    self.newest_partition[node.asset] = entry
-                if total is not None and (
-                    node.asset not in self.totals
-                    or total.counted_at >= self.totals[node.asset].counted_at
-                ):
-                    self.totals[node.asset] = total
-            else:
-                event.status, event.error = EventStatus.FAILED, "the database file was replaced"
+                )  # fmt: skip
+            self.newest_partition[node.asset] = entries[-1]
+            if total is not None and (
+                node.asset not in self.totals
+                or total.counted_at >= self.totals[node.asset].counted_at
+            ):
+                self.totals[node.asset] = total
         checks = self._partition_checks_of(node.asset)
-        if event.status != EventStatus.MATERIALIZED:
-            stopped[node] = AssetEvent(self.run.run_id, node.asset, event.status)
+        status = events[0].status
+        if status != EventStatus.MATERIALIZED:
+            stopped[node] = AssetEvent(self.run.run_id, node.asset, status)
             reason = (
                 NotRunReason.RUN_STOPPED
-                if event.status in (EventStatus.CANCELLED, EventStatus.NOT_STARTED)
+                if status in (EventStatus.CANCELLED, EventStatus.NOT_STARTED)
                 else NotRunReason.ASSET_FAILED
             )
-            skipped = skipped_checks(checks, self.run.run_id, reason)
-            self._partition_done(node, event, built, skipped)
+            self._partition_done(
+                node, events, built, skipped_checks(checks, self.run.run_id, reason)
+            )
             sorter.done(node)
         elif checks and not self._stopping():
-            self._partition_done(node, event, built)
+            self._partition_done(node, events, built)
             self._submit(self._partition_check_task, node, checks)
         else:
             skipped = skipped_checks(checks, self.run.run_id, NotRunReason.RUN_STOPPED)
-            self._partition_done(node, event, built, skipped)
+            self._partition_done(node, events, built, skipped)
             sorter.done(node)
         faults.pause("after-record", str(node), self.token.event)
 
     def _partition_checked(
         self,
         node: PartitionNode,
-        records: list[CheckRecord],
+        by_key: dict[str, list[CheckRecord]],
         stopped: dict[Any, AssetEvent],
         sorter: graphlib.TopologicalSorter,
     ) -> None:
-        self._keep_check_records(node, records)
-        rows = [partition_check(r, node.key) for r in records]
+        rows = []
+        for key, records in by_key.items():
+            self._keep_check_records(node.asset, key, records)
+            rows += [partition_check(r, key) for r in records]
         self._record(partitions=PartitionFacts(checks=rows))
         blocker = next(
-            (r for r in records if r.blocking and CheckOutcome(r.outcome).fails_run), None
+            (
+                r
+                for records in by_key.values()
+                for r in records
+                if r.blocking and CheckOutcome(r.outcome).fails_run
+            ),
+            None,
         )
         if blocker is not None:
             stopped[node] = AssetEvent(
@@ -202,24 +212,21 @@ class PartitionSteps:
     def _partition_done(
         self,
         node: PartitionNode,
-        event: PartitionEvent,
+        events: list[PartitionEvent],
         built: list[PartitionEntry],
         checks: list[CheckRecord] | None = None,
     ) -> None:
-        self.partition_outcomes.setdefault(node.asset, {})[node.key] = event
-        self._keep_check_records(node, checks or [])
-        facts = PartitionFacts(
-            events=[event],
-            checks=[partition_check(r, node.key) for r in checks or []],
-            built=built,
-        )
-        self._record(partitions=facts)
+        """Record the partitions' events (and, when their checks could not run, why)."""
+        rows = []
+        for event in events:
+            self.partition_outcomes.setdefault(node.asset, {})[event.partition_key] = event
+            self._keep_check_records(node.asset, event.partition_key, checks or [])
+            rows += [partition_check(r, event.partition_key) for r in checks or []]
+        self._record(partitions=PartitionFacts(events=events, checks=rows, built=built))
 
-    def _keep_check_records(self, node: PartitionNode, records: list[CheckRecord]) -> None:
+    def _keep_check_records(self, asset: str, key: str, records: list[CheckRecord]) -> None:
         for record in records:
-            self.partition_records.setdefault((node.asset, record.check_name), {})[node.key] = (
-                record
-            )
+            self.partition_records.setdefault((asset, record.check_name), {})[key] = record
 
     def _partition_checks_of(self, name: str) -> list[CheckDef]:
         return [c for c in self.defs.checks_for(name) if c.per_partition and not c.additional_deps]
@@ -250,10 +257,11 @@ class PartitionSteps:
             )
         blocked = next(
             (
-                stopped[PartitionNode(name, k)]
-                for k in sorted(outcomes)
-                if PartitionNode(name, k) in stopped
-                and stopped[PartitionNode(name, k)].blocked_by is not None
+                marker
+                for node, marker in stopped.items()
+                if isinstance(node, PartitionNode)
+                and node.asset == name
+                and marker.blocked_by is not None
             ),
             None,
         )
@@ -310,25 +318,31 @@ class PartitionSteps:
     def _partition_task(self, node: PartitionNode) -> None:
         asset = self.defs.assets[node.asset]
         if self.token.cancelled:
-            self.inbox.put(self._message("part-built", node, (self._not_started_build(), None)))
+            nothing: list[CatalogEntry] = []
+            self.inbox.put(
+                self._message("part-built", node, (self._not_started_build(), nothing, None))
+            )
             return
         started_at = utcnow()
         self.inbox.put(self._message("part-started", node, started_at))
         cursor = self.con.cursor()
         started = time.perf_counter()
+        entries: list[CatalogEntry] = []
         total = None
         try:
             with self.token.watching(cursor):
-                entry = partition_builder.rebuild_partition(
-                    cursor, asset, node.key, self.run.run_id, self.token.event
+                entries = partition_builder.rebuild_partitions(
+                    cursor, asset, node.keys, self.run.run_id, self.token.event
                 )
                 count = scalar(cursor, f"SELECT count(*) FROM {quote_ident(asset.name)}")
                 total = AssetTotal(int(count), time.monotonic())
             faults.pause("after-commit", str(node), self.token.event)
-            build = self._build_answer(EventStatus.MATERIALIZED, started_at, entry=entry)
+            build = self._build_answer(EventStatus.MATERIALIZED, started_at)
         except Exception as exc:
-            if self.token.cancelled:
+            if self.token.cancelled and not entries:
                 build = self._cancelled(asset, started_at)
+            elif entries:  # committed; only the count after it failed
+                build = self._build_answer(EventStatus.MATERIALIZED, started_at)
             else:
                 error = builder.error_text(exc)
                 build = self._build_answer(EventStatus.FAILED, started_at, error=error)
@@ -337,33 +351,40 @@ class PartitionSteps:
         finally:
             cursor.close()
         build.duration_s = time.perf_counter() - started
-        self.inbox.put(self._message("part-built", node, (build, total)))
+        self.inbox.put(self._message("part-built", node, (build, entries, total)))
 
     def _partition_check_task(self, node: PartitionNode, checks: list[CheckDef]) -> None:
+        """Each partition's checks on its own rows."""
         asset = self.defs.assets[node.asset]
+        by_key: dict[str, list[CheckRecord]] = {}
         cursor = self.con.cursor()
         try:
             with self.token.watching(cursor):
                 column = asset.partition_column or ""
                 kind = partition_builder.column_type(cursor, asset.name, column)
                 ((database,),) = cursor.execute("SELECT current_database()").fetchall()
-                view = partition_builder.scope_sql(asset, node.key, kind, str(database))
-                window = asset.partitions.window(node.key) if asset.partitions else None
-                records = run_asset_checks(
-                    self.defs,
-                    checks,
-                    cursor,
-                    self.run.run_id,
-                    self.token.event,
-                    Scope(node.key, view, window),
-                )
+                for key in node.keys:
+                    view = partition_builder.scope_sql(asset, key, kind, str(database))
+                    window = asset.partitions.window(key) if asset.partitions else None
+                    by_key[key] = run_asset_checks(
+                        self.defs,
+                        checks,
+                        cursor,
+                        self.run.run_id,
+                        self.token.event,
+                        Scope(key, view, window),
+                    )
         except Exception as exc:  # the partition's column vanished: each check says so
-            records = skipped_checks(checks, self.run.run_id, None, builder.error_text(exc))
-            for record in records:
-                record.outcome, record.skip_reason = CheckOutcome.ERROR, None
+            for key in node.keys:
+                if key in by_key:
+                    continue
+                records = skipped_checks(checks, self.run.run_id, None, builder.error_text(exc))
+                for record in records:
+                    record.outcome, record.skip_reason = CheckOutcome.ERROR, None
+                by_key[key] = records
         finally:
             cursor.close()
-        self.inbox.put(self._message("part-checked", node, records))
+        self.inbox.put(self._message("part-checked", node, by_key))
 
     if TYPE_CHECKING:
 

@@ -23,7 +23,7 @@ from pipeline.definitions import (
     asset_check,
 )
 from pipeline.errors import AssetFailure
-from pipeline.partitions import MonthlyPartitions, StaticPartitions
+from pipeline.partitions import BackfillPolicy, MonthlyPartitions, StaticPartitions
 from pipeline.warehouse import scalar
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -128,13 +128,14 @@ def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:
     group="performance",
     partitions=MONTHS,
     partition_column="month",
+    backfill_policy=BackfillPolicy.single_run(),  # a backfill reads joined_data once
     description="Per month, sales rep and product: the total dollar amount sold.",
 )
 def monthly_sales_performance(con: duckdb.DuckDBPyConnection, context: AssetContext) -> str:
-    window = context.partition_window
+    window = context.partition_window  # one month, or every month a backfill asked for
     assert window is not None
     return f"""
-        SELECT DATE '{window.start}' AS month, rep_name, product_name,
+        SELECT date_trunc('month', date)::DATE AS month, rep_name, product_name,
                sum(dollar_amount) AS total_dollar_amount
         FROM joined_data
         WHERE date >= DATE '{window.start}' AND date < DATE '{window.end}'

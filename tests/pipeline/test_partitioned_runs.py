@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from pipeline import (
+    BackfillPolicy,
     CheckResult,
     Definitions,
     MonthlyPartitions,
@@ -266,3 +267,47 @@ def test_bad_partition_requests_are_refused_before_anything_is_built(
         assert not con.execute(
             "SELECT * FROM duckdb_tables() WHERE table_name = 'monthly'"
         ).fetchall()
+
+
+def test_a_single_run_backfill_policy_builds_a_range_in_one_call(db_path: Path) -> None:
+    calls: list[tuple[str | None, tuple[str, ...], str]] = []
+
+    @asset(partitions=MONTHS, partition_column="month", backfill_policy=BackfillPolicy.single_run())
+    def monthly(con, context):
+        window = context.partition_window
+        calls.append(
+            (context.partition_key, context.partition_keys, f"{window.start}..{window.end}")
+        )
+        return (
+            "SELECT date_trunc('month', d)::DATE AS month, count(*) AS days FROM ("
+            f"SELECT unnest(generate_series(DATE '{window.start}', DATE '{window.end}'"
+            " - INTERVAL 1 DAY, INTERVAL 1 DAY)) AS d) GROUP BY 1"
+        )
+
+    defs = Definitions(assets=[monthly], checks=[checks.row_count("monthly", min=1)])
+    everything = materialize(defs, db=db_path)
+    assert calls == [(None, tuple(KEYS), "2024-01-01..2024-05-01")]
+    with store.open_store(db_path) as con:
+        rows = {k: e.row_count for k, e in store.partition_catalog(con, "monthly").items()}
+        events = store.run_partition_events(con, everything.run_id)
+    assert rows == dict.fromkeys(KEYS, 1) and {e.status for e in events} == {"materialized"}
+    record = next(c for c in everything.checks if c.check_name == "row_count")
+    assert record.metadata["partitions"] == dict.fromkeys(KEYS, "passed")  # still one by one
+
+    calls.clear()
+    materialize(defs, db=db_path, partitions=PartitionRequest(["2024-01-01", "2024-03-01"]))
+    assert [c[1] for c in calls] == [("2024-01-01",), ("2024-03-01",)]  # not adjacent: two calls
+    assert calls[0][0] == "2024-01-01"  # one partition: its key, as without a policy
+
+
+def test_a_multi_run_policy_builds_at_most_so_many_at_once(db_path: Path) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    @asset(partitions=MONTHS, partition_column="month", backfill_policy=BackfillPolicy.multi_run(3))
+    def monthly(con, context):
+        seen.append(context.partition_keys)
+        window = context.partition_window
+        return f"SELECT DATE '{window.start}' AS month"
+
+    assert materialize(Definitions(assets=[monthly]), db=db_path).ok
+    assert seen == [tuple(KEYS[:3]), tuple(KEYS[3:])]
