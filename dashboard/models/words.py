@@ -73,6 +73,8 @@ def check_counts(run: RunRecord) -> str:
     if not run.checks_planned and not run.checks_passed:
         return "no checks"
     if run.checks_passed == run.checks_planned and run.checks_planned:
+        if run.checks_planned == 1:
+            return "the one check passed"
         return f"all {run.checks_planned} checks passed"
     counts = [
         (run.checks_passed, "passed"),

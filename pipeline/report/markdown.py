@@ -70,7 +70,12 @@ def render_markdown(report: Report) -> str:
         if len(attention) > MAX_ROWS:
             lines.append(f"\n…and {len(attention) - MAX_ROWS} more in the full report.")
     elif report.checks and not not_run:
-        lines += ["", f"All {len(report.checks)} checks passed."]
+        passed = (
+            "The one check passed."
+            if len(report.checks) == 1
+            else f"All {len(report.checks)} checks passed."
+        )
+        lines += ["", passed]
     if not_run:
         names = ", ".join(_code(c.key) for c in not_run)
         lines += ["", f"⏭️ Not run (their asset was not built): {names}"]

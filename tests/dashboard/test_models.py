@@ -223,6 +223,8 @@ def test_runs_table_uses_words_a_person_reads(cfg: Settings, defs: Definitions) 
     assert "." not in row[started]  # seconds, never microseconds
     assert table.statuses == ["success"]
     assert runs.run_details(cfg, 999) is None
+    materialize(defs, "monthly_sales_performance", db=cfg.db)  # one check: never "all 1 checks"
+    assert runs.runs_table(cfg).frame.iloc[0]["Checks"] == "the one check passed"
 
 
 # --- graph, asset, catalog ------------------------------------------------------------------------

@@ -720,7 +720,7 @@ def test_markdown_headline_agrees_with_the_verdict(scenario) -> None:
     if name != "all_passed":
         assert "✅" not in text and "checks passed" not in text
     else:
-        assert "All 1 checks passed." in text
+        assert "The one check passed." in text
 
 
 def test_json_verdict_and_counts_agree(scenario) -> None:
