@@ -13,6 +13,7 @@ import pytest
 
 from bench import check_sql, datasets, plain_duckdb
 from bench.__main__ import main as bench_main
+from bench.measure import run_process
 from pipeline import ledger, store
 from pipeline.datagen import generate
 from pipeline.engine import materialize
@@ -144,3 +145,12 @@ def test_cli_start_imports_neither_jinja2_nor_pandas() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_childs_peak_memory_is_its_own_not_the_harnesss() -> None:
+    """Linux carries the peak RSS across fork and exec; the spawner keeps it out."""
+    ballast = bytearray(300 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page: really resident
+    sample = run_process([sys.executable, "-c", "pass"])
+    assert sample.max_rss_mb < 100, sample
+    del ballast
