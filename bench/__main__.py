@@ -4,6 +4,8 @@ Examples:
     python -m bench                                  # the full run behind BENCHMARKS.md
     python -m bench --sizes 100,1M --reps 3          # quicker, fewer sizes
     python -m bench --only resolver,loads            # some parts only
+    python -m bench --only floors --sizes 100        # engine vs the plain and bare floors
+    python -m bench --only memory                    # peak RSS at 10M rows, clean and orphans
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from typing import Any
 from bench import datasets, machine, report, resolver, versus_plain
 from bench.measure import Stats, summarize
 
-PARTS = ("materialize", "resolver", "loads", "graph", "pages")
+PARTS = (
+    "materialize",
+    "floors",
+    "memory",
+    "resolver",
+    "loads",
+    "graph",
+    "pages",
+)
 DEFAULT_SIZES = "100,100k,1M,10M"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -74,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=_parts,
         default=list(PARTS),
         help=f"comma-separated parts to run (default all: {','.join(PARTS)})",
+    )
+    parser.add_argument(
+        "--memory-rows",
+        type=_rows,
+        default=None,
+        help="rows for the memory part (default: the largest size)",
+    )
+    parser.add_argument(
+        "--orphan-rate",
+        type=float,
+        default=0.05,
+        help="orphan sales rows in the memory part's second dataset (default 0.05)",
     )
     parser.add_argument("--resolver-assets", type=int, default=10_000)
     parser.add_argument("--resolver-edges", type=int, default=30_000)
@@ -148,6 +170,39 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             "",
             *report.materialize_table(results["materialize"]),
         ]
+
+    if "floors" in args.only:
+        from bench import floors
+
+        results["floors"] = {}
+        for rows in args.sizes:
+            csv_dir = datasets.ensure(rows, args.data_dir)
+            reps = _reps(args, rows)
+            _log(f"engine vs plain and bare floors at {datasets.label(rows)} rows: {reps} runs")
+            results["floors"][rows] = floors.compare(csv_dir, reps, args.warmup)
+        lines += [
+            "## `python -m pipeline materialize` vs the plain and the bare floors",
+            "",
+            "Whole processes taking turns (engine, plain, bare), fresh database files,"
+            f" {args.warmup} discarded warm-up round(s). bare = the SQL alone"
+            " (bench/bare_duckdb.py); plain = the SQL plus the history and ledger writes"
+            " (bench/plain_duckdb.py).",
+            "",
+            *report.floors_table(results["floors"]),
+        ]
+
+    if "memory" in args.only:
+        from bench import floors
+
+        rows = args.memory_rows or max(args.sizes)
+        reps = _reps(args, rows)
+        results["memory"] = {}
+        for name, rate in (("clean", 0.0), (f"{args.orphan_rate:.0%} orphans", args.orphan_rate)):
+            csv_dir = datasets.ensure(rows, args.data_dir, orphan_rate=rate)
+            _log(f"peak memory at {datasets.label(rows)} rows, {name}: {reps} runs per side")
+            results["memory"][name] = floors.compare(csv_dir, reps, args.warmup, failing=rate > 0)
+        lines += ["## Peak memory against the bare floor", ""]
+        lines += report.memory_table(results["memory"], rows)
 
     if "resolver" in args.only:
         _log(f"resolver at {args.resolver_assets:,} assets")

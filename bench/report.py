@@ -135,3 +135,63 @@ def timings_table(result: dict[str, Any], limit_ms: float | None) -> list[str]:
         cold = f"{first[name] * 1000:.0f}" if name in first else ""
         lines.append(f"| {name} | {cold} | {_range(stats, 1000, 1)} | {target} |")
     return [*lines, ""]
+
+
+TARGETS.update(
+    {
+        "bare_small": 1.3,  # engine / bare script, wall time at 100 rows
+        "rss_bare": 1.1,  # engine / bare script, peak RSS at 10M rows, clean and with orphans
+    }
+)
+
+
+def floors_table(results: dict[int, dict[str, Any]]) -> list[str]:
+    """Engine against the plain and the bare floors, per size: time, then memory."""
+    wall = [
+        "| rows | runs | engine s | plain s | bare s | engine/bare | minima | engine/plain"
+        " | minima | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    memory = [
+        "| rows | engine MB | plain MB | bare MB | engine/bare | minima | engine/plain | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    sizes = sorted(results)
+    for rows in sizes:
+        r = results[rows]
+        engine, plain, bare = r["engine"], r["plain"], r["bare"]
+        target = verdict(r["wall_vs_bare"], TARGETS["bare_small"]) if rows <= 1000 else "–"
+        wall.append(
+            f"| {label(rows)} | {engine['wall_s'].n} | {_range(engine['wall_s'])}"
+            f" | {_range(plain['wall_s'])} | {_range(bare['wall_s'])}"
+            f" | {r['wall_vs_bare']:.3f} | {r['wall_vs_bare_minima']:.3f}"
+            f" | {r['wall_vs_plain']:.3f} | {r['wall_vs_plain_minima']:.3f} | {target} |"
+        )
+        rss_target = verdict(r["rss_vs_bare"], TARGETS["rss_bare"]) if rows >= 10**7 else "–"
+        memory.append(
+            f"| {label(rows)} | {_range(engine['rss_mb'], digits=0)}"
+            f" | {_range(plain['rss_mb'], digits=0)} | {_range(bare['rss_mb'], digits=0)}"
+            f" | {r['rss_vs_bare']:.3f} | {r['rss_vs_bare_minima']:.3f}"
+            f" | {r['rss_vs_plain']:.3f} | {rss_target} |"
+        )
+    return ["Wall time, seconds:", "", *wall, "", "Peak RSS, MB:", "", *memory, ""]
+
+
+def memory_table(results: dict[str, dict[str, Any]], rows: int) -> list[str]:
+    lines = [
+        f"At {label(rows)} rows; peak RSS of each whole process (os.wait4), MB, and wall s.",
+        "",
+        "| data | runs | engine MB | plain MB | bare MB | engine/bare | minima | engine/plain"
+        " | engine s | bare s | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, r in results.items():
+        engine, plain, bare = r["engine"], r["plain"], r["bare"]
+        lines.append(
+            f"| {name} | {engine['rss_mb'].n} | {_range(engine['rss_mb'], digits=0)}"
+            f" | {_range(plain['rss_mb'], digits=0)} | {_range(bare['rss_mb'], digits=0)}"
+            f" | {r['rss_vs_bare']:.3f} | {r['rss_vs_bare_minima']:.3f}"
+            f" | {r['rss_vs_plain']:.3f} | {_range(engine['wall_s'])} | {_range(bare['wall_s'])}"
+            f" | {verdict(r['rss_vs_bare'], TARGETS['rss_bare'])} |"
+        )
+    return [*lines, ""]

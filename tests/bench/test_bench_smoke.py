@@ -11,7 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bench import check_sql, datasets, plain_duckdb
+from bench import (
+    bare_duckdb,
+    check_sql,
+    datasets,
+    plain_duckdb,
+)
 from bench.__main__ import main as bench_main
 from bench.measure import run_process
 from pipeline import ledger, store
@@ -49,6 +54,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     out = tmp_path / "results"
     argv = ["--sizes", "100", "--reps", "1", "--warmup", "0", "--resolver-assets", "300"]
     argv += ["--resolver-edges", "900", "--resolver-reps", "1", "--graph-assets", "40"]
+    argv += ["--orphan-rate", "0.2"]
     argv += ["--data-dir", str(tmp_path / "data"), "--out", str(out)]
 
     assert bench_main(argv) == 0
@@ -58,11 +64,20 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     for heading in ("## Machine", "vs plain DuckDB", "## Resolver and selection", "## Raw loads"):
         assert heading in text
     assert "## Graph page at 40 assets" in text and "## Dashboard pages" in text
+    for heading in (
+        "vs the plain and the bare floors",
+        "## Peak memory against the bare floor",
+    ):
+        assert heading in text
     results = json.loads(report.with_suffix(".json").read_text())
     row = results["materialize"]["100"]
     assert row["engine"]["wall_s"]["n"] == 1 and row["wall_ratio"] > 0 and row["rss_ratio"] > 0
     assert results["resolver"]["sizes"]["select `*`"] == 300
     assert (tmp_path / "data" / "rows-100" / ".complete").is_file()
+    assert (tmp_path / "data" / "rows-100-orphans-20pct" / ".complete").is_file()
+    floors = results["floors"]["100"]
+    assert floors["bare"]["wall_s"]["n"] == 1 and floors["wall_vs_bare"] > 0
+    assert set(results["memory"]) == {"clean", "20% orphans"}
 
 
 def test_generated_data_is_reused_and_a_half_written_folder_is_redone(tmp_path: Path) -> None:
@@ -145,6 +160,33 @@ def test_cli_start_imports_neither_jinja2_nor_pandas() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_bare_script_builds_the_same_tables_and_check_outcomes_as_the_engine(
+    tmp_path: Path, csv_100: Path
+) -> None:
+    generate(200, tmp_path / "orphans", orphan_rate=0.2, seed=1)
+    for csv_dir in (csv_100, tmp_path / "orphans"):
+        bare_db, engine_db = tmp_path / "bare.duckdb", tmp_path / "engine.duckdb"
+        failing = bare_duckdb.run(csv_dir, bare_db)
+        materialize(sales.build_definitions(csv_dir), db=engine_db)
+
+        assert _tables(bare_db) == _tables(engine_db)
+        engine_failing = [o for o in _outcomes(engine_db).values() if o != "passed"]
+        assert failing == len(engine_failing)
+        for leftover in (bare_db, engine_db):
+            leftover.unlink()
+        store.history_path(engine_db).unlink()
+    assert failing > 0  # the orphan rows were found
+
+
+def test_bare_script_mirrors_the_sales_example_sql(csv_100: Path) -> None:
+    """When this fails, the example changed: sync bench/bare_duckdb.py (see its docstring)."""
+    defs = sales.build_definitions(csv_100)
+    assert bare_duckdb.CSV_COLUMNS == sales.CSV_COLUMNS
+    assert bare_duckdb.JOINED_SQL == sales.JOINED_SQL
+    assert [list(level) for level in bare_duckdb.LEVELS] == defs.graph.levels()
+    assert bare_duckdb.CHECKS_FILE == plain_duckdb.CHECKS_FILE
 
 
 def test_a_childs_peak_memory_is_its_own_not_the_harnesss() -> None:
