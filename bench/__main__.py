@@ -6,6 +6,7 @@ Examples:
     python -m bench --only resolver,loads            # some parts only
     python -m bench --only floors --sizes 100        # engine vs the plain and bare floors
     python -m bench --only memory                    # peak RSS at 10M rows, clean and orphans
+    python -m bench --only views2000,cli             # 2,000 views; --help and list
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ PARTS = (
     "materialize",
     "floors",
     "memory",
+    "views2000",
+    "cli",
     "resolver",
     "loads",
     "graph",
@@ -96,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.05,
         help="orphan sales rows in the memory part's second dataset (default 0.05)",
+    )
+    parser.add_argument(
+        "--views", type=int, default=2_000, help="view assets in views2000 and cli (default 2000)"
+    )
+    parser.add_argument("--views-layers", type=int, default=20)
+    parser.add_argument(
+        "--views-reps",
+        type=int,
+        default=3,
+        help="runs per side of the views2000 part (default 3: an engine run takes minutes)",
     )
     parser.add_argument("--resolver-assets", type=int, default=10_000)
     parser.add_argument("--resolver-edges", type=int, default=30_000)
@@ -203,6 +217,22 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             results["memory"][name] = floors.compare(csv_dir, reps, args.warmup, failing=rate > 0)
         lines += ["## Peak memory against the bare floor", ""]
         lines += report.memory_table(results["memory"], rows)
+
+    if "views2000" in args.only or "cli" in args.only:
+        from bench import cli, views
+
+        with tempfile.TemporaryDirectory(prefix="assetboard-bench-views-") as tmp:
+            workspace = views.Workspace(Path(tmp), args.views, args.views_layers)
+            if "views2000" in args.only:
+                _log(f"{args.views} views: engine vs plain, {args.views_reps} runs each")
+                results["views2000"] = views.compare(workspace, args.views_reps, args.warmup)
+                lines += [f"## {args.views:,} view assets vs a plain script", ""]
+                lines += report.views_table(results["views2000"])
+            if "cli" in args.only:
+                _log(f"--help and list on {args.views} assets: {_reps(args, 0)} runs each")
+                results["cli"] = cli.compare(workspace, _reps(args, 0), args.warmup)
+                lines += ["## Command-line start: `--help` and `list`", ""]
+                lines += report.cli_table(results["cli"])
 
     if "resolver" in args.only:
         _log(f"resolver at {args.resolver_assets:,} assets")

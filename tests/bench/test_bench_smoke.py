@@ -16,6 +16,8 @@ from bench import (
     check_sql,
     datasets,
     plain_duckdb,
+    plain_views,
+    views,
 )
 from bench.__main__ import main as bench_main
 from bench.measure import run_process
@@ -54,6 +56,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     out = tmp_path / "results"
     argv = ["--sizes", "100", "--reps", "1", "--warmup", "0", "--resolver-assets", "300"]
     argv += ["--resolver-edges", "900", "--resolver-reps", "1", "--graph-assets", "40"]
+    argv += ["--views", "30", "--views-layers", "5", "--views-reps", "1"]
     argv += ["--orphan-rate", "0.2"]
     argv += ["--data-dir", str(tmp_path / "data"), "--out", str(out)]
 
@@ -67,6 +70,8 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     for heading in (
         "vs the plain and the bare floors",
         "## Peak memory against the bare floor",
+        "## 30 view assets vs a plain script",
+        "## Command-line start: `--help` and `list`",
     ):
         assert heading in text
     results = json.loads(report.with_suffix(".json").read_text())
@@ -78,6 +83,13 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     floors = results["floors"]["100"]
     assert floors["bare"]["wall_s"]["n"] == 1 and floors["wall_vs_bare"] > 0
     assert set(results["memory"]) == {"clean", "20% orphans"}
+    assert results["views2000"]["views"] == 30 and results["views2000"]["wall_ratio"] > 0
+    assert set(results["cli"]["sides"]) == {
+        "python -c pass",
+        'python -c "import duckdb"',
+        "--help",
+        "list",
+    }
 
 
 def test_generated_data_is_reused_and_a_half_written_folder_is_redone(tmp_path: Path) -> None:
@@ -187,6 +199,27 @@ def test_bare_script_mirrors_the_sales_example_sql(csv_100: Path) -> None:
     assert bare_duckdb.JOINED_SQL == sales.JOINED_SQL
     assert [list(level) for level in bare_duckdb.LEVELS] == defs.graph.levels()
     assert bare_duckdb.CHECKS_FILE == plain_duckdb.CHECKS_FILE
+
+
+def test_plain_views_script_creates_the_engines_views_in_its_order(tmp_path: Path) -> None:
+    module = views.write_defs_module(tmp_path, 25, layers=4)
+    defs = views.definitions_from(tmp_path / "views-25.json")
+    specs = views.read_spec(tmp_path / "views-25.json")
+    assert [s.name for s in specs] == [n for level in defs.graph.levels() for n in level]
+    assert all(asset.kind == "view" for asset in defs.assets.values())
+
+    plain_db, engine_db = tmp_path / "plain.duckdb", tmp_path / "engine.duckdb"
+    assert plain_views.run(tmp_path / "views-25.json", plain_db) == 25
+    done = subprocess.run(
+        views.engine_command(module, engine_db), cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+    def contents(db: Path) -> dict[str, list[tuple]]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {s.name: con.execute(f'SELECT * FROM "{s.name}"').fetchall() for s in specs}
+
+    assert contents(plain_db) == contents(engine_db)
 
 
 def test_a_childs_peak_memory_is_its_own_not_the_harnesss() -> None:
