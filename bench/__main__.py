@@ -7,6 +7,7 @@ Examples:
     python -m bench --only floors --sizes 100        # engine vs the plain and bare floors
     python -m bench --only memory                    # peak RSS at 10M rows, clean and orphans
     python -m bench --only views2000,cli             # 2,000 views; --help and list
+    python -m bench --only dashboard-run             # a browser click against the CLI
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ PARTS = (
     "memory",
     "views2000",
     "cli",
+    "dashboard-run",
     "resolver",
     "loads",
     "graph",
@@ -110,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=3,
         help="runs per side of the views2000 part (default 3: an engine run takes minutes)",
+    )
+    parser.add_argument(
+        "--dashboard-sizes",
+        type=_sizes,
+        default=_sizes("1M,10M"),
+        help="rows for dashboard-run (default 1M,10M)",
     )
     parser.add_argument("--resolver-assets", type=int, default=10_000)
     parser.add_argument("--resolver-edges", type=int, default=30_000)
@@ -233,6 +241,25 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
                 results["cli"] = cli.compare(workspace, _reps(args, 0), args.warmup)
                 lines += ["## Command-line start: `--help` and `list`", ""]
                 lines += report.cli_table(results["cli"])
+
+    if "dashboard-run" in args.only:
+        from bench import dashboard_run
+
+        results["dashboard-run"] = {}
+        for rows in args.dashboard_sizes:
+            csv_dir = datasets.ensure(rows, args.data_dir)
+            reps = _reps(args, rows)
+            _log(f"dashboard run vs CLI at {datasets.label(rows)} rows: {reps} runs each")
+            results["dashboard-run"][rows] = dashboard_run.compare(csv_dir, reps, args.warmup)
+        lines += [
+            "## A run started from the dashboard vs the command line",
+            "",
+            "Headless Chromium clicks Materialize all on a fresh `streamlit run` server; the"
+            " time runs from the click to the outcome on the page. The CLI side is the whole"
+            " `python -m pipeline materialize` process; run times are the history's own.",
+            "",
+            *report.dashboard_run_table(results["dashboard-run"]),
+        ]
 
     if "resolver" in args.only:
         _log(f"resolver at {args.resolver_assets:,} assets")

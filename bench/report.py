@@ -144,6 +144,8 @@ TARGETS.update(
         "views": 2.0,  # engine / plain script creating the same views
         "list_s": 0.3,  # `python -m pipeline list` on 2,000 assets, whole process
         "help_s": 0.2,  # `python -m pipeline --help`, whole process
+        "dashboard": 1.05,  # dashboard click-to-outcome / CLI process
+        "end_shown_s": 0.3,  # the run's recorded end to the outcome on the page
     }
 )
 
@@ -242,3 +244,32 @@ def cli_table(r: dict[str, Any]) -> list[str]:
             f" | {_range(side['rss_mb'], digits=0)} | {target} |"
         )
     return [*lines, ""]
+
+
+def dashboard_run_table(results: dict[int, dict[str, Any]]) -> list[str]:
+    if all("skipped" in r for r in results.values()):
+        return [f"Not measured: {next(iter(results.values()))['skipped']}", ""]
+    lines = [
+        "| rows | runs | CLI process s | CLI run s | dashboard click → outcome s | dashboard"
+        " run s | click → run start s | run end → outcome shown s | ratio (minima) |"
+        " run ratio | targets |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for rows, r in sorted(results.items()):
+        if "skipped" in r:
+            lines.append(f"| {label(rows)} | not measured: {r['skipped']} |")
+            continue
+        shown = r["dashboard_click_to_shown_s"]
+        end = r["end_to_shown_s"]
+        targets = (
+            f"ratio {verdict(r['ratio'], TARGETS['dashboard'])};"
+            f" end shown {verdict(end.median, TARGETS['end_shown_s'])} s"
+        )
+        lines.append(
+            f"| {label(rows)} | {shown.n} | {_range(r['cli_wall_s'])} | {_range(r['cli_run_s'])}"
+            f" | {_range(shown)} | {_range(r['dashboard_run_s'])}"
+            f" | {_range(r['click_to_start_s'])} | {_range(end)}"
+            f" | {r['ratio']:.2f} ({r['ratio_minima']:.2f}) | {r['run_ratio']:.2f} | {targets} |"
+        )
+    outcomes = sorted({o for r in results.values() for o in r.get("outcomes", [])})
+    return [*lines, "", f"Outcome shown: {'; '.join(outcomes)}.", ""]

@@ -57,7 +57,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     argv = ["--sizes", "100", "--reps", "1", "--warmup", "0", "--resolver-assets", "300"]
     argv += ["--resolver-edges", "900", "--resolver-reps", "1", "--graph-assets", "40"]
     argv += ["--views", "30", "--views-layers", "5", "--views-reps", "1"]
-    argv += ["--orphan-rate", "0.2"]
+    argv += ["--dashboard-sizes", "100", "--orphan-rate", "0.2"]
     argv += ["--data-dir", str(tmp_path / "data"), "--out", str(out)]
 
     assert bench_main(argv) == 0
@@ -72,6 +72,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
         "## Peak memory against the bare floor",
         "## 30 view assets vs a plain script",
         "## Command-line start: `--help` and `list`",
+        "## A run started from the dashboard vs the command line",
     ):
         assert heading in text
     results = json.loads(report.with_suffix(".json").read_text())
@@ -90,6 +91,8 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
         "--help",
         "list",
     }
+    dashboard = results["dashboard-run"]["100"]
+    assert "skipped" in dashboard or dashboard["dashboard_click_to_shown_s"]["n"] == 1
 
 
 def test_generated_data_is_reused_and_a_half_written_folder_is_redone(tmp_path: Path) -> None:
