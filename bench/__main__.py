@@ -8,6 +8,7 @@ Examples:
     python -m bench --only memory                    # peak RSS at 10M rows, clean and orphans
     python -m bench --only views2000,cli             # 2,000 views; --help and list
     python -m bench --only dashboard-run             # a browser click against the CLI
+    python -m bench --only costs                     # where the time goes (instrumented)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PARTS = (
     "views2000",
     "cli",
     "dashboard-run",
+    "costs",
     "resolver",
     "loads",
     "graph",
@@ -67,8 +69,10 @@ def _parts(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Benchmark the engine against plain DuckDB, the resolver, raw loads and the"
-        " dashboard pages. Timings are medians (min–max) over alternating repetitions.",
+        description="Benchmark the engine against its plain and bare DuckDB floors, 2,000 view"
+        " assets, the command line's start, dashboard-started runs, the resolver, raw loads and"
+        " the dashboard pages, and profile where the time goes. Timings are medians (min–max)"
+        " over alternating repetitions.",
     )
     parser.add_argument(
         "--sizes",
@@ -80,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reps",
         type=int,
         default=None,
-        help="runs per side and size (default 5, and 3 at 10M rows or more)",
+        help="runs per side and size (default 5)",
     )
     parser.add_argument(
         "--warmup", type=int, default=1, help="discarded runs per side before measuring (default 1)"
@@ -118,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_sizes,
         default=_sizes("1M,10M"),
         help="rows for dashboard-run (default 1M,10M)",
+    )
+    parser.add_argument(
+        "--profile-rows",
+        type=_rows,
+        default=None,
+        help="rows of the sales run the costs part profiles (default: the smallest size)",
     )
     parser.add_argument("--resolver-assets", type=int, default=10_000)
     parser.add_argument("--resolver-edges", type=int, default=30_000)
@@ -259,6 +269,37 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             " `python -m pipeline materialize` process; run times are the history's own.",
             "",
             *report.dashboard_run_table(results["dashboard-run"]),
+        ]
+
+    if "costs" in args.only:
+        from bench import profiles, views
+
+        rows = args.profile_rows or min(args.sizes)
+        csv_dir = datasets.ensure(rows, args.data_dir)
+        reps = _reps(args, rows)
+        results["costs"] = {}
+        with tempfile.TemporaryDirectory(prefix="assetboard-bench-costs-") as tmp:
+            _log(f"costs: instrumented materialize at {datasets.label(rows)} rows, {reps} runs")
+            env = dict(os.environ, ASSETBOARD_SALES_DATA=str(csv_dir))
+            db = Path(tmp) / "warehouse.duckdb"
+            results["costs"]["sales"] = profiles.profile_command(["materialize"], db, reps, env)
+            workspace = views.Workspace(Path(tmp), args.views, args.views_layers)
+            _log(f"costs: instrumented materialize of {args.views} views, 1 run")
+            argv = ["materialize", "--defs", str(workspace.module)]
+            results["costs"]["views"] = profiles.profile_command(argv, db, 1)
+            results["costs"]["imports"] = profiles.import_times(reps)
+        lines += [
+            "## Where the time goes",
+            "",
+            f"### `python -m pipeline materialize` at {datasets.label(rows)} rows",
+            "",
+            *report.costs_tables(results["costs"]["sales"], 4),
+            f"### `python -m pipeline materialize` of {args.views:,} views",
+            "",
+            *report.costs_tables(results["costs"]["views"], args.views),
+            "### Imports of `python -m pipeline`",
+            "",
+            *report.imports_table(results["costs"]["imports"]),
         ]
 
     if "resolver" in args.only:

@@ -150,6 +150,10 @@ TARGETS.update(
 )
 
 
+def _ms(stats: Stats, digits: int = 1) -> str:
+    return _range(stats, 1000, digits)
+
+
 def floors_table(results: dict[int, dict[str, Any]]) -> list[str]:
     """Engine against the plain and the bare floors, per size: time, then memory."""
     wall = [
@@ -273,3 +277,62 @@ def dashboard_run_table(results: dict[int, dict[str, Any]]) -> list[str]:
         )
     outcomes = sorted({o for r in results.values() for o in r.get("outcomes", [])})
     return [*lines, "", f"Outcome shown: {'; '.join(outcomes)}.", ""]
+
+
+WAITING = "main: wait for a worker message"
+WORKER_TASKS = ("worker: build task", "worker: check task")
+
+
+def costs_tables(r: dict[str, Any], assets: int, top: int = 25) -> list[str]:
+    """The process in phases, then the costliest timers (exclusive: each ms counted once)."""
+    wall = r["wall_s"]
+    lines = [
+        f"{r['runs']} instrumented run(s), {assets:,} assets; instrumented process"
+        f" {_range(wall)} s, the same command uninstrumented {_range(r['uninstrumented_wall_s'])}"
+        " s (taking turns).",
+        "",
+        "| phase (main thread) | ms median (min–max) | share of the process |",
+        "|---|---:|---:|",
+    ]
+    for name, stats in r["phases"].items():
+        lines.append(f"| {name} | {_ms(stats)} | {stats.median / wall.median:.1%} |")
+    lines += [
+        "",
+        "| what (exclusive time) | thread | calls per asset | ms per call (median) | first call"
+        " ms | ms per asset | total ms | share of the process |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    waiting = [t for t in r["timers"] if t["label"] == WAITING]
+    busy = sum(t["inclusive_s"] for t in r["timers"] if t["label"] in WORKER_TASKS)
+    rows = sorted(
+        (t for t in r["timers"] if t["label"] != WAITING), key=lambda t: -t["exclusive_s"]
+    )[:top]
+    for t in rows:
+        lines.append(
+            f"| {t['label']} | {t['thread']} | {t['calls'] / assets:.2f}"
+            f" | {t['median_call_s'] * 1000:.2f} | {t['first_call_s'] * 1000:.2f}"
+            f" | {t['exclusive_s'] / assets * 1000:.2f} | {t['exclusive_s'] * 1000:.1f}"
+            f" | {t['exclusive_s'] / wall.median:.1%} |"
+        )
+    lines += [
+        "",
+        f"The worker thread was busy (builds and checks) for {busy * 1000:.0f} ms; the main"
+        " thread waited for its messages for"
+        f" {sum(t['exclusive_s'] for t in waiting) * 1000:.0f} ms of the run.",
+    ]
+    if r.get("missing_targets"):
+        lines += ["", f"Not timed (no longer in pipeline/): {', '.join(r['missing_targets'])}."]
+    return [*lines, ""]
+
+
+def imports_table(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"`python -X importtime -m pipeline --help`: {_range(r['wall_s'], digits=3)} s whole"
+        f" process, {r['all_imports_s'] * 1000:.0f} ms of imports (medians).",
+        "",
+        "| package | import ms (self times summed) | | module | self ms |",
+        "|---|---:|---|---|---:|",
+    ]
+    for (package, p_s), (module, m_s) in zip(r["packages"], r["modules"], strict=False):
+        lines.append(f"| {package} | {p_s * 1000:.1f} | | {module} | {m_s * 1000:.1f} |")
+    return [*lines, ""]

@@ -14,9 +14,11 @@ import pytest
 from bench import (
     bare_duckdb,
     check_sql,
+    costs,
     datasets,
     plain_duckdb,
     plain_views,
+    profiles,
     views,
 )
 from bench.__main__ import main as bench_main
@@ -73,6 +75,8 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
         "## 30 view assets vs a plain script",
         "## Command-line start: `--help` and `list`",
         "## A run started from the dashboard vs the command line",
+        "## Where the time goes",
+        "### Imports of `python -m pipeline`",
     ):
         assert heading in text
     results = json.loads(report.with_suffix(".json").read_text())
@@ -93,6 +97,10 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     }
     dashboard = results["dashboard-run"]["100"]
     assert "skipped" in dashboard or dashboard["dashboard_click_to_shown_s"]["n"] == 1
+    sales = results["costs"]["sales"]
+    labels = {timer["label"] for timer in sales["timers"]}
+    assert {"pipeline main()", profiles.IMPORTS} <= labels
+    assert results["costs"]["views"]["runs"] == 1
 
 
 def test_generated_data_is_reused_and_a_half_written_folder_is_redone(tmp_path: Path) -> None:
@@ -232,3 +240,20 @@ def test_a_childs_peak_memory_is_its_own_not_the_harnesss() -> None:
     sample = run_process([sys.executable, "-c", "pass"])
     assert sample.max_rss_mb < 100, sample
     del ballast
+
+
+def test_costs_labels_the_engines_statements() -> None:
+    label = costs.statement_label
+    assert label("BEGIN TRANSACTION") == "sql: BEGIN"
+    assert label("SELECT txid_current()") == "sql: guard txid_current()"
+    assert label('CREATE OR REPLACE VIEW "v" AS SELECT 1') == "sql: CREATE OR REPLACE VIEW"
+    assert label("INSERT INTO assetboard.builds VALUES (1)") == "sql: ledger INSERT"
+
+    timers = costs.Timers()
+    with duckdb.connect() as con:
+        cursor = costs.TimedCursor(con, timers, "build")
+        assert cursor.execute('DESCRIBE SELECT 1 AS "x"').fetchall()[0][0] == "x"
+        assert cursor.execute("SELECT 42").fetchone() == (42,)
+    rows = {row["label"]: row for row in timers.rows()}
+    assert rows["sql: describe DESCRIBE"]["calls"] == 1
+    assert rows["sql: SELECT 42"]["calls"] == 1
