@@ -46,9 +46,9 @@ def summarize(values: Sequence[float]) -> Stats:
 
 # The spawner: a small Python (no `site`) that starts each measured command and reaps it.
 # Linux carries a process's peak RSS across fork and exec: a child started by the harness
-# itself would report at least the harness's own peak (about 80 MB once duckdb, pandas or
-# Playwright are loaded; 500 MB after a 500 MB allocation). Started from this small process,
-# a child's ru_maxrss is its own (`python -c pass`: about 15 MB).
+# itself would report at least the harness's own peak (41 MB as the harness starts, far more
+# after the in-process parts; 514 MB for `python -c pass` under a 500 MB parent). Started
+# from this small process (about 6 MB), a child's ru_maxrss is its own (`python -c pass`: 8 MB).
 _SPAWNER = r"""
 import json, os, sys, time
 for line in sys.stdin:

@@ -19,6 +19,7 @@ from bench import (
     plain_duckdb,
     plain_views,
     profiles,
+    snapshot_parts,
     views,
 )
 from bench.__main__ import main as bench_main
@@ -257,3 +258,11 @@ def test_costs_labels_the_engines_statements() -> None:
     rows = {row["label"]: row for row in timers.rows()}
     assert rows["sql: describe DESCRIBE"]["calls"] == 1
     assert rows["sql: SELECT 42"]["calls"] == 1
+
+
+def test_snapshot_parts_times_each_branch_of_the_guards_snapshot(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert snapshot_parts.main(["--views", "0", "3", "--reps", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "| `whole snapshot` |" in table or "nothing to time" in table
