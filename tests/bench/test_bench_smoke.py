@@ -249,6 +249,10 @@ def test_costs_labels_the_engines_statements() -> None:
     assert label("SELECT txid_current()") == "sql: guard txid_current()"
     assert label('CREATE OR REPLACE VIEW "v" AS SELECT 1') == "sql: CREATE OR REPLACE VIEW"
     assert label("INSERT INTO assetboard.builds VALUES (1)") == "sql: ledger INSERT"
+    costs.register_known_statements()  # the guard's own statement, whatever its text
+    from pipeline import guard
+
+    assert label(guard._SNAPSHOT) == "sql: guard catalog snapshot"
 
     timers = costs.Timers()
     with duckdb.connect() as con:
