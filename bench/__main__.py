@@ -266,7 +266,10 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             "",
             "Headless Chromium clicks Materialize all on a fresh `streamlit run` server; the"
             " time runs from the click to the outcome on the page. The CLI side is the whole"
-            " `python -m pipeline materialize` process; run times are the history's own.",
+            " `python -m pipeline materialize` process; run times are the history's own. The"
+            " page follows a run by polling, so run end → outcome shown depends on where the"
+            " end falls between two polls: a run of fixed length lands on much the same phase"
+            " every time; read it across sizes.",
             "",
             *report.dashboard_run_table(results["dashboard-run"]),
         ]

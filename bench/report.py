@@ -17,8 +17,9 @@ TARGETS = {
 }
 
 
-def verdict(value: float, limit: float) -> str:
-    return f"≤ {limit:g}: **met**" if value <= limit else f"≤ {limit:g}: **MISSED**"
+def verdict(value: float, limit: float, unit: str = "") -> str:
+    bound = f"≤ {limit:g}{unit}"
+    return f"{bound}: **met**" if value <= limit else f"{bound}: **MISSED**"
 
 
 def _range(stats: Stats, scale: float = 1.0, digits: int = 2) -> str:
@@ -241,7 +242,7 @@ def cli_table(r: dict[str, Any]) -> list[str]:
     for name, side in r["sides"].items():
         wall = side["wall_s"]
         over = f"{side['over_floor_s']:.3f}" if "over_floor_s" in side else ""
-        target = verdict(wall.median, targets[name]) + " s" if name in targets else ""
+        target = verdict(wall.median, targets[name], " s") if name in targets else ""
         shown = {"--help": "`python -m pipeline --help`", "list": "`python -m pipeline list`"}
         lines.append(
             f"| {shown.get(name, f'`{name}`')} | {wall.n} | {_range(wall, digits=3)} | {over}"
@@ -267,7 +268,7 @@ def dashboard_run_table(results: dict[int, dict[str, Any]]) -> list[str]:
         end = r["end_to_shown_s"]
         targets = (
             f"ratio {verdict(r['ratio'], TARGETS['dashboard'])};"
-            f" end shown {verdict(end.median, TARGETS['end_shown_s'])} s"
+            f" end shown {verdict(end.median, TARGETS['end_shown_s'], ' s')}"
         )
         lines.append(
             f"| {label(rows)} | {shown.n} | {_range(r['cli_wall_s'])} | {_range(r['cli_run_s'])}"
