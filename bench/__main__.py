@@ -129,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="rows of the sales run the costs part profiles (default: the smallest size)",
     )
+    parser.add_argument(
+        "--costs-views",
+        type=int,
+        default=None,
+        help="views the costs part profiles (default: --views; 0 profiles the sales run only)",
+    )
     parser.add_argument("--resolver-assets", type=int, default=10_000)
     parser.add_argument("--resolver-edges", type=int, default=30_000)
     parser.add_argument("--resolver-reps", type=int, default=7)
@@ -281,15 +287,23 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
         csv_dir = datasets.ensure(rows, args.data_dir)
         reps = _reps(args, rows)
         results["costs"] = {}
+        n_views = args.views if args.costs_views is None else args.costs_views
         with tempfile.TemporaryDirectory(prefix="assetboard-bench-costs-") as tmp:
             _log(f"costs: instrumented materialize at {datasets.label(rows)} rows, {reps} runs")
             env = dict(os.environ, ASSETBOARD_SALES_DATA=str(csv_dir))
             db = Path(tmp) / "warehouse.duckdb"
             results["costs"]["sales"] = profiles.profile_command(["materialize"], db, reps, env)
-            workspace = views.Workspace(Path(tmp), args.views, args.views_layers)
-            _log(f"costs: instrumented materialize of {args.views} views, 1 run")
-            argv = ["materialize", "--defs", str(workspace.module)]
-            results["costs"]["views"] = profiles.profile_command(argv, db, 1)
+            if n_views:
+                workspace = views.Workspace(Path(tmp), n_views, args.views_layers)
+                _log(f"costs: instrumented materialize of {n_views} views, 1 run")
+                views_db = Path(tmp) / "views.duckdb"
+                argv = ["materialize", "--defs", str(workspace.module)]
+                results["costs"]["views"] = profiles.profile_command(argv, views_db, 1, keep=True)
+                _log(f"costs: instrumented list of {n_views} views, {reps} runs")
+                argv = ["list", "--defs", str(workspace.module)]
+                results["costs"]["list"] = profiles.profile_command(
+                    argv, views_db, reps, fresh=False
+                )
             results["costs"]["imports"] = profiles.import_times(reps)
         lines += [
             "## Where the time goes",
@@ -297,9 +311,17 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             f"### `python -m pipeline materialize` at {datasets.label(rows)} rows",
             "",
             *report.costs_tables(results["costs"]["sales"], 4),
-            f"### `python -m pipeline materialize` of {args.views:,} views",
-            "",
-            *report.costs_tables(results["costs"]["views"], args.views),
+        ]
+        if n_views:
+            lines += [
+                f"### `python -m pipeline materialize` of {n_views:,} views",
+                "",
+                *report.costs_tables(results["costs"]["views"], n_views),
+                f"### `python -m pipeline list` on {n_views:,} views",
+                "",
+                *report.costs_tables(results["costs"]["list"], n_views),
+            ]
+        lines += [
             "### Imports of `python -m pipeline`",
             "",
             *report.imports_table(results["costs"]["imports"]),

@@ -48,21 +48,31 @@ RUN = "runner.execute (plan + run + finish)"
 
 
 def profile_command(
-    pipeline_args: Sequence[str], db: Path, reps: int, env: dict[str, str] | None = None
+    pipeline_args: Sequence[str],
+    db: Path,
+    reps: int,
+    env: dict[str, str] | None = None,
+    *,
+    fresh: bool = True,
+    keep: bool = False,
 ) -> dict[str, Any]:
     """Instrumented and plain runs of `python -m pipeline <pipeline_args> --db db`, in turns.
 
-    `db` is removed before and after every run, so each run starts from nothing.
+    `fresh`: each run starts from no database (the instrumented side on `db`, the plain side
+    on a file beside it), removed again after it; `keep` leaves the last instrumented run's
+    database at `db` (for a reader to profile next). Not `fresh`: both sides read `db` as is.
     """
     env = dict(env or os.environ)
     reports: list[dict[str, Any]] = []
+    plain_db = db.with_name(f"uninstrumented-{db.name}") if fresh else db
     with tempfile.TemporaryDirectory(prefix="assetboard-bench-costs-") as tmp:
         out = Path(tmp) / "costs.json"
-        args = [*pipeline_args, "--db", str(db)]
 
         def instrumented() -> Sample:
-            remove_db(db)
+            if fresh:
+                remove_db(db)
             run_env = dict(env, **{SPAWNED_AT: repr(time.time())})
+            args = [*pipeline_args, "--db", str(db)]
             try:
                 sample = run_process(
                     [sys.executable, "-m", "bench.costs", str(out), *args],
@@ -70,20 +80,26 @@ def profile_command(
                     cwd=ROOT,
                     ok_codes=(0, 1),
                 )
-                report = json.loads(out.read_text(encoding="utf-8"))
-                report["wall_s"] = sample.wall_s
-                reports.append(report)
-                return sample
-            finally:
+            except BaseException:
+                if fresh:
+                    remove_db(db)
+                raise
+            if fresh and not keep:
                 remove_db(db)
+            report = json.loads(out.read_text(encoding="utf-8"))
+            report["wall_s"] = sample.wall_s
+            reports.append(report)
+            return sample
 
         def plain() -> Sample:
-            remove_db(db)
+            if fresh:
+                remove_db(plain_db)
             try:
-                command = [sys.executable, "-m", "pipeline", *args]
+                command = [sys.executable, "-m", "pipeline", *pipeline_args, "--db", str(plain_db)]
                 return run_process(command, env=env, cwd=ROOT, ok_codes=(0, 1))
             finally:
-                remove_db(db)
+                if fresh:
+                    remove_db(plain_db)
 
         sides: dict[str, Callable[[], Sample]] = {"instrumented": instrumented, "plain": plain}
         samples = take_turns(sides, reps, warmup=0)
@@ -135,9 +151,11 @@ def summarize_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
             "run set-up (lock, connect, recovery, history, start_run)": engine - run - tear_down,
             "the run (plan, builds and checks, history writes, finish)": run,
             "run tear-down (close DuckDB: checkpoint; close the history)": tear_down,
-            "rest of main() (arguments, selection, summary line)": (
-                inclusive(report, ("pipeline main()",)) - defs - engine
-            ),
+            (
+                "rest of main() (arguments, selection, summary line)"
+                if engine
+                else "the command itself (main() after loading the definitions)"
+            ): inclusive(report, ("pipeline main()",)) - defs - engine,
             "interpreter exit (after main returns)": report["wall_s"] - report["since_spawn_s"],
         }
         for name, seconds in parts.items():

@@ -296,7 +296,8 @@ def costs_tables(r: dict[str, Any], assets: int, top: int = 25) -> list[str]:
         "|---|---:|---:|",
     ]
     for name, stats in r["phases"].items():
-        lines.append(f"| {name} | {_ms(stats)} | {stats.median / wall.median:.1%} |")
+        if stats.high > 0.0005:  # a reader has no run: leave out what it never does
+            lines.append(f"| {name} | {_ms(stats)} | {stats.median / wall.median:.1%} |")
     lines += [
         "",
         "| what (exclusive time) | thread | calls per asset | ms per call (median) | first call"
@@ -315,12 +316,13 @@ def costs_tables(r: dict[str, Any], assets: int, top: int = 25) -> list[str]:
             f" | {t['exclusive_s'] / assets * 1000:.2f} | {t['exclusive_s'] * 1000:.1f}"
             f" | {t['exclusive_s'] / wall.median:.1%} |"
         )
-    lines += [
-        "",
-        f"The worker thread was busy (builds and checks) for {busy * 1000:.0f} ms; the main"
-        " thread waited for its messages for"
-        f" {sum(t['exclusive_s'] for t in waiting) * 1000:.0f} ms of the run.",
-    ]
+    if busy:
+        lines += [
+            "",
+            f"The worker thread was busy (builds and checks) for {busy * 1000:.0f} ms; the main"
+            " thread waited for its messages for"
+            f" {sum(t['exclusive_s'] for t in waiting) * 1000:.0f} ms of the run.",
+        ]
     if r.get("missing_targets"):
         lines += ["", f"Not timed (no longer in pipeline/): {', '.join(r['missing_targets'])}."]
     return [*lines, ""]

@@ -102,6 +102,8 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     labels = {timer["label"] for timer in sales["timers"]}
     assert {"pipeline main()", profiles.IMPORTS} <= labels
     assert results["costs"]["views"]["runs"] == 1
+    listed = {timer["label"] for timer in results["costs"]["list"]["timers"]}
+    assert "pipeline main()" in listed
 
 
 def test_generated_data_is_reused_and_a_half_written_folder_is_redone(tmp_path: Path) -> None:
