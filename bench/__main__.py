@@ -6,6 +6,11 @@ Examples:
     python -m bench --only resolver,loads            # some parts only
     python -m bench --only graph-page                # the graph page in Chromium, 500 and 2,000
     python -m bench --only graph-page --graph-page-baseline 8dfeb8c   # and an older page beside it
+    python -m bench --only floors --sizes 100        # engine vs the plain and bare floors
+    python -m bench --only memory                    # peak RSS at 10M rows, clean and orphans
+    python -m bench --only views2000,cli             # 2,000 views; --help and list
+    python -m bench --only dashboard-run             # a browser click against the CLI
+    python -m bench --only costs                     # where the time goes (instrumented)
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -22,7 +28,20 @@ from typing import Any
 from bench import datasets, machine, report, resolver, versus_plain
 from bench.measure import Stats, summarize
 
-PARTS = ("materialize", "resolver", "loads", "graph", "graph-page", "pages")
+PARTS = (
+    "materialize",
+    "floors",
+    "memory",
+    "views2000",
+    "cli",
+    "dashboard-run",
+    "costs",
+    "resolver",
+    "loads",
+    "graph",
+    "graph-page",
+    "pages",
+)
 DEFAULT_SIZES = "100,100k,1M,10M"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -53,8 +72,10 @@ def _parts(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Benchmark the engine against plain DuckDB, the resolver, raw loads and the"
-        " dashboard pages. Timings are medians (min–max) over alternating repetitions.",
+        description="Benchmark the engine against its plain and bare DuckDB floors, 2,000 view"
+        " assets, the command line's start, dashboard-started runs, the resolver, raw loads and"
+        " the dashboard pages, and profile where the time goes. Timings are medians (min–max)"
+        " over alternating repetitions.",
     )
     parser.add_argument(
         "--sizes",
@@ -66,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reps",
         type=int,
         default=None,
-        help="runs per side and size (default 5, and 3 at 10M rows or more)",
+        help="runs per side and size (default 5)",
     )
     parser.add_argument(
         "--warmup", type=int, default=1, help="discarded runs per side before measuring (default 1)"
@@ -76,6 +97,46 @@ def build_parser() -> argparse.ArgumentParser:
         type=_parts,
         default=list(PARTS),
         help=f"comma-separated parts to run (default all: {','.join(PARTS)})",
+    )
+    parser.add_argument(
+        "--memory-rows",
+        type=_rows,
+        default=None,
+        help="rows for the memory part (default: the largest size)",
+    )
+    parser.add_argument(
+        "--orphan-rate",
+        type=float,
+        default=0.05,
+        help="orphan sales rows in the memory part's second dataset (default 0.05)",
+    )
+    parser.add_argument(
+        "--views", type=int, default=2_000, help="view assets in views2000 and cli (default 2000)"
+    )
+    parser.add_argument("--views-layers", type=int, default=20)
+    parser.add_argument(
+        "--views-reps",
+        type=int,
+        default=3,
+        help="runs per side of the views2000 part (default 3: an engine run takes minutes)",
+    )
+    parser.add_argument(
+        "--dashboard-sizes",
+        type=_sizes,
+        default=_sizes("1M,10M"),
+        help="rows for dashboard-run (default 1M,10M)",
+    )
+    parser.add_argument(
+        "--profile-rows",
+        type=_rows,
+        default=None,
+        help="rows of the sales run the costs part profiles (default: the smallest size)",
+    )
+    parser.add_argument(
+        "--costs-views",
+        type=int,
+        default=None,
+        help="views the costs part profiles (default: --views; 0 profiles the sales run only)",
     )
     parser.add_argument("--resolver-assets", type=int, default=10_000)
     parser.add_argument("--resolver-edges", type=int, default=30_000)
@@ -167,6 +228,124 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             f" file, after {args.warmup} discarded warm-up round(s). Ratios are engine / plain.",
             "",
             *report.materialize_table(results["materialize"]),
+        ]
+
+    if "floors" in args.only:
+        from bench import floors
+
+        results["floors"] = {}
+        for rows in args.sizes:
+            csv_dir = datasets.ensure(rows, args.data_dir)
+            reps = _reps(args, rows)
+            _log(f"engine vs plain and bare floors at {datasets.label(rows)} rows: {reps} runs")
+            results["floors"][rows] = floors.compare(csv_dir, reps, args.warmup)
+        lines += [
+            "## `python -m pipeline materialize` vs the plain and the bare floors",
+            "",
+            "Whole processes taking turns (engine, plain, bare), fresh database files,"
+            f" {args.warmup} discarded warm-up round(s). bare = the SQL alone"
+            " (bench/bare_duckdb.py); plain = the SQL plus the history and ledger writes"
+            " (bench/plain_duckdb.py).",
+            "",
+            *report.floors_table(results["floors"]),
+        ]
+
+    if "memory" in args.only:
+        from bench import floors
+
+        rows = args.memory_rows or max(args.sizes)
+        reps = _reps(args, rows)
+        results["memory"] = {}
+        for name, rate in (("clean", 0.0), (f"{args.orphan_rate:.0%} orphans", args.orphan_rate)):
+            csv_dir = datasets.ensure(rows, args.data_dir, orphan_rate=rate)
+            _log(f"peak memory at {datasets.label(rows)} rows, {name}: {reps} runs per side")
+            results["memory"][name] = floors.compare(csv_dir, reps, args.warmup, failing=rate > 0)
+        lines += ["## Peak memory against the bare floor", ""]
+        lines += report.memory_table(results["memory"], rows)
+
+    if "views2000" in args.only or "cli" in args.only:
+        from bench import cli, views
+
+        with tempfile.TemporaryDirectory(prefix="assetboard-bench-views-") as tmp:
+            workspace = views.Workspace(Path(tmp), args.views, args.views_layers)
+            if "views2000" in args.only:
+                _log(f"{args.views} views: engine vs plain, {args.views_reps} runs each")
+                results["views2000"] = views.compare(workspace, args.views_reps, args.warmup)
+                lines += [f"## {args.views:,} view assets vs a plain script", ""]
+                lines += report.views_table(results["views2000"])
+            if "cli" in args.only:
+                _log(f"--help and list on {args.views} assets: {_reps(args, 0)} runs each")
+                results["cli"] = cli.compare(workspace, _reps(args, 0), args.warmup)
+                lines += ["## Command-line start: `--help` and `list`", ""]
+                lines += report.cli_table(results["cli"])
+
+    if "dashboard-run" in args.only:
+        from bench import dashboard_run
+
+        results["dashboard-run"] = {}
+        for rows in args.dashboard_sizes:
+            csv_dir = datasets.ensure(rows, args.data_dir)
+            reps = _reps(args, rows)
+            _log(f"dashboard run vs CLI at {datasets.label(rows)} rows: {reps} runs each")
+            results["dashboard-run"][rows] = dashboard_run.compare(csv_dir, reps, args.warmup)
+        lines += [
+            "## A run started from the dashboard vs the command line",
+            "",
+            "Headless Chromium clicks Materialize all on a fresh `streamlit run` server; the"
+            " time runs from the click to the outcome on the page. The CLI side is the whole"
+            " `python -m pipeline materialize` process; run times are the history's own. The"
+            " page follows a run by polling, so run end → outcome shown depends on where the"
+            " end falls between two polls: a run of fixed length lands on much the same phase"
+            " every time; read it across sizes.",
+            "",
+            *report.dashboard_run_table(results["dashboard-run"]),
+        ]
+
+    if "costs" in args.only:
+        from bench import profiles, views
+
+        rows = args.profile_rows or min(args.sizes)
+        csv_dir = datasets.ensure(rows, args.data_dir)
+        reps = _reps(args, rows)
+        results["costs"] = {}
+        n_views = args.views if args.costs_views is None else args.costs_views
+        with tempfile.TemporaryDirectory(prefix="assetboard-bench-costs-") as tmp:
+            _log(f"costs: instrumented materialize at {datasets.label(rows)} rows, {reps} runs")
+            env = dict(os.environ, ASSETBOARD_SALES_DATA=str(csv_dir))
+            db = Path(tmp) / "warehouse.duckdb"
+            results["costs"]["sales"] = profiles.profile_command(["materialize"], db, reps, env)
+            if n_views:
+                workspace = views.Workspace(Path(tmp), n_views, args.views_layers)
+                _log(f"costs: instrumented materialize of {n_views} views, 1 run")
+                views_db = Path(tmp) / "views.duckdb"
+                argv = ["materialize", "--defs", str(workspace.module)]
+                results["costs"]["views"] = profiles.profile_command(argv, views_db, 1, keep=True)
+                _log(f"costs: instrumented list of {n_views} views, {reps} runs")
+                argv = ["list", "--defs", str(workspace.module)]
+                results["costs"]["list"] = profiles.profile_command(
+                    argv, views_db, reps, fresh=False
+                )
+            results["costs"]["imports"] = profiles.import_times(reps)
+        lines += [
+            "## Where the time goes",
+            "",
+            f"### `python -m pipeline materialize` at {datasets.label(rows)} rows",
+            "",
+            *report.costs_tables(results["costs"]["sales"], 4),
+        ]
+        if n_views:
+            lines += [
+                f"### `python -m pipeline materialize` of {n_views:,} views",
+                "",
+                *report.costs_tables(results["costs"]["views"], n_views),
+                f"### `python -m pipeline list` on {n_views:,} views",
+                "",
+                *report.costs_tables(results["costs"]["list"], n_views),
+            ]
+        lines += [
+            "### Imports of `python -m pipeline`",
+            "",
+            *report.imports_table(results["costs"]["imports"]),
         ]
 
     if "resolver" in args.only:

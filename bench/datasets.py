@@ -8,6 +8,9 @@ from pathlib import Path
 from pipeline import datagen
 
 DATA_ROOT = Path(__file__).resolve().parent / "data"
+# What the plain and bare floors mirror: the sales example's four tables and their checks. The
+# partitioned performance assets have no floor script; bench/partitions.py measures them.
+SELECTION = "+joined_data"
 _SUFFIXES = {"": 1, "k": 1_000, "m": 1_000_000}
 
 
@@ -26,15 +29,26 @@ def label(rows: int) -> str:
     return str(rows)
 
 
-def ensure(rows: int, root: Path = DATA_ROOT) -> Path:
+def folder_name(rows: int, orphan_rate: float = 0.0) -> str:
+    """rows-1000000 for clean data (the name the first harness used), rows-1000000-orphans-5pct."""
+    if not orphan_rate:
+        return f"rows-{rows}"
+    return f"rows-{rows}-orphans-{orphan_rate * 100:g}pct"
+
+
+def ensure(rows: int, root: Path = DATA_ROOT, orphan_rate: float = 0.0) -> Path:
     """The folder holding the three CSVs for `rows` sales rows, generating it if needed.
 
-    A stamp file is written last, so a generation interrupted half-way is redone next time.
+    `orphan_rate`: the fraction of sales rows whose rep and product exist nowhere
+    (`pipeline.datagen.generate(rows, folder, orphan_rate=..., seed=0)`), so the relationship
+    and missing-dimension checks find failing rows. A stamp file is written last, so a
+    generation interrupted half-way is redone next time.
     """
-    folder = root / f"rows-{rows}"
+    folder = root / folder_name(rows, orphan_rate)
     stamp = folder / ".complete"
-    if stamp.is_file() and stamp.read_text() == f"{rows} rows, orphan_rate 0, seed 0\n":
+    expected = f"{rows} rows, orphan_rate {orphan_rate:g}, seed 0\n"
+    if stamp.is_file() and stamp.read_text() == expected:
         return folder
-    datagen.generate(rows, folder, orphan_rate=0.0, seed=0)
-    stamp.write_text(f"{rows} rows, orphan_rate 0, seed 0\n")
+    datagen.generate(rows, folder, orphan_rate=orphan_rate, seed=0)
+    stamp.write_text(expected)
     return folder

@@ -106,13 +106,35 @@ CREATE INDEX IF NOT EXISTS check_results_by_check ON check_results (asset, check
 CREATE TABLE IF NOT EXISTS catalog (
     asset TEXT PRIMARY KEY, run_id INTEGER, kind TEXT, row_count INTEGER, columns TEXT,
     preview TEXT, code_version TEXT, committed_at TEXT);
+CREATE TABLE IF NOT EXISTS partition_events (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, partition_key TEXT NOT NULL,
+    status TEXT NOT NULL, started_at TEXT, ended_at TEXT, duration_s REAL, row_count INTEGER,
+    error TEXT, skip_reason TEXT, upstream TEXT, blocked_by TEXT,
+    PRIMARY KEY (run_id, asset, partition_key));
+CREATE INDEX IF NOT EXISTS partition_events_by_key
+    ON partition_events (asset, partition_key, run_id);
+CREATE TABLE IF NOT EXISTS partition_checks (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, check_name TEXT NOT NULL,
+    partition_key TEXT NOT NULL, outcome TEXT NOT NULL, severity TEXT, observed_value REAL,
+    failing_count INTEGER, error TEXT, skip_reason TEXT,
+    PRIMARY KEY (run_id, asset, check_name, partition_key));
+CREATE INDEX IF NOT EXISTS partition_checks_by_key
+    ON partition_checks (asset, partition_key, run_id);
+CREATE TABLE IF NOT EXISTS partition_catalog (
+    asset TEXT NOT NULL, partition_key TEXT NOT NULL, run_id INTEGER, row_count INTEGER,
+    committed_at TEXT, PRIMARY KEY (asset, partition_key));
+CREATE TABLE IF NOT EXISTS backfills (
+    backfill_id INTEGER PRIMARY KEY AUTOINCREMENT, assets TEXT NOT NULL,
+    partition_keys TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+    ended_at TEXT, launched_by TEXT, run_ids TEXT NOT NULL DEFAULT '[]', message TEXT);
 """
 LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS assetboard;
 CREATE SEQUENCE IF NOT EXISTS assetboard.build_ids START 1;
 CREATE TABLE IF NOT EXISTS assetboard.builds (
     build_id BIGINT, asset VARCHAR, run_id BIGINT, kind VARCHAR, row_count BIGINT,
-    columns VARCHAR, preview VARCHAR, code_version VARCHAR, committed_at TIMESTAMP);
+    columns VARCHAR, preview VARCHAR, code_version VARCHAR, committed_at TIMESTAMP,
+    partition_key VARCHAR);
 """
 
 
@@ -218,7 +240,7 @@ def materialize_one(
     ended_at = _now()
     con.execute(
         "INSERT INTO assetboard.builds VALUES (nextval('assetboard.build_ids'), ?, ?, 'table',"
-        " ?, ?, ?, NULL, ?)",
+        " ?, ?, ?, NULL, ?, NULL)",
         [name, run_id, row_count, json.dumps(columns), json.dumps(preview, default=str), ended_at],
     )
     record_event(

@@ -12,7 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench import datasets
 from bench.measure import Sample, run_process, summarize
+from bench.runs import remove_db
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAIN_SCRIPT = ROOT / "bench" / "plain_duckdb.py"
@@ -20,7 +22,8 @@ SIDES = ("engine", "engine_serial", "plain")
 
 
 def engine_command(db: Path) -> list[str]:
-    return [sys.executable, "-m", "pipeline", "materialize", "--db", str(db)]
+    select = ["--select", datasets.SELECTION]
+    return [sys.executable, "-m", "pipeline", "materialize", *select, "--db", str(db)]
 
 
 def plain_command(csv_dir: Path, db: Path) -> list[str]:
@@ -31,8 +34,7 @@ def _fresh_run(command: list[str], db: Path, env: dict[str, str]) -> Sample:
     try:
         return run_process(command, env=env, cwd=ROOT)
     finally:
-        for leftover in (db, Path(f"{db}.wal"), Path(f"{db}.runlock")):
-            leftover.unlink(missing_ok=True)
+        remove_db(db)
 
 
 def compare(csv_dir: Path, reps: int, warmup: int = 1) -> dict[str, Any]:
