@@ -11,6 +11,7 @@ Examples:
     python -m bench --only views2000,cli             # 2,000 views; --help and list
     python -m bench --only dashboard-run             # a browser click against the CLI
     python -m bench --only costs                     # where the time goes (instrumented)
+    python -m bench --only partitions                # one month vs all, backfill vs one rebuild
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ PARTS = (
     "graph",
     "graph-page",
     "pages",
+    "partitions",
 )
 DEFAULT_SIZES = "100,100k,1M,10M"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -164,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REF",
         default=None,
         help="also time the graph page of git REF, side by side (git archive; default: no)",
+    )
+    parser.add_argument(
+        "--partition-rows",
+        type=_rows,
+        default=None,
+        help="sales rows for the partitions part (default: the largest size)",
     )
     parser.add_argument(
         "--large-rows",
@@ -402,6 +410,21 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             results["pages"] = dashboard.page_timings(csv_dir, _reps(args, 0))
             lines += [f"## Dashboard pages, warm reruns at {datasets.label(large)} rows", ""]
             lines += report.timings_table(results["pages"], report.TARGETS["page_ms"])
+
+    if "partitions" in args.only:
+        from bench import partitions
+
+        rows = args.partition_rows or max(args.sizes)
+        reps = _reps(args, rows)
+        _log(f"partitions at {datasets.label(rows)} rows: {reps} runs per side")
+        results["partitions"] = partitions.compare(
+            datasets.ensure(rows, args.data_dir), reps, args.warmup
+        )
+        lines += [
+            f"## Partitions at {datasets.label(rows)} rows",
+            "",
+            *partitions.table(results["partitions"]),
+        ]
 
     results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines += [f"Load average at the end: {results['load average at end']}.", ""]

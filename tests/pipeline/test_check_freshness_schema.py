@@ -27,14 +27,16 @@ def _verdict(con, column_type, value, max_age, **options):
     return checks.freshness("events", "at", max_age, **options).fn(con)
 
 
-NOW = datetime.now(UTC)
+def _now() -> datetime:
+    """Read at each test, not at import: a suite of several minutes must not age the data."""
+    return datetime.now(UTC)
 
 
 @pytest.mark.parametrize(
     ("max_age", "passed"), [(timedelta(hours=3), True), (timedelta(hours=1), False)]
 )
 def test_timestamptz_is_an_instant_whatever_the_session_zone(con, max_age, passed):
-    two_hours_ago = (NOW - timedelta(hours=2)).isoformat()  # '...+00:00'
+    two_hours_ago = (_now() - timedelta(hours=2)).isoformat()  # '...+00:00'
     result = _verdict(con, "TIMESTAMPTZ", two_hours_ago, max_age)
     assert result.passed is passed
     assert 7000 < result.observed_value < 7400  # about two hours, in seconds
@@ -46,7 +48,7 @@ def test_timestamptz_is_an_instant_whatever_the_session_zone(con, max_age, passe
 )
 def test_naive_timestamps_are_wall_clock_time_in_the_given_zone(con, timezone, passed):
     """Two hours ago in UTC wall-clock time: 11 h old if written in Tokyo, in the future in NY."""
-    wall_clock = (NOW - timedelta(hours=2)).replace(tzinfo=None)
+    wall_clock = (_now() - timedelta(hours=2)).replace(tzinfo=None)
     result = _verdict(con, "TIMESTAMP", wall_clock, timedelta(hours=3), timezone=timezone)
     assert result.passed is passed
     assert result.threshold == "age <= 3h"
@@ -57,7 +59,7 @@ def test_naive_timestamps_are_wall_clock_time_in_the_given_zone(con, timezone, p
     [(0, timedelta(days=1), True), (2, timedelta(days=1), False), (2, timedelta(days=3), True)],
 )
 def test_a_date_counts_from_its_midnight_in_utc(con, days_ago, max_age, passed):
-    result = _verdict(con, "DATE", NOW.date() - timedelta(days=days_ago), max_age)
+    result = _verdict(con, "DATE", _now().date() - timedelta(days=days_ago), max_age)
     assert result.passed is passed
 
 

@@ -240,7 +240,11 @@ def test_the_sales_example_uses_the_factories(tmp_path, db_path):
         "sales_reps.rep_id_unique",
     }
     warn = {check.key for check in defs.checks if check.severity == "warn"}
-    assert warn == {"joined_data.column_schema", "sales_data.non_negative_amounts"}
+    assert warn == {
+        "joined_data.column_schema",
+        "monthly_sales_performance.non_negative_totals",
+        "sales_data.non_negative_amounts",
+    }
 
 
 def test_sales_example_reports_orphan_keys_per_dimension(tmp_path, db_path):
