@@ -46,7 +46,7 @@ def ensure(rows: int, root: Path = DATA_ROOT, orphan_rate: float = 0.0) -> Path:
     """
     folder = root / folder_name(rows, orphan_rate)
     stamp = folder / ".complete"
-    expected = f"{rows} rows, orphan_rate {orphan_rate:g}, seed 0\n"
+    expected = f"{rows} rows, orphan_rate {orphan_rate:g}, seed 0, {datagen.SALES_ORDER}\n"
     if stamp.is_file() and stamp.read_text() == expected:
         return folder
     datagen.generate(rows, folder, orphan_rate=orphan_rate, seed=0)

@@ -125,10 +125,14 @@ def test_different_seed_gives_different_data(tmp_path: Path) -> None:
         assert first[name].read_bytes() != second[name].read_bytes(), name
 
 
-def test_a_prefix_of_rows_is_stable_when_rows_grow(tmp_path: Path) -> None:
+def test_a_prefix_of_rows_is_stable_when_rows_grow_but_its_dates(tmp_path: Path) -> None:
+    """Dates spread the rows over the two years whatever their number; the rest stays put."""
     small = generate(100, tmp_path / "small")["sales_data"].read_text().splitlines()
     large = generate(300_000, tmp_path / "large")["sales_data"].read_text().splitlines()
-    assert large[: len(small)] == small
+    assert [line.split(",", 1)[1] for line in large[: len(small)]] == [
+        line.split(",", 1)[1] for line in small
+    ]
+    assert small[-1].startswith("2025-12-") and large[len(small)].startswith("2024-01-01")
 
 
 def test_products_are_plausible(clean: dict[str, Path]) -> None:
@@ -182,6 +186,13 @@ def test_sales_values_are_in_range(clean: dict[str, Path]) -> None:
     assert max_qty <= 50
     assert min_amount >= 0
     assert 50 <= customers <= 70
+
+
+def test_sales_come_in_date_order_as_a_sales_log_does(clean: dict[str, Path]) -> None:
+    """One month's query then skips the others (DuckDB's min-max indexes per row group)."""
+    with clean["sales_data"].open(newline="", encoding="utf-8") as handle:
+        dates = [row["date"] for row in csv.DictReader(handle)]
+    assert dates == sorted(dates) and len(set(dates)) > 24
 
 
 def test_amounts_have_two_decimals_and_follow_price_times_quantity(clean: dict[str, Path]) -> None:
