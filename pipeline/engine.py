@@ -248,7 +248,7 @@ def _run(
     token = cancel or CancelToken()
     with run_lock(path, f"{kind} run from {launched_by}"), connect(path) as con:
         try:  # damage DuckDB finds only when it reads: found before anything is written
-            recovery.inspect(con)
+            seen = recovery.inspect(con)
         except duckdb.Error as exc:
             raise DatabaseFileError(
                 f"cannot use {path}: {str(exc).splitlines()[0]}. The file is damaged: restore"
@@ -256,7 +256,7 @@ def _run(
             ) from exc
         with store.open_writer(path) as history:
             identity = FileIdentity.of(path)
-            first_id = recovery.prepare(con, history, path)
+            first_id = recovery.prepare(con, history, path, seen)
             keys_for: dict[str, list[str]] = {}
             backfill = None
             if kind == RunKind.MATERIALIZE:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -32,6 +33,17 @@ CREATE TABLE IF NOT EXISTS {BUILDS} (
 # partitions existed lack the column: `ensure` adds it.
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What the ledger says stands, read once: each asset's current build (its partitions
+    summed), each partition's, and whether the ledger has today's shape (`ensure` has nothing
+    to do)."""
+
+    whole: dict[str, CatalogEntry] = field(default_factory=dict)
+    partitions: dict[tuple[str, str], CatalogEntry] = field(default_factory=dict)
+    up_to_date: bool = False
+
+
 def exists(con: duckdb.DuckDBPyConnection) -> bool:
     row = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
@@ -41,8 +53,11 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
-def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ledger on first use (a run does it before any build starts)."""
+def ensure(con: duckdb.DuckDBPyConnection, known: Standing | None = None) -> None:
+    """Create the ledger on first use (a run does it before any build starts); `known`, a
+    reading of this connection's ledger, saves asking again."""
+    if known is not None and known.up_to_date:
+        return
     if not exists(con):
         con.execute(_DDL)
     elif not _has_partition_key(con):
@@ -88,21 +103,23 @@ def add(
     cursor.execute(f"INSERT INTO {BUILDS} VALUES {', '.join([row] * len(entries))}", values)
 
 
-def current(con: duckdb.DuckDBPyConnection) -> dict[str, CatalogEntry]:
-    """What stands of every asset the ledger knows: its newest whole build, or, for an asset
-    built in partitions since, all its partitions together (rows summed, newest preview)."""
+def read(con: duckdb.DuckDBPyConnection) -> Standing:
+    """The whole ledger's current state in two queries, for a run's start (recovery)."""
     if not exists(con):
-        return {}
+        return Standing()
+    has_key = _has_partition_key(con)
     whole = {
         row[0]: _entry(row)
         for row in con.execute(
-            f"SELECT {_COLUMNS} FROM {BUILDS} WHERE partition_key IS NULL"
+            f"SELECT {_COLUMNS} FROM {BUILDS}"
+            f" WHERE {'partition_key IS NULL' if has_key else 'true'}"
             " QUALIFY row_number() OVER (PARTITION BY asset ORDER BY build_id DESC) = 1"
         ).fetchall()
     }
-    for asset, parts in _partition_rows(con).items():
+    by_asset = _partition_rows(con) if has_key else {}
+    for asset, parts in by_asset.items():
         newest = max(parts, key=lambda p: p[0])[1]
-        entry = CatalogEntry(
+        whole[asset] = CatalogEntry(
             asset,
             max(p[1].run_id or 0 for p in parts) or None,
             newest.kind,
@@ -112,25 +129,27 @@ def current(con: duckdb.DuckDBPyConnection) -> dict[str, CatalogEntry]:
             newest.code_version,
             max((p[1].committed_at for p in parts if p[1].committed_at), default=None),
         )
-        whole[asset] = entry
-    return whole
+    partitions = {
+        (asset, key): entry for asset, parts in by_asset.items() for _, entry, key in parts
+    }
+    return Standing(whole, partitions, up_to_date=has_key)
+
+
+def current(con: duckdb.DuckDBPyConnection) -> dict[str, CatalogEntry]:
+    """What stands of every asset the ledger knows: its newest whole build, or, for an asset
+    built in partitions since, all its partitions together (rows summed, newest preview)."""
+    return read(con).whole
 
 
 def current_partitions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], CatalogEntry]:
     """(asset, partition key) -> the build whose rows stand for that partition now."""
-    return {
-        (asset, key): entry
-        for asset, parts in _partition_rows(con).items()
-        for _, entry, key in parts
-    }
+    return read(con).partitions
 
 
 def _partition_rows(
     con: duckdb.DuckDBPyConnection,
 ) -> dict[str, list[tuple[int, CatalogEntry, str]]]:
     """Per asset, the newest build of each partition built after its newest whole build."""
-    if not exists(con) or not _has_partition_key(con):
-        return {}
     rows = con.execute(
         f"SELECT build_id, partition_key, {_COLUMNS} FROM {BUILDS} b"
         " WHERE partition_key IS NOT NULL AND build_id > coalesce((SELECT max(build_id)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,30 +49,45 @@ V1_TABLES = ("runs", "asset_events", "check_results", "meta")
 DIED = "interrupted: the process running it stopped before the run finished"
 
 
-def inspect(con: duckdb.DuckDBPyConnection) -> None:
+@dataclass(frozen=True)
+class Inspection:
+    """What `inspect` read, so `prepare` does not read it again."""
+
+    ledger: ledger.Standing
+    has_v1_history: bool
+
+
+def inspect(con: duckdb.DuckDBPyConnection) -> Inspection:
     """Read what a run will rely on (catalog, ledger): a damaged file fails here, first."""
     con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
-    ledger.current(con)
-    _has_v1_history(con)
+    return Inspection(ledger.read(con), _has_v1_history(con))
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, history: sqlite3.Connection, db: str | Path
+    con: duckdb.DuckDBPyConnection,
+    history: sqlite3.Connection,
+    db: str | Path,
+    seen: Inspection | None = None,
 ) -> int | None:
-    """Make history and warehouse agree before a run (the caller holds the run lock).
+    """Make history and warehouse agree before a run (the caller holds the run lock); `seen`
+    is what `inspect` read on this connection just before.
 
     Returns the smallest run id the next run may take, so ids never go back even when the
     history file was lost and made anew.
     """
-    ledger.ensure(con)
-    if _has_v1_history(con):
+    known = seen.ledger if seen is not None else None
+    ledger.ensure(con, known)
+    if seen.has_v1_history if seen is not None else _has_v1_history(con):
         _migrate_v1(con, history)
-    entries = ledger.current(con)
+        known = None
+    if known is None or not known.up_to_date:
+        known = ledger.read(con)
+    entries = known.whole
     standing = guard.snapshot(con)  # one catalog query, not one per asset
     vanished = {name for name, e in entries.items() if standing.kind_of(name) != e.kind}
     ledger.compact(con, vanished)
     present = {name: e for name, e in entries.items() if name not in vanished}
-    parts = {pair: e for pair, e in ledger.current_partitions(con).items() if pair[0] in present}
+    parts = {pair: e for pair, e in known.partitions.items() if pair[0] in present}
     _repair_runs(history, present, parts)
     with store.transaction(history):
         store.replace_catalog(history, present.values())
