@@ -1,11 +1,13 @@
 """One partition's build: replace that partition's rows of the asset's table in one transaction.
 
-The function returns the rows of `context.partition_key`. They are kept in a temporary table
-first, so they are read once and checked before anything is replaced: they must hold the
-partition column, and every row must belong to the partition. Then, in the same transaction,
-the partition's old rows are deleted and the new ones inserted (the table is created from the
-first partition built). Anything failing rolls back: the other partitions and this partition's
-old rows are untouched. The ledger row (with the key) commits with the rows, as for any build.
+The function returns the rows of `context.partition_key`. In one transaction the partition's
+old rows are deleted and the new ones inserted straight from the returned query (the table is
+created from the first partition built): one pass over the rows, no copy kept in memory. Then
+the rows must hold the partition column and all belong to the partition: the rows outside it
+are counted before and after, and any new one fails the build. Anything failing rolls back:
+the other partitions and this partition's old rows are untouched. The ledger row (with the
+key) commits with the rows, as for any build. A query that reads the asset's own table sees
+the other partitions, not the old rows of the partitions it rebuilds.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pipeline.partitions import TimeWindow
 from pipeline.store import CatalogEntry, jsonable
 from pipeline.warehouse import one_row, quote_ident, scalar, utcnow
 
-STAGED = "__assetboard_partition"  # a temporary table: outside the guard's view, and free
+ROWS_VIEW = "__assetboard_rows"  # a returned relation, as a view the INSERT reads
+FRAME = "__assetboard_frame"  # a returned DataFrame, registered for the same
 
 _TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS")
 
@@ -95,11 +98,12 @@ def rebuild_partitions(
         if value is None:  # the function wrote the partition itself
             column_type = _column_type(cursor, asset.name, asset.partition_column)
         else:
-            column_type = _stage(cursor, asset, value, before)
+            query = _query_of(cursor, asset, value)
             del value
-            where, params = predicate(asset, keys, column_type)
-            _refuse_strangers(cursor, asset, keys, where, params)
-            _replace_rows(cursor, asset, where, params, before)
+            columns = _returned_columns(cursor, query)
+            column_type = _partition_column_type(asset, columns)
+            _write_rows(cursor, asset, keys, query, columns, column_type, before)
+            _forget_query(cursor)
         guard.verify(cursor, before, asset.name)
         entries = _describe(cursor, asset, keys, run_id, column_type)
         committed_at = utcnow()
@@ -126,31 +130,38 @@ def _context(asset: AssetDef, keys: Sequence[str], run_id: int) -> AssetContext:
     return AssetContext(asset.name, run_id, key, window, tuple(keys))
 
 
-def _stage(
-    cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any, before: guard.Snapshot
-) -> str:
-    """Keep the returned rows in the temporary table; the partition column's type."""
-    staged = quote_ident(STAGED)
+def _query_of(cursor: duckdb.DuckDBPyConnection, asset: AssetDef, value: Any) -> str:
+    """A query giving the returned rows, read straight into the table (no copy in between)."""
     if isinstance(value, str):
-        query = builder.single_query(cursor, asset.name, value)
-    elif isinstance(value, duckdb.DuckDBPyRelation):
-        value.to_view("__assetboard_rows", replace=True)  # keeps the relation's parameters
-        query = 'SELECT * FROM "__assetboard_rows"'
-    elif builder.is_dataframe(value):
-        cursor.register("__assetboard_frame", value)
-        query = 'SELECT * FROM "__assetboard_frame"'
-    else:
-        raise AssetFailure(
-            f"asset '{asset.name}' returned {type(value).__name__}, which cannot be written as a"
-            " partition: return a SQL SELECT string, a DuckDB relation or a pandas DataFrame"
-        )
-    cursor.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS {query}")
+        return builder.single_query(cursor, asset.name, value)
+    if isinstance(value, duckdb.DuckDBPyRelation):
+        value.to_view(ROWS_VIEW, replace=True)  # keeps the relation's parameters
+        return f"SELECT * FROM {quote_ident(ROWS_VIEW)}"
+    if builder.is_dataframe(value):
+        cursor.register(FRAME, value)
+        return f"SELECT * FROM {quote_ident(FRAME)}"
+    raise AssetFailure(
+        f"asset '{asset.name}' returned {type(value).__name__}, which cannot be written as a"
+        " partition: return a SQL SELECT string, a DuckDB relation or a pandas DataFrame"
+    )
+
+
+def _forget_query(cursor: duckdb.DuckDBPyConnection) -> None:
     with suppress(duckdb.Error):
-        cursor.unregister("__assetboard_frame")
-    cursor.execute('DROP VIEW IF EXISTS "__assetboard_rows"')
-    cursor.execute(f"SELECT * FROM {staged} LIMIT 0")
+        cursor.unregister(FRAME)
+    cursor.execute(f"DROP VIEW IF EXISTS {quote_ident(ROWS_VIEW)}")
+
+
+def _returned_columns(cursor: duckdb.DuckDBPyConnection, query: str) -> dict[str, str]:
+    """Name -> type of the columns `query` gives (planned, not run)."""
+    cursor.execute(f"SELECT * FROM ({query}) LIMIT 0")
     types = {name: str(kind) for name, kind, *_ in cursor.description or []}
     cursor.fetchall()
+    return types
+
+
+def _partition_column_type(asset: AssetDef, types: dict[str, str]) -> str:
+    """The type of the partition column among the returned columns."""
     column = asset.partition_column or ""
     found = next((name for name in types if name.lower() == column.lower()), None)
     if found is None:
@@ -162,67 +173,102 @@ def _stage(
     return types[found]
 
 
-def _refuse_strangers(
+def _write_rows(
     cursor: duckdb.DuckDBPyConnection,
     asset: AssetDef,
     keys: Sequence[str],
-    where: str,
-    params: dict,
-) -> None:
-    """Every returned row must belong to the partitions built: one that does not would
-    overwrite nothing yet be deleted by no later build of its own partition."""
-    staged = quote_ident(STAGED)
-    shown_keys = keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]}"
-    try:
-        strangers = scalar(
-            cursor, f"SELECT count(*) FROM {staged} WHERE ({where}) IS NOT TRUE", params
-        )
-    except duckdb.Error as exc:
-        raise AssetFailure(
-            f"asset '{asset.name}': its partition column '{asset.partition_column}' cannot be"
-            f" compared with partition {shown_keys} ({str(exc).splitlines()[0]}); for time"
-            " partitions use a DATE or TIMESTAMP column"
-        ) from exc
-    if strangers:
-        column = quote_ident(asset.partition_column or "")
-        sample = cursor.execute(
-            f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM {staged}"
-            f" WHERE ({where}) IS NOT TRUE LIMIT 3",
-            params,
-        ).fetchall()
-        shown = ", ".join(repr(row[0]) for row in sample)
-        raise AssetFailure(
-            f"asset '{asset.name}' returned {strangers:,} rows outside partition {shown_keys}"
-            f" ({asset.partition_column} = {shown}): return only that partition's rows"
-            " (context.partition_key, context.partition_window)"
-        )
-
-
-def _replace_rows(
-    cursor: duckdb.DuckDBPyConnection,
-    asset: AssetDef,
-    where: str,
-    params: dict,
+    query: str,
+    columns: dict[str, str],
+    column_type: str,
     before: guard.Snapshot,
 ) -> None:
-    target, staged = quote_ident(asset.name), quote_ident(STAGED)
+    """Delete the partitions' old rows and insert the new ones straight from `query`, then
+    refuse the lot (the caller rolls back) if any new row lies outside those partitions."""
+    target = quote_ident(asset.name)
+    where, params = predicate(asset, keys, column_type)
     existing = before.kind_of(asset.name)
     if existing == "view":
         cursor.execute(f"DROP VIEW {target}")
         existing = None
     if existing is None:
-        cursor.execute(f"CREATE TABLE {target} AS SELECT * FROM {staged}")
+        cursor.execute(f"CREATE TABLE {target} AS {query}")
+        outside_before = 0
     else:
+        _refuse_new_columns(cursor, asset, columns)
+        outside_before = _outside(cursor, asset, keys, where, params)
         cursor.execute(f"DELETE FROM {target} WHERE {where}", params)
-        try:
-            cursor.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staged}")
-        except duckdb.Error as exc:
-            raise AssetFailure(
-                f"asset '{asset.name}': the partition's rows do not fit its table"
-                f" ({str(exc).splitlines()[0]}). A partition must have the table's columns;"
-                " rebuild every partition after changing them"
-            ) from exc
-    cursor.execute(f"DROP TABLE {staged}")
+        cursor.execute(f"INSERT INTO {target} BY NAME {query}")
+    strangers = _outside(cursor, asset, keys, where, params) - outside_before
+    if strangers:
+        _refuse_strangers(cursor, asset, keys, query, where, params, strangers)
+
+
+def _refuse_new_columns(
+    cursor: duckdb.DuckDBPyConnection, asset: AssetDef, columns: dict[str, str]
+) -> None:
+    """A partition with a column its table lacks cannot be inserted: say which, and what to do."""
+    cursor.execute(f"SELECT * FROM {quote_ident(asset.name)} LIMIT 0")
+    table = {name.lower() for name, *_ in cursor.description or []}
+    cursor.fetchall()
+    if extra := [name for name in columns if name.lower() not in table]:
+        raise AssetFailure(
+            f"asset '{asset.name}': the partition's rows do not fit its table (it has no column"
+            f" {', '.join(map(repr, extra))}). A partition must have the table's columns;"
+            " rebuild every partition after changing them"
+        )
+
+
+def _outside(
+    cursor: duckdb.DuckDBPyConnection,
+    asset: AssetDef,
+    keys: Sequence[str],
+    where: str,
+    params: dict,
+) -> int:
+    """Rows of the table outside partitions `keys` (a scan of one column, min-max pruned)."""
+    try:
+        return int(
+            scalar(
+                cursor,
+                f"SELECT count(*) FROM {quote_ident(asset.name)} WHERE ({where}) IS NOT TRUE",
+                params,
+            )
+        )
+    except duckdb.Error as exc:
+        raise AssetFailure(
+            f"asset '{asset.name}': its partition column '{asset.partition_column}' cannot be"
+            f" compared with partition {_shown(keys)} ({str(exc).splitlines()[0]}); for time"
+            " partitions use a DATE or TIMESTAMP column"
+        ) from exc
+
+
+def _shown(keys: Sequence[str]) -> str:
+    return keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]}"
+
+
+def _refuse_strangers(
+    cursor: duckdb.DuckDBPyConnection,
+    asset: AssetDef,
+    keys: Sequence[str],
+    query: str,
+    where: str,
+    params: dict,
+    strangers: int,
+) -> None:
+    """Every returned row must belong to the partitions built: one that does not would
+    overwrite nothing yet be deleted by no later build of its own partition."""
+    column = quote_ident(asset.partition_column or "")
+    sample = cursor.execute(
+        f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM ({query})"
+        f" WHERE ({where}) IS NOT TRUE LIMIT 3",
+        params,
+    ).fetchall()
+    shown = ", ".join(repr(row[0]) for row in sample)
+    raise AssetFailure(
+        f"asset '{asset.name}' returned {strangers:,} rows outside partition {_shown(keys)}"
+        f" ({asset.partition_column} = {shown}): return only that partition's rows"
+        " (context.partition_key, context.partition_window)"
+    )
 
 
 def _column_type(cursor: duckdb.DuckDBPyConnection, table: str, column: str) -> str:

@@ -164,6 +164,22 @@ def test_rows_outside_the_partition_fail_it_and_change_nothing(db_path: Path) ->
     assert _rows(db_path) == before
 
 
+def test_a_first_partition_with_strays_creates_no_table(db_path: Path) -> None:
+    result = materialize(
+        _defs(strays=True),
+        db=db_path,
+        select="+monthly",
+        partitions=PartitionRequest(["2024-02-01"]),
+    )
+
+    assert "rows outside partition 2024-02-01" in (result.assets["monthly"].error or "")
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = {
+            row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+    assert "monthly" not in tables
+
+
 @pytest.mark.parametrize(
     ("returned", "message"),
     [
