@@ -89,6 +89,7 @@ BTN_RERUN_CHECK = "checks_rerun_one"
 # --- sales page (owned by the sales page's engineer: add its keys here) ---------------------
 # Bound to the URL (bind="query-params"): a filtered Sales page can be shared.
 SALES_DATE_RANGE = "dates"  # (start, end) date_input
+SALES_DATE_SPAN = "sales_date_span"  # the data's (first, last) day the date filter last offered
 SALES_CATEGORIES = "category"  # multiselect; empty means every category
 SALES_DEPARTMENTS = "department"  # multiselect; empty means every department
 BTN_SALES_MATERIALIZE = "sales_materialize"  # shown while joined_data was never materialized

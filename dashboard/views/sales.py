@@ -96,12 +96,22 @@ def show_failure(live: runs.LiveRun) -> None:
     )
 
 
+def _follow_the_data(first: date, last: date) -> None:
+    """A date filter left on the whole range widens with new data; a chosen range is kept."""
+    span, offered = (first, last), st.session_state.get(state.SALES_DATE_SPAN)
+    current = st.session_state.get(state.SALES_DATE_RANGE)
+    if offered not in (None, span) and current is not None and tuple(current) == offered:
+        st.session_state[state.SALES_DATE_RANGE] = span
+    st.session_state[state.SALES_DATE_SPAN] = span
+
+
 def read_filters(options: FilterOptions) -> SalesFilters:
     """The filter widgets, in one row above the figures."""
     # A row that wraps: at 800 px the date range would otherwise be cut to '2024 / 01 /'.
     row = st.container(horizontal=True, wrap=True)
     start = end = None
     if options.min_date is not None and options.max_date is not None:
+        _follow_the_data(options.min_date, options.max_date)
         picked = row.date_input(
             "Dates",
             value=(options.min_date, options.max_date),

@@ -179,3 +179,18 @@ def test_a_banner_says_when_the_data_behind_the_charts_is_not_fresh(built: Path)
     assert banner.startswith("**The data behind these charts is stale:**")
     assert "upstream 'sales_reps' was built after it" in banner
     assert metrics(at)["Orders"] == "300"  # the figures still show, with the warning above
+
+
+def test_a_chosen_date_range_is_kept_when_new_data_arrives(built: Path, tmp_path: Path) -> None:
+    at = open_page()
+    at.date_input(key=state.SALES_DATE_RANGE).set_value((date(2024, 1, 1), date(2024, 1, 31)))
+    at.run()
+    january = int(metrics(at)["Orders"])
+
+    generate(500, tmp_path / "csv")
+    assert materialize(build_definitions(tmp_path / "csv"), db=built).ok
+    at.run()
+
+    assert not at.exception
+    assert at.date_input(key=state.SALES_DATE_RANGE).value == (date(2024, 1, 1), date(2024, 1, 31))
+    assert 0 < int(metrics(at)["Orders"]) != january  # the new data's January
