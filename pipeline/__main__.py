@@ -195,7 +195,7 @@ def _list(args: argparse.Namespace, defs: Definitions) -> int:
     from pipeline import status  # the health model: only `list` needs it
 
     with store.open_store(args.db) as con:
-        statuses = status.asset_statuses(defs, con)
+        statuses = status.asset_statuses(defs, con, previews=False)
         checks = status.check_states(defs, con)
     header = f"{'asset':<24} {'group':<12} {'kind':<6} {'health':<11} {'rows':>12}  last built"
     print(header)

@@ -251,17 +251,27 @@ def _partition_problems(
 def _takes_context(name: str, func: Callable[..., Any]) -> bool:
     """Whether `func` is written `fn(con, context)`: a second parameter without a default, or
     one named `context` (`lambda con, i=i: ...` keeps its `i`). One taking nothing is refused."""
-    try:
-        parameters = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):  # a builtin or C function: called as fn(con)
-        return False
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if not positional and not any(p.kind == p.VAR_POSITIONAL for p in parameters):
+    if inspect.isfunction(func):  # read from the code object: inspect.signature is 20x slower
+        code = func.__code__
+        count, takes_varargs = code.co_argcount, bool(code.co_flags & inspect.CO_VARARGS)
+        second = code.co_varnames[1] if count >= 2 else None
+        second_required = count - len(func.__defaults__ or ()) >= 2
+    else:
+        try:
+            parameters = list(inspect.signature(func).parameters.values())
+        except (TypeError, ValueError):  # a builtin or C function: called as fn(con)
+            return False
+        positional = [
+            p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        count, takes_varargs = len(positional), any(p.kind == p.VAR_POSITIONAL for p in parameters)
+        second = positional[1].name if count >= 2 else None
+        second_required = count >= 2 and positional[1].default is positional[1].empty
+    if not count and not takes_varargs:
         raise DefinitionError(
             [f"asset '{name}' is a function of no arguments: write it fn(con) or fn(con, context)"]
         )
-    second = positional[1:2]
-    return bool(second) and (second[0].default is second[0].empty or second[0].name == "context")
+    return second is not None and (second_required or second == "context")
 
 
 def asset_check(

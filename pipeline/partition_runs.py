@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline import partition_builder
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import SelectionError
 from pipeline.partitions import PartitionError
@@ -267,6 +266,3 @@ def whole_entry(
         asset.code_version,
         newest.committed_at,
     )
-
-
-rebuild_partition = partition_builder.rebuild_partition

@@ -62,11 +62,14 @@ class AssetStatus:
         return self.health.value
 
 
-def asset_statuses(defs: Definitions, con: sqlite3.Connection) -> dict[str, AssetStatus]:
-    """The health of every defined asset, from the history in `con`, upstream first."""
-    standing = store.catalog(con)
-    built_events = store.latest_events(con, EventStatus.MATERIALIZED)
-    attempts = store.latest_attempts(con)
+def asset_statuses(
+    defs: Definitions, con: sqlite3.Connection, *, previews: bool = True
+) -> dict[str, AssetStatus]:
+    """The health of every defined asset, from the history in `con`, upstream first; without
+    `previews`, the builds' columns and preview rows are left out (lists and tables)."""
+    standing = store.catalog(con, previews=previews)
+    built_events = store.latest_events(con, EventStatus.MATERIALIZED, previews=previews)
+    attempts = store.latest_attempts(con, previews=previews)
     checks = check_states(defs, con)
     result: dict[str, AssetStatus] = {}
     newest_above: dict[str, tuple[datetime, str] | None] = {}

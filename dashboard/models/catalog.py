@@ -46,7 +46,7 @@ def catalog(cfg: Settings, defs: Definitions, wanted: CatalogFilter) -> Catalog:
         names = [name for name in names if name in chosen]
     needle = wanted.search.strip().casefold()
     with history(cfg) as con:
-        states = asset_statuses(defs, con)
+        states = asset_statuses(defs, con, previews=False)
         checks = check_states(defs, con)
     rows, health = [], []
     for name in names:

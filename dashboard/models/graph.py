@@ -38,7 +38,7 @@ class GraphModel:
 def graph_model(cfg: Settings, defs: Definitions) -> GraphModel:
     """Every asset with its health, and every dependency."""
     with history(cfg) as con:
-        states = asset_statuses(defs, con)
+        states = asset_statuses(defs, con, previews=False)
     nodes = [
         GraphNode(
             name,

@@ -64,7 +64,7 @@ class OverviewModel:
 def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
     """Assets by health, checks by outcome, the last run (live counts if it is running)."""
     with history(cfg) as con:
-        states = asset_statuses(defs, con)
+        states = asset_statuses(defs, con, previews=False)
         checks = check_states(defs, con)
         runs = store.list_runs(con, 1)
         last = live_counts(con, runs[0]) if runs else None

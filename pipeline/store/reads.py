@@ -110,14 +110,18 @@ def latest_events(
     con: sqlite3.Connection,
     status: str | None = None,
     among: tuple[str, ...] = (EventStatus.MATERIALIZED, EventStatus.FAILED),
+    *,
+    previews: bool = True,
 ) -> dict[str, AssetEvent]:
-    """The newest event per asset whose status is `status`, or one of `among`."""
+    """The newest event per asset whose status is `status`, or one of `among`; without
+    `previews`, no columns and preview rows (decoding them is most of the cost at 2,000)."""
     wanted = [status] if status else list(among)
     marks = ", ".join("?" * len(wanted))
+    names = [n for n in _columns(AssetEvent) if previews or n not in ("columns", "preview")]
     rows = _fetch(
         con,
         AssetEvent,
-        f"SELECT {', '.join(_columns(AssetEvent))} FROM ("
+        f"SELECT {', '.join(names)} FROM ("
         f" SELECT *, row_number() OVER (PARTITION BY asset ORDER BY run_id DESC) AS newest"
         f" FROM asset_events WHERE status IN ({marks})) WHERE newest = 1",
         wanted,
@@ -136,14 +140,13 @@ def build_durations(con: sqlite3.Connection) -> dict[str, float]:
     return {asset: duration for asset, duration in rows if duration is not None}
 
 
-def latest_attempts(con: sqlite3.Connection) -> dict[str, AssetEvent]:
+def latest_attempts(con: sqlite3.Connection, *, previews: bool = True) -> dict[str, AssetEvent]:
     """The newest build per asset that decided something: built, failed, or skipped.
 
     Cancelled, interrupted and never-started builds changed nothing, so they do not count.
     """
-    return latest_events(
-        con, None, (EventStatus.MATERIALIZED, EventStatus.FAILED, EventStatus.SKIPPED)
-    )
+    decided = (EventStatus.MATERIALIZED, EventStatus.FAILED, EventStatus.SKIPPED)
+    return latest_events(con, None, decided, previews=previews)
 
 
 def latest_check_records(con: sqlite3.Connection) -> dict[str, CheckRecord]:
@@ -189,9 +192,13 @@ def check_history_until(
     )
 
 
-def catalog(con: sqlite3.Connection) -> dict[str, CatalogEntry]:
+def catalog(con: sqlite3.Connection, *, previews: bool = True) -> dict[str, CatalogEntry]:
     """What the warehouse holds, by asset, as of the last build or repair; nothing when the
-    DuckDB file was deleted or replaced since (the next run looks at the new one)."""
+    DuckDB file was deleted or replaced since (the next run looks at the new one). Without
+    `previews`, no columns and preview rows."""
     if not getattr(con, "warehouse_known", True):
         return {}
-    return {e.asset: e for e in _fetch(con, CatalogEntry, _select(CatalogEntry, "catalog"))}
+    names = [n for n in _columns(CatalogEntry) if previews or n not in ("columns", "preview")]
+    return {
+        e.asset: e for e in _fetch(con, CatalogEntry, f"SELECT {', '.join(names)} FROM catalog")
+    }
