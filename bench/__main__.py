@@ -321,7 +321,9 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             _log(f"costs: instrumented materialize at {datasets.label(rows)} rows, {reps} runs")
             env = dict(os.environ, ASSETBOARD_SALES_DATA=str(csv_dir))
             db = Path(tmp) / "warehouse.duckdb"
-            results["costs"]["sales"] = profiles.profile_command(["materialize"], db, reps, env)
+            results["costs"]["sales"] = profiles.profile_command(
+                ["materialize", "--select", datasets.SELECTION], db, reps, env
+            )
             if n_views:
                 workspace = views.Workspace(Path(tmp), n_views, args.views_layers)
                 _log(f"costs: instrumented materialize of {n_views} views, 1 run")
