@@ -33,6 +33,18 @@ KINDS = ("table", "view")
 SEVERITIES = ("error", "warn")
 
 
+def normalise_severity(severity: object, check: str) -> Severity:
+    """'WARN', 'Error' or Severity.WARN -> 'warn' / 'error'; anything else is a DefinitionError."""
+    word = severity.lower() if isinstance(severity, str) else severity
+    if word == "error":
+        return "error"
+    if word == "warn":
+        return "warn"
+    raise DefinitionError(
+        [f"check '{check}' has severity {severity!r}: use error or warn (in any case)"]
+    )
+
+
 @dataclass(frozen=True)
 class AssetDef:
     """One table or view the engine builds from `fn(con)` or `fn(con, context)`."""
@@ -279,7 +291,7 @@ def asset_check(
     *,
     asset: str | AssetDef,
     name: str | None = None,
-    severity: Severity = "error",
+    severity: Severity | str = "error",
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
@@ -295,10 +307,7 @@ def asset_check(
     """
 
     def wrap(func: Callable[..., CheckResult]) -> CheckDef:
-        if severity not in SEVERITIES:
-            raise DefinitionError(
-                [f"check '{name or func.__name__}' has severity {severity!r}: use error or warn"]
-            )
+        level = normalise_severity(severity, name or func.__name__)
         if sample_size is not None and (type(sample_size) is not int or sample_size < 0):
             raise DefinitionError(
                 [
@@ -310,7 +319,7 @@ def asset_check(
             name=name or func.__name__,
             asset=_asset_name(asset),
             fn=func,
-            severity=severity,
+            severity=level,
             blocking=blocking,
             description=description or inspect.getdoc(func),
             sample_size=sample_size,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.definitions import SEVERITIES, Severity
+from pipeline.definitions import Severity, normalise_severity
 from pipeline.errors import DefinitionError
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -81,13 +81,13 @@ class Thresholds:
 
 def thresholds(
     check: str,
-    severity: Severity | None = None,
+    severity_name: Severity | str | None = None,
     warn_if: str | None = None,
     error_if: str | None = None,
 ) -> Thresholds:
-    """Resolve a check's severity and thresholds; without thresholds any failing row counts."""
-    if severity is not None and severity not in SEVERITIES:
-        raise DefinitionError([f"check '{check}' has severity {severity!r}: use 'error' or 'warn'"])
+    """Resolve a check's severity (any case) and thresholds; without thresholds any failing row
+    counts."""
+    severity = None if severity_name is None else normalise_severity(severity_name, check)
     if warn_if is None and error_if is None:
         chosen = severity or "error"
         return Thresholds(chosen, ((chosen, Threshold(">", 0, False)),))
