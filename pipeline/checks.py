@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,23 +18,31 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from pipeline import ledger
-from pipeline.definitions import AssetDef, CheckDef, CheckResult, Severity, asset_check
+from pipeline.checks_base import AssetRef, Columns, counting_check, described, filtered
+from pipeline.checks_base import asset_name as _asset_name
+from pipeline.checks_base import column_list as _column_list
+from pipeline.checks_base import column_types as _column_types
+from pipeline.checks_base import duration as _duration
+from pipeline.checks_more import FORMATS, expected_schema, metric, regex, row_count_compare
+from pipeline.definitions import CheckDef, CheckResult, Severity, asset_check
 from pipeline.errors import DefinitionError, PipelineError
 from pipeline.graph import suggest
-from pipeline.thresholds import Thresholds, thresholds
+from pipeline.thresholds import thresholds
 from pipeline.warehouse import one_row, quote_ident, scalar
 
-AssetRef = str | AssetDef
-Columns = str | Sequence[str]
-
 __all__ = [
+    "FORMATS",
     "accepted_values",
     "column_schema",
+    "expected_schema",
     "expression",
     "freshness",
+    "metric",
     "not_null",
+    "regex",
     "relationships",
     "row_count",
+    "row_count_compare",
     "unique",
 ]
 
@@ -44,31 +52,42 @@ def not_null(
     columns: Columns,
     *,
     name: str | None = None,
-    severity: Severity | None = None,
+    severity: Severity | str | None = None,
     warn_if: str | None = None,
     error_if: str | None = None,
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
+    where: str | None = None,
 ) -> CheckDef:
-    """Rows where any of `columns` is NULL; observed value: how many such rows."""
+    """Rows where any of `columns` is NULL; observed value: how many such rows.
+
+    Every row-level factory takes `where=`, dbt's `where` config: a SQL condition on the asset's
+    rows, and the check reads only the rows matching it (a share such as `'>1%'` is of them).
+    """
     table, cols = _asset_name(asset), _column_list(columns, "not_null", asset)
     name = name or f"{'_'.join(cols)}_not_null"
+    where, source = filtered(table, where, name)
     condition = " OR ".join(f"{quote_ident(c)} IS NULL" for c in cols)
     nulls_per_column = ", ".join(f"count(*) FILTER ({quote_ident(c)} IS NULL)" for c in cols)
 
     def details(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        counts = one_row(con, f"SELECT {nulls_per_column} FROM {quote_ident(table)}")
+        counts = one_row(con, f"SELECT {nulls_per_column} FROM {source}")
         return {"nulls_per_column": dict(zip(cols, counts, strict=True))}
 
-    return _counting_check(
+    return counting_check(
         table,
         name,
-        description or f"{', '.join(cols)} {'is' if len(cols) == 1 else 'are'} never NULL.",
-        f"SELECT * FROM {quote_ident(table)} WHERE {condition}",
+        described(
+            description,
+            f"{', '.join(cols)} {'is' if len(cols) == 1 else 'are'} never NULL.",
+            where,
+        ),
+        f"SELECT * FROM {source} WHERE {condition}",
         thresholds(name, severity, warn_if, error_if),
         blocking,
         sample_size,
+        total_sql=f"SELECT count(*) FROM {source}",
         details=details,
     )
 
@@ -78,37 +97,48 @@ def unique(
     columns: Columns,
     *,
     name: str | None = None,
-    severity: Severity | None = None,
+    severity: Severity | str | None = None,
     warn_if: str | None = None,
     error_if: str | None = None,
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
+    where: str | None = None,
 ) -> CheckDef:
     """Key values (one column or a composite key) that occur more than once.
 
     Rows with a NULL in the key are ignored, as in SQL's UNIQUE; add not_null to forbid them.
     Observed value: how many key values are repeated; each failing row is one such key with its
-    number of occurrences.
+    number of occurrences. The metadata has both `duplicate_keys` and `duplicate_rows` (the rows
+    holding a repeated key).
     """
     table, cols = _asset_name(asset), _column_list(columns, "unique", asset)
     name = name or f"{'_'.join(cols)}_unique"
+    where, source = filtered(table, where, name)
     key = ", ".join(quote_ident(c) for c in cols)
     present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in cols)
     counted = quote_ident("occurrences" if "occurrences" not in cols else "assetboard_occurrences")
     failing_sql = (
-        f"SELECT {key}, count(*) AS {counted} FROM {quote_ident(table)} WHERE {present}"
+        f"SELECT {key}, count(*) AS {counted} FROM {source} WHERE {present}"
         f" GROUP BY {key} HAVING count(*) > 1"
     )
     label = cols[0] if len(cols) == 1 else f"({', '.join(cols)})"
-    return _counting_check(
+
+    def duplicates(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        keys, rows = one_row(con, f"SELECT count(*), sum({counted}) FROM ({failing_sql})")
+        return {"duplicate_keys": keys, "duplicate_rows": int(rows or 0)}
+
+    return counting_check(
         table,
         name,
-        description or f"Each {label} occurs at most once (NULL keys ignored).",
+        described(description, f"Each {label} occurs at most once (NULL keys ignored).", where),
         failing_sql,
         thresholds(name, severity, warn_if, error_if),
         blocking,
         sample_size,
+        total_sql=f"SELECT count(*) FROM {source}",
+        details=lambda con: {"duplicate_keys": 0, "duplicate_rows": 0},
+        failing_details=duplicates,
     )
 
 
@@ -118,16 +148,24 @@ def accepted_values(
     values: Sequence[Any],
     *,
     name: str | None = None,
-    severity: Severity | None = None,
+    severity: Severity | str | None = None,
     warn_if: str | None = None,
     error_if: str | None = None,
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
+    where: str | None = None,
 ) -> CheckDef:
-    """Rows whose `column` holds a value outside `values` (NULLs ignored: use not_null)."""
+    """Rows whose `column` holds a value outside `values` (NULLs ignored: use not_null).
+
+    Values given as text compare with the column's text form, as dbt's quoted values do:
+    `["1", "2"]` accepts the INTEGER 1 and 2 (on a DECIMAL or DOUBLE column give numbers:
+    1.5 prints as '1.50' in a DECIMAL(10,2)). The metadata lists up to 20 distinct failing
+    values (`failing_values`, none with `sample_size=0`) and how many there are.
+    """
     table, col = _asset_name(asset), _column_list(column, "accepted_values", asset)[0]
     name = name or f"{col}_accepted_values"
+    where, source = filtered(table, where, name)
     if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
         raise DefinitionError(
             [f"check '{name}': values={values!r} must be a non-empty list such as ['a', 'b']"]
@@ -137,17 +175,37 @@ def accepted_values(
             [f"check '{name}': values contains None; NULLs are ignored here, use not_null"]
         )
     shown = ", ".join(map(str, values[:6])) + (", ..." if len(values) > 6 else "")
-    return _counting_check(
+    quoted = quote_ident(col)
+    compared = f"CAST({quoted} AS VARCHAR)" if all(isinstance(v, str) for v in values) else quoted
+    failing_sql = (
+        f"SELECT * FROM {source} WHERE {quoted} IS NOT NULL"
+        f" AND {compared} NOT IN (SELECT unnest($accepted_values))"
+    )
+    params = {"accepted_values": list(values)}
+
+    def failing_values(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        count, listed = one_row(
+            con,
+            f"SELECT count(DISTINCT {quoted}),"
+            f" list(DISTINCT {quoted} ORDER BY {quoted})[:{_FAILING_VALUES}]"
+            f" FROM ({failing_sql})",
+            params,
+        )
+        shown_values = {} if sample_size == 0 else {"failing_values": listed}  # data: kept out
+        return {"failing_values_count": count, **shown_values}
+
+    return counting_check(
         table,
         name,
-        description or f"{col} is one of: {shown} (NULLs ignored).",
-        f"SELECT * FROM {quote_ident(table)} WHERE {quote_ident(col)} IS NOT NULL"
-        f" AND {quote_ident(col)} NOT IN (SELECT unnest($accepted_values))",
+        described(description, f"{col} is one of: {shown} (NULLs ignored).", where),
+        failing_sql,
         thresholds(name, severity, warn_if, error_if),
         blocking,
         sample_size,
-        params={"accepted_values": list(values)},
+        total_sql=f"SELECT count(*) FROM {source}",
+        params=params,
         details=lambda con: {"accepted_values": list(values)},  # the SQL shows $accepted_values
+        failing_details=failing_values,
     )
 
 
@@ -158,16 +216,18 @@ def relationships(
     to_column: str,
     *,
     name: str | None = None,
-    severity: Severity | None = None,
+    severity: Severity | str | None = None,
     warn_if: str | None = None,
     error_if: str | None = None,
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
+    where: str | None = None,
 ) -> CheckDef:
     """Orphan keys: rows whose `column` has no match in `to_asset.to_column` (NULLs ignored).
 
     The check reads `to_asset` too, so in a run that rebuilds both it waits for `to_asset`.
+    `where` filters the rows of `asset` (the child keys), not those of `to_asset`.
     """
     table, col = _asset_name(asset), _column_list(column, "relationships", asset)[0]
     parent, parent_col = (
@@ -175,11 +235,12 @@ def relationships(
         _column_list(to_column, "relationships", to_asset)[0],
     )
     name = name or f"{col}_references_{parent}"
+    where, source = filtered(table, where, name)
     # An ANTI JOIN, not NOT EXISTS: the same rows (a NULL on either side never matches), but
     # NOT EXISTS made DuckDB hold every column of the child table: +500 MB and 0.35 s at 10 M
     # rows against +15 MB and 0.1 s (BENCHMARKS.md).
     failing_sql = (
-        f"SELECT child.* FROM {quote_ident(table)} AS child"
+        f"SELECT child.* FROM {source} AS child"
         f" ANTI JOIN {quote_ident(parent)} AS parent"
         f" ON parent.{quote_ident(parent_col)} = child.{quote_ident(col)}"
         f" WHERE child.{quote_ident(col)} IS NOT NULL"
@@ -192,14 +253,17 @@ def relationships(
             )
         return {"references": f"{parent}.{parent_col}"}
 
-    return _counting_check(
+    return counting_check(
         table,
         name,
-        description or f"Every {col} matches a {parent}.{parent_col} (NULLs ignored).",
+        described(
+            description, f"Every {col} matches a {parent}.{parent_col} (NULLs ignored).", where
+        ),
         failing_sql,
         thresholds(name, severity, warn_if, error_if),
         blocking,
         sample_size,
+        total_sql=f"SELECT count(*) FROM {source}",
         details=details,
         details_first=True,
         additional_deps=(parent,),
@@ -211,12 +275,13 @@ def expression(
     predicate: str,
     *,
     name: str | None = None,
-    severity: Severity | None = None,
+    severity: Severity | str | None = None,
     warn_if: str | None = None,
     error_if: str | None = None,
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
+    where: str | None = None,
 ) -> CheckDef:
     """Rows for which the SQL `predicate` is false or NULL; there must be none.
 
@@ -230,14 +295,16 @@ def expression(
     slug = re.sub(r"[^0-9a-zA-Z]+", "_", predicate).strip("_").lower()[:40]
     name = name or f"expression_{slug or 'predicate'}"
     table = _asset_name(asset)
-    return _counting_check(
+    where, source = filtered(table, where, name)
+    return counting_check(
         table,
         name,
-        description or f"Every row satisfies: {predicate.strip()}",
-        f"SELECT * FROM {quote_ident(table)} WHERE ({predicate.strip()}) IS NOT TRUE",
+        described(description, f"Every row satisfies: {predicate.strip()}", where),
+        f"SELECT * FROM {source} WHERE (\n{predicate.strip()}\n) IS NOT TRUE",
         thresholds(name, severity, warn_if, error_if),
         blocking,
         sample_size,
+        total_sql=f"SELECT count(*) FROM {source}",
     )
 
 
@@ -247,12 +314,15 @@ def row_count(
     max: int | None = None,
     *,
     name: str | None = None,
-    severity: Severity = "error",
+    severity: Severity | str = "error",
     blocking: bool = False,
     description: str | None = None,
+    where: str | None = None,
 ) -> CheckDef:
-    """The number of rows lies within [min, max]; there are no failing rows to sample."""
+    """The number of rows (with `where`, of rows matching it) lies within [min, max]; there are
+    no failing rows to sample."""
     table, name = _asset_name(asset), name or "row_count"
+    where, source = filtered(table, where, name)
     bounds = {"min": min, "max": max}
     bad = [k for k, v in bounds.items() if v is not None and (type(v) is not int or v < 0)]
     reversed_bounds = min is not None and max is not None and min > max
@@ -269,7 +339,7 @@ def row_count(
         expected = f"between {min} and {max}"
 
     def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
-        count = scalar(con, f"SELECT count(*) FROM {quote_ident(table)}")
+        count = scalar(con, f"SELECT count(*) FROM {source}")
         passed = (min is None or count >= min) and (max is None or count <= max)
         return CheckResult(
             passed, {"row_count": count}, observed_value=count, threshold=f"row count {expected}"
@@ -281,7 +351,7 @@ def row_count(
         name=name,
         severity=severity,
         blocking=blocking,
-        description=description or f"The row count is {expected}.",
+        description=described(description, f"The row count is {expected}.", where),
     )
 
 
@@ -297,7 +367,7 @@ def freshness(
     *,
     timezone: str = "UTC",
     name: str | None = None,
-    severity: Severity = "error",
+    severity: Severity | str = "error",
     blocking: bool = False,
     description: str | None = None,
     sample_size: int | None = None,
@@ -374,7 +444,7 @@ def column_schema(
     asset: AssetRef,
     *,
     name: str | None = None,
-    severity: Severity = "warn",
+    severity: Severity | str = "warn",
     blocking: bool = False,
     description: str | None = None,
 ) -> CheckDef:
@@ -439,91 +509,10 @@ def column_schema(
     )
 
 
-def _counting_check(
-    table: str,
-    name: str,
-    description: str,
-    failing_sql: str,
-    rules: Thresholds,
-    blocking: bool,
-    sample_size: int | None,
-    *,
-    params: Mapping[str, Any] | None = None,
-    details: Callable[[duckdb.DuckDBPyConnection], dict[str, Any]] | None = None,
-    details_first: bool = False,
-    additional_deps: tuple[str, ...] = (),
-) -> CheckDef:
-    """A check that counts the rows of `failing_sql` and judges the count by `rules`."""
-
-    def run(con: duckdb.DuckDBPyConnection) -> CheckResult:
-        extra = details(con) if details and details_first else {}
-        failing = scalar(con, f"SELECT count(*) FROM ({failing_sql})", params or {})
-        total = scalar(con, f"SELECT count(*) FROM {quote_ident(table)}")
-        if details and not details_first:
-            extra = details(con)
-        verdict = rules.evaluate(failing, total)
-        share = round(100.0 * failing / total, 4) if total else 0.0
-        return CheckResult(
-            passed=verdict is None,
-            metadata={"failing_rows": failing, "total_rows": total, "failing_pct": share, **extra},
-            failing_rows_sql=failing_sql,
-            observed_value=failing,
-            threshold=str(rules),
-            severity=verdict,
-            failing_rows_params=dict(params) if params else None,
-            failing_count=failing,
-        )
-
-    return asset_check(
-        run,
-        asset=table,
-        name=name,
-        severity=rules.severity,
-        blocking=blocking,
-        description=description,
-        sample_size=sample_size,
-        additional_deps=additional_deps,
-    )
-
-
-def _asset_name(asset: AssetRef) -> str:
-    if isinstance(asset, AssetDef):
-        return asset.name
-    if isinstance(asset, str) and asset:
-        return asset
-    raise DefinitionError([f"{asset!r} is not an asset: pass an asset name or an @asset"])
-
-
-def _column_list(columns: Columns, factory: str, asset: AssetRef) -> list[str]:
-    cols = [columns] if isinstance(columns, str) else list(columns)
-    if not cols or not all(isinstance(c, str) and c for c in cols) or len(set(cols)) < len(cols):
-        raise DefinitionError(
-            [f"{factory} on '{_asset_name(asset)}': columns={columns!r} must be a column name"
-             " or a list of distinct names"]
-        )  # fmt: skip
-    return cols
-
-
-def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
-    """{column: DuckDB type} of a table or view in the main schema, None when it is absent."""
-    rows = con.execute(  # duckdb_columns(): same answer, cheaper than information_schema
-        "SELECT column_name, data_type FROM duckdb_columns()"
-        " WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?"
-        " ORDER BY column_index",
-        [table],
-    ).fetchall()
-    return dict(rows) if rows else None
-
-
 def _previous_build(con: duckdb.DuckDBPyConnection, table: str) -> ledger.CatalogEntry | None:
     """The build before the one that made the table being checked, from the warehouse's ledger
     (which commits with each table, so the newest row always made the table checked)."""
     return ledger.previous(con, table)
 
 
-def _duration(value: timedelta | float) -> str:
-    """3725 s -> '1h 2m 5s': short and exact enough for a threshold or an observed age."""
-    seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
-    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h")]
-    parts += [(seconds % 3600 // 60, "m"), (seconds % 60, "s")]
-    return " ".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+_FAILING_VALUES = 20  # distinct failing values accepted_values lists in its metadata
