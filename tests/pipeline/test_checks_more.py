@@ -19,10 +19,10 @@ def _run(db, tables, check_defs, **options):
     return result, {record.check_name: record for record in result.checks}
 
 
-def _table(db, sql):
+def _table(db, sql, params=None):
     """A connection to a file holding table `t` made by `sql`, for calling a check's fn."""
     con = duckdb.connect(str(db))
-    con.execute(f"CREATE OR REPLACE TABLE t AS {sql}")
+    con.execute(f"CREATE OR REPLACE TABLE t AS {sql}", params)
     return con
 
 
@@ -171,3 +171,268 @@ def test_unique_reports_duplicate_keys_and_rows(db_path):
     assert (record.metadata["duplicate_keys"], record.metadata["duplicate_rows"]) == (2, 5)
     _, records = _run(db_path, {"t": "SELECT 1 AS id"}, [checks.unique("t", "id")])
     assert records["id_unique"].metadata["duplicate_rows"] == 0
+
+
+# metric ----------------------------------------------------------------------------------------
+
+AMOUNTS = "SELECT n AS x, n % 5 AS g FROM range(1, 11) t(n)"  # x = 1..10, g has 5 values
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("avg(x)", 5.5),
+        ("mean(x)", 5.5),
+        ("median(x)", 5.5),
+        ("stddev(x)", 3.0276503540974917),
+        ("sum(x)", 55),
+        ("min(x)", 1),
+        ("max(x)", 10),
+        ("quantile_cont(x, 0.9)", 9.1),  # the 90th percentile
+        ("count(DISTINCT g) / count(*)", 0.5),  # share of distinct values
+    ],
+)
+def test_metric_on_the_usual_aggregates(db_path, expression, value):
+    made = [
+        checks.metric("t", expression, between=(value, value), name="exact"),  # inclusive
+        checks.metric("t", expression, min=value + 0.01, name="too_low"),
+        checks.metric("t", expression, max=value - 0.01, name="too_high"),
+    ]
+    _, records = _run(db_path, {"t": AMOUNTS}, made)
+    assert records["exact"].outcome == "passed"
+    assert records["exact"].observed_value == pytest.approx(value)
+    assert records["exact"].threshold == f"{expression} between {value} and {value}"
+    assert records["too_low"].outcome == "failed"
+    assert records["too_low"].threshold == f"{expression} >= {value + 0.01}"
+    assert records["too_high"].outcome == "failed"
+    assert records["too_high"].threshold == f"{expression} <= {value - 0.01}"
+
+
+def test_metric_is_recorded_by_a_run_and_kept_in_the_history(db_path):
+    from pipeline import store
+
+    check = checks.metric("sales", "avg(dollar_amount)", between=(10, 5000))
+    assert check.name == "metric_avg_dollar_amount"
+    sql = "SELECT * FROM (VALUES (5.0), (20.0), (65.0)) t(dollar_amount)"
+    result, records = _run(db_path, {"sales": sql}, [check])
+    record = records["metric_avg_dollar_amount"]
+    assert (record.outcome, record.observed_value) == ("passed", 30.0)
+    assert record.description == "avg(dollar_amount) between 10 and 5000."
+    with store.open_store(db_path) as con:
+        [stored] = store.run_check_results(con, result.run_id)
+    assert (stored.check_name, stored.outcome, stored.observed_value, stored.threshold) == (
+        "metric_avg_dollar_amount",
+        "passed",
+        30.0,
+        "avg(dollar_amount) between 10 and 5000",
+    )
+
+
+def test_metric_on_no_rows_fails_and_a_non_number_is_an_error(db_path):
+    made = [
+        checks.metric("t", "avg(x)", min=0, name="empty", where="x > 100"),
+        checks.metric("t", "max(CAST(x AS VARCHAR))", min=0, name="text"),
+    ]
+    _, records = _run(db_path, {"t": AMOUNTS}, made)
+    assert records["empty"].outcome == "failed" and records["empty"].observed_value is None
+    assert "no rows matching where" in records["empty"].metadata["reason"]
+    assert records["text"].outcome == "error"
+    assert "a metric must be a number" in records["text"].error
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: checks.metric("t", "avg(x); DROP TABLE t", min=0), r"contains ';'"),
+        (lambda: checks.metric("t", "(SELECT max(x) FROM other)", min=0), r"contains a SELECT"),
+        (lambda: checks.metric("t", "avg((SELECT 1))", min=0), r"contains a SELECT"),
+        (lambda: checks.metric("t", "x + 1", min=0), r"column x is outside an aggregate"),
+        (lambda: checks.metric("t", "avg(x) + x", min=0), r"column x is outside an aggregate"),
+        (lambda: checks.metric("t", "42", min=0), r"has no aggregate function"),
+        (lambda: checks.metric("t", "avg(x), sum(x)", min=0), r"must be one expression"),
+        (lambda: checks.metric("t", "avg(x) FROM other", min=0), r"not valid SQL|one expression"),
+        (lambda: checks.metric("t", "sum(x) OVER ()", min=0), r"window function"),
+        (lambda: checks.metric("t", " ", min=0), r"must be an aggregate SQL expression"),
+        (lambda: checks.metric("t", "avg(x)"), r"give between=\(low, high\), or min="),
+        (lambda: checks.metric("t", "avg(x)", between=(1, 2), min=0), r"not both"),
+        (lambda: checks.metric("t", "avg(x)", between=(5, 1)), r"low bound 5 is above"),
+        (lambda: checks.metric("t", "avg(x)", between=(1,)), r"must be a pair"),
+        (lambda: checks.metric("t", "avg(x)", min="3"), r"finite numbers; got '3'"),
+        (lambda: checks.metric("t", "avg(x)", max=True), r"finite numbers; got True"),
+    ],
+)
+def test_metric_refuses_what_is_not_one_aggregate_or_a_band(make, message):
+    with pytest.raises(DefinitionError, match=message):
+        make()
+
+
+# regex -----------------------------------------------------------------------------------------
+
+EMAILS = (
+    "SELECT * FROM (VALUES ('ann@example.com'), ('bob@mail.example.org'), ('not an email'),"
+    " (NULL), ('cy@localhost')) t(email)"
+)
+
+
+def test_regex_with_a_pattern_fails_non_matching_values_and_ignores_nulls(db_path):
+    made = [
+        checks.regex("t", "email", r"[a-z]+@[a-z.]+"),
+        checks.regex("t", "email", r"[a-z ]+", name="letters", warn_if=">50%", error_if=">90%"),
+    ]
+    _, records = _run(db_path, {"t": EMAILS}, made)
+    record = records["email_matches_pattern"]
+    assert record.outcome == "failed" and record.failing_count == 1
+    assert record.failing_sample == [{"email": "not an email"}]
+    assert record.metadata["total_rows"] == 4  # non-NULL values only
+    assert "$pattern" in record.sql and "[a-z]" not in record.sql  # bound, not in the SQL
+    letters = records["letters"]  # 3 of the 4 non-NULL values fail: 75%
+    assert (letters.outcome, letters.metadata["failing_pct"]) == ("warned", 75.0)
+
+
+@pytest.mark.parametrize(
+    ("format", "good", "bad"),
+    [
+        ("email", ["ann@example.com", "a.b+c@x-y.co.uk"], ["ann@", "a b@x.com", "cy@localhost"]),
+        (
+            "uuid",
+            ["123e4567-e89b-12d3-a456-426614174000", "123E4567-E89B-12D3-A456-426614174000"],
+            ["123e4567e89b12d3a456426614174000", "123e4567-e89b-12d3-a456-42661417400g"],
+        ),
+        ("iso_date", ["2024-01-31", "1999-12-01"], ["2024-13-01", "24-01-01", "2024-01-01T00"]),
+    ],
+)
+def test_regex_named_formats(db_path, format, good, bad):
+    with _table(db_path, "SELECT unnest($v) AS v", {"v": [*good, *bad, None]}) as con:
+        result = checks.regex("t", "v", format=format).fn(con)
+        found = con.execute(result.failing_rows_sql, result.failing_rows_params).fetchall()
+    assert sorted(row[0] for row in found) == sorted(bad)
+    assert result.observed_value == len(bad)
+    assert result.metadata["total_rows"] == len(good) + len(bad)  # the NULL is left out
+    assert result.metadata["format"] == format
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: checks.regex("t", "c"), r"give exactly one of pattern= .* or format="),
+        (lambda: checks.regex("t", "c", "x", format="email"), r"give exactly one of pattern="),
+        (lambda: checks.regex("t", "c", format="phone"), r"format='phone' is not known; use one"),
+        (lambda: checks.regex("t", "c", "([a-z]"), r"not a valid regular expression \(RE2\)"),
+        (lambda: checks.regex("t", "c", ""), r"must be a non-empty regular expression"),
+        (lambda: checks.regex("t", "c", "x", where="a ="), r"where is not valid SQL"),
+    ],
+)
+def test_regex_refuses_bad_arguments(make, message):
+    with pytest.raises(DefinitionError, match=message):
+        make()
+
+
+# expected_schema -------------------------------------------------------------------------------
+
+TYPED = "SELECT 1::INTEGER AS id, 'x'::VARCHAR AS name, 2.5::DECIMAL(10,2) AS price"
+
+
+def test_expected_schema_passes_in_any_order_and_case(db_path):
+    check = checks.expected_schema(
+        "t", columns={"price": "decimal(10, 2)", "NAME": "varchar", "id": "INTEGER"}
+    )
+    _, records = _run(db_path, {"t": TYPED}, [check])
+    record = records["expected_schema"]
+    assert (record.outcome, record.observed_value) == ("passed", 0)
+    assert record.metadata["summary"] == "as expected"
+
+
+def test_expected_schema_names_missing_extra_and_retyped_columns(db_path):
+    check = checks.expected_schema(
+        "t", columns={"id": "BIGINT", "name": "VARCHAR", "sku": "VARCHAR"}, severity="Warn"
+    )
+    _, records = _run(db_path, {"t": TYPED}, [check])
+    record = records["expected_schema"]
+    assert (record.outcome, record.observed_value) == ("warned", 3)
+    assert record.metadata["missing"] == ["sku"]
+    assert record.metadata["extra"] == ["price"]
+    assert record.metadata["retyped"] == {"id": "expected BIGINT, found INTEGER"}
+    assert record.metadata["summary"] == (
+        "missing: sku; extra: price; id is INTEGER, expected BIGINT"
+    )
+    assert sorted(record.failing_sample, key=lambda row: row["column_name"]) == [
+        {"column_name": "id", "problem": "other type", "expected_type": "BIGINT",
+         "actual_type": "INTEGER"},
+        {"column_name": "price", "problem": "extra", "expected_type": None,
+         "actual_type": "DECIMAL(10,2)"},
+        {"column_name": "sku", "problem": "missing", "expected_type": "VARCHAR",
+         "actual_type": None},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({}, r"columns=\{\} must be a non-empty dict of name to type"),
+        (["id"], r"must be a non-empty dict"),
+        ({"id": ""}, r"columns 'id' need a name and a DuckDB type as text"),
+        ({"id": 5}, r"columns 'id' need a name and a DuckDB type"),
+        ({"id": "INTEGER", "ID": "INTEGER"}, r"columns ID, id name the same column"),
+    ],
+)
+def test_expected_schema_refuses_bad_columns(columns, message):
+    with pytest.raises(DefinitionError, match=message):
+        checks.expected_schema("t", columns=columns)
+
+
+# row_count_compare -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "outcome", "threshold"),
+    [
+        ({"equal": True}, "failed", "row count equal to orders's"),
+        ({"ratio_between": (0.5, 0.8)}, "passed", "row count / orders's between 0.5 and 0.8"),
+        ({"ratio_between": (0.75, 0.75)}, "passed", "row count / orders's between 0.75 and 0.75"),
+        ({"ratio_between": (0.9, 1.1)}, "failed", "row count / orders's between 0.9 and 1.1"),
+    ],
+)
+def test_row_count_compare(db_path, options, outcome, threshold):
+    tables = {"orders": "SELECT * FROM range(8) t(n)", "shipped": "SELECT * FROM range(6) t(n)"}
+    check = checks.row_count_compare("shipped", "orders", **options)
+    assert check.additional_deps == ("orders",)
+    _, records = _run(db_path, tables, [check])
+    record = records["row_count_compare_orders"]
+    assert (record.outcome, record.threshold, record.observed_value) == (outcome, threshold, 0.75)
+    assert (record.metadata["row_count"], record.metadata["other_row_count"]) == (6, 8)
+
+
+def test_row_count_compare_equal_and_an_empty_other(db_path):
+    tables = {"a": "SELECT * FROM range(3) t(n)", "b": "SELECT * FROM range(3) t(n)"}
+    _, records = _run(db_path, tables, [checks.row_count_compare("b", "a", equal=True)])
+    assert records["row_count_compare_a"].outcome == "passed"
+    tables["a"] = "SELECT 1 AS n WHERE false"
+    made = [checks.row_count_compare("b", "a", ratio_between=(0, 10))]
+    _, records = _run(db_path, tables, made)
+    record = records["row_count_compare_a"]
+    assert (record.outcome, record.observed_value) == ("failed", None)
+    assert record.metadata["reason"] == "'a' has no rows: the ratio is undefined"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: checks.row_count_compare("a", "b"), r"give exactly one of equal=True or ratio"),
+        (
+            lambda: checks.row_count_compare("a", "b", equal=True, ratio_between=(1, 2)),
+            r"give exactly one of equal=True",
+        ),
+        (lambda: checks.row_count_compare("a", "a", equal=True), r"compares 'a' with itself"),
+        (lambda: checks.row_count_compare("a", "b", ratio_between=(2, 1)), r"low bound 2 is above"),
+        (lambda: checks.row_count_compare("a", "b", ratio_between=(-1, 1)), r"two numbers >= 0"),
+        (lambda: checks.row_count_compare("a", 3, equal=True), r"3 is not an asset"),
+    ],
+)
+def test_row_count_compare_refuses_bad_arguments(make, message):
+    with pytest.raises(DefinitionError, match=message):
+        make()
+
+
+def test_row_count_compare_on_an_unknown_asset_is_refused_by_definitions(db_path):
+    with pytest.raises(DefinitionError, match=r"'t.row_count_compare_nope' reads unknown asset"):
+        _run(db_path, {"t": "SELECT 1 AS n"}, [checks.row_count_compare("t", "nope", equal=True)])
