@@ -22,6 +22,7 @@ from pipeline.checks_base import (
     counting_check,
     described,
     filtered,
+    sql_error,
 )
 from pipeline.definitions import CheckDef, CheckResult, Severity, asset_check
 from pipeline.errors import DefinitionError, PipelineError
@@ -362,13 +363,11 @@ def _band(expression: str, low: Number | None, high: Number | None) -> str:
 
 def _compile(name: str, pattern: str) -> None:
     """Refuse a pattern DuckDB's RE2 cannot compile, with RE2's own message, now."""
-    try:
-        with duckdb.connect(":memory:") as con:
-            con.execute("SELECT regexp_full_match('', $pattern)", {"pattern": pattern})
-    except duckdb.Error as exc:
+    if error := sql_error("SELECT regexp_full_match('', $pattern)", {"pattern": pattern}):
         raise DefinitionError(
-            [f"check '{name}': pattern {pattern!r} is not a valid regular expression (RE2): {exc}"]
-        ) from None
+            [f"check '{name}': pattern {pattern!r} is not a valid regular expression (RE2):"
+             f" {error}"]
+        )  # fmt: skip
 
 
 def _expected_columns(name: str, columns: object) -> dict[str, str]:
