@@ -436,3 +436,35 @@ def test_row_count_compare_refuses_bad_arguments(make, message):
 def test_row_count_compare_on_an_unknown_asset_is_refused_by_definitions(db_path):
     with pytest.raises(DefinitionError, match=r"'t.row_count_compare_nope' reads unknown asset"):
         _run(db_path, {"t": "SELECT 1 AS n"}, [checks.row_count_compare("t", "nope", equal=True)])
+
+
+def test_regex_matches_a_non_text_column_in_its_text_form(db_path):
+    sql = "SELECT * FROM (VALUES (100), (2024), (NULL), (999)) t(code)"
+    _, records = _run(db_path, {"t": sql}, [checks.regex("t", "code", "[0-9]{3}")])
+    record = records["code_matches_pattern"]
+    assert (record.failing_count, record.failing_sample) == (1, [{"code": 2024}])
+
+
+def test_hostile_names_and_values_in_the_new_checks_are_quoted_and_bound(db_path):
+    table, column = 'odd "table"', 'it\'s "col"'
+    quoted = '"it\'s ""col"""'
+    value = "O'Brien\"); DROP TABLE victim; --"
+    sql = (
+        f"SELECT * FROM (VALUES ('{value.replace(chr(39), chr(39) * 2)}', 1), ('other', 2),"
+        f" (NULL, 3)) t({quoted}, n)"
+    )
+    check_defs = [
+        checks.accepted_values(table, column, ["other"], name="values"),
+        checks.regex(table, column, "O'Brien.*", name="pattern"),
+        checks.metric(table, f"max(length({quoted}))", min=0, where=f"{quoted} <> 'x'"),
+        checks.expected_schema(table, columns={column: "VARCHAR", "n": "INTEGER"}),
+        checks.row_count_compare(table, "victim", ratio_between=(3, 3)),
+    ]
+    _, records = _run(db_path, {"victim": "SELECT 1 AS n", table: sql}, check_defs)
+    assert records["values"].metadata["failing_values"] == [value]
+    assert records["pattern"].failing_sample == [{column: "other", "n": 2}]
+    assert records["metric_max_length_it_s_col"].observed_value == len(value)
+    assert records["expected_schema"].outcome == "passed"
+    assert records["row_count_compare_victim"].outcome == "passed"
+    with duckdb.connect(str(db_path)) as con:
+        assert con.execute("SELECT count(*) FROM victim").fetchone()[0] == 1
