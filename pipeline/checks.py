@@ -3,7 +3,9 @@
 Each factory returns a CheckDef with a default name, severity and description. Row-level checks
 count the rows that break a rule and hand the engine the SQL selecting them, so it records the
 failing count and a capped sample. Identifiers are quoted with quote_ident; values are bound
-parameters, never text in the SQL. Row-level checks take dbt-style `warn_if` / `error_if`.
+parameters, never text in the SQL. Row-level checks take dbt-style `warn_if` / `error_if` and
+`where`. The factories beyond dbt's (metric, regex, expected_schema, row_count_compare) live in
+checks_more and are re-exported here; what they share lives in checks_base.
 """
 
 from __future__ import annotations
