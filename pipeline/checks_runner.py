@@ -123,11 +123,12 @@ def run_check(
                 " return CheckResult(passed=..., metadata={...})"
             )
         passed = bool(result.passed)
-        if result.severity not in (None, *SEVERITIES):
+        returned = result.severity.lower() if isinstance(result.severity, str) else result.severity
+        if returned not in (None, *SEVERITIES):
             raise PipelineError(
                 f"check '{check.key}' returned severity {result.severity!r}; use error or warn"
             )
-        record.severity = result.severity or check.severity
+        record.severity = returned or check.severity
         if passed:
             record.outcome = CheckOutcome.PASSED
         else:

@@ -119,6 +119,16 @@ def test_severity_is_accepted_in_any_case(db_path, severity):
     assert checks.unique("t", "id", severity="ERROR").severity == "error"
 
 
+def test_a_severity_returned_by_a_check_is_read_in_any_case(db_path):
+    @asset_check(asset="t")
+    def loud(con):
+        return CheckResult(passed=False, severity="WARN")
+
+    _, records = _run(db_path, {"t": ROWS}, [loud])
+    (record,) = records.values()
+    assert (record.outcome, record.severity) == ("warned", "warn")
+
+
 @pytest.mark.parametrize(
     "make",
     [
