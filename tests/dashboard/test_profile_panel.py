@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from dashboard_env import settings_for, shown
 from streamlit.testing.v1 import AppTest
 
 from dashboard import charts
 from dashboard.models import asset as asset_model
+from pipeline import Definitions, MonthlyPartitions, asset
 from pipeline.definitions import load_definitions
 from pipeline.engine import materialize
+from pipeline.store import Profile
 
 APP = "../../dashboard/app.py"  # relative to this file, as AppTest resolves it
 HOSTILE = "[click](http://evil.invalid)"
@@ -101,11 +104,37 @@ def test_a_view_says_it_is_not_profiled(built: Path) -> None:
 
 
 def test_the_trend_chart_builds_without_streamlit() -> None:
-    import pandas as pd
-
     trend = pd.DataFrame(
         [[1, "Mean", 2.0], [2, "Mean", 3.0], [1, "Null share", 0.0], [2, "Null share", 0.5]],
         columns=["run_id", "figure", "value"],
     )
     spec = charts.profile_trend(trend).to_dict()
     assert [panel["title"] for panel in spec["hconcat"]] == ["Mean by run", "Null share by run"]
+
+
+def test_the_model_says_why_there_is_no_profile() -> None:
+    months = MonthlyPartitions(start="2024-01-01", end="2024-03-01")
+    defs = Definitions(
+        assets=[
+            asset(lambda con: "SELECT 1 AS n", name="table"),
+            asset(lambda con: "SELECT 1 AS n", name="view", kind="view"),
+            asset(lambda con: "SELECT 1 AS n", name="quiet", profile=False),
+            asset(
+                lambda con, context: "SELECT DATE '2024-01-01' AS month",
+                name="parted",
+                partitions=months,
+                partition_column="month",
+            ),
+        ]
+    )
+    notes = {name: asset_model.profile_view(defs, name, []).note for name in defs.assets}
+    assert notes == {
+        "table": "No profile yet: each build of a table records one.",
+        "view": "Views are not profiled.",
+        "quiet": "Profiling is off for this asset (profile=False).",
+        "parted": "Partitioned tables are not profiled.",
+    }
+    failed = Profile(3, "table", 10, error="Binder Error: no avg(MAP)", raw_values=False)
+    view = asset_model.profile_view(defs, "table", [failed])
+    assert view.error == "Binder Error: no avg(MAP)" and view.table.empty
+    assert view.note.startswith("Profile of run 3 (10 rows). No values of the data are kept")
