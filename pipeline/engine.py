@@ -810,7 +810,7 @@ class _Runner(PartitionSteps):
             store.release_reserve(self.identity.path)
             self._out_of_space(f"'{node}' could not be written")
             return
-        if message.what not in ("started", "part-started"):
+        if message.what not in ("started", "part-started", "profiled"):
             self.outstanding -= 1
         if message.what == "part-started":
             self._partition_started(node, message.payload)
@@ -826,6 +826,8 @@ class _Runner(PartitionSteps):
             self._built(node, message.payload, deferred, stopped, sorter)
         elif message.what == "checked":
             self._checked(node, message.payload, deferred, stopped, sorter)
+        elif message.what == "profiled":  # a partitioned table's, before its "checked"
+            self._record(profiles=[message.payload])
         else:  # crashed: a task that never reported its own outcome
             if isinstance(node, PartitionNode):
                 text = f"not started: {message.payload}"
@@ -907,6 +909,12 @@ class _Runner(PartitionSteps):
             }.get(EventStatus(event.status), NotRunReason.ASSET_FAILED)
             self._record(checks=skipped_checks(own, self.run.run_id, reason))
             sorter.done(name)
+        elif name in self.keys_for and profiles.wanted(self.defs.assets[name]) and built:
+            if self._stopping():  # as below: its checks are not run
+                self._record(checks=skipped_checks(own, self.run.run_id, NotRunReason.RUN_STOPPED))
+                sorter.done(name)
+            else:  # the whole table, now that the run's partitions are built
+                self._submit(self._whole_table_task, name, own, built[0])
         elif own and not self._stopping():
             event.status = EventStatus.MATERIALIZED
             self._submit(self._check_task, name, own)
@@ -939,17 +947,21 @@ class _Runner(PartitionSteps):
 
     def _profiled(self, asset: AssetDef, build: _Build) -> _Build:
         """`build` with the column profile of the table it committed (profiles.py), computed
-        now, outside its transaction: a profile that fails or is interrupted is recorded with
-        its error and never touches the build. Not computed once the run is cancelled."""
+        now, outside its transaction. Not computed once the run is cancelled."""
         entry = build.entry
-        if entry is None or not profiles.wanted(asset) or self.token.cancelled:
-            return build
+        if entry is not None and profiles.wanted(asset) and not self.token.cancelled:
+            build.profile = self._profile(asset, entry)
+        return build
+
+    def _profile(self, asset: AssetDef, entry: CatalogEntry) -> Profile:
+        """The profile of `asset`'s table as `entry` committed it; a profile that fails or is
+        interrupted carries its error and never touches the build."""
         started = time.perf_counter()
         raw_values = profiles.keeps_raw_values(self.defs, asset.name)
         cursor = self.con.cursor()
         try:
             with self.token.watching(cursor):
-                build.profile = profiles.profile_table(
+                return profiles.profile_table(
                     cursor,
                     asset.name,
                     self.run.run_id,
@@ -958,7 +970,7 @@ class _Runner(PartitionSteps):
                     raw_values,
                 )
         except Exception as exc:
-            build.profile = Profile(
+            return Profile(
                 self.run.run_id,
                 asset.name,
                 entry.row_count,
@@ -968,7 +980,13 @@ class _Runner(PartitionSteps):
             )
         finally:
             cursor.close()
-        return build
+
+    def _whole_table_task(self, name: str, checks: list[CheckDef], entry: CatalogEntry) -> None:
+        """A partitioned table after the run's partitions: its profile, then its whole-table
+        checks (per_partition=False)."""
+        if not self.token.cancelled:
+            self.inbox.put(_Message("profiled", name, self._profile(self.defs.assets[name], entry)))
+        self._check_task(name, checks)
 
     def _build_alone(self, asset: AssetDef) -> _Build:
         """One asset in its own transaction: its outcome, never an exception."""

@@ -63,9 +63,9 @@ def column_kind(type_name: str) -> str:
 
 
 def wanted(asset: AssetDef) -> bool:
-    """Whether a build of `asset` is profiled: tables, unpartitioned, not `profile=False`.
-    (A partitioned table is built a partition at a time; it is not profiled.)"""
-    return asset.profile and asset.kind == "table" and asset.partitions is None
+    """Whether builds of `asset` are profiled: tables, unless `profile=False`. A partitioned
+    table is profiled whole, once the partitions a run builds are all built."""
+    return asset.profile and asset.kind == "table"
 
 
 def keeps_raw_values(defs: Definitions, name: str) -> bool:
@@ -85,7 +85,8 @@ def profile_table(
     raw_values: bool = True,
 ) -> Profile:
     """The profile of table `asset` as it stands (`columns`: [name, type] pairs, `row_count`
-    its rows, both as its build recorded them). Raises what DuckDB raises."""
+    its rows, both as its build recorded them; the rows are counted again with the figures,
+    which costs nothing in the same pass). Raises what DuckDB raises."""
     started = time.perf_counter()
     exact = row_count <= EXACT_DISTINCT_UP_TO
     parts: list[tuple[int, str, str]] = []  # (column position, figure, SQL expression)
@@ -94,14 +95,15 @@ def profile_table(
             if raw_values or figure not in ("min", "max") or column_kind(type_name) != "text":
                 parts.append((position, figure, sql))
     target = quote_ident(asset)
-    select = ", ".join(sql for *_, sql in parts) or "NULL"
-    (row,) = cursor.execute(f"SELECT {select} FROM {target}").fetchall()
+    select = ", ".join(["count(*)", *(sql for *_, sql in parts)])
+    ((counted, *row),) = cursor.execute(f"SELECT {select} FROM {target}").fetchall()
+    row_count = int(counted)
     found: list[dict[str, Any]] = [{} for _ in columns]
     for (position, figure, _), value in zip(parts, row, strict=True):
         found[position][figure] = value
     profile = Profile(run_id, asset, row_count, raw_values=raw_values)
     for (name, type_name), figures in zip(columns, found, strict=True):
-        profile.columns.append(ColumnProfile(name, type_name, _finish(figures, row_count)))
+        profile.columns.append(ColumnProfile(name, type_name, _finish(figures, row_count, exact)))
     if raw_values:
         _add_top_values(cursor, target, profile)
     profile.duration_s = time.perf_counter() - started
@@ -130,14 +132,14 @@ def _expressions(column: str, kind: str, exact: bool) -> list[tuple[str, str]]:
     return found
 
 
-def _finish(found: dict[str, Any], row_count: int) -> dict[str, Any]:
+def _finish(found: dict[str, Any], row_count: int, exact: bool) -> dict[str, Any]:
     """The stored figures (JSON values) from one column's aggregates."""
     nulls = row_count - int(found.pop("non_null"))
     figures: dict[str, Any] = {
         "nulls": nulls,
         "null_share": nulls / row_count if row_count else None,
         "distinct": int(found.pop("distinct")),
-        "distinct_exact": row_count <= EXACT_DISTINCT_UP_TO,
+        "distinct_exact": exact,
     }
     quartiles = found.pop("quartiles", None)
     for name, value in found.items():

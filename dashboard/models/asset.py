@@ -144,10 +144,10 @@ def profile_view(defs: Definitions, name: str, recent: list[Profile]) -> Profile
             why = (
                 "Views are not profiled."
                 if asset.kind == "view"
-                else "Partitioned tables are not profiled."
-                if asset.partitions is not None
                 else "Profiling is off for this asset (profile=False)."
             )
+        elif asset.partitions is not None:
+            why = "No profile yet: the whole table is profiled once a run's partitions all built."
         else:
             why = "No profile yet: each build of a table records one."
         return ProfileView(why, None, empty, pd.DataFrame(columns=TREND_COLUMNS))

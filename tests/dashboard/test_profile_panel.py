@@ -132,7 +132,7 @@ def test_the_model_says_why_there_is_no_profile() -> None:
         "table": "No profile yet: each build of a table records one.",
         "view": "Views are not profiled.",
         "quiet": "Profiling is off for this asset (profile=False).",
-        "parted": "Partitioned tables are not profiled.",
+        "parted": "No profile yet: the whole table is profiled once a run's partitions all built.",
     }
     failed = Profile(3, "table", 10, error="Binder Error: no avg(MAP)", raw_values=False)
     view = asset_model.profile_view(defs, "table", [failed])

@@ -9,7 +9,18 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline import CheckResult, Definitions, asset, asset_check, materialize, profiles, store
+from pipeline import (
+    AssetContext,
+    CheckResult,
+    Definitions,
+    PartitionRequest,
+    StaticPartitions,
+    asset,
+    asset_check,
+    materialize,
+    profiles,
+    store,
+)
 from pipeline.states import EventStatus, RunStatus
 
 SMALL = """
@@ -191,3 +202,32 @@ def _version_and_tables(history: Path) -> tuple[str, set[str]]:
     finally:
         con.close()
     return version[0], {name for (name,) in tables}
+
+
+def _parted(con: duckdb.DuckDBPyConnection, context: AssetContext) -> str:
+    rows = {"a": 3, "b": 2}[context.partition_key or ""]
+    return f"SELECT '{context.partition_key}' AS k, range AS n FROM range({rows})"
+
+
+def _whole(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    return CheckResult(passed=True)
+
+
+def test_a_partitioned_table_is_profiled_whole_after_its_partitions(db_path: Path) -> None:
+    parted = asset(
+        _parted, name="parted", partitions=StaticPartitions(["a", "b"]), partition_column="k"
+    )
+    whole = asset_check(_whole, asset=parted, per_partition=False)
+    defs = Definitions(assets=[parted], checks=[whole])
+    first = materialize(defs, db=db_path)
+    assert first.ok and [c.check_name for c in first.checks] == ["_whole"]
+    again = materialize(defs, db=db_path, partitions=PartitionRequest(["b"]))
+    assert again.ok
+    with store.open_store(db_path) as con:
+        profiles_seen = store.asset_profiles(con, "parted")
+    assert [p.run_id for p in profiles_seen] == [again.run_id, first.run_id]
+    latest = profiles_seen[0]
+    assert latest.row_count == 5  # the whole table, not the one partition rebuilt
+    figures = {column.name: column.figures for column in latest.columns}
+    assert figures["k"]["top"] == [["a", 3], ["b", 2]]
+    assert (figures["n"]["min"], figures["n"]["max"]) == (0, 2)
