@@ -21,6 +21,7 @@ from pipeline import (
     profiles,
     store,
 )
+from pipeline.engine import CancelToken
 from pipeline.states import EventStatus, RunStatus
 
 SMALL = """
@@ -231,3 +232,23 @@ def test_a_partitioned_table_is_profiled_whole_after_its_partitions(db_path: Pat
     figures = {column.name: column.figures for column in latest.columns}
     assert figures["k"]["top"] == [["a", 3], ["b", 2]]
     assert (figures["n"]["min"], figures["n"]["max"]) == (0, 2)
+
+
+def test_a_cancel_during_the_profile_keeps_the_build(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = CancelToken()
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        token.cancel("a test")  # as Ctrl-C while the profile query runs
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(profiles, "profile_table", interrupted)
+    defs = Definitions(assets=[asset(lambda con: SMALL, name="fruit")])
+    result = materialize(defs, db=db_path, cancel=token)
+    assert result.run.status == RunStatus.CANCELLED
+    assert result.assets["fruit"].status == EventStatus.MATERIALIZED
+    with store.open_store(db_path) as con:
+        [profile] = store.asset_profiles(con, "fruit")
+        assert store.catalog(con)["fruit"].row_count == 4
+    assert profile.error is not None and "Interrupted" in profile.error
