@@ -11,6 +11,8 @@ on one connection:
   engine's failing-row count and 20-row sample;
 - per asset the row count, ``DESCRIBE`` and 10-row preview the engine records, and its ledger
   row in ``assetboard.builds`` (a check, column_schema, reads it);
+- per table the column profile the engine records after the build (pipeline/profiles.py): the
+  same aggregate query, and the same top-values query for columns with few distinct values;
 - the same history writes into the same SQLite layout beside the database (run start and
   finish, queued / running / final events, one transaction per asset's checks).
 It does not: take the run lock, wrap each asset in BEGIN/COMMIT, snapshot the catalog before and
@@ -127,6 +129,14 @@ CREATE TABLE IF NOT EXISTS backfills (
     backfill_id INTEGER PRIMARY KEY AUTOINCREMENT, assets TEXT NOT NULL,
     partition_keys TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
     ended_at TEXT, launched_by TEXT, run_ids TEXT NOT NULL DEFAULT '[]', message TEXT);
+CREATE TABLE IF NOT EXISTS profiles (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, row_count INTEGER, duration_s REAL,
+    raw_values INTEGER NOT NULL DEFAULT 1, error TEXT, PRIMARY KEY (run_id, asset));
+CREATE INDEX IF NOT EXISTS profiles_by_asset ON profiles (asset, run_id);
+CREATE TABLE IF NOT EXISTS profile_columns (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, position INTEGER NOT NULL,
+    column_name TEXT NOT NULL, column_type TEXT NOT NULL, figures TEXT NOT NULL,
+    PRIMARY KEY (run_id, asset, position));
 """
 LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS assetboard;
@@ -175,6 +185,66 @@ def describe(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, list, list
         for row in con.fetchall()
     ]
     return row_count, columns, preview
+
+
+NUMBERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE"}
+EXACT_DISTINCT_UP_TO, TOP_WHEN_AT_MOST, TOP_VALUES = 100_000, 20, 5
+
+
+def profile(
+    con: duckdb.DuckDBPyConnection, name: str, columns: list, row_count: int
+) -> list[dict[str, Any]]:
+    """The figures pipeline/profiles.py records, per column, in its two queries."""
+    parts: list[tuple[int, str, str]] = []
+    for i, (column, kind) in enumerate(columns):
+        q = '"' + column.replace('"', '""') + '"'
+        exact = row_count <= EXACT_DISTINCT_UP_TO
+        parts += [(i, "non_null", f"count({q})")]
+        distinct = f"count(DISTINCT {q})" if exact else f"approx_count_distinct({q})"
+        parts += [(i, "distinct", distinct)]
+        number = kind in NUMBERS or kind.startswith("DECIMAL")
+        if number or kind in ("DATE", "TIMESTAMP", "VARCHAR"):
+            parts += [(i, "min", f"min({q})"), (i, "max", f"max({q})")]
+        if number:
+            parts += [(i, "mean", f"avg({q})"), (i, "stddev", f"stddev_samp({q})")]
+            parts += [(i, "quartiles", f"approx_quantile({q}, [0.25, 0.5, 0.75])")]
+        if kind == "VARCHAR":
+            parts += [(i, f"{f}_length", f"{f}(length({q}))") for f in ("min", "max", "avg")]
+    (row,) = con.execute(f'SELECT {", ".join(p[2] for p in parts)} FROM "{name}"').fetchall()
+    figures: list[dict[str, Any]] = [{} for _ in columns]
+    for (i, figure, _), value in zip(parts, row, strict=True):
+        figures[i][figure] = _text(value)
+    few = [i for i, f in enumerate(figures) if 0 < f["distinct"] <= TOP_WHEN_AT_MOST]
+    if few:
+        tops = ", ".join(f'map_entries(histogram("{columns[i][0]}"))' for i in few)
+        (row,) = con.execute(f'SELECT {tops} FROM "{name}"').fetchall()
+        for i, entries in zip(few, row, strict=True):
+            ranked = sorted(entries, key=lambda e: (-e["value"], str(e["key"])))[:TOP_VALUES]
+            figures[i]["top"] = [[_text(e["key"]), e["value"]] for e in ranked]
+    return figures
+
+
+def record_profile(
+    history: sqlite3.Connection,
+    run_id: int,
+    name: str,
+    columns: list,
+    row_count: int,
+    figures: list[dict[str, Any]],
+    duration: float,
+) -> None:
+    with history:
+        history.execute(
+            "INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, 1, NULL)",
+            [run_id, name, row_count, duration],
+        )
+        history.executemany(
+            "INSERT OR REPLACE INTO profile_columns VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                [run_id, name, i, column, kind, json.dumps(f, default=str)]
+                for i, ((column, kind), f) in enumerate(zip(columns, figures, strict=True))
+            ],
+        )
 
 
 def check(con: duckdb.DuckDBPyConnection, spec: dict[str, Any]) -> dict[str, Any]:
@@ -255,6 +325,11 @@ def materialize_one(
         columns=columns,
         preview=preview,
     )
+    started = time.perf_counter()
+    figures = profile(con, name, columns, row_count)
+    record_profile(
+        history, run_id, name, columns, row_count, figures, time.perf_counter() - started
+    )
 
 
 def check_one(
@@ -298,7 +373,7 @@ def run(csv_dir: Path, db: Path) -> int:
         history.execute("PRAGMA synchronous = NORMAL")
         with history:
             history.executescript(HISTORY_DDL)
-            history.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '2')")
+            history.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '3')")
         with duckdb.connect(str(db)) as con, history:
             con.execute(LEDGER_DDL)
             run_id = int(

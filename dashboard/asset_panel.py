@@ -1,11 +1,11 @@
 """The details of one asset beside the graph: health and why, last build, the buttons that
-rebuild it, and tabs for its preview, schema, build history and checks."""
+rebuild it, and tabs for its preview, schema, column profile, build history and checks."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, formatting, partition_panel, ui
+from dashboard import charts, formatting, partition_panel, state, ui
 from dashboard.models import asset as asset_model
 from dashboard.models import words
 from dashboard.safe import escape_markdown
@@ -76,7 +76,9 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             compact=True,
         )
         ui.run_progress(cfg, show_finished=True)
-        preview, schema, history, checks = st.tabs(["Preview", "Schema", "History", "Checks"])
+        preview, schema, profile, history, checks = st.tabs(
+            ["Preview", "Schema", "Profile", "History", "Checks"]
+        )
         with preview:
             if details.preview.empty:
                 st.caption("No preview yet: materialize the asset first.")
@@ -88,6 +90,8 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
                 st.caption("No schema yet: materialize the asset first.")
             else:
                 st.dataframe(details.schema, hide_index=True, width="stretch")
+        with profile:
+            _profile(details)
         with history:
             built, failed = look(EventStatus.MATERIALIZED).label, look(EventStatus.FAILED).label
             builds = details.history[details.history["status"] == built]
@@ -114,3 +118,27 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
                 if not details.check_history.empty:
                     chart = charts.check_outcome_heatmap(details.check_history)
                     st.altair_chart(chart, width="stretch")
+
+
+def _profile(details: asset_model.AssetDetails) -> None:
+    """The figures per column of the latest profile, and how one number column's mean and
+    null share moved over the recent builds. Every cell is plain text (a dataframe)."""
+    view = details.profile
+    if view is None:
+        return
+    st.caption(escape_markdown(view.note))
+    if view.error:
+        st.caption("The profile could not be computed (the build itself stands):")
+        ui.error_text(view.error)
+    if not view.table.empty:
+        st.dataframe(view.table, hide_index=True, width="stretch")
+    numbers = list(dict.fromkeys(view.trend["column"]))
+    if not numbers or view.trend["run_id"].nunique() < 2:
+        return
+    column = st.selectbox(
+        "Number column",
+        numbers,
+        key=f"{state.SELECT_PROFILE_COLUMN}-{partition_panel.digest(details.name)}",
+    )
+    chosen = view.trend[view.trend["column"] == column]
+    st.altair_chart(charts.profile_trend(chosen), width="content")

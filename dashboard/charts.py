@@ -123,3 +123,28 @@ def observed_value_over_time(
             )
         )
     return alt.LayerChart(layer=layers).properties(height=220, title="Observed value by run")
+
+
+def profile_trend(trend: pd.DataFrame) -> alt.HConcatChart:
+    """One number column's mean and null share by run, side by side, each on its own scale
+    (columns run_id, figure, value; figures as dashboard/models/asset.py names them)."""
+    panels = []
+    for figure in dict.fromkeys(trend["figure"]):
+        share = "share" in str(figure).lower()
+        data = trend[trend["figure"] == figure]
+        base = alt.Chart(data).encode(
+            x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "value:Q",
+                title=str(figure),
+                axis=alt.Axis(format="%" if share else "~s", tickCount=4),
+                scale=alt.Scale(zero=False),
+            ),
+            tooltip=[
+                alt.Tooltip("run_id:O", title="Run"),
+                alt.Tooltip("value:Q", title=str(figure), format=".2%" if share else ",.4~f"),
+            ],
+        )
+        line = base.mark_line(color=BLUE) + base.mark_point(color=BLUE, filled=True, size=40)
+        panels.append(line.properties(height=140, width=200, title=f"{figure} by run"))
+    return alt.hconcat(*panels)

@@ -58,6 +58,9 @@ PARTITION_STRIP = "partition_strip"
 SELECT_BACKFILL_FROM = "backfill_from"  # + "-<asset digest>"
 SELECT_BACKFILL_TO = "backfill_to"
 BTN_REBUILD_PARTITION = "rebuild_partition"
+
+# --- column profile of the selected asset (dashboard/asset_panel.py) ---------------------------
+SELECT_PROFILE_COLUMN = "profile_column"  # + "-<asset digest>": the number column charted
 BTN_BACKFILL_RANGE = "backfill_range"
 BTN_BACKFILL_MISSING = "backfill_missing"
 BTN_BACKFILL_FAILED = "backfill_failed"

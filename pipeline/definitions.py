@@ -61,6 +61,7 @@ class AssetDef:
     partition_column: str | None = None  # the column whose value says a row's partition
     takes_context: bool = False  # fn(con, context)
     backfill_policy: BackfillPolicy | None = None  # partitions per call; None: one
+    profile: bool = True  # record a column profile after each table build (pipeline/profiles)
 
     def build(self, con: Any, context: AssetContext) -> Any:
         """Call the function the way it was written: with or without `context`."""
@@ -202,10 +203,12 @@ def asset(
     partitions: Partitions | None = None,
     partition_column: str | None = None,
     backfill_policy: BackfillPolicy | None = None,
+    profile: bool = True,
 ) -> Any:
     """Declare an asset built by `fn(con)` or `fn(con, context)`; usable as `@asset` or
     `@asset(...)`. A partitioned asset's function returns the rows of `context.partition_key`,
-    which the engine writes in place of that partition's rows (`partition_column`)."""
+    which the engine writes in place of that partition's rows (`partition_column`). A table's
+    builds record a column profile unless `profile=False`."""
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
         asset_name = name or func.__name__
@@ -232,6 +235,7 @@ def asset(
             partition_column=partition_column,
             takes_context=_takes_context(asset_name, func),
             backfill_policy=backfill_policy,
+            profile=bool(profile),
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -35,6 +35,7 @@ from pipeline import (
     config,
     faults,
     partition_runs,
+    profiles,
     recovery,
     selection,
     store,
@@ -60,6 +61,7 @@ from pipeline.store import (
     CheckRecord,
     PartitionEvent,
     PartitionFacts,
+    Profile,
     RunRecord,
 )
 from pipeline.warehouse import (
@@ -363,10 +365,13 @@ class _Buffer:
     run: bool = False
     recorded: list[str] = field(default_factory=list)  # assets whose after-record pause waits
     partitions: PartitionFacts = field(default_factory=PartitionFacts)
+    profiles: list[Profile] = field(default_factory=list)
 
     @property
     def held(self) -> bool:
-        return bool(self.events or self.checks or self.built or self.run or self.partitions)
+        return bool(
+            self.events or self.checks or self.built or self.run or self.partitions or self.profiles
+        )
 
     def hold(
         self,
@@ -375,10 +380,12 @@ class _Buffer:
         built: list[CatalogEntry],
         run: bool,
         partitions: PartitionFacts | None,
+        profiles: list[Profile],
     ) -> None:
         self.events.extend(events)
         self.checks.extend(checks)
         self.built.extend(built)
+        self.profiles.extend(profiles)
         self.run = self.run or run
         if partitions:
             self.partitions.extend(partitions)
@@ -393,6 +400,7 @@ class _Build:
     duration_s: float | None = None
     entry: CatalogEntry | None = None
     error: str | None = None
+    profile: Profile | None = None  # of the committed table, computed after its COMMIT
 
 
 class _Runner(PartitionSteps):
@@ -517,15 +525,16 @@ class _Runner(PartitionSteps):
         built: Iterable[CatalogEntry] = (),
         run: bool = False,
         partitions: PartitionFacts | None = None,
+        profiles: Iterable[Profile] = (),
     ) -> None:
         events, checks, built = list(events), list(checks), list(built)
         for event in events:
             self.events[event.asset] = event
         self.checks.extend(checks)
         if self._buffer is not None:
-            self._buffer.hold(events, checks, built, run, partitions)
+            self._buffer.hold(events, checks, built, run, partitions, list(profiles))
             return
-        self._write(events, checks, built, run, partitions)
+        self._write(events, checks, built, run, partitions, list(profiles))
 
     def _write(
         self,
@@ -534,15 +543,17 @@ class _Runner(PartitionSteps):
         built: list[CatalogEntry],
         run: bool,
         partitions: PartitionFacts | None = None,
+        profiles: list[Profile] | None = None,
     ) -> None:
         record = self.run if run else None
+        facts = (events, checks, built, record, partitions, profiles or ())
         try:
-            store.record(self.history, events, checks, built, record, partitions)
+            store.record(self.history, *facts)
         except sqlite3.OperationalError as exc:
             if not store.is_disk_full(exc) or not store.release_reserve(self.identity.path):
                 raise
             self._out_of_space(f"the run history could not be written ({exc})")
-            store.record(self.history, events, checks, built, record, partitions)
+            store.record(self.history, *facts)
         if self.on_event is not None:
             for event in events:
                 self.on_event(event)
@@ -562,7 +573,12 @@ class _Runner(PartitionSteps):
             self._buffer = None
             if buffer.held:
                 self._write(
-                    buffer.events, buffer.checks, buffer.built, buffer.run, buffer.partitions
+                    buffer.events,
+                    buffer.checks,
+                    buffer.built,
+                    buffer.run,
+                    buffer.partitions,
+                    buffer.profiles,
                 )
             for name in buffer.recorded:
                 faults.pause("after-record", name, self.token.event)
@@ -794,7 +810,7 @@ class _Runner(PartitionSteps):
             store.release_reserve(self.identity.path)
             self._out_of_space(f"'{node}' could not be written")
             return
-        if message.what not in ("started", "part-started"):
+        if message.what not in ("started", "part-started", "profiled"):
             self.outstanding -= 1
         if message.what == "part-started":
             self._partition_started(node, message.payload)
@@ -810,6 +826,8 @@ class _Runner(PartitionSteps):
             self._built(node, message.payload, deferred, stopped, sorter)
         elif message.what == "checked":
             self._checked(node, message.payload, deferred, stopped, sorter)
+        elif message.what == "profiled":  # a partitioned table's, before its "checked"
+            self._record(profiles=[message.payload])
         else:  # crashed: a task that never reported its own outcome
             if isinstance(node, PartitionNode):
                 text = f"not started: {message.payload}"
@@ -856,6 +874,8 @@ class _Runner(PartitionSteps):
                 event.row_count = build.entry.row_count
                 event.columns, event.preview = build.entry.columns, build.entry.preview
                 built.append(build.entry)
+                if build.profile is not None:
+                    self._record(profiles=[build.profile])
             else:  # committed into a file that is no longer at the path: it is gone
                 event.status = EventStatus.FAILED
                 event.error = self.failure = (
@@ -889,6 +909,12 @@ class _Runner(PartitionSteps):
             }.get(EventStatus(event.status), NotRunReason.ASSET_FAILED)
             self._record(checks=skipped_checks(own, self.run.run_id, reason))
             sorter.done(name)
+        elif name in self.keys_for and profiles.wanted(self.defs.assets[name]) and built:
+            if self._stopping():  # as below: its checks are not run
+                self._record(checks=skipped_checks(own, self.run.run_id, NotRunReason.RUN_STOPPED))
+                sorter.done(name)
+            else:  # the whole table, now that the run's partitions are built
+                self._submit(self._whole_table_task, name, own, built[0])
         elif own and not self._stopping():
             event.status = EventStatus.MATERIALIZED
             self._submit(self._check_task, name, own)
@@ -917,7 +943,50 @@ class _Runner(PartitionSteps):
     # --- tasks (worker threads: no history writes here) ------------------------------------
 
     def _build_task(self, name: str, asset: AssetDef) -> None:
-        self.inbox.put(_Message("built", name, self._build_alone(asset)))
+        self.inbox.put(_Message("built", name, self._profiled(asset, self._build_alone(asset))))
+
+    def _profiled(self, asset: AssetDef, build: _Build) -> _Build:
+        """`build` with the column profile of the table it committed (profiles.py), computed
+        now, outside its transaction. Not computed once the run is cancelled."""
+        entry = build.entry
+        if entry is not None and profiles.wanted(asset) and not self.token.cancelled:
+            build.profile = self._profile(asset, entry)
+        return build
+
+    def _profile(self, asset: AssetDef, entry: CatalogEntry) -> Profile:
+        """The profile of `asset`'s table as `entry` committed it; a profile that fails or is
+        interrupted carries its error and never touches the build."""
+        started = time.perf_counter()
+        raw_values = profiles.keeps_raw_values(self.defs, asset.name)
+        cursor = self.con.cursor()
+        try:
+            with self.token.watching(cursor):
+                return profiles.profile_table(
+                    cursor,
+                    asset.name,
+                    self.run.run_id,
+                    entry.columns,
+                    entry.row_count or 0,
+                    raw_values,
+                )
+        except Exception as exc:
+            return Profile(
+                self.run.run_id,
+                asset.name,
+                entry.row_count,
+                duration_s=time.perf_counter() - started,
+                raw_values=raw_values,
+                error=builder.error_text(exc),
+            )
+        finally:
+            cursor.close()
+
+    def _whole_table_task(self, name: str, checks: list[CheckDef], entry: CatalogEntry) -> None:
+        """A partitioned table after the run's partitions: its profile, then its whole-table
+        checks (per_partition=False)."""
+        if not self.token.cancelled:
+            self.inbox.put(_Message("profiled", name, self._profile(self.defs.assets[name], entry)))
+        self._check_task(name, checks)
 
     def _build_alone(self, asset: AssetDef) -> _Build:
         """One asset in its own transaction: its outcome, never an exception."""
@@ -967,6 +1036,7 @@ class _Runner(PartitionSteps):
         built again one asset at a time, so every failure is a single build's failure."""
 
         def report(name: str, build: _Build) -> None:
+            build = self._profiled(self.defs.assets[name], build)
             reported.add(name)
             self.inbox.put(_Message("built", name, build))
 

@@ -1,26 +1,48 @@
 """One asset's details beside the graph: health and why, the build standing in the warehouse,
-its schema and preview, its builds over time and its checks."""
+its schema and preview, its column profile, its builds over time and its checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from dashboard.formatting import format_ago, format_count, format_value, local_time
+from dashboard.formatting import (
+    format_ago,
+    format_count,
+    format_duration,
+    format_value,
+    local_time,
+)
 from dashboard.models import words
 from dashboard.models.checks import outcome_history
 from dashboard.models.reading import history
 from dashboard.settings import Settings
-from pipeline import store
+from pipeline import profiles, store
 from pipeline.definitions import Definitions
 from pipeline.errors import SelectionError
 from pipeline.looks import NEVER_RUN, look
 from pipeline.states import CheckOutcome, EventStatus
 from pipeline.status import AssetStatus, asset_statuses, check_states
-from pipeline.store import AssetEvent
+from pipeline.store import AssetEvent, Profile
 
 CHECK_COLUMNS = ["Check", "Latest outcome", "Observed", "Severity", "Last ran", "Description"]
+PROFILE_COLUMNS = [
+    "Column",
+    "Type",
+    "Nulls",
+    "Distinct",
+    "Min",
+    "Max",
+    "Mean",
+    "Std dev",
+    "Quartiles",
+    "Length",
+    "Top values",
+]
+TREND_COLUMNS = ["run_id", "column", "figure", "value"]
+MEAN, NULL_SHARE = "Mean", "Null share"
 
 
 @dataclass
@@ -41,6 +63,17 @@ class AssetDetails:
     checks: pd.DataFrame  # one row per check, latest execution
     check_outcomes: list[CheckOutcome | None] = field(default_factory=list)  # per checks row
     check_history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    profile: ProfileView | None = None
+
+
+@dataclass
+class ProfileView:
+    """The column profile of the asset's latest profiled build, and its recent builds'."""
+
+    note: str  # which run, how long; why there is none; what was left out
+    error: str | None  # why the latest profile could not be computed (the build stands)
+    table: pd.DataFrame  # PROFILE_COLUMNS, one row per column, every cell text
+    trend: pd.DataFrame  # TREND_COLUMNS: mean and null share of each number column by run
 
 
 def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
@@ -53,6 +86,7 @@ def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
         checks = check_states(defs, con)
         events = store.asset_history(con, name)
         seen = store.check_history(con, name)
+        recent_profiles = store.asset_profiles(con, name)
     last = state.last_materialization
     finished = [e for e in events if e.status in (EventStatus.MATERIALIZED, EventStatus.FAILED)]
     builds = pd.DataFrame(
@@ -97,7 +131,87 @@ def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
         checks=pd.DataFrame(rows, columns=CHECK_COLUMNS),
         check_outcomes=[s.outcome for s in own],
         check_history=outcome_history(seen, short=True),
+        profile=profile_view(defs, name, recent_profiles),
     )
+
+
+def profile_view(defs: Definitions, name: str, recent: list[Profile]) -> ProfileView:
+    """What the Profile tab shows, from `name`'s recent profiles (newest first)."""
+    asset = defs.assets[name]
+    empty = pd.DataFrame(columns=PROFILE_COLUMNS)
+    if not recent:
+        if not profiles.wanted(asset):
+            why = (
+                "Views are not profiled."
+                if asset.kind == "view"
+                else "Profiling is off for this asset (profile=False)."
+            )
+        elif asset.partitions is not None:
+            why = "No profile yet: the whole table is profiled once a run's partitions all built."
+        else:
+            why = "No profile yet: each build of a table records one."
+        return ProfileView(why, None, empty, pd.DataFrame(columns=TREND_COLUMNS))
+    latest = recent[0]
+    note = f"Profile of run {latest.run_id}"
+    if latest.row_count is not None:
+        note += f" ({format_count(latest.row_count)} rows)"
+    if latest.duration_s is not None:
+        note += f", computed in {format_duration(latest.duration_s)}"
+    note += "."
+    if not latest.raw_values:
+        note += " No values of the data are kept (sample_size=0): no top values, no text min/max."
+    table = pd.DataFrame(
+        [_profile_row(c.name, c.type, c.figures) for c in latest.columns], columns=PROFILE_COLUMNS
+    )
+    return ProfileView(note, latest.error, table, _trend(recent))
+
+
+def _profile_row(name: str, type_name: str, figures: dict[str, Any]) -> dict[str, str]:
+    def shown(key: str) -> str:
+        value = figures.get(key)
+        if value is None:
+            return "—"
+        return format_value(value) if isinstance(value, int | float) else str(value)
+
+    share = figures.get("null_share")
+    nulls = format_count(figures.get("nulls"))
+    if share:
+        nulls += f" ({share:.1%})"
+    distinct = format_count(figures.get("distinct"))
+    if not figures.get("distinct_exact", True):
+        distinct = f"≈{distinct}"
+    quartiles = " / ".join(shown(k) for k in ("q25", "q50", "q75")) if "q50" in figures else "—"
+    length = "—"
+    if figures.get("max_length") is not None:
+        length = f"{shown('min_length')}–{shown('max_length')}, avg {shown('avg_length')}"
+    top = ", ".join(f"{value} ({format_count(count)})" for value, count in figures.get("top", []))
+    return {
+        "Column": name,
+        "Type": type_name,
+        "Nulls": nulls,
+        "Distinct": distinct,
+        "Min": shown("min"),
+        "Max": shown("max"),
+        "Mean": shown("mean"),
+        "Std dev": shown("stddev"),
+        "Quartiles": quartiles,
+        "Length": length,
+        "Top values": top or "—",
+    }
+
+
+def _trend(recent: list[Profile]) -> pd.DataFrame:
+    """Mean and null share of every number column, per profiled build, oldest first."""
+    rows = []
+    for profile in reversed(recent):
+        for column in profile.columns:
+            if profiles.column_kind(column.type) != "number":
+                continue
+            for figure, key in ((MEAN, "mean"), (NULL_SHARE, "null_share")):
+                value = column.figures.get(key)
+                if isinstance(value, int | float):
+                    rows.append([profile.run_id, column.name, figure, float(value)])
+    return pd.DataFrame(rows, columns=TREND_COLUMNS)
 
 
 def rows_text(event: AssetEvent | None) -> str:

@@ -25,7 +25,9 @@ from pipeline.store.partitioned import (
 )
 from pipeline.store.reads import (
     DEAD_RUN,
+    PROFILE_BUILDS,
     asset_history,
+    asset_profiles,
     build_durations,
     catalog,
     check_history,
@@ -45,9 +47,11 @@ from pipeline.store.records import (
     Backfill,
     CatalogEntry,
     CheckRecord,
+    ColumnProfile,
     PartitionCheck,
     PartitionEntry,
     PartitionEvent,
+    Profile,
     RunRecord,
     jsonable,
 )
@@ -75,17 +79,21 @@ from pipeline.store.writes import (
 
 __all__ = [
     "DEAD_RUN",
+    "PROFILE_BUILDS",
     "SCHEMA_VERSION",
     "AssetEvent",
     "Backfill",
     "CatalogEntry",
     "CheckRecord",
+    "ColumnProfile",
     "PartitionCheck",
     "PartitionEntry",
     "PartitionEvent",
     "PartitionFacts",
+    "Profile",
     "RunRecord",
     "asset_history",
+    "asset_profiles",
     "build_durations",
     "cancel_request",
     "catalog",

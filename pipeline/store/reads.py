@@ -6,6 +6,7 @@ the catalog of a warehouse file deleted or replaced since is shown as empty.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
@@ -13,6 +14,8 @@ from pipeline.store.records import (
     AssetEvent,
     CatalogEntry,
     CheckRecord,
+    ColumnProfile,
+    Profile,
     RunRecord,
     _columns,
     _fetch,
@@ -202,3 +205,39 @@ def catalog(con: sqlite3.Connection, *, previews: bool = True) -> dict[str, Cata
     return {
         e.asset: e for e in _fetch(con, CatalogEntry, f"SELECT {', '.join(names)} FROM catalog")
     }
+
+
+PROFILE_BUILDS = 20  # builds whose profiles the asset details chart
+
+
+def asset_profiles(
+    con: sqlite3.Connection, asset: str, limit: int = PROFILE_BUILDS
+) -> list[Profile]:
+    """The column profiles of `asset`'s last `limit` profiled builds, newest first: the first
+    is its latest profile, the rest show how its figures moved. A history written before
+    profiles existed (schema version 2, read as it is) has none."""
+    known = con.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'profile_columns'"
+    ).fetchone()[0]
+    if not known:
+        return []
+    rows = con.execute(
+        "SELECT run_id, row_count, duration_s, raw_values, error FROM profiles"
+        " WHERE asset = ? ORDER BY run_id DESC LIMIT ?",
+        [asset, limit],
+    ).fetchall()
+    if not rows:
+        return []
+    profiles = {
+        run_id: Profile(run_id, asset, row_count, [], duration_s, bool(raw), error)
+        for run_id, row_count, duration_s, raw, error in rows
+    }
+    columns = con.execute(
+        "SELECT run_id, column_name, column_type, figures FROM profile_columns"
+        " WHERE asset = ? AND run_id >= ? ORDER BY run_id, position",
+        [asset, min(profiles)],
+    ).fetchall()
+    for run_id, name, kind, figures in columns:
+        if run_id in profiles:
+            profiles[run_id].columns.append(ColumnProfile(name, kind, json.loads(figures)))
+    return list(profiles.values())

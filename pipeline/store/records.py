@@ -158,6 +158,32 @@ class PartitionEntry:
 
 
 @dataclass
+class ColumnProfile:
+    """One column's figures in a profile (pipeline/profiles.py says which, per kind)."""
+
+    name: str
+    type: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Profile:
+    """The column profile of one table build, computed after it committed.
+
+    `error` says why it could not be computed (the build stands all the same); `raw_values`
+    False when no value from the data was kept (top values, text min and max left out).
+    """
+
+    run_id: int
+    asset: str
+    row_count: int | None
+    columns: list[ColumnProfile] = field(default_factory=list)
+    duration_s: float | None = None
+    raw_values: bool = True
+    error: str | None = None
+
+
+@dataclass
 class Backfill:
     """Partitions of some assets to build, over as many runs as it takes (resume)."""
 
@@ -200,6 +226,7 @@ _JSON_FIELDS = {
     "assets",
     "partition_keys",
     "run_ids",
+    "figures",
 }
 _TIME_FIELDS = {"started_at", "ended_at", "committed_at", "cancel_requested_at", "created_at"}
 _TEXT_FIELDS = {"error", "message"}  # free text from errors: capped when stored

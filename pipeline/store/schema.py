@@ -14,7 +14,7 @@ from pipeline.errors import HistoryError
 from pipeline.states import RunStatus
 from pipeline.warehouse import FileIdentity, check_db_path, run_active
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: column profiles (profiles, profile_columns)
 BUSY_TIMEOUT_MS = 10_000
 RESERVE_BYTES = 1024 * 1024  # ballast given up on a full disk, so a run can record its end
 
@@ -69,6 +69,14 @@ CREATE TABLE IF NOT EXISTS backfills (
     backfill_id INTEGER PRIMARY KEY AUTOINCREMENT, assets TEXT NOT NULL,
     partition_keys TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
     ended_at TEXT, launched_by TEXT, run_ids TEXT NOT NULL DEFAULT '[]', message TEXT);
+CREATE TABLE IF NOT EXISTS profiles (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, row_count INTEGER, duration_s REAL,
+    raw_values INTEGER NOT NULL DEFAULT 1, error TEXT, PRIMARY KEY (run_id, asset));
+CREATE INDEX IF NOT EXISTS profiles_by_asset ON profiles (asset, run_id);
+CREATE TABLE IF NOT EXISTS profile_columns (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, position INTEGER NOT NULL,
+    column_name TEXT NOT NULL, column_type TEXT NOT NULL, figures TEXT NOT NULL,
+    PRIMARY KEY (run_id, asset, position));
 """
 
 
@@ -151,10 +159,22 @@ def _ensure_schema(con: sqlite3.Connection, path: Path) -> None:
         version = _schema_version(con, path)
         if version is None:
             con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif version < SCHEMA_VERSION:
+            _migrate(con, version)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _migrate(con: sqlite3.Connection, version: int) -> None:
+    """Bring a history written by an older release up to SCHEMA_VERSION, in the writer's
+    transaction. Every change so far only adds tables, which the DDL above has just created
+    (`IF NOT EXISTS`): 2 -> 3 added profiles and profile_columns. A change to an existing
+    table would go here, keyed on the version it starts from. Readers never migrate: they
+    read an old file as it is (store.reads copes with the missing tables)."""
+    del version  # no step needs to know yet
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
 
 
 def _schema_version(con: sqlite3.Connection, path: Path) -> int | None:

@@ -18,11 +18,13 @@ from pipeline.store.records import (
     PartitionCheck,
     PartitionEntry,
     PartitionEvent,
+    Profile,
     RunRecord,
     _columns,
     _encode,
     _row,
     _upsert,
+    _utf8,
 )
 from pipeline.store.schema import open_writer
 from pipeline.warehouse import utcnow
@@ -94,9 +96,10 @@ def record(
     built: Iterable[CatalogEntry] = (),
     run: RunRecord | None = None,
     partitions: PartitionFacts | None = None,
+    profiles: Iterable[Profile] = (),
 ) -> None:
-    """Record asset events, check results, committed builds, partition facts and the run in
-    one transaction."""
+    """Record asset events, check results, committed builds, partition facts, column profiles
+    and the run in one transaction."""
     events, checks = list(events), list(checks)
     subjects: list[str | None] = [f"{e.status}:{e.asset}" for e in events]
     subjects += [f"check:{c.asset}" for c in checks]
@@ -114,8 +117,34 @@ def record(
             con.executemany(_upsert("partition_checks", PartitionCheck), rows)
             rows = [_row(b) for b in facts.built]
             con.executemany(_upsert("partition_catalog", PartitionEntry), rows)
+        for profile in profiles:
+            _write_profile(con, profile)
         if run is not None:
             _update_run(con, run)
+
+
+def _write_profile(con: sqlite3.Connection, profile: Profile) -> None:
+    key = [profile.run_id, profile.asset]
+    con.execute(
+        "INSERT OR REPLACE INTO profiles (run_id, asset, row_count, duration_s, raw_values,"
+        " error) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            *key,
+            profile.row_count,
+            profile.duration_s,
+            int(profile.raw_values),
+            _encode("error", profile.error),
+        ],
+    )
+    con.execute("DELETE FROM profile_columns WHERE run_id = ? AND asset = ?", key)
+    con.executemany(
+        "INSERT INTO profile_columns (run_id, asset, position, column_name, column_type,"
+        " figures) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [*key, position, _utf8(column.name), column.type, _encode("figures", column.figures)]
+            for position, column in enumerate(profile.columns)
+        ],
+    )
 
 
 @dataclass

@@ -1,0 +1,140 @@
+"""The Profile tab of the asset details: figures per column and a number column's trend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dashboard_env import settings_for, shown
+from streamlit.testing.v1 import AppTest
+
+from dashboard import charts
+from dashboard.models import asset as asset_model
+from pipeline import Definitions, MonthlyPartitions, asset
+from pipeline.definitions import load_definitions
+from pipeline.engine import materialize
+from pipeline.store import Profile
+
+APP = "../../dashboard/app.py"  # relative to this file, as AppTest resolves it
+HOSTILE = "[click](http://evil.invalid)"
+DEFS = f"""\
+from pipeline import Definitions, asset
+
+SQL = '''
+SELECT * FROM (VALUES
+    (1, 2.5::DOUBLE, DATE '2024-01-02', 'apple', 'red'),
+    (2, NULL, DATE '2024-03-01', 'fig', 'red'),
+    (3, 4.5, NULL, NULL, 'green'),
+    (NULL, 8.5, DATE '2024-02-10', 'kiwi', 'red')
+) AS v(n, amount, day, "{HOSTILE}", colour)
+'''
+
+
+@asset
+def fruit(con):
+    return SQL
+
+
+@asset(deps=[fruit], kind="view")
+def fruit_view(con):
+    return "SELECT * FROM fruit"
+
+
+defs = Definitions(assets=[fruit, fruit_view])
+"""
+
+
+@pytest.fixture
+def built(tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`fruit` built twice: a profile per build, so its trend has two points."""
+    defs = tmp_path / "fruit_defs.py"
+    defs.write_text(DEFS, encoding="utf-8")
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    for _ in range(2):
+        assert materialize(load_definitions(str(defs)), db=db_path).ok
+    return defs
+
+
+def open_asset(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["asset"] = name
+    at.switch_page("views/graph.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_model_shows_each_column_as_text(built: Path, db_path: Path) -> None:
+    cfg = settings_for(built, db_path)
+    details = asset_model.asset_details(cfg, load_definitions(str(built)), "fruit")
+    view = details.profile
+    assert view is not None and view.error is None
+    rows = view.table.set_index("Column")
+    assert rows.loc["amount", "Nulls"] == "1 (25.0%)"
+    assert rows.loc["amount", "Quartiles"] == "3 / 4.5 / 7.5"  # approx_quantile interpolates
+    assert rows.loc["day", "Min"] == "2024-01-02"
+    assert rows.loc[HOSTILE, "Length"] == "3–5, avg 4"
+    assert rows.loc["colour", "Top values"] == "red (3), green (1)"
+    assert view.note.startswith("Profile of run 2 (4 rows), computed in")
+    assert set(view.trend["column"]) == {"n", "amount"}
+    assert sorted(view.trend["run_id"].unique()) == [1, 2]
+
+
+def test_the_asset_details_show_the_profile(built: Path) -> None:
+    at = open_asset("fruit")
+    assert [t.label for t in at.tabs][:5] == ["Preview", "Schema", "Profile", "History", "Checks"]
+    [table] = [d.value for d in at.dataframe if "Top values" in d.value.columns]
+    assert list(table.columns) == asset_model.PROFILE_COLUMNS
+    assert list(table["Column"]) == ["n", "amount", "day", HOSTILE, "colour"]
+    captions = "\n".join(shown(c.value) for c in at.caption)
+    assert "Profile of run 2 (4 rows)" in captions
+    assert "](http" not in "\n".join(c.value for c in at.caption)  # no link is made of data
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    trend = [s for s in specs if "hconcat" in s]
+    assert len(trend) == 1
+    titles = [panel["title"] for panel in trend[0]["hconcat"]]
+    assert titles == ["Mean by run", "Null share by run"]
+
+
+def test_a_view_says_it_is_not_profiled(built: Path) -> None:
+    at = open_asset("fruit_view")
+    assert "Views are not profiled." in "\n".join(shown(c.value) for c in at.caption)
+
+
+def test_the_trend_chart_builds_without_streamlit() -> None:
+    trend = pd.DataFrame(
+        [[1, "Mean", 2.0], [2, "Mean", 3.0], [1, "Null share", 0.0], [2, "Null share", 0.5]],
+        columns=["run_id", "figure", "value"],
+    )
+    spec = charts.profile_trend(trend).to_dict()
+    assert [panel["title"] for panel in spec["hconcat"]] == ["Mean by run", "Null share by run"]
+
+
+def test_the_model_says_why_there_is_no_profile() -> None:
+    months = MonthlyPartitions(start="2024-01-01", end="2024-03-01")
+    defs = Definitions(
+        assets=[
+            asset(lambda con: "SELECT 1 AS n", name="table"),
+            asset(lambda con: "SELECT 1 AS n", name="view", kind="view"),
+            asset(lambda con: "SELECT 1 AS n", name="quiet", profile=False),
+            asset(
+                lambda con, context: "SELECT DATE '2024-01-01' AS month",
+                name="parted",
+                partitions=months,
+                partition_column="month",
+            ),
+        ]
+    )
+    notes = {name: asset_model.profile_view(defs, name, []).note for name in defs.assets}
+    assert notes == {
+        "table": "No profile yet: each build of a table records one.",
+        "view": "Views are not profiled.",
+        "quiet": "Profiling is off for this asset (profile=False).",
+        "parted": "No profile yet: the whole table is profiled once a run's partitions all built.",
+    }
+    failed = Profile(3, "table", 10, error="Binder Error: no avg(MAP)", raw_values=False)
+    view = asset_model.profile_view(defs, "table", [failed])
+    assert view.error == "Binder Error: no avg(MAP)" and view.table.empty
+    assert view.note.startswith("Profile of run 3 (10 rows). No values of the data are kept")

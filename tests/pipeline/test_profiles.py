@@ -1,0 +1,254 @@
+"""Column profiles: recorded after each table build, never able to fail it (pipeline/profiles)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipeline import (
+    AssetContext,
+    CheckResult,
+    Definitions,
+    PartitionRequest,
+    StaticPartitions,
+    asset,
+    asset_check,
+    materialize,
+    profiles,
+    store,
+)
+from pipeline.engine import CancelToken
+from pipeline.states import EventStatus, RunStatus
+
+SMALL = """
+SELECT * FROM (VALUES
+    (1, 2.5::DOUBLE, DATE '2024-01-02', 'apple', 'red'),
+    (2, NULL, DATE '2024-03-01', 'fig', 'red'),
+    (3, 4.5, NULL, NULL, 'green'),
+    (NULL, 8.5, DATE '2024-02-10', 'kiwi', 'red')
+) AS v(n, amount, day, fruit, colour)
+"""
+
+
+def _figures(db: Path, name: str) -> dict[str, dict[str, Any]]:
+    with store.open_store(db) as con:
+        latest = store.asset_profiles(con, name)[0]
+    assert latest.error is None
+    return {column.name: column.figures for column in latest.columns}
+
+
+def test_figures_of_a_small_table(db_path: Path) -> None:
+    result = materialize(Definitions(assets=[asset(lambda con: SMALL, name="fruit")]), db=db_path)
+    assert result.ok
+    figures = _figures(db_path, "fruit")
+    assert figures["n"] == {
+        "nulls": 1,
+        "null_share": 0.25,
+        "distinct": 3,
+        "distinct_exact": True,
+        "min": 1,
+        "max": 3,
+        "mean": 2.0,
+        "stddev": 1.0,
+        "q25": 1,
+        "q50": 2,
+        "q75": 3,
+        "top": [[1, 1], [2, 1], [3, 1]],
+    }
+    amount = figures["amount"]
+    assert (amount["nulls"], amount["min"], amount["max"]) == (1, 2.5, 8.5)
+    assert amount["mean"] == pytest.approx(5.1666, abs=1e-3)
+    assert amount["stddev"] == pytest.approx(3.0550, abs=1e-3)
+    day = figures["day"]
+    assert (day["nulls"], day["min"], day["max"]) == (1, "2024-01-02", "2024-03-01")
+    assert "mean" not in day
+    fruit = figures["fruit"]
+    assert (fruit["min"], fruit["max"]) == ("apple", "kiwi")
+    assert (fruit["min_length"], fruit["max_length"], fruit["avg_length"]) == (3, 5, 4.0)
+    assert figures["colour"]["top"] == [["red", 3], ["green", 1]]
+    assert figures["colour"]["distinct"] == 2
+
+
+def test_top_values_only_for_few_distinct_values(db_path: Path) -> None:
+    sql = "SELECT range AS id, range % 3 AS bucket FROM range(50)"
+    materialize(Definitions(assets=[asset(lambda con: sql, name="many")]), db=db_path)
+    figures = _figures(db_path, "many")
+    assert "top" not in figures["id"]  # 50 distinct values
+    assert figures["bucket"]["top"] == [[0, 17], [1, 17], [2, 16]]
+
+
+def test_distinct_is_approximate_above_the_threshold(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(profiles, "EXACT_DISTINCT_UP_TO", 10)
+    sql = "SELECT range AS id FROM range(1000)"
+    materialize(Definitions(assets=[asset(lambda con: sql, name="ids")]), db=db_path)
+    figures = _figures(db_path, "ids")["id"]
+    assert figures["distinct_exact"] is False
+    assert figures["distinct"] == pytest.approx(1000, rel=0.1)
+
+
+def test_views_and_profile_false_record_nothing(db_path: Path) -> None:
+    defs = Definitions(
+        assets=[
+            asset(lambda con: SMALL, name="quiet", profile=False),
+            asset(lambda con: SMALL, name="shown", kind="view"),
+        ]
+    )
+    assert materialize(defs, db=db_path).ok
+    with store.open_store(db_path) as con:
+        assert store.asset_profiles(con, "quiet") == []
+        assert store.asset_profiles(con, "shown") == []
+
+
+def _keeps_nothing(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    return CheckResult(passed=True)
+
+
+@pytest.mark.parametrize("where", ["check", "definitions"])
+def test_sample_size_zero_keeps_no_raw_values(db_path: Path, where: str) -> None:
+    fruit = asset(lambda con: SMALL, name="fruit")
+    check = asset_check(_keeps_nothing, asset=fruit, sample_size=0 if where == "check" else None)
+    size = 0 if where == "definitions" else 20
+    defs = Definitions(assets=[fruit], checks=[check], failing_sample_size=size)
+    assert materialize(defs, db=db_path).ok
+    with store.open_store(db_path) as con:
+        latest = store.asset_profiles(con, "fruit")[0]
+    assert latest.raw_values is False
+    figures = {column.name: column.figures for column in latest.columns}
+    assert not any("top" in f for f in figures.values())
+    assert "min" not in figures["fruit"] and "max" not in figures["fruit"]
+    assert figures["fruit"]["max_length"] == 5  # figures about values, not values, are kept
+    assert (figures["n"]["min"], figures["day"]["max"]) == (1, "2024-03-01")
+
+
+def test_a_profile_failure_does_not_fail_the_build(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # avg() of a MAP column does not bind: as if DuckDB could not aggregate a column's type.
+    monkeypatch.setattr(profiles, "column_kind", lambda type_name: "number")
+    sql = "SELECT 1 AS n, MAP {'a': 1} AS m"
+    result = materialize(Definitions(assets=[asset(lambda con: sql, name="odd")]), db=db_path)
+    assert result.ok
+    assert result.assets["odd"].status == EventStatus.MATERIALIZED
+    with duckdb.connect(str(db_path)) as con:
+        assert con.execute("SELECT n FROM odd").fetchall() == [(1,)]
+    with store.open_store(db_path) as con:
+        [profile] = store.asset_profiles(con, "odd")
+        assert store.catalog(con)["odd"].row_count == 1
+    assert profile.columns == []
+    assert profile.error is not None and "avg" in profile.error
+
+
+def test_cheap_builds_sharing_a_transaction_are_profiled(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSETBOARD_BATCH_BELOW", "60")  # both are batched from the 2nd run on
+    defs = Definitions(
+        assets=[
+            asset(lambda con: "SELECT 1 AS one", name="first"),
+            asset(lambda con: "SELECT 2 AS two", name="second"),
+        ]
+    )
+    materialize(defs, db=db_path)
+    run = materialize(defs, db=db_path)
+    with store.open_store(db_path) as con:
+        for name in ("first", "second"):
+            latest = store.asset_profiles(con, name)[0]
+            assert (latest.run_id, latest.row_count, latest.error) == (run.run_id, 1, None)
+
+
+def test_recent_profiles_newest_first(db_path: Path) -> None:
+    defs = Definitions(assets=[asset(lambda con: SMALL, name="fruit")])
+    runs = [materialize(defs, db=db_path).run_id for _ in range(3)]
+    with store.open_store(db_path) as con:
+        assert [p.run_id for p in store.asset_profiles(con, "fruit")] == runs[::-1]
+        assert [p.run_id for p in store.asset_profiles(con, "fruit", limit=2)] == runs[:0:-1]
+
+
+def test_a_version_2_history_is_read_as_it_is_then_migrated(db_path: Path) -> None:
+    defs = Definitions(assets=[asset(lambda con: SMALL, name="fruit")])
+    first = materialize(defs, db=db_path)
+    history = store.history_path(db_path)
+    with sqlite3.connect(history) as con:  # what version 2 wrote: no profile tables
+        con.execute("DROP TABLE profile_columns")
+        con.execute("DROP TABLE profiles")
+        con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+
+    with store.open_store(db_path) as con:  # readers read it as it is and change nothing
+        assert store.asset_profiles(con, "fruit") == []
+        assert store.list_runs(con)[0].run_id == first.run_id
+    assert _version_and_tables(history) == ("2", set())
+
+    second = materialize(defs, db=db_path)  # a run migrates it
+    assert second.run.status == RunStatus.SUCCESS
+    assert _version_and_tables(history) == ("3", {"profiles", "profile_columns"})
+    with store.open_store(db_path) as con:
+        assert [p.run_id for p in store.asset_profiles(con, "fruit")] == [second.run_id]
+        assert [r.run_id for r in store.list_runs(con)] == [second.run_id, first.run_id]
+
+
+def _version_and_tables(history: Path) -> tuple[str, set[str]]:
+    con = sqlite3.connect(history)
+    try:
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        tables = con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'profile%'"
+        ).fetchall()
+    finally:
+        con.close()
+    return version[0], {name for (name,) in tables}
+
+
+def _parted(con: duckdb.DuckDBPyConnection, context: AssetContext) -> str:
+    rows = {"a": 3, "b": 2}[context.partition_key or ""]
+    return f"SELECT '{context.partition_key}' AS k, range AS n FROM range({rows})"
+
+
+def _whole(con: duckdb.DuckDBPyConnection) -> CheckResult:
+    return CheckResult(passed=True)
+
+
+def test_a_partitioned_table_is_profiled_whole_after_its_partitions(db_path: Path) -> None:
+    parted = asset(
+        _parted, name="parted", partitions=StaticPartitions(["a", "b"]), partition_column="k"
+    )
+    whole = asset_check(_whole, asset=parted, per_partition=False)
+    defs = Definitions(assets=[parted], checks=[whole])
+    first = materialize(defs, db=db_path)
+    assert first.ok and [c.check_name for c in first.checks] == ["_whole"]
+    again = materialize(defs, db=db_path, partitions=PartitionRequest(["b"]))
+    assert again.ok
+    with store.open_store(db_path) as con:
+        profiles_seen = store.asset_profiles(con, "parted")
+    assert [p.run_id for p in profiles_seen] == [again.run_id, first.run_id]
+    latest = profiles_seen[0]
+    assert latest.row_count == 5  # the whole table, not the one partition rebuilt
+    figures = {column.name: column.figures for column in latest.columns}
+    assert figures["k"]["top"] == [["a", 3], ["b", 2]]
+    assert (figures["n"]["min"], figures["n"]["max"]) == (0, 2)
+
+
+def test_a_cancel_during_the_profile_keeps_the_build(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = CancelToken()
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        token.cancel("a test")  # as Ctrl-C while the profile query runs
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(profiles, "profile_table", interrupted)
+    defs = Definitions(assets=[asset(lambda con: SMALL, name="fruit")])
+    result = materialize(defs, db=db_path, cancel=token)
+    assert result.run.status == RunStatus.CANCELLED
+    assert result.assets["fruit"].status == EventStatus.MATERIALIZED
+    with store.open_store(db_path) as con:
+        [profile] = store.asset_profiles(con, "fruit")
+        assert store.catalog(con)["fruit"].row_count == 4
+    assert profile.error is not None and "Interrupted" in profile.error
