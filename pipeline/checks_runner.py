@@ -17,7 +17,7 @@ import duckdb
 
 from pipeline import faults
 from pipeline.builder import error_text
-from pipeline.definitions import SEVERITIES, AssetContext, CheckDef, CheckResult, Definitions
+from pipeline.definitions import SEVERITIES, AssetContext, CheckDef, Definitions
 from pipeline.errors import PipelineError
 from pipeline.partitions import TimeWindow
 from pipeline.states import CheckOutcome, NotRunReason
@@ -117,11 +117,6 @@ def run_check(
             scope.window if scope else None,
         )
         result = check.run(cursor, context)
-        if not isinstance(result, CheckResult):
-            raise PipelineError(
-                f"check '{check.key}' returned {type(result).__name__};"
-                " return CheckResult(passed=..., metadata={...})"
-            )
         passed = bool(result.passed)
         returned = result.severity.lower() if isinstance(result.severity, str) else result.severity
         if returned not in (None, *SEVERITIES):

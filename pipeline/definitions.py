@@ -16,13 +16,13 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any, Literal
 
-from pipeline.errors import DefinitionError, SelectionError
+from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
 from pipeline.partitions import BackfillPolicy, Partitions, TimeWindow
 from pipeline.states import CheckKey
@@ -65,6 +65,11 @@ class AssetDef:
     def build(self, con: Any, context: AssetContext) -> Any:
         """Call the function the way it was written: with or without `context`."""
         return self.fn(con, context) if self.takes_context else self.fn(con)
+
+    def __call__(self, con: Any, context: AssetContext | None = None) -> Any:
+        """What the function returns, for unit tests: `my_asset(con)`; a function written
+        `fn(con, context)` gets `context` or a bare one naming this asset."""
+        return self.build(con, context or AssetContext(self.name))
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,14 @@ class CheckDef:
     takes_context: bool = False  # fn(con, context)
 
     def run(self, con: Any, context: AssetContext) -> CheckResult:
-        return self.fn(con, context) if self.takes_context else self.fn(con)
+        """The function's one CheckResult (a PipelineError when it reports none or several)."""
+        returned = self.fn(con, context) if self.takes_context else self.fn(con)
+        return single_result(self.key, returned)
+
+    def __call__(self, con: Any, context: AssetContext | None = None) -> CheckResult:
+        """The check's CheckResult, for unit tests: `my_check(con)`; a function written
+        `fn(con, context)` gets `context` or a bare one naming this check's asset."""
+        return self.run(con, context or AssetContext(self.asset))
 
     @property
     def key(self) -> str:
@@ -141,6 +153,26 @@ class CheckDef:
     def check_key(self) -> CheckKey:
         """The pair itself, for code that must not split 'asset.check' text on a dot."""
         return CheckKey(self.asset, self.name)
+
+
+def single_result(key: str, returned: object) -> CheckResult:
+    """The CheckResult a plain check returned or yielded; a PipelineError otherwise."""
+    if isinstance(returned, CheckResult):
+        return returned
+    if isinstance(returned, Iterator | list | tuple):
+        results = list(returned)
+        if len(results) == 1 and isinstance(results[0], CheckResult):
+            return results[0]
+        if len(results) > 1:
+            raise PipelineError(
+                f"check '{key}' reported {len(results)} results; a check reports one. To report"
+                " several checks from one function, declare them with"
+                " @multi_asset_check(specs=[AssetCheckSpec(...), ...])"
+            )
+    shown = "no CheckResult" if returned is None else type(returned).__name__
+    raise PipelineError(
+        f"check '{key}' returned {shown}; return CheckResult(passed=..., metadata={{...}})"
+    )
 
 
 @dataclass(frozen=True, order=True)
@@ -260,7 +292,7 @@ def _partition_problems(
     return []
 
 
-def _takes_context(name: str, func: Callable[..., Any]) -> bool:
+def _takes_context(name: str, func: Callable[..., Any], what: str = "asset") -> bool:
     """Whether `func` is written `fn(con, context)`: a second parameter without a default, or
     one named `context` (`lambda con, i=i: ...` keeps its `i`). One taking nothing is refused."""
     if inspect.isfunction(func):  # read from the code object: inspect.signature is 20x slower
@@ -280,8 +312,14 @@ def _takes_context(name: str, func: Callable[..., Any]) -> bool:
         second = positional[1].name if count >= 2 else None
         second_required = count >= 2 and positional[1].default is positional[1].empty
     if not count and not takes_varargs:
+        shown = getattr(func, "__name__", "")
+        shown = shown if shown.isidentifier() else "fn"
         raise DefinitionError(
-            [f"asset '{name}' is a function of no arguments: write it fn(con) or fn(con, context)"]
+            [
+                f"{what} '{name}' is a function of no arguments: the engine passes it a"
+                f" DuckDB connection, so write it `def {shown}(con):` (or"
+                f" `def {shown}(con, context):` to read the run's context)"
+            ]
         )
     return second is not None and (second_required or second == "context")
 
@@ -325,7 +363,7 @@ def asset_check(
             sample_size=sample_size,
             additional_deps=tuple(_asset_name(dep) for dep in additional_deps),
             per_partition=per_partition,
-            takes_context=_takes_context(name or func.__name__, func),
+            takes_context=_takes_context(name or func.__name__, func, "check"),
         )
 
     return wrap(fn) if fn is not None else wrap
