@@ -112,6 +112,10 @@ class CheckResult:
     # How many rows failing_rows_sql selects, when the check counted them already: the engine
     # then only fetches the sample (a second count of 10 M rows is not free).
     failing_count: int | None = None
+    # Which check of a @multi_asset_check this result is for (its spec's name), and, when the
+    # function checks several assets with specs of one name, which asset's.
+    check_name: str | None = None
+    asset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,13 @@ class CheckDef:
     # (False: once on the whole table, after the run's partitions).
     per_partition: bool = True
     takes_context: bool = False  # fn(con, context)
+    # Set on each check of a @multi_asset_check: the function reporting it with its siblings.
+    multi: MultiCheckDef | None = field(default=None, repr=False, compare=False)
 
     def run(self, con: Any, context: AssetContext) -> CheckResult:
         """The function's one CheckResult (a PipelineError when it reports none or several)."""
+        if self.multi is not None:
+            return self.multi.result_for(self, self.multi.results(con, context))
         returned = self.fn(con, context) if self.takes_context else self.fn(con)
         return single_result(self.key, returned)
 
@@ -173,6 +181,159 @@ def single_result(key: str, returned: object) -> CheckResult:
     raise PipelineError(
         f"check '{key}' returned {shown}; return CheckResult(passed=..., metadata={{...}})"
     )
+
+
+@dataclass(frozen=True)
+class AssetCheckSpec:
+    """One check a @multi_asset_check function reports, as Dagster's AssetCheckSpec: its name,
+    its asset, and how a failure counts (the same options as @asset_check)."""
+
+    name: str
+    asset: str | AssetDef
+    severity: Severity | str = "error"
+    blocking: bool = False
+    description: str | None = None
+    additional_deps: Iterable[str | AssetDef] = ()
+    sample_size: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class MultiCheckDef:
+    """Several checks reported by one function: `checks` holds one CheckDef per spec, each
+    selected, run, recorded and blocking on its own; the function runs once for those of them
+    run together (the checks of one asset)."""
+
+    name: str
+    fn: Callable[..., Any] = field(repr=False)
+    specs: tuple[AssetCheckSpec, ...]
+    takes_context: bool = False
+
+    @functools.cached_property
+    def checks(self) -> tuple[CheckDef, ...]:
+        return tuple(
+            asset_check(
+                self.fn,
+                asset=spec.asset,
+                name=spec.name,
+                severity=spec.severity,
+                blocking=spec.blocking,
+                description=spec.description,
+                sample_size=spec.sample_size,
+                additional_deps=spec.additional_deps,
+                _multi=self,
+            )
+            for spec in self.specs
+        )
+
+    def results(self, con: Any, context: AssetContext) -> list[CheckResult]:
+        """Every CheckResult the function returned or yielded."""
+        returned = self.fn(con, context) if self.takes_context else self.fn(con)
+        results = list(returned) if isinstance(returned, Iterator | list | tuple) else [returned]
+        for result in results:
+            if not isinstance(result, CheckResult):
+                shown = "None" if result is None else type(result).__name__
+                raise PipelineError(
+                    f"multi_asset_check '{self.name}' reported {shown}; return or yield"
+                    " CheckResult(check_name=..., passed=...) for each of its checks"
+                )
+        return results
+
+    def by_key(self, results: Iterable[CheckResult]) -> dict[str, CheckResult]:
+        """The results by the key of the check each names; a PipelineError when one names
+        none of the checks, two checks, or a check already reported."""
+        found: dict[str, CheckResult] = {}
+        for result in results:
+            check = self._check_of(result)
+            if check.key in found:
+                raise PipelineError(
+                    f"multi_asset_check '{self.name}' reported check '{check.key}' twice;"
+                    " report each check once"
+                )
+            found[check.key] = result
+        return found
+
+    def result_for(self, check: CheckDef, results: Iterable[CheckResult]) -> CheckResult:
+        """The result reporting `check`; a PipelineError when the function left it out."""
+        found = self.by_key(results)
+        if check.key not in found:
+            raise PipelineError(self.missing(check))
+        return found[check.key]
+
+    def missing(self, check: CheckDef) -> str:
+        return (
+            f"multi_asset_check '{self.name}' did not report check '{check.key}': return or"
+            f" yield CheckResult(check_name={check.name!r}, passed=...) for it"
+        )
+
+    def _check_of(self, result: CheckResult) -> CheckDef:
+        if result.check_name is None and len(self.checks) > 1:
+            raise PipelineError(
+                f"multi_asset_check '{self.name}' reported a CheckResult without check_name;"
+                f" name one of its checks: {self._known()}"
+            )
+        found = [
+            check
+            for check in self.checks
+            if result.check_name in (None, check.name) and result.asset in (None, check.asset)
+        ]
+        if len(found) == 1:
+            return found[0]
+        label = ".".join(filter(None, (result.asset, result.check_name)))
+        if found:
+            raise PipelineError(
+                f"multi_asset_check '{self.name}' reported check '{label}', which names"
+                f" {len(found)} of its checks: add asset= to the CheckResult ({self._known()})"
+            )
+        raise PipelineError(
+            f"multi_asset_check '{self.name}' reported check '{label}', which is none of its"
+            f" checks: {self._known()}{suggest(label, [c.name for c in self.checks])}"
+        )
+
+    def _known(self) -> str:
+        return ", ".join(sorted(check.key for check in self.checks))
+
+    def __call__(self, con: Any, context: AssetContext | None = None) -> list[CheckResult]:
+        """Every result the function reports, for unit tests: `my_checks(con)`."""
+        return self.results(con, context or AssetContext(_asset_name(self.specs[0].asset)))
+
+
+def multi_asset_check(
+    fn: Callable[..., Any] | None = None,
+    *,
+    specs: Iterable[AssetCheckSpec],
+    name: str | None = None,
+) -> Any:
+    """Declare several checks reported by one function, `fn(con)` or `fn(con, context)`, which
+    returns or yields one `CheckResult(check_name=..., passed=...)` per spec.
+
+    Each spec is a check of its own, as if declared with @asset_check: a spec the function does
+    not report is recorded as an error, and so are all of them when it reports an unknown one.
+    """
+
+    def wrap(func: Callable[..., Any]) -> MultiCheckDef:
+        label = name or str(getattr(func, "__name__", "multi_asset_check"))
+        listed = list(specs)
+        problems = [
+            f"multi_asset_check '{label}': {spec!r} is not an AssetCheckSpec"
+            for spec in listed
+            if not isinstance(spec, AssetCheckSpec)
+        ]
+        if not listed:
+            problems.append(
+                f"multi_asset_check '{label}' has no specs: give"
+                ' specs=[AssetCheckSpec("name", asset="...")]'
+            )
+        if problems:
+            raise DefinitionError(problems)
+        multi = MultiCheckDef(label, func, tuple(listed), _takes_context(label, func, "check"))
+        keys = Counter(check.key for check in multi.checks)
+        if repeated := sorted(key for key, count in keys.items() if count > 1):
+            raise DefinitionError(
+                [f"multi_asset_check '{label}' has two specs named '{key}'" for key in repeated]
+            )
+        return multi
+
+    return wrap(fn) if fn is not None else wrap
 
 
 @dataclass(frozen=True, order=True)
@@ -335,6 +496,7 @@ def asset_check(
     sample_size: int | None = None,
     additional_deps: Iterable[str | AssetDef] = (),
     per_partition: bool = True,
+    _multi: MultiCheckDef | None = None,
 ) -> Any:
     """Declare a check on `asset`, run by the engine right after the asset is built, as
     `fn(con)` or `fn(con, context)`.
@@ -364,6 +526,7 @@ def asset_check(
             additional_deps=tuple(_asset_name(dep) for dep in additional_deps),
             per_partition=per_partition,
             takes_context=_takes_context(name or func.__name__, func, "check"),
+            multi=_multi,
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -375,14 +538,14 @@ class Definitions:
     def __init__(
         self,
         assets: Iterable[AssetDef] = (),
-        checks: Iterable[CheckDef] = (),
+        checks: Iterable[CheckDef | MultiCheckDef] = (),
         *,
         failing_sample_size: int = 20,
     ) -> None:
         self.assets: dict[str, AssetDef] = {}
         self.checks: list[CheckDef] = []
         self.failing_sample_size = failing_sample_size
-        problems = self._collect(list(assets), list(checks))
+        problems = self._collect(list(assets), _each_check(checks))
         deps = {name: [d for d in a.deps if d in self.assets] for name, a in self.assets.items()}
         try:
             graphlib.TopologicalSorter(deps).prepare()
@@ -452,7 +615,9 @@ class Definitions:
         problems = []
         for item in [*assets, *checks]:
             if not isinstance(item, AssetDef | CheckDef):
-                problems.append(f"{item!r} is not an @asset or @asset_check definition")
+                problems.append(
+                    f"{item!r} is not an @asset, @asset_check or @multi_asset_check definition"
+                )
         assets = [a for a in assets if isinstance(a, AssetDef)]
         checks = [c for c in checks if isinstance(c, CheckDef)]
         for name, count in Counter(a.name for a in assets).items():
@@ -492,6 +657,15 @@ class Definitions:
 
     def checks_for(self, asset_name: str) -> list[CheckDef]:
         return [check for check in self.checks if check.asset == asset_name]
+
+
+def _each_check(checks: Iterable[Any]) -> list[Any]:
+    """The checks given, each @multi_asset_check replaced by the checks of its specs."""
+    return [
+        check
+        for item in checks
+        for check in (item.checks if isinstance(item, MultiCheckDef) else (item,))
+    ]
 
 
 def _name_problems(assets: list[AssetDef]) -> list[str]:
@@ -541,7 +715,9 @@ def load_definitions(target: str, *, reload: bool = False) -> Definitions:
                 " define one of them"
             ]
         )
-    return Definitions(assets=assets, checks=[m for m in members if isinstance(m, CheckDef)])
+    return Definitions(
+        assets=assets, checks=[m for m in members if isinstance(m, CheckDef | MultiCheckDef)]
+    )
 
 
 def file_module_name(path: Path) -> str:
