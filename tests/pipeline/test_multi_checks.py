@@ -2,6 +2,7 @@
 callable in unit tests, functions of no arguments refused when defined, and default code
 versions that follow the values a factory closes over."""
 
+import os
 import subprocess
 import sys
 
@@ -327,3 +328,83 @@ def test_the_loader_collects_a_multi_asset_check_from_a_module(tmp_path):
         "    return []\n"
     )
     assert [c.key for c in load_definitions(str(module)).checks] == ["t.a", "t.b"]
+
+
+# Default code versions follow the values a factory closes over.
+
+
+def _sql_asset(sql, name="made"):
+    """A user's factory: the SQL lives in the closure, not in the source."""
+    return asset(lambda con: sql, name=name)
+
+
+def test_a_factory_check_differing_only_in_a_parameter_has_another_code_version():
+    assert checks.row_count("t", min=1).code_version != checks.row_count("t", min=5).code_version
+    assert checks.row_count("t", min=1).code_version == checks.row_count("t", min=1).code_version
+    one, other = checks.not_null("t", "a"), checks.not_null("t", "b")
+    assert one.code_version != other.code_version
+    assert checks.not_null("t", "a").code_version == one.code_version
+
+
+def test_an_asset_from_a_users_factory_changes_version_with_the_sql_it_closes_over():
+    assert _sql_asset("SELECT 1").code_version != _sql_asset("SELECT 2").code_version
+    assert _sql_asset("SELECT 1").code_version == _sql_asset("SELECT 1").code_version
+
+
+def test_defaults_count_like_closed_over_values():
+    first = asset(lambda con, sql="SELECT 1": sql, name="d")
+    second = asset(lambda con, sql="SELECT 2": sql, name="d")
+    assert first.code_version != second.code_version
+
+
+def test_a_function_closing_over_nothing_keeps_its_source_hash():
+    from pipeline.definitions import _code_hash
+
+    def plain(con):
+        return "SELECT 1"
+
+    assert asset(plain).code_version == _code_hash(plain.__code__)
+
+
+def test_an_object_that_is_not_a_plain_value_counts_by_its_type_only():
+    class Opaque:
+        pass
+
+    def made(value):
+        return asset(lambda con: value, name="o")
+
+    assert made(Opaque()).code_version == made(Opaque()).code_version
+
+
+def test_code_versions_are_the_same_in_every_process(tmp_path):
+    script = (
+        "from pipeline import asset, checks\n"
+        "def made(sql, keys):\n"
+        "    return asset(lambda con: (sql, keys), name='m')\n"
+        "print(checks.accepted_values('t', 'c', ['x', 'y']).code_version,"
+        " checks.row_count('t', min=3).code_version,"
+        " made('SELECT 1', frozenset({'a', 'b', 'c', 'd'})).code_version)\n"
+    )
+
+    def versions(seed):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        ran = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        )
+        return ran.stdout
+
+    assert versions("1") == versions("2")
+
+
+def test_changing_the_sql_a_factory_closes_over_marks_the_asset_stale(db_path):
+    from pipeline import store
+    from pipeline.status import asset_statuses
+
+    materialize(Definitions([_sql_asset("SELECT 1 AS n")]), db=db_path)
+    for sql, health in [("SELECT 1 AS n", "fresh"), ("SELECT 2 AS n", "stale")]:
+        with store.open_store(db_path) as con:
+            state = asset_statuses(Definitions([_sql_asset(sql)]), con)["made"]
+        assert (state.status, state.stale_reason) == (
+            health,
+            None if health == "fresh" else "its code changed since it was built",
+        )
