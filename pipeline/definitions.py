@@ -17,7 +17,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -175,6 +175,8 @@ def single_result(key: str, returned: object) -> CheckResult:
         results = list(returned)
         if len(results) == 1 and isinstance(results[0], CheckResult):
             return results[0]
+        if not results:
+            raise PipelineError(f"check '{key}' reported no CheckResult; return one")
         if len(results) > 1:
             raise PipelineError(
                 f"check '{key}' reported {len(results)} results; a check reports one. To report"
@@ -215,16 +217,18 @@ class MultiCheckDef:
     @functools.cached_property
     def checks(self) -> tuple[CheckDef, ...]:
         return tuple(
-            asset_check(
-                self.fn,
-                asset=spec.asset,
-                name=spec.name,
-                severity=spec.severity,
-                blocking=spec.blocking,
-                description=spec.description,
-                sample_size=spec.sample_size,
-                additional_deps=spec.additional_deps,
-                _multi=self,
+            replace(
+                asset_check(
+                    self.fn,
+                    asset=spec.asset,
+                    name=spec.name,
+                    severity=spec.severity,
+                    blocking=spec.blocking,
+                    description=spec.description,
+                    sample_size=spec.sample_size,
+                    additional_deps=spec.additional_deps,
+                ),
+                multi=self,
             )
             for spec in self.specs
         )
@@ -555,7 +559,6 @@ def asset_check(
     sample_size: int | None = None,
     additional_deps: Iterable[str | AssetDef] = (),
     per_partition: bool = True,
-    _multi: MultiCheckDef | None = None,
 ) -> Any:
     """Declare a check on `asset`, run by the engine right after the asset is built, as
     `fn(con)` or `fn(con, context)`.
@@ -586,7 +589,6 @@ def asset_check(
             per_partition=per_partition,
             takes_context=_takes_context(name or func.__name__, func, "check"),
             code_version=source_hash(func),
-            multi=_multi,
         )
 
     return wrap(fn) if fn is not None else wrap

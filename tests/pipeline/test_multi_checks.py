@@ -408,3 +408,12 @@ def test_changing_the_sql_a_factory_closes_over_marks_the_asset_stale(db_path):
             health,
             None if health == "fresh" else "its code changed since it was built",
         )
+
+
+def test_a_plain_check_reporting_nothing_says_so(con):
+    @asset_check(asset="t")
+    def silent(con):
+        yield from ()
+
+    with pytest.raises(PipelineError, match=r"check 't.silent' reported no CheckResult"):
+        silent(con)
