@@ -417,3 +417,29 @@ def test_a_plain_check_reporting_nothing_says_so(con):
 
     with pytest.raises(PipelineError, match=r"check 't.silent' reported no CheckResult"):
         silent(con)
+
+
+def test_specs_on_two_assets_each_run_after_their_own_asset(db_path):
+    calls = []
+
+    @asset
+    def a(con):
+        return "SELECT 1 AS x"
+
+    @asset
+    def b(con):
+        return "SELECT 2 AS x"
+
+    @multi_asset_check(specs=[AssetCheckSpec("one", asset=a), AssetCheckSpec("one", asset=b)])
+    def both(con, context):
+        calls.append(context.asset)
+        for name in ("a", "b"):
+            x = con.execute(f"SELECT x FROM {name}").fetchone()[0]
+            yield CheckResult(check_name="one", asset=name, passed=x == 1)
+
+    result = materialize(Definitions([a, b], [both]), db=db_path, max_workers=1)
+    assert sorted(calls) == ["a", "b"]
+    assert [(r.key, r.outcome) for r in sorted(result.checks, key=lambda r: r.key)] == [
+        ("a.one", CheckOutcome.PASSED),
+        ("b.one", CheckOutcome.FAILED),
+    ]
