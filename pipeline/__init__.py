@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 from pipeline.definitions import (
+    AssetCheckSpec,
     AssetContext,
     AssetDef,
     CheckDef,
@@ -11,6 +12,7 @@ from pipeline.definitions import (
     asset,
     asset_check,
     load_definitions,
+    multi_asset_check,
 )
 from pipeline.errors import (
     AssetFailure,
@@ -49,6 +51,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AssetCheckSpec",
     "AssetContext",
     "AssetDef",
     "AssetFailure",
@@ -73,6 +76,7 @@ __all__ = [
     "asset_check",
     "load_definitions",
     "materialize",
+    "multi_asset_check",
     "run_checks",
     "select",
 ]

@@ -73,14 +73,25 @@ def run_asset_checks(
 
     Once `stop` is set the remaining checks are recorded as not run.
     """
+    checks = list(checks)
     records = []
+    done: dict[str, CheckRecord] = {}  # checks already run with a sibling of their multi-check
     for check in checks:
+        if check.key in done:
+            records.append(done.pop(check.key))
+            continue
         if stop is not None and stop.is_set():
             records += skipped_checks([check], run_id, NotRunReason.RUN_STOPPED)
             continue
-        size = defs.failing_sample_size if check.sample_size is None else check.sample_size
+        together = [c for c in checks if c.multi is check.multi] if check.multi else [check]
+        sizes = [
+            defs.failing_sample_size if c.sample_size is None else c.sample_size for c in together
+        ]
         faults.pause("check-running", check.key, stop)
-        record = run_check(check, cursor, run_id, size, scope)
+        done.update(
+            (record.key, record) for record in run_together(together, cursor, run_id, sizes, scope)
+        )
+        record = done.pop(check.key)
         if stop is not None and stop.is_set() and record.outcome == CheckOutcome.ERROR:
             record = skipped_checks([check], run_id, NotRunReason.RUN_STOPPED)[0]
         records.append(record)
@@ -103,58 +114,95 @@ def run_check(
     sample_size: int,
     scope: Scope | None = None,
 ) -> CheckRecord:
-    record = _record(check, run_id, CheckOutcome.ERROR)
-    record.started_at = utcnow()
+    return run_together([check], cursor, run_id, [sample_size], scope)[0]
+
+
+def run_together(
+    checks: list[CheckDef],
+    cursor: duckdb.DuckDBPyConnection,
+    run_id: int,
+    sample_sizes: list[int],
+    scope: Scope | None = None,
+) -> list[CheckRecord]:
+    """Run one check, or checks of one @multi_asset_check (its function called once), and
+    record each on its own; one transaction, rolled back."""
+    records = [_record(check, run_id, CheckOutcome.ERROR) for check in checks]
+    started_at = utcnow()
     started = time.perf_counter()
     cursor.execute("BEGIN TRANSACTION")
     try:
         if scope is not None:
             cursor.execute(scope.view_sql)
         context = AssetContext(
-            check.asset,
+            checks[0].asset,
             run_id,
             scope.key if scope else None,
             scope.window if scope else None,
         )
-        result = check.run(cursor, context)
-        if not isinstance(result, CheckResult):
-            raise PipelineError(
-                f"check '{check.key}' returned {type(result).__name__};"
-                " return CheckResult(passed=..., metadata={...})"
-            )
-        passed = bool(result.passed)
-        returned = result.severity.lower() if isinstance(result.severity, str) else result.severity
-        if returned not in (None, *SEVERITIES):
-            raise PipelineError(
-                f"check '{check.key}' returned severity {result.severity!r}; use error or warn"
-            )
-        record.severity = returned or check.severity
-        if passed:
-            record.outcome = CheckOutcome.PASSED
-        else:
-            record.outcome = (
-                CheckOutcome.WARNED if record.severity == "warn" else CheckOutcome.FAILED
-            )
-        record.metadata = dict(result.metadata)
-        record.observed_value = result.observed_value
-        record.threshold = result.threshold
-        record.sql = result.failing_rows_sql
-        if result.failing_rows_sql and not passed:
-            record.failing_count, record.failing_sample = failing_rows(
-                cursor,
-                result.failing_rows_sql,
-                sample_size,
-                result.failing_rows_params,
-                known_count=result.failing_count,
-            )
+        results = _results(checks, cursor, context)
+        for check, record, size, result in zip(checks, records, sample_sizes, results, strict=True):
+            try:
+                if isinstance(result, Exception):
+                    raise result
+                _judge(check, record, result, cursor, size)
+            except Exception as exc:
+                record.outcome = CheckOutcome.ERROR
+                record.error = error_text(exc)
     except Exception as exc:
-        record.outcome = CheckOutcome.ERROR
-        record.error = error_text(exc)
+        for record in records:
+            record.outcome = CheckOutcome.ERROR
+            record.error = error_text(exc)
     finally:
         with suppress(duckdb.Error):
             cursor.execute("ROLLBACK")
-    record.duration_s = time.perf_counter() - started
-    return record
+    for record in records:
+        record.started_at = started_at
+        record.duration_s = time.perf_counter() - started
+    return records
+
+
+def _results(
+    checks: list[CheckDef], cursor: duckdb.DuckDBPyConnection, context: AssetContext
+) -> list[CheckResult | PipelineError]:
+    """Each check's result, or the error saying why its multi-check function left it out."""
+    multi = checks[0].multi
+    if multi is None:
+        return [checks[0].run(cursor, context)]
+    found = multi.by_key(multi.results(cursor, context))
+    return [found.get(check.key) or PipelineError(multi.missing(check)) for check in checks]
+
+
+def _judge(
+    check: CheckDef,
+    record: CheckRecord,
+    result: CheckResult,
+    cursor: duckdb.DuckDBPyConnection,
+    sample_size: int,
+) -> None:
+    """Fill `record` from `result`: the outcome by severity, the explanation, failing rows."""
+    passed = bool(result.passed)
+    returned = result.severity.lower() if isinstance(result.severity, str) else result.severity
+    if returned not in (None, *SEVERITIES):
+        raise PipelineError(
+            f"check '{check.key}' returned severity {result.severity!r}; use error or warn"
+        )
+    record.severity = returned or check.severity
+    if passed:
+        record.outcome = CheckOutcome.PASSED
+    else:
+        record.outcome = CheckOutcome.WARNED if record.severity == "warn" else CheckOutcome.FAILED
+    record.metadata = dict(result.metadata)
+    record.observed_value = result.observed_value
+    record.threshold = result.threshold
+    record.sql = result.failing_rows_sql
+    if result.failing_rows_sql and not passed:
+        record.failing_count, record.failing_sample = failing_rows(
+            cursor,
+            result.failing_rows_sql,
+            sample_size,
+            result.failing_rows_params,
+            known_count=result.failing_count,
+        )
 
 
 def failing_rows(

@@ -16,13 +16,16 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import date, time, timedelta
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any, Literal
 
-from pipeline.errors import DefinitionError, SelectionError
+from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
 from pipeline.partitions import BackfillPolicy, Partitions, TimeWindow
 from pipeline.states import CheckKey
@@ -67,6 +70,11 @@ class AssetDef:
         """Call the function the way it was written: with or without `context`."""
         return self.fn(con, context) if self.takes_context else self.fn(con)
 
+    def __call__(self, con: Any, context: AssetContext | None = None) -> Any:
+        """What the function returns, for unit tests: `my_asset(con)`; a function written
+        `fn(con, context)` gets `context` or a bare one naming this asset."""
+        return self.build(con, context or AssetContext(self.name))
+
 
 @dataclass(frozen=True)
 class AssetContext:
@@ -108,6 +116,10 @@ class CheckResult:
     # How many rows failing_rows_sql selects, when the check counted them already: the engine
     # then only fetches the sample (a second count of 10 M rows is not free).
     failing_count: int | None = None
+    # Which check of a @multi_asset_check this result is for (its spec's name), and, when the
+    # function checks several assets with specs of one name, which asset's.
+    check_name: str | None = None
+    asset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,9 +141,21 @@ class CheckDef:
     # (False: once on the whole table, after the run's partitions).
     per_partition: bool = True
     takes_context: bool = False  # fn(con, context)
+    code_version: str = ""  # a hash of the function's source and the values it closes over
+    # Set on each check of a @multi_asset_check: the function reporting it with its siblings.
+    multi: MultiCheckDef | None = field(default=None, repr=False, compare=False)
 
     def run(self, con: Any, context: AssetContext) -> CheckResult:
-        return self.fn(con, context) if self.takes_context else self.fn(con)
+        """The function's one CheckResult (a PipelineError when it reports none or several)."""
+        if self.multi is not None:
+            return self.multi.result_for(self, self.multi.results(con, context))
+        returned = self.fn(con, context) if self.takes_context else self.fn(con)
+        return single_result(self.key, returned)
+
+    def __call__(self, con: Any, context: AssetContext | None = None) -> CheckResult:
+        """The check's CheckResult, for unit tests: `my_check(con)`; a function written
+        `fn(con, context)` gets `context` or a bare one naming this check's asset."""
+        return self.run(con, context or AssetContext(self.asset))
 
     @property
     def key(self) -> str:
@@ -142,6 +166,183 @@ class CheckDef:
     def check_key(self) -> CheckKey:
         """The pair itself, for code that must not split 'asset.check' text on a dot."""
         return CheckKey(self.asset, self.name)
+
+
+def single_result(key: str, returned: object) -> CheckResult:
+    """The CheckResult a plain check returned or yielded; a PipelineError otherwise."""
+    if isinstance(returned, CheckResult):
+        return returned
+    if isinstance(returned, Iterator | list | tuple):
+        results = list(returned)
+        if len(results) == 1 and isinstance(results[0], CheckResult):
+            return results[0]
+        if not results:
+            raise PipelineError(f"check '{key}' reported no CheckResult; return one")
+        if len(results) > 1:
+            raise PipelineError(
+                f"check '{key}' reported {len(results)} results; a check reports one. To report"
+                " several checks from one function, declare them with"
+                " @multi_asset_check(specs=[AssetCheckSpec(...), ...])"
+            )
+    shown = "no CheckResult" if returned is None else type(returned).__name__
+    raise PipelineError(
+        f"check '{key}' returned {shown}; return CheckResult(passed=..., metadata={{...}})"
+    )
+
+
+@dataclass(frozen=True)
+class AssetCheckSpec:
+    """One check a @multi_asset_check function reports, as Dagster's AssetCheckSpec: its name,
+    its asset, and how a failure counts (the same options as @asset_check)."""
+
+    name: str
+    asset: str | AssetDef
+    severity: Severity | str = "error"
+    blocking: bool = False
+    description: str | None = None
+    additional_deps: Iterable[str | AssetDef] = ()
+    sample_size: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class MultiCheckDef:
+    """Several checks reported by one function: `checks` holds one CheckDef per spec, each
+    selected, run, recorded and blocking on its own; the function runs once for those of them
+    run together (the checks of one asset)."""
+
+    name: str
+    fn: Callable[..., Any] = field(repr=False)
+    specs: tuple[AssetCheckSpec, ...]
+    takes_context: bool = False
+
+    @functools.cached_property
+    def checks(self) -> tuple[CheckDef, ...]:
+        return tuple(
+            replace(
+                asset_check(
+                    self.fn,
+                    asset=spec.asset,
+                    name=spec.name,
+                    severity=spec.severity,
+                    blocking=spec.blocking,
+                    description=spec.description,
+                    sample_size=spec.sample_size,
+                    additional_deps=spec.additional_deps,
+                ),
+                multi=self,
+            )
+            for spec in self.specs
+        )
+
+    def results(self, con: Any, context: AssetContext) -> list[CheckResult]:
+        """Every CheckResult the function returned or yielded."""
+        returned = self.fn(con, context) if self.takes_context else self.fn(con)
+        results = list(returned) if isinstance(returned, Iterator | list | tuple) else [returned]
+        for result in results:
+            if not isinstance(result, CheckResult):
+                shown = "None" if result is None else type(result).__name__
+                raise PipelineError(
+                    f"multi_asset_check '{self.name}' reported {shown}; return or yield"
+                    " CheckResult(check_name=..., passed=...) for each of its checks"
+                )
+        return results
+
+    def by_key(self, results: Iterable[CheckResult]) -> dict[str, CheckResult]:
+        """The results by the key of the check each names; a PipelineError when one names
+        none of the checks, two checks, or a check already reported."""
+        found: dict[str, CheckResult] = {}
+        for result in results:
+            check = self._check_of(result)
+            if check.key in found:
+                raise PipelineError(
+                    f"multi_asset_check '{self.name}' reported check '{check.key}' twice;"
+                    " report each check once"
+                )
+            found[check.key] = result
+        return found
+
+    def result_for(self, check: CheckDef, results: Iterable[CheckResult]) -> CheckResult:
+        """The result reporting `check`; a PipelineError when the function left it out."""
+        found = self.by_key(results)
+        if check.key not in found:
+            raise PipelineError(self.missing(check))
+        return found[check.key]
+
+    def missing(self, check: CheckDef) -> str:
+        return (
+            f"multi_asset_check '{self.name}' did not report check '{check.key}': return or"
+            f" yield CheckResult(check_name={check.name!r}, passed=...) for it"
+        )
+
+    def _check_of(self, result: CheckResult) -> CheckDef:
+        if result.check_name is None and len(self.checks) > 1:
+            raise PipelineError(
+                f"multi_asset_check '{self.name}' reported a CheckResult without check_name;"
+                f" name one of its checks: {self._known()}"
+            )
+        found = [
+            check
+            for check in self.checks
+            if result.check_name in (None, check.name) and result.asset in (None, check.asset)
+        ]
+        if len(found) == 1:
+            return found[0]
+        label = ".".join(filter(None, (result.asset, result.check_name)))
+        if found:
+            raise PipelineError(
+                f"multi_asset_check '{self.name}' reported check '{label}', which names"
+                f" {len(found)} of its checks: add asset= to the CheckResult ({self._known()})"
+            )
+        raise PipelineError(
+            f"multi_asset_check '{self.name}' reported check '{label}', which is none of its"
+            f" checks: {self._known()}{suggest(label, [c.name for c in self.checks])}"
+        )
+
+    def _known(self) -> str:
+        return ", ".join(sorted(check.key for check in self.checks))
+
+    def __call__(self, con: Any, context: AssetContext | None = None) -> list[CheckResult]:
+        """Every result the function reports, for unit tests: `my_checks(con)`."""
+        return self.results(con, context or AssetContext(_asset_name(self.specs[0].asset)))
+
+
+def multi_asset_check(
+    fn: Callable[..., Any] | None = None,
+    *,
+    specs: Iterable[AssetCheckSpec],
+    name: str | None = None,
+) -> Any:
+    """Declare several checks reported by one function, `fn(con)` or `fn(con, context)`, which
+    returns or yields one `CheckResult(check_name=..., passed=...)` per spec.
+
+    Each spec is a check of its own, as if declared with @asset_check: a spec the function does
+    not report is recorded as an error, and so are all of them when it reports an unknown one.
+    """
+
+    def wrap(func: Callable[..., Any]) -> MultiCheckDef:
+        label = name or str(getattr(func, "__name__", "multi_asset_check"))
+        listed = list(specs)
+        problems = [
+            f"multi_asset_check '{label}': {spec!r} is not an AssetCheckSpec"
+            for spec in listed
+            if not isinstance(spec, AssetCheckSpec)
+        ]
+        if not listed:
+            problems.append(
+                f"multi_asset_check '{label}' has no specs: give"
+                ' specs=[AssetCheckSpec("name", asset="...")]'
+            )
+        if problems:
+            raise DefinitionError(problems)
+        multi = MultiCheckDef(label, func, tuple(listed), _takes_context(label, func, "check"))
+        keys = Counter(check.key for check in multi.checks)
+        if repeated := sorted(key for key, count in keys.items() if count > 1):
+            raise DefinitionError(
+                [f"multi_asset_check '{label}' has two specs named '{key}'" for key in repeated]
+            )
+        return multi
+
+    return wrap(fn) if fn is not None else wrap
 
 
 @dataclass(frozen=True, order=True)
@@ -155,16 +356,71 @@ class CheckNode:
 
 
 def source_hash(fn: Callable[..., Any]) -> str:
-    """Default code version: changes whenever the function's source changes.
+    """Default code version: changes whenever the function's source changes, or a value it
+    closes over or takes as a default (`row_count("t", min=1)` -> `min=5`, the SQL text given
+    to a user's factory).
 
-    Computed once per code object: a factory making 2,000 assets makes 2,000 closures of one
-    function, and inspect.getsource reads and parses the file every time (half of `list` on
-    2,000 assets).
+    The source is hashed once per code object: a factory making 2,000 assets makes 2,000
+    closures of one function, and inspect.getsource reads and parses the file every time (half
+    of `list` on 2,000 assets). A function closing over nothing keeps its source's hash.
     """
+    if isinstance(fn, functools.partial):
+        bound = _stable((fn.args, fn.keywords))
+        return hashlib.sha256(f"{source_hash(fn.func)}\n{bound}".encode()).hexdigest()[:12]
     code = getattr(fn, "__code__", None)
     if isinstance(code, CodeType):
-        return _code_hash(code)  # closures of one function share their code object
+        values = _closed_over(fn, code, 0)
+        if not values:
+            return _code_hash(code)  # closures of one function share their code object
+        return hashlib.sha256(f"{_code_hash(code)}\n{values}".encode()).hexdigest()[:12]
     return _hash(fn, f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}")
+
+
+_PLAIN = (str, int, float, bool, bytes, type(None), date, time, timedelta, Decimal)
+_MAX_DEPTH = 4  # functions and dataclasses inside closures: far enough, and no endless loop
+
+
+def _closed_over(fn: Any, code: CodeType, depth: int) -> str:
+    """The values `fn` closes over and its defaults, as text that is the same in every process
+    (no id() or address: an object that is not a plain value counts by its type's name)."""
+    parts = []
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not yet filled
+            parts.append(f"{name}=<empty>")
+            continue
+        parts.append(f"{name}={_stable(value, depth)}")
+    if defaults := getattr(fn, "__defaults__", None):
+        parts.append(f"defaults={_stable(defaults, depth)}")
+    if kwdefaults := getattr(fn, "__kwdefaults__", None):
+        parts.append(f"kwdefaults={_stable(kwdefaults, depth)}")
+    return "\n".join(parts)
+
+
+def _stable(value: Any, depth: int = 0) -> str:
+    """`value` as text that only changes when the value does, across processes."""
+    if isinstance(value, Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    if isinstance(value, _PLAIN):
+        return repr(value)
+    kind = type(value).__qualname__
+    if depth >= _MAX_DEPTH:
+        return kind
+    if isinstance(value, list | tuple):
+        return f"{kind}({', '.join(_stable(v, depth + 1) for v in value)})"
+    if isinstance(value, set | frozenset):
+        return f"{kind}({', '.join(sorted(_stable(v, depth + 1) for v in value))})"
+    if isinstance(value, Mapping):
+        items = (f"{_stable(k, depth + 1)}: {_stable(v, depth + 1)}" for k, v in value.items())
+        return f"{kind}({', '.join(items)})"
+    if inspect.isfunction(value):
+        values = _closed_over(value, value.__code__, depth + 1)
+        return f"function({_code_hash(value.__code__)}; {values})"
+    if is_dataclass(value) and not isinstance(value, type):
+        shown = (f"{f.name}={_stable(getattr(value, f.name), depth + 1)}" for f in fields(value))
+        return f"{kind}({', '.join(shown)})"
+    return kind
 
 
 @functools.lru_cache(maxsize=4096)
@@ -264,7 +520,7 @@ def _partition_problems(
     return []
 
 
-def _takes_context(name: str, func: Callable[..., Any]) -> bool:
+def _takes_context(name: str, func: Callable[..., Any], what: str = "asset") -> bool:
     """Whether `func` is written `fn(con, context)`: a second parameter without a default, or
     one named `context` (`lambda con, i=i: ...` keeps its `i`). One taking nothing is refused."""
     if inspect.isfunction(func):  # read from the code object: inspect.signature is 20x slower
@@ -284,8 +540,14 @@ def _takes_context(name: str, func: Callable[..., Any]) -> bool:
         second = positional[1].name if count >= 2 else None
         second_required = count >= 2 and positional[1].default is positional[1].empty
     if not count and not takes_varargs:
+        shown = getattr(func, "__name__", "")
+        shown = shown if shown.isidentifier() else "fn"
         raise DefinitionError(
-            [f"asset '{name}' is a function of no arguments: write it fn(con) or fn(con, context)"]
+            [
+                f"{what} '{name}' is a function of no arguments: the engine passes it a"
+                f" DuckDB connection, so write it `def {shown}(con):` (or"
+                f" `def {shown}(con, context):` to read the run's context)"
+            ]
         )
     return second is not None and (second_required or second == "context")
 
@@ -329,7 +591,8 @@ def asset_check(
             sample_size=sample_size,
             additional_deps=tuple(_asset_name(dep) for dep in additional_deps),
             per_partition=per_partition,
-            takes_context=_takes_context(name or func.__name__, func),
+            takes_context=_takes_context(name or func.__name__, func, "check"),
+            code_version=source_hash(func),
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -341,14 +604,14 @@ class Definitions:
     def __init__(
         self,
         assets: Iterable[AssetDef] = (),
-        checks: Iterable[CheckDef] = (),
+        checks: Iterable[CheckDef | MultiCheckDef] = (),
         *,
         failing_sample_size: int = 20,
     ) -> None:
         self.assets: dict[str, AssetDef] = {}
         self.checks: list[CheckDef] = []
         self.failing_sample_size = failing_sample_size
-        problems = self._collect(list(assets), list(checks))
+        problems = self._collect(list(assets), _each_check(checks))
         deps = {name: [d for d in a.deps if d in self.assets] for name, a in self.assets.items()}
         try:
             graphlib.TopologicalSorter(deps).prepare()
@@ -418,7 +681,9 @@ class Definitions:
         problems = []
         for item in [*assets, *checks]:
             if not isinstance(item, AssetDef | CheckDef):
-                problems.append(f"{item!r} is not an @asset or @asset_check definition")
+                problems.append(
+                    f"{item!r} is not an @asset, @asset_check or @multi_asset_check definition"
+                )
         assets = [a for a in assets if isinstance(a, AssetDef)]
         checks = [c for c in checks if isinstance(c, CheckDef)]
         for name, count in Counter(a.name for a in assets).items():
@@ -458,6 +723,15 @@ class Definitions:
 
     def checks_for(self, asset_name: str) -> list[CheckDef]:
         return [check for check in self.checks if check.asset == asset_name]
+
+
+def _each_check(checks: Iterable[Any]) -> list[Any]:
+    """The checks given, each @multi_asset_check replaced by the checks of its specs."""
+    return [
+        check
+        for item in checks
+        for check in (item.checks if isinstance(item, MultiCheckDef) else (item,))
+    ]
 
 
 def _name_problems(assets: list[AssetDef]) -> list[str]:
@@ -507,7 +781,9 @@ def load_definitions(target: str, *, reload: bool = False) -> Definitions:
                 " define one of them"
             ]
         )
-    return Definitions(assets=assets, checks=[m for m in members if isinstance(m, CheckDef)])
+    return Definitions(
+        assets=assets, checks=[m for m in members if isinstance(m, CheckDef | MultiCheckDef)]
+    )
 
 
 def file_module_name(path: Path) -> str:

@@ -94,7 +94,7 @@ def test_duplicate_check_names_on_one_asset_are_refused():
 
 
 def test_something_that_is_not_a_definition_is_named():
-    with pytest.raises(DefinitionError, match="'oops' is not an @asset or @asset_check"):
+    with pytest.raises(DefinitionError, match="'oops' is not an @asset, @asset_check or @multi"):
         Definitions(assets=["oops"])
 
 
