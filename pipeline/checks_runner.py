@@ -148,6 +148,7 @@ def run_together(
             except Exception as exc:
                 record.outcome = CheckOutcome.ERROR
                 record.error = error_text(exc)
+                _begin_again(cursor, scope)  # a failed query aborts the transaction: not theirs
     except Exception as exc:
         for record in records:
             record.outcome = CheckOutcome.ERROR
@@ -159,6 +160,15 @@ def run_together(
         record.started_at = started_at
         record.duration_s = time.perf_counter() - started
     return records
+
+
+def _begin_again(cursor: duckdb.DuckDBPyConnection, scope: Scope | None) -> None:
+    """A fresh transaction (and partition view) for the results still to judge."""
+    with suppress(duckdb.Error):
+        cursor.execute("ROLLBACK")
+    cursor.execute("BEGIN TRANSACTION")
+    if scope is not None:
+        cursor.execute(scope.view_sql)
 
 
 def _results(

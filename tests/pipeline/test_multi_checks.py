@@ -443,3 +443,27 @@ def test_specs_on_two_assets_each_run_after_their_own_asset(db_path):
         ("a.one", CheckOutcome.PASSED),
         ("b.one", CheckOutcome.FAILED),
     ]
+
+
+def test_a_spec_whose_failing_rows_cannot_be_read_does_not_take_the_next_ones_with_it(db_path):
+    @multi_asset_check(
+        specs=[AssetCheckSpec("broken", asset="orders"), AssetCheckSpec("readable", asset="orders")]
+    )
+    def two(con):
+        yield CheckResult(
+            check_name="broken",
+            passed=False,
+            failing_rows_sql="SELECT CAST('nope' AS INTEGER) AS n",
+        )
+        yield CheckResult(
+            check_name="readable",
+            passed=False,
+            failing_rows_sql="SELECT * FROM orders WHERE amount IS NULL",
+        )
+
+    result = materialize(Definitions([orders], [two]), db=db_path)
+
+    by_name = {record.check_name: record for record in result.checks}
+    assert by_name["broken"].outcome == CheckOutcome.ERROR and "nope" in by_name["broken"].error
+    assert by_name["readable"].outcome == CheckOutcome.FAILED
+    assert by_name["readable"].failing_count == 1
