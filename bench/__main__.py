@@ -12,6 +12,7 @@ Examples:
     python -m bench --only dashboard-run             # a browser click against the CLI
     python -m bench --only costs                     # where the time goes (instrumented)
     python -m bench --only partitions                # one month vs all, backfill vs one rebuild
+    python -m bench --only quality                   # what checks and profiles add to a run
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ PARTS = (
     "graph-page",
     "pages",
     "partitions",
+    "quality",
 )
 DEFAULT_SIZES = "100,100k,1M,10M"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -171,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--partition-rows",
         type=_rows,
         default=None,
-        help="sales rows for the partitions part (default: the largest size)",
+        help="sales rows for the partitions and quality parts (default: the largest size)",
     )
     parser.add_argument(
         "--large-rows",
@@ -427,6 +429,17 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
             "",
             *partitions.table(results["partitions"]),
         ]
+
+    if "quality" in args.only:
+        from bench import quality_cost
+
+        rows = args.partition_rows or max(args.sizes)
+        reps = _reps(args, rows)
+        _log(f"checks and profiles at {datasets.label(rows)} rows: {reps} runs per side")
+        csv_dir = datasets.ensure(rows, args.data_dir)
+        results["quality"] = quality_cost.compare(csv_dir, reps, args.warmup)
+        lines += [f"## What checks and profiles add, at {datasets.label(rows)} rows", ""]
+        lines += quality_cost.table(results["quality"], rows)
 
     results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines += [f"Load average at the end: {results['load average at end']}.", ""]

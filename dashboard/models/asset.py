@@ -181,6 +181,8 @@ def _profile_row(name: str, type_name: str, figures: dict[str, Any]) -> dict[str
     if not figures.get("distinct_exact", True):
         distinct = f"≈{distinct}"
     quartiles = " / ".join(shown(k) for k in ("q25", "q50", "q75")) if "q50" in figures else "—"
+    if figures.get("quartiles_sampled") and quartiles != "—":
+        quartiles = f"≈{quartiles} (sample)"
     length = "—"
     if figures.get("max_length") is not None:
         length = f"{shown('min_length')}–{shown('max_length')}, avg {shown('avg_length')}"

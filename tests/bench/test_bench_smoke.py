@@ -83,6 +83,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
         "## Where the time goes",
         "### Imports of `python -m pipeline`",
         "## Partitions at 100 rows",
+        "## What checks and profiles add, at 100 rows",
     ):
         assert heading in text
     results = json.loads(report.with_suffix(".json").read_text())

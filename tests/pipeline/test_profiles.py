@@ -252,3 +252,17 @@ def test_a_cancel_during_the_profile_keeps_the_build(
         [profile] = store.asset_profiles(con, "fruit")
         assert store.catalog(con)["fruit"].row_count == 4
     assert profile.error is not None and "Interrupted" in profile.error
+
+
+def test_a_large_tables_quartiles_come_from_a_sample_and_say_so(db_path, monkeypatch):
+    """Quartiles are read from a sample above a size; the other figures from every row."""
+    monkeypatch.setattr(profiles, "QUARTILES_FROM_EVERY_ROW_UP_TO", 1_000)
+    monkeypatch.setattr(profiles, "QUARTILE_SAMPLE_ROWS", 2_000)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(20000)")
+        profile = profiles.profile_table(con, "t", 1, [["x", "BIGINT"]], 20_000)
+    (column,) = profile.columns
+    figures = column.figures
+    assert figures["quartiles_sampled"] is True
+    assert (figures["min"], figures["max"], figures["nulls"]) == (0, 19_999, 0)  # every row
+    assert 3_000 < figures["q25"] < 7_000 and 8_000 < figures["q50"] < 12_000
