@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -67,9 +68,11 @@ def run_asset_checks(
     run_id: int,
     stop: threading.Event | None = None,
     scope: Scope | None = None,
+    history_db: Path | None = None,
 ) -> list[CheckRecord]:
     """Run `checks` on `cursor` in order, each keeping its own or the default sample size;
-    with a `scope`, on one partition of the asset.
+    with a `scope`, on one partition of the asset. `history_db` (the warehouse file) lets a
+    check read the run history through its context.
 
     Once `stop` is set the remaining checks are recorded as not run.
     """
@@ -80,7 +83,7 @@ def run_asset_checks(
             continue
         size = defs.failing_sample_size if check.sample_size is None else check.sample_size
         faults.pause("check-running", check.key, stop)
-        record = run_check(check, cursor, run_id, size, scope)
+        record = run_check(check, cursor, run_id, size, scope, history_db)
         if stop is not None and stop.is_set() and record.outcome == CheckOutcome.ERROR:
             record = skipped_checks([check], run_id, NotRunReason.RUN_STOPPED)[0]
         records.append(record)
@@ -102,6 +105,7 @@ def run_check(
     run_id: int,
     sample_size: int,
     scope: Scope | None = None,
+    history_db: Path | None = None,
 ) -> CheckRecord:
     record = _record(check, run_id, CheckOutcome.ERROR)
     record.started_at = utcnow()
@@ -115,6 +119,7 @@ def run_check(
             run_id,
             scope.key if scope else None,
             scope.window if scope else None,
+            history_db=history_db,
         )
         result = check.run(cursor, context)
         if not isinstance(result, CheckResult):

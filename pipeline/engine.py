@@ -1029,7 +1029,12 @@ class _Runner(PartitionSteps):
         try:
             with self.token.watching(cursor):
                 records = run_asset_checks(
-                    self.defs, checks, cursor, self.run.run_id, self.token.event
+                    self.defs,
+                    checks,
+                    cursor,
+                    self.run.run_id,
+                    self.token.event,
+                    history_db=self.identity.path,
                 )
         finally:
             cursor.close()
@@ -1070,7 +1075,12 @@ class _Runner(PartitionSteps):
                 return records
             with self.token.watching(cursor):
                 return run_asset_checks(
-                    self.defs, checks, cursor, self.run.run_id, self.token.event
+                    self.defs,
+                    checks,
+                    cursor,
+                    self.run.run_id,
+                    self.token.event,
+                    history_db=self.identity.path,
                 )
         finally:
             cursor.close()
