@@ -191,15 +191,13 @@ def previous(con: duckdb.DuckDBPyConnection, asset: str) -> CatalogEntry | None:
 
 
 def current_run_id(con: duckdb.DuckDBPyConnection, asset: str) -> int | None:
-    """The run whose whole build of `asset` stands now (None without one): an anomaly check
-    trains on the builds before it, so running it again without a rebuild gives the same
-    verdict."""
+    """The run of the newest build of `asset`, whole or one partition (None without one): the
+    rows it stands on now. An anomaly check trains on the builds before it, so running it
+    again without a rebuild gives the same verdict."""
     if not exists(con):
         return None
     row = con.execute(
-        f"SELECT run_id FROM {BUILDS} WHERE asset = ? AND partition_key IS NULL"
-        " ORDER BY build_id DESC LIMIT 1",
-        [asset],
+        f"SELECT run_id FROM {BUILDS} WHERE asset = ? ORDER BY build_id DESC LIMIT 1", [asset]
     ).fetchone()
     return None if row is None else row[0]
 
