@@ -8,7 +8,15 @@ import time
 import duckdb
 import pytest
 
-from pipeline import Definitions, asset, checks, materialize, run_checks
+from pipeline import (
+    Definitions,
+    PartitionRequest,
+    StaticPartitions,
+    asset,
+    checks,
+    materialize,
+    run_checks,
+)
 from pipeline.checks_anomaly import detect
 from pipeline.definitions import AssetContext
 from pipeline.errors import DefinitionError, PipelineError
@@ -271,3 +279,24 @@ def test_volume_anomaly_by_day_reads_the_table(db_path):
     dropped = daily(5)
     assert dropped.outcome == "warned" and dropped.metadata["reason"] == "below the expected band"
     assert dropped.metadata["column"] == "ordered_at"
+
+
+def test_on_a_partitioned_asset_volume_anomaly_runs_once_on_the_whole_table(db_path):
+    rows = {"Books": 50, "Toys": 50}
+
+    @asset(partitions=StaticPartitions(["Books", "Toys"]), partition_column="category")
+    def stock(con, context):
+        n = rows[context.partition_key]
+        return f"SELECT '{context.partition_key}' AS category, range AS id FROM range({n})"
+
+    defs = Definitions([stock], [checks.volume_anomaly("stock", min_history=3)])
+    records = [materialize(defs, db=db_path).checks for _ in range(4)]
+    assert [len(r) for r in records] == [1, 1, 1, 1]
+    assert [r[0].outcome for r in records] == ["passed"] * 4
+    assert records[-1][0].observed_value == 100
+    rows["Toys"] = 0
+    partial = materialize(defs, db=db_path, partitions=PartitionRequest(keys=["Toys"]))
+    record = partial.checks[0]  # one partition rebuilt empty: the whole table lost half its rows
+    assert (record.outcome, record.observed_value) == ("warned", 50)
+    assert record.metadata["reason"] == "below the expected band"
+    assert record.metadata["training_runs"] == [1, 2, 3, 4]
