@@ -52,6 +52,11 @@ def _either(rng: random.Random, value: float) -> float:
     return _spike(rng, value) if rng.random() < 0.5 else _drop(rng, value)
 
 
+def _moderate(rng: random.Random, value: float) -> float:
+    change = rng.uniform(0.20, 0.35)
+    return value * (1 + change if rng.random() < 0.5 else 1 - change)
+
+
 def _weekly(rng: random.Random, t: int) -> float:
     return 300.0 if t % 7 in (5, 6) else 1000.0  # weekends are quiet
 
@@ -81,6 +86,13 @@ SCENARIOS = (
     ),
     Scenario("spike", "5 % noise; x1.6 to x3", lambda rng, t: 1000.0, 0.05, _spike),
     Scenario("drop", "5 % noise; to 30-60 %", lambda rng, t: 1000.0, 0.05, _drop),
+    Scenario(
+        "moderate change",
+        "5 % noise; up or down by 20-35 %",
+        lambda rng, t: 1000.0,
+        0.05,
+        _moderate,
+    ),
     Scenario(
         "slow drift",
         "+1 % per build, 3 % noise; a spike or a drop",
