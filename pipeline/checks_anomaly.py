@@ -67,14 +67,15 @@ class Verdict:
 
     @property
     def band(self) -> str:
-        """The expected band as threshold text."""
+        """The expected band as threshold text ('between 950 and 1050'), as reports show it
+        after "expected"."""
         if not self.enough_history:
-            return "no band yet: not enough history"
+            return "a band, once there is enough history"
         if self.low is None:
-            return f"expected at most {_num(self.high)}"
+            return f"at most {_num(self.high)}"
         if self.high is None:
-            return f"expected at least {_num(self.low)}"
-        return f"expected between {_num(self.low)} and {_num(self.high)}"
+            return f"at least {_num(self.low)}"
+        return f"between {_num(self.low)} and {_num(self.high)}"
 
     def metadata(self) -> dict[str, Any]:
         found: dict[str, Any] = {"reason": self.reason, "training_count": self.training_count}
@@ -276,7 +277,8 @@ def volume_anomaly(
             before = _current_build(con, table, context)
             rows = store.build_row_counts(history, table, before, rule.window)
         verdict = rule.judge(count, [c for _, c in rows], "builds", 1.0)
-        return _result(verdict, {"row_count": count, "training_runs": [r for r, _ in rows]})
+        training_runs = [r for r, _ in rows]
+        return _result(verdict, {"row_count": count, "training_runs": training_runs}, "row count")
 
     def per_day(con: duckdb.DuckDBPyConnection, context: AssetContext) -> CheckResult:
         assert column is not None
@@ -297,6 +299,7 @@ def volume_anomaly(
         return _result(
             verdict,
             {"day": tested.isoformat(), "row_count": counts.get(tested, 0), "column": column},
+            f"rows on {tested.isoformat()}",
         )
 
     what = "row count" if column is None else f"number of rows per day of {column}"
@@ -348,11 +351,11 @@ def freshness_anomaly(
         with _history(context, table, name) as history:
             ended = store.build_end_times(history, table, context.run_id or 2**62, rule.window + 1)
         if not ended:
-            return _result(rule.judge(0.0, [], "gaps between builds", 1.0), {})
+            return _result(rule.judge(0.0, [], "gaps between builds", 1.0), {}, _SINCE_BUILD)
         gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(ended)]
         age = max(0.0, (utcnow() - ended[-1]).total_seconds())
         verdict = rule.judge(round(age, 3), gaps, "gaps between builds", 1.0)
-        return _result(verdict, {"last_build_ended": ended[-1].isoformat(sep=" ")})
+        return _result(verdict, {"last_build_ended": ended[-1].isoformat(sep=" ")}, _SINCE_BUILD)
 
     def newest_age(con: duckdb.DuckDBPyConnection, context: AssetContext) -> CheckResult:
         assert column is not None
@@ -362,14 +365,16 @@ def freshness_anomaly(
         epoch = scalar(con, f"SELECT epoch({instant}) FROM {quote_ident(table)}")
         if epoch is None:
             return CheckResult(
-                False, {"reason": f"'{column}' has no non-NULL value"}, threshold="a newest value"
+                False,
+                {"reason": f"'{column}' has no non-NULL value"},
+                threshold=f"a non-NULL {column}",
             )
         age = round(time.time() - float(epoch), 1)
         with _history(context, table, name) as history:
             before = _current_build(con, table, context)
             rows = store.check_values_at_builds(history, table, name, before, rule.window)
         verdict = rule.judge(age, [v for _, v in rows], "builds", 1.0)
-        return _result(verdict, {"column": column})
+        return _result(verdict, {"column": column}, f"age of the newest {column} in seconds")
 
     what = "time since the last build" if column is None else f"age of the newest {column}"
     return asset_check(
@@ -431,7 +436,7 @@ def metric_anomaly(
             extra["where"] = where
         if value is None:
             extra["reason"] = f"{expression} is NULL (no rows, or only NULL values)"
-            return CheckResult(False, extra, threshold="a value within the expected band")
+            return CheckResult(False, extra, threshold=f"{expression} not NULL")
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise PipelineError(
                 f"check '{table}.{name}': {expression} gave {type(value).__name__} {value!r};"
@@ -441,7 +446,7 @@ def metric_anomaly(
             before = _current_build(con, table, context)
             rows = store.check_values_at_builds(history, table, name, before, rule.window)
         verdict = rule.judge(float(value), [v for _, v in rows], "builds", 0.0)
-        return _result(verdict, extra)
+        return _result(verdict, extra, expression)
 
     return asset_check(
         run,
@@ -456,12 +461,16 @@ def metric_anomaly(
     )
 
 
-def _result(verdict: Verdict, extra: dict[str, Any]) -> CheckResult:
+_SINCE_BUILD = "seconds since the last build"
+
+
+def _result(verdict: Verdict, extra: dict[str, Any], label: str) -> CheckResult:
+    """The check's result: `label` names what the band is of ('row count')."""
     return CheckResult(
         not verdict.anomalous,
         {**extra, **verdict.metadata()},
         observed_value=verdict.value,
-        threshold=verdict.band,
+        threshold=f"{label} {verdict.band}",
     )
 
 

@@ -53,7 +53,7 @@ def test_a_spike_leaves_the_band_and_the_verdict_explains_it():
     assert verdict.low is not None and verdict.high is not None
     assert verdict.low < min(history) <= max(history) < verdict.high < 3000
     assert verdict.zscore is not None and verdict.zscore > 3
-    assert verdict.band == f"expected between {verdict.low:.6g} and {verdict.high:.6g}"
+    assert verdict.band == f"between {verdict.low:.6g} and {verdict.high:.6g}"
     metadata = verdict.metadata()
     assert set(metadata) == {
         "reason", "training_count", "expected_low", "expected_high", "mean", "stddev",
@@ -106,7 +106,7 @@ def test_too_little_history_passes_and_says_so():
     assert not verdict.anomalous and not verdict.enough_history
     assert verdict.reason == "not enough history (3 of 5 builds)"
     assert verdict.metadata() == {"reason": verdict.reason, "training_count": 3}
-    assert verdict.band == "no band yet: not enough history"
+    assert verdict.band == "a band, once there is enough history"
     assert detect(5, [], min_history=2, unit="days").reason == "not enough history (0 of 2 days)"
 
 
@@ -114,10 +114,10 @@ def test_direction_limits_the_band_to_one_side():
     history = _noisy(14)
     spike = detect(0, history, direction="spike")
     assert not spike.anomalous and spike.low is None
-    assert spike.band.startswith("expected at most ")
+    assert spike.band.startswith("at most ")
     drop = detect(5000, history, direction="drop")
     assert not drop.anomalous and drop.high is None
-    assert drop.band.startswith("expected at least ")
+    assert drop.band.startswith("at least ")
 
 
 def test_sensitivity_widens_the_band():
@@ -199,7 +199,7 @@ def test_volume_anomaly_flags_the_last_build_of_a_steady_table(db_path):
     assert last.metadata["reason"] == "dropped to zero from a history that never had zero"
     assert last.metadata["training_count"] == 7
     assert last.metadata["row_count"] == 0
-    assert last.threshold.startswith("expected between ")
+    assert last.threshold.startswith("row count between ")
     # Run again without a rebuild: the same training window, the same verdict.
     again = run_checks(defs, db=db_path).checks[0]
     assert (again.outcome, again.threshold) == ("warned", last.threshold)
@@ -224,6 +224,7 @@ def test_metric_anomaly_learns_from_its_own_results_at_each_build(db_path):
     assert runs[5]["metric_anomaly_avg_id"].outcome == "passed"
     last = runs[-1]["metric_anomaly_avg_id"]
     assert last.outcome == "failed" and last.observed_value == pytest.approx(199.5)
+    assert last.threshold.startswith("avg(id) between ")
     assert last.metadata["expression"] == "avg(id)" and last.metadata["training_count"] == 6
 
 
@@ -243,7 +244,7 @@ def test_freshness_anomaly_on_a_timestamp_column_flags_stale_data(db_path):
         outcomes.append(record.outcome)
     assert outcomes == ["passed"] * 6 + ["warned"]
     assert record.observed_value == pytest.approx(3 * 86400, abs=60)
-    assert record.threshold.startswith("expected at most ")
+    assert record.threshold.startswith("age of the newest loaded_at in seconds at most ")
 
 
 def test_freshness_anomaly_per_build_flags_an_unusually_long_wait(db_path):
@@ -279,6 +280,7 @@ def test_volume_anomaly_by_day_reads_the_table(db_path):
     dropped = daily(5)
     assert dropped.outcome == "warned" and dropped.metadata["reason"] == "below the expected band"
     assert dropped.metadata["column"] == "ordered_at"
+    assert dropped.threshold.startswith(f"rows on {dropped.metadata['day']} between ")
 
 
 def test_on_a_partitioned_asset_volume_anomaly_runs_once_on_the_whole_table(db_path):
