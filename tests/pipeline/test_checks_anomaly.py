@@ -4,6 +4,7 @@ the factories' definition errors, and the checks end to end through materialize.
 import math
 import random
 import time
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -265,27 +266,54 @@ def test_freshness_anomaly_per_build_flags_an_unusually_long_wait(db_path):
     assert late.threshold.startswith("seconds since the last build at most ")
 
 
+def _orders_by_day(db_path, per_day, check):
+    """Materialize `orders` with per_day(day) rows on each of the 110 days before today (UTC)
+    and 3 rows today; the check's record."""
+    today = datetime.now(UTC).date()
+
+    @asset(name="orders")
+    def orders(con):
+        days = [today - timedelta(days=d) for d in range(1, 110)]
+        con.execute("CREATE TEMP TABLE counts (day DATE, n INTEGER)")
+        con.executemany("INSERT INTO counts VALUES (?, ?)", [(d, per_day(d)) for d in days])
+        return (
+            "SELECT day::TIMESTAMP + INTERVAL 9 HOUR AS ordered_at FROM counts, range(200) r(i)"
+            f" WHERE i < n UNION ALL SELECT TIMESTAMP '{today} 08:00' FROM range(3)"
+        )  # today: incomplete, not tested
+
+    return materialize(Definitions([orders], [check]), db=db_path).checks[0]
+
+
 def test_volume_anomaly_by_day_reads_the_table(db_path):
-    def daily(yesterday_rows):
-        @asset(name="orders")
-        def orders(con):
-            return (
-                "SELECT current_date - INTERVAL (d) DAY AS ordered_at FROM range(2, 20) t(d),"
-                " range(100) r(i)"
-                f" UNION ALL SELECT current_date - INTERVAL 1 DAY FROM range({yesterday_rows})"
-                " UNION ALL SELECT current_date FROM range(3)"  # today: incomplete, not tested
-            )
-
-        check = checks.volume_anomaly("orders", timestamp_column="ordered_at")
-        return materialize(Definitions([orders], [check]), db=db_path).checks[0]
-
-    normal = daily(98)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    check = checks.volume_anomaly("orders", timestamp_column="ordered_at")
+    normal = _orders_by_day(db_path, lambda day: 98 if day == yesterday else 100, check)
     assert normal.outcome == "passed", normal.metadata
     assert normal.metadata["training_count"] == 14 and normal.observed_value == 98
-    dropped = daily(5)
+    assert normal.metadata["day"] == yesterday.isoformat()
+    dropped = _orders_by_day(db_path, lambda day: 5 if day == yesterday else 100, check)
     assert dropped.outcome == "warned" and dropped.metadata["reason"] == "below the expected band"
     assert dropped.metadata["column"] == "ordered_at"
-    assert dropped.threshold.startswith(f"rows on {dropped.metadata['day']} between ")
+    assert dropped.threshold.startswith(f"rows on {yesterday} between ")
+
+
+def test_volume_anomaly_by_day_with_seasonality_compares_the_same_weekdays(db_path):
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+
+    def weekend(day):
+        return day.weekday() >= 5
+
+    def per_day(day):  # weekends are quiet; yesterday looks like the other kind of day
+        if day == yesterday:
+            return 100 if weekend(day) else 30
+        return 30 if weekend(day) else 100
+
+    plain = checks.volume_anomaly("orders", timestamp_column="ordered_at")
+    assert _orders_by_day(db_path, per_day, plain).outcome == "passed"
+    seasonal = checks.volume_anomaly("orders", timestamp_column="ordered_at", seasonality=7)
+    record = _orders_by_day(db_path, per_day, seasonal)
+    assert record.outcome == "warned", record.metadata
+    assert record.metadata["training_count"] == 14
 
 
 def test_on_a_partitioned_asset_volume_anomaly_runs_once_on_the_whole_table(db_path):
