@@ -200,13 +200,15 @@ class _Rule:
 
 def _rule(
     check: str,
-    sensitivity: object,
-    training: object,
-    min_history: object,
-    direction: object,
-    min_band: object,
-    seasonality: object,
+    sensitivity: float,
+    training: int,
+    min_history: int,
+    direction: Direction,
+    min_band: float,
+    seasonality: int | None,
 ) -> _Rule:
+    """The settings as given, or a DefinitionError naming every bad one (they come from user
+    code, so their types are checked too)."""
     problems = []
     if not _positive(sensitivity):
         problems.append(f"sensitivity={sensitivity!r} must be a number > 0, e.g. 3")
@@ -227,14 +229,7 @@ def _rule(
         problems.append(f"seasonality={seasonality!r} must be None or a period >= 2, e.g. 7")
     if problems:
         raise DefinitionError([f"check '{check}': {problem}" for problem in problems])
-    return _Rule(
-        float(sensitivity),  # type: ignore[arg-type]
-        int(training),  # type: ignore[call-overload]
-        int(min_history),  # type: ignore[call-overload]
-        direction,  # type: ignore[arg-type]
-        float(min_band),  # type: ignore[arg-type]
-        seasonality,  # type: ignore[arg-type]
-    )
+    return _Rule(float(sensitivity), training, min_history, direction, float(min_band), seasonality)
 
 
 def volume_anomaly(
