@@ -402,6 +402,8 @@ def metric_anomaly(
     """One aggregate of the asset's rows (as `checks.metric` takes it: `avg(amount)`,
     `count(DISTINCT customer_id)`, ...) is within the band its history expects.
 
+    It takes an expression, not another check's name: another check's value for the current
+    run may not be recorded yet when this one runs, while an expression is computed here.
     The value tested is the aggregate computed now. The training values are what this same
     check observed after each of the asset's `training_builds` previous builds (its own
     results in the history, one per build: running it again without a rebuild adds none), so
