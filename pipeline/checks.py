@@ -5,7 +5,9 @@ count the rows that break a rule and hand the engine the SQL selecting them, so 
 failing count and a capped sample. Identifiers are quoted with quote_ident; values are bound
 parameters, never text in the SQL. Row-level checks take dbt-style `warn_if` / `error_if` and
 `where`. The factories beyond dbt's (metric, regex, expected_schema, row_count_compare) live in
-checks_more and are re-exported here; what they share lives in checks_base.
+checks_more, the anomaly checks trained on the run history (volume_anomaly, freshness_anomaly,
+metric_anomaly) in checks_anomaly; both are re-exported here; what they share lives in
+checks_base.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 
 from pipeline import ledger
+from pipeline.checks_anomaly import freshness_anomaly, metric_anomaly, volume_anomaly
 from pipeline.checks_base import AssetRef, Columns, counting_check, described, filtered
 from pipeline.checks_base import asset_name as _asset_name
 from pipeline.checks_base import column_list as _column_list
@@ -39,13 +42,16 @@ __all__ = [
     "expected_schema",
     "expression",
     "freshness",
+    "freshness_anomaly",
     "metric",
+    "metric_anomaly",
     "not_null",
     "regex",
     "relationships",
     "row_count",
     "row_count_compare",
     "unique",
+    "volume_anomaly",
 ]
 
 

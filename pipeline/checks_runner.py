@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -67,9 +68,11 @@ def run_asset_checks(
     run_id: int,
     stop: threading.Event | None = None,
     scope: Scope | None = None,
+    history_db: Path | None = None,
 ) -> list[CheckRecord]:
     """Run `checks` on `cursor` in order, each keeping its own or the default sample size;
-    with a `scope`, on one partition of the asset.
+    with a `scope`, on one partition of the asset. `history_db` (the warehouse file) lets a
+    check read the run history through its context.
 
     Once `stop` is set the remaining checks are recorded as not run.
     """
@@ -88,9 +91,8 @@ def run_asset_checks(
             defs.failing_sample_size if c.sample_size is None else c.sample_size for c in together
         ]
         faults.pause("check-running", check.key, stop)
-        done.update(
-            (record.key, record) for record in run_together(together, cursor, run_id, sizes, scope)
-        )
+        ran = run_together(together, cursor, run_id, sizes, scope, history_db)
+        done.update((record.key, record) for record in ran)
         record = done.pop(check.key)
         if stop is not None and stop.is_set() and record.outcome == CheckOutcome.ERROR:
             record = skipped_checks([check], run_id, NotRunReason.RUN_STOPPED)[0]
@@ -113,8 +115,9 @@ def run_check(
     run_id: int,
     sample_size: int,
     scope: Scope | None = None,
+    history_db: Path | None = None,
 ) -> CheckRecord:
-    return run_together([check], cursor, run_id, [sample_size], scope)[0]
+    return run_together([check], cursor, run_id, [sample_size], scope, history_db)[0]
 
 
 def run_together(
@@ -123,6 +126,7 @@ def run_together(
     run_id: int,
     sample_sizes: list[int],
     scope: Scope | None = None,
+    history_db: Path | None = None,
 ) -> list[CheckRecord]:
     """Run one check, or checks of one @multi_asset_check (its function called once), and
     record each on its own; one transaction, rolled back."""
@@ -138,6 +142,7 @@ def run_together(
             run_id,
             scope.key if scope else None,
             scope.window if scope else None,
+            history_db=history_db,
         )
         results = _results(checks, cursor, context)
         for check, record, size, result in zip(checks, records, sample_sizes, results, strict=True):

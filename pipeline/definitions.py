@@ -85,6 +85,9 @@ class AssetContext:
     partition_key: str | None = None  # None when one call builds several partitions
     partition_window: TimeWindow | None = None  # [start, end) of the time partition(s)
     partition_keys: tuple[str, ...] = ()  # every partition this call builds
+    # The warehouse file whose run history (store.open_store) a check may read; set by the
+    # engine for checks, None elsewhere. Anomaly checks read their training values there.
+    history_db: Path | None = None
 
     @property
     def partition_key_range(self) -> tuple[str, str] | None:

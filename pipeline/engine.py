@@ -1099,7 +1099,12 @@ class _Runner(PartitionSteps):
         try:
             with self.token.watching(cursor):
                 records = run_asset_checks(
-                    self.defs, checks, cursor, self.run.run_id, self.token.event
+                    self.defs,
+                    checks,
+                    cursor,
+                    self.run.run_id,
+                    self.token.event,
+                    history_db=self.identity.path,
                 )
         finally:
             cursor.close()
@@ -1140,7 +1145,12 @@ class _Runner(PartitionSteps):
                 return records
             with self.token.watching(cursor):
                 return run_asset_checks(
-                    self.defs, checks, cursor, self.run.run_id, self.token.event
+                    self.defs,
+                    checks,
+                    cursor,
+                    self.run.run_id,
+                    self.token.event,
+                    history_db=self.identity.path,
                 )
         finally:
             cursor.close()

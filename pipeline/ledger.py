@@ -190,6 +190,18 @@ def previous(con: duckdb.DuckDBPyConnection, asset: str) -> CatalogEntry | None:
     return None if row is None else _entry(row)
 
 
+def current_run_id(con: duckdb.DuckDBPyConnection, asset: str) -> int | None:
+    """The run of the newest build of `asset`, whole or one partition (None without one): the
+    rows it stands on now. An anomaly check trains on the builds before it, so running it
+    again without a rebuild gives the same verdict."""
+    if not exists(con):
+        return None
+    row = con.execute(
+        f"SELECT run_id FROM {BUILDS} WHERE asset = ? ORDER BY build_id DESC LIMIT 1", [asset]
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def compact(
     con: duckdb.DuckDBPyConnection, forget: frozenset[str] | set[str] = frozenset()
 ) -> None:

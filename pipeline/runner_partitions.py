@@ -35,7 +35,7 @@ from pipeline.store import (
     PartitionFacts,
     RunRecord,
 )
-from pipeline.warehouse import quote_ident, scalar, utcnow
+from pipeline.warehouse import FileIdentity, quote_ident, scalar, utcnow
 
 if TYPE_CHECKING:
     import queue
@@ -53,6 +53,7 @@ class PartitionSteps:
         graph: dict[Any, set[Any]]
         keys_for: dict[str, list[str]]
         token: Any
+        identity: FileIdentity
 
         def _record(
             self,
@@ -373,6 +374,7 @@ class PartitionSteps:
                         self.run.run_id,
                         self.token.event,
                         Scope(key, view, window),
+                        history_db=self.identity.path,
                     )
         except Exception as exc:  # the partition's column vanished: each check says so
             for key in node.keys:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.store.records import (
@@ -241,3 +242,55 @@ def asset_profiles(
         if run_id in profiles:
             profiles[run_id].columns.append(ColumnProfile(name, kind, json.loads(figures)))
     return list(profiles.values())
+
+
+def build_row_counts(
+    con: sqlite3.Connection, asset: str, before_run: int, limit: int
+) -> list[tuple[int, int]]:
+    """(run_id, row_count) of the newest `limit` materialized builds of `asset` in runs before
+    `before_run`, oldest first: the training window of a volume anomaly check."""
+    rows = con.execute(
+        "SELECT run_id, row_count FROM asset_events WHERE asset = ? AND status = ?"
+        " AND run_id < ? AND row_count IS NOT NULL ORDER BY run_id DESC LIMIT ?",
+        [asset, EventStatus.MATERIALIZED, before_run, limit],
+    ).fetchall()
+    return [(run_id, count) for run_id, count in reversed(rows)]
+
+
+def build_end_times(
+    con: sqlite3.Connection, asset: str, before_run: int, limit: int
+) -> list[datetime]:
+    """When each of the newest `limit` materialized builds of `asset` in runs before
+    `before_run` ended (naive UTC), oldest first."""
+    rows = con.execute(
+        "SELECT ended_at FROM asset_events WHERE asset = ? AND status = ? AND run_id < ?"
+        " AND ended_at IS NOT NULL ORDER BY run_id DESC LIMIT ?",
+        [asset, EventStatus.MATERIALIZED, before_run, limit],
+    ).fetchall()
+    return [datetime.fromisoformat(str(ended)) for (ended,) in reversed(rows)]
+
+
+def check_values_at_builds(
+    con: sqlite3.Connection, asset: str, check_name: str, before_run: int, limit: int
+) -> list[tuple[int, float]]:
+    """(run_id, observed_value) of one check in the newest `limit` runs before `before_run`
+    that materialized its asset (one value per build: a check run again without a rebuild
+    adds none), oldest first."""
+    rows = con.execute(
+        "SELECT c.run_id, c.observed_value FROM check_results c JOIN asset_events e"
+        " ON e.run_id = c.run_id AND e.asset = c.asset AND e.status = ?"
+        " WHERE c.asset = ? AND c.check_name = ? AND c.run_id < ?"
+        " AND c.observed_value IS NOT NULL AND c.outcome IN (?, ?, ?)"
+        " ORDER BY c.run_id DESC LIMIT ?",
+        [
+            EventStatus.MATERIALIZED,
+            asset,
+            check_name,
+            before_run,
+            CheckOutcome.PASSED,
+            CheckOutcome.WARNED,
+            CheckOutcome.FAILED,
+            limit,
+        ],
+    ).fetchall()
+    return [(run_id, float(value)) for run_id, value in reversed(rows)]
