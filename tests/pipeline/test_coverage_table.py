@@ -74,7 +74,7 @@ def _ago(hours: float) -> str:
 def _orders(*rows: tuple) -> str:
     """`orders` holding (id, customer_id, status, amount, email, hours ago) rows."""
     values = ", ".join(
-        f"({i}, {c}, {_sql(s)}, {_sql(a)}::DECIMAL(10,2), {_sql(e)}, {_ago(h)})"
+        f"({_sql(i)}, {_sql(c)}, {_sql(s)}, {_sql(a)}::DECIMAL(10,2), {_sql(e)}, {_ago(h)})"
         for i, c, s, a, e, h in rows
     )
     if not rows:
@@ -283,3 +283,48 @@ def test_the_equivalent_passes_and_fails_as_the_peer_would(tmp_path, row, cell):
     assert {n: o for n, o in outcomes.items() if o != "passed"} == {
         n: expected[n] for n, o in outcomes.items() if o != "passed"
     }, {name: (r.observed_value, r.metadata, r.error) for name, r in bad.items()}
+
+
+# --- the differences the table states, on Assetboard's side ---------------------------------
+
+
+def _verdict(con: duckdb.DuckDBPyConnection, made: CheckDef, **tables: str) -> bool:
+    for name, sql in tables.items():
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+    return made(con).passed
+
+
+def test_the_differences_the_table_states(db_path):
+    con = duckdb.connect(str(db_path))
+    null_amount = _with(1, amount=None)
+    # expression_is_true: a NULL verdict fails here (it passes in dbt) unless written to allow it
+    assert not _verdict(con, checks.expression("orders", "amount >= 0"), orders=null_amount)
+    assert _verdict(con, checks.expression("orders", "amount IS NULL OR amount >= 0"))
+    # fewer_rows_than: equal counts pass here (dbt fails them)
+    same = {"customers": "SELECT * FROM range(4) t(id)", "orders": _orders(*ORDERS)}
+    compare = checks.row_count_compare("customers", "orders", ratio_between=(0, 1))
+    assert _verdict(con, compare, **same)
+    # unique_combination_of_columns: rows with a NULL in the key are ignored here
+    null_keys = _orders(*[(r[0], None, *r[2:5], 1) for r in ORDERS])
+    assert _verdict(con, checks.unique("orders", ["customer_id", "created_at"]), orders=null_keys)
+    # not_constant: an all-NULL column fails here (dbt passes it)
+    no_status = _orders(*[(*r[:2], None, *r[3:]) for r in ORDERS])
+    not_constant = checks.metric("orders", "count(DISTINCT status)", min=2)
+    assert not _verdict(con, not_constant, orders=no_status)
+    # match_regex: the whole value must match here; GX finds the pattern anywhere
+    assert not _verdict(con, checks.regex("orders", "email", "example"), orders=_orders(*ORDERS))
+    assert _verdict(con, checks.regex("orders", "email", ".*example.*"))
+    # be_in_set with mostly: accepted_values takes shares of all rows, GX of the non-NULL ones
+    half_null = _orders(
+        (1, 1, None, 10, "a@example.com", 1),
+        (2, 1, None, 10, "b@example.com", 1),
+        (3, 1, "lost", 10, "c@example.com", 1),
+        (4, 1, "placed", 10, "d@example.com", 1),
+    )
+    values = ["placed", "shipped", "returned"]
+    of_all = checks.accepted_values("orders", "status", values, error_if=">30%")
+    assert _verdict(con, of_all, orders=half_null)  # 1 of 4 rows
+    of_non_null = checks.accepted_values(
+        "orders", "status", values, error_if=">30%", where="status IS NOT NULL"
+    )
+    assert not _verdict(con, of_non_null)  # 1 of 2 non-NULL values, as GX counts
