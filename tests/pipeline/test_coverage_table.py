@@ -245,8 +245,9 @@ def test_the_custom_checks_block_defines_every_custom_check_the_table_names():
     assert named <= defined.keys()
 
 
-def _run(db: Path, made: CheckDef | MultiCheckDef, changed: dict[str, str], case: Case) -> dict:
-    """Build the tables (the default ones, then `changed`), run the check, its outcomes."""
+def _run(db: Path, made: CheckDef | MultiCheckDef, case: Case, *, failing: bool) -> dict:
+    """Build the case's history, then its passing or failing tables with the check: the
+    check's records by name."""
     state = dict(TABLES)
     assets = [
         asset(lambda con, name=name: state[name], name=name, profile=False) for name in TABLES
@@ -254,9 +255,9 @@ def _run(db: Path, made: CheckDef | MultiCheckDef, changed: dict[str, str], case
     defs = Definitions(assets, [made])
     for _ in range(case.history):
         materialize(defs, db=db)
-    state.update(changed)
+    state.update(case.bad if failing else case.good)
     result = materialize(defs, db=db)
-    if changed is case.bad and case.then_sql:
+    if failing and case.then_sql:
         with duckdb.connect(str(db)) as con:
             con.execute(case.then_sql)
         result = run_checks(defs, db=db)
@@ -272,11 +273,11 @@ def test_the_equivalent_passes_and_fails_as_the_peer_would(tmp_path, row, cell):
         check.name: check.severity
         for check in (made.checks if isinstance(made, MultiCheckDef) else [made])
     }
-    good = _run(tmp_path / "good.duckdb", made, case.good, case)
+    good = _run(tmp_path / "good.duckdb", made, case, failing=False)
     assert {name: r.outcome for name, r in good.items()} == dict.fromkeys(severities, "passed"), {
         name: (r.observed_value, r.metadata, r.error) for name, r in good.items()
     }
-    bad = _run(tmp_path / "bad.duckdb", made, case.bad, case)
+    bad = _run(tmp_path / "bad.duckdb", made, case, failing=True)
     outcomes = {name: r.outcome for name, r in bad.items()}
     expected = {name: "warned" if s == "warn" else "failed" for name, s in severities.items()}
     assert set(outcomes.values()) != {"passed"}, outcomes
