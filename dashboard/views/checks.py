@@ -103,7 +103,13 @@ if st.button(
     except PipelineError as exc:
         st.error(f"**Could not start the check.** {escape_markdown(exc)}", icon=":material/error:")
 
-if not detail.observed.empty:
+if detail.band is not None and not detail.band.empty:  # an anomaly check: its band, not a rule
+    st.altair_chart(charts.anomaly_band(detail.band), width="stretch")
+    st.caption(
+        "Shaded: the band its history expected at each run. Red, ringed: anomalous (the check"
+        " warned or failed). Grey: not enough history for a band yet."
+    )
+elif not detail.observed.empty:
     st.altair_chart(
         charts.observed_value_over_time(detail.observed, detail.rule_lines), width="stretch"
     )
