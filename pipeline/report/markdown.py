@@ -76,6 +76,12 @@ def render_markdown(report: Report) -> str:
             else f"All {len(report.checks)} checks passed."
         )
         lines += ["", passed]
+    within = [c for c in report.checks if c.outcome == "passed" and c.band is not None]
+    if within:  # anomaly checks that passed: their value and band, as the table shows the rest
+        lines += ["", "**Within their expected band:**"]
+        lines += [f"- {_code(c.key)}: {_cell(c.headline)}" for c in within[:MAX_ROWS]]
+        if len(within) > MAX_ROWS:
+            lines.append(f"- …and {len(within) - MAX_ROWS} more in the full report.")
     if not_run:
         names = ", ".join(_code(c.key) for c in not_run)
         lines += ["", f"⏭️ Not run (their asset was not built): {names}"]
