@@ -151,7 +151,7 @@ def anomaly_band(series: pd.DataFrame) -> alt.LayerChart:
     banded = data.dropna(subset=["expected_low", "expected_high"])
     band = (
         alt.Chart(banded)
-        .mark_area(color=BLUE, opacity=0.15, interpolate="step-after")
+        .mark_area(color=BLUE, opacity=0.18)
         .encode(x=x, y="expected_low:Q", y2="expected_high:Q", tooltip=tooltip)
         .properties(name="band")
     )
@@ -179,7 +179,6 @@ def anomaly_band(series: pd.DataFrame) -> alt.LayerChart:
                 "point:N",
                 title=None,
                 scale=alt.Scale(domain=shown, range=[colours[name] for name in shown]),
-                legend=alt.Legend(orient="bottom"),
             ),
             tooltip=tooltip,
         )
@@ -192,7 +191,7 @@ def anomaly_band(series: pd.DataFrame) -> alt.LayerChart:
         .properties(name="anomalous")
     )
     return alt.LayerChart(layer=layers).properties(
-        height=240, title=f"{label} by run, with its expected band"
+        height=260, title="Value by run, against the band its history expected"
     )
 
 

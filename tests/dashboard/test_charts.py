@@ -141,7 +141,8 @@ def _band_series() -> pd.DataFrame:
 
 def test_the_anomaly_band_is_shaded_where_it_exists_and_anomalies_are_red() -> None:
     spec = spec_of(charts.anomaly_band(_band_series()))
-    assert spec["title"] == "row count by run, with its expected band"
+    assert spec["title"] == "Value by run, against the band its history expected"
+    assert spec["layer"][3]["encoding"]["y"]["title"] == "row count"
     layers = spec["layer"]
     band = next(layer for layer in layers if layer.get("name") == "band")
     assert band["mark"]["type"] == "area"
