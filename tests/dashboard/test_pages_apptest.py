@@ -375,7 +375,7 @@ def test_an_anomaly_check_shows_its_value_against_the_expected_band(
     at = open_page("checks", check="orders.volume_anomaly")
     assert at.selectbox(key=state.SELECT_CHECK).value == "orders.volume_anomaly"
     specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
-    (band_chart,) = [s for s in specs if "expected band" in str(s.get("title", ""))]
+    (band_chart,) = [s for s in specs if "band its history expected" in str(s.get("title", ""))]
     names = {layer.get("name") for layer in band_chart["layer"]}
     assert {"band", "anomalous"} <= names
     band = next(layer for layer in band_chart["layer"] if layer.get("name") == "band")
