@@ -122,6 +122,7 @@ class CheckDetail:
     rule_lines: list[tuple[str, float]]  # (label, value) from the rule, for the chart
     full_error: str | None = None
     band: pd.DataFrame | None = None  # an anomaly check's value and band by run (band_series)
+    band_text: str | None = None  # its newest execution's 'row count 1,204, expected ...'
 
 
 def check_detail(cfg: Settings, defs: Definitions, key: CheckKey) -> CheckDetail:
@@ -164,7 +165,13 @@ def check_detail(cfg: Settings, defs: Definitions, key: CheckKey) -> CheckDetail
         rule_lines=rule_lines(executed.threshold if executed else None),
         full_error=words.full_error(executed.error) if executed and executed.error else None,
         band=band_series(records),
+        band_text=_band_text(executed),
     )
+
+
+def _band_text(record: CheckRecord | None) -> str | None:
+    band = band_of(record.metadata, record.observed_value) if record else None
+    return band.text if band else None
 
 
 BAND_RUNS = 50  # executions an anomaly check's band chart shows

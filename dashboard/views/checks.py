@@ -71,9 +71,11 @@ if record is None:
 else:
     when = formatting.format_ago(record.started_at)
     rule = f" · rule: {escape_markdown(record.threshold)}" if record.threshold else ""
+    seen = f"observed {formatting.format_value(record.observed_value)}{rule}"
+    if detail.band_text:  # an anomaly check: its value against its band
+        seen = escape_markdown(detail.band_text, one_line=True)
     st.markdown(
-        f"Latest: {ui.badge(record.outcome, CheckOutcome)} in run {record.run_id}, {when}"
-        f" · observed {formatting.format_value(record.observed_value)}{rule}"
+        f"Latest: {ui.badge(record.outcome, CheckOutcome)} in run {record.run_id}, {when} · {seen}"
     )
     if detail.note:
         st.caption(f":material/block: {escape_markdown(detail.note)}")

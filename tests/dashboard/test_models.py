@@ -360,12 +360,13 @@ def test_an_anomaly_check_detail_has_its_value_and_band_by_run(
     assert last["zscore"] < -3 and last["reason"] == "below the expected band"
     assert last["label"] == "row count"
     assert not band["anomalous"].iloc[:-1].any()
+    assert detail.band_text == f"row count 120, expected {last['band']}"
 
 
 def test_other_checks_have_no_band(cfg: Settings, defs: Definitions) -> None:
     materialize(defs, db=cfg.db)
     detail = checks.check_detail(cfg, defs, CheckKey("joined_data", "missing_dimension_check"))
-    assert detail.band is None
+    assert detail.band is None and detail.band_text is None
 
 
 # --- toolbar selections ---------------------------------------------------------------------------

@@ -382,3 +382,4 @@ def test_an_anomaly_check_shows_its_value_against_the_expected_band(
     assert band["mark"]["type"] == "area" and band["encoding"]["y2"]["field"] == "expected_high"
     assert "Observed value by run" not in chart_titles(at)  # the band replaces the rule chart
     assert "Shaded: the band its history expected" in texts(at.caption)
+    assert "· row count 120, expected " in texts(at.markdown)  # the latest value and band
