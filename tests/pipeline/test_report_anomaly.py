@@ -86,6 +86,7 @@ def test_markdown_shows_the_value_and_band_of_each_anomaly_check(report: Report)
     text = render(report, "md")
     orders = _expected(report, "orders.volume_anomaly")
     customers = _expected(report, "customers.volume_anomaly")
+    assert f"| 120 | row count expected {orders} | - |" in text  # observed and threshold cells
     assert f"row count 120, expected {orders}: below the expected band |" in text
     assert "**Within their expected band:**" in text
     assert f"- `customers.volume_anomaly`: row count 501, expected {customers}" in text
