@@ -10,7 +10,7 @@ from enum import StrEnum
 import altair as alt
 import pandas as pd
 
-from pipeline.looks import look
+from pipeline.looks import GREY, RED, look
 from pipeline.states import CheckOutcome, EventStatus
 
 BLUE = "#1e88e5"
@@ -123,6 +123,76 @@ def observed_value_over_time(
             )
         )
     return alt.LayerChart(layer=layers).properties(height=220, title="Observed value by run")
+
+
+ANOMALOUS, WITHIN, NO_BAND = "Anomalous", "Within the band", "Not enough history"
+
+
+def anomaly_band(series: pd.DataFrame) -> alt.LayerChart:
+    """An anomaly check's value by run (dashboard.models.checks.band_series): the expected
+    band shaded where there is one (its one-sided bounds as dashed lines), the value as a line
+    with points, anomalous points in red and ringed, points without a band yet in grey."""
+    data = series.dropna(subset=["observed_value"]).copy()
+    data["point"] = [
+        ANOMALOUS if anomalous else (WITHIN if enough else NO_BAND)
+        for anomalous, enough in zip(data["anomalous"], data["enough_history"], strict=True)
+    ]
+    label = str(data["label"].iloc[-1]) if not data.empty else "observed"
+    x = alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0))
+    tooltip = [
+        alt.Tooltip("run_id:O", title="Run"),
+        alt.Tooltip("when:T", title="When", format="%Y-%m-%d %H:%M:%S"),
+        alt.Tooltip("observed_value:Q", title="Value", format=",.4~f"),
+        alt.Tooltip("band:N", title="Expected"),
+        alt.Tooltip("zscore:Q", title="z-score", format=".2f"),
+        alt.Tooltip("outcome:N", title="Outcome"),
+        alt.Tooltip("reason:N", title="Why"),
+    ]
+    banded = data.dropna(subset=["expected_low", "expected_high"])
+    band = (
+        alt.Chart(banded)
+        .mark_area(color=BLUE, opacity=0.18)
+        .encode(x=x, y="expected_low:Q", y2="expected_high:Q", tooltip=tooltip)
+        .properties(name="band")
+    )
+    layers: list[alt.Chart] = [band]
+    for side in ("expected_low", "expected_high"):
+        bound = data.dropna(subset=[side])
+        layers.append(
+            alt.Chart(bound)
+            .mark_line(color=BLUE, opacity=0.6, strokeDash=[4, 3], size=1)
+            .encode(x=x, y=f"{side}:Q")
+        )
+    y = alt.Y(
+        "observed_value:Q",
+        title=label,
+        axis=alt.Axis(format="~s"),
+        scale=alt.Scale(zero=False),
+    )
+    base = alt.Chart(data).encode(x=x, y=y)
+    layers.append(base.mark_line(color="#90a4ae"))
+    shown = [name for name in (WITHIN, NO_BAND, ANOMALOUS) if name in set(data["point"])]
+    colours = {WITHIN: BLUE, NO_BAND: GREY, ANOMALOUS: RED}
+    layers.append(
+        base.mark_point(filled=True, size=70).encode(
+            color=alt.Color(
+                "point:N",
+                title=None,
+                scale=alt.Scale(domain=shown, range=[colours[name] for name in shown]),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    anomalous = data[data["anomalous"]]
+    layers.append(
+        alt.Chart(anomalous)
+        .mark_point(color=RED, size=260, strokeWidth=2)
+        .encode(x=x, y=y, tooltip=tooltip)
+        .properties(name="anomalous")
+    )
+    return alt.LayerChart(layer=layers).properties(
+        height=260, title="Value by run, against the band its history expected"
+    )
 
 
 def profile_trend(trend: pd.DataFrame) -> alt.HConcatChart:

@@ -459,13 +459,94 @@ def metric_anomaly(
 
 
 _SINCE_BUILD = "seconds since the last build"
+BAND_OF = "band_of"  # metadata key every anomaly result carries: what the band is of
+
+
+@dataclass(frozen=True)
+class Band:
+    """One anomaly check result's value and expected band, read back from its metadata.
+
+    `low` or `high` is None on a one-sided band (`direction=`); both are None while there is
+    not enough history (`enough_history` False, `reason` says how much there is).
+    """
+
+    label: str  # what the band is of ('row count'); 'observed' for results without the mark
+    value: float | None
+    low: float | None
+    high: float | None
+    enough_history: bool
+    reason: str | None
+    zscore: float | None
+    training_count: int | None
+
+    @property
+    def expected(self) -> str | None:
+        """Low and high joined by an en dash ('9,500' dash '10,480'), 'at most 4,000' or
+        'at least 10'; None without a band."""
+        if self.low is None and self.high is None:
+            return None
+        if self.low is None:
+            return f"at most {figure(self.high)}"
+        if self.high is None:
+            return f"at least {figure(self.low)}"
+        joint = " to " if self.low < 0 else "–"
+        return f"{figure(self.low)}{joint}{figure(self.high)}"
+
+    @property
+    def text(self) -> str:
+        """'row count 1,204, expected ' and the band, or why there is no band yet."""
+        shown = f"{self.label} {figure(self.value)}"
+        if self.expected is not None:
+            return f"{shown}, expected {self.expected}"
+        return f"{shown}, no band yet: {self.reason or 'not enough history'}"
+
+
+def band_of(metadata: Any, observed_value: float | None) -> Band | None:
+    """The band of an anomaly check's result, or None for any other check's result.
+
+    Known by the BAND_OF mark, or, for results recorded before the mark existed, by the
+    expected_low / expected_high keys (such a result without enough history is not known).
+    """
+    if not isinstance(metadata, dict):
+        return None
+    marked = isinstance(metadata.get(BAND_OF), str)
+    banded = "expected_low" in metadata or "expected_high" in metadata
+    if not (marked or banded):
+        return None
+    reason, count = metadata.get("reason"), metadata.get("training_count")
+    return Band(
+        label=metadata[BAND_OF] if marked else "observed",
+        value=observed_value,
+        low=_number_or_none(metadata.get("expected_low")),
+        high=_number_or_none(metadata.get("expected_high")),
+        enough_history=banded,
+        reason=reason if isinstance(reason, str) else None,
+        zscore=_number_or_none(metadata.get("zscore")),
+        training_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+    )
+
+
+def figure(value: float | None) -> str:
+    """A value or bound as people read it: '1,204', '10,480', '199.5', '0.1235'; '-' for none."""
+    if value is None or not math.isfinite(value):
+        return "-" if value is None else str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.4g}"
+
+
+def _number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _result(verdict: Verdict, extra: dict[str, Any], label: str) -> CheckResult:
-    """The check's result: `label` names what the band is of ('row count')."""
+    """The check's result: `label` names what the band is of ('row count'); the metadata says
+    so under BAND_OF, the mark by which pages and reports know an anomaly check."""
     return CheckResult(
         not verdict.anomalous,
-        {**extra, **verdict.metadata()},
+        {**extra, BAND_OF: label, **verdict.metadata()},
         observed_value=verdict.value,
         threshold=f"{label} {verdict.band}",
     )
@@ -534,4 +615,14 @@ def _num(value: float | None) -> str:
     return f"{value:.0f}" if abs(value) >= 1e6 else f"{value:.6g}"
 
 
-__all__ = ["Verdict", "detect", "freshness_anomaly", "metric_anomaly", "volume_anomaly"]
+__all__ = [
+    "BAND_OF",
+    "Band",
+    "Verdict",
+    "band_of",
+    "detect",
+    "figure",
+    "freshness_anomaly",
+    "metric_anomaly",
+    "volume_anomaly",
+]

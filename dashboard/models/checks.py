@@ -17,6 +17,7 @@ from dashboard.models import words
 from dashboard.models.reading import history
 from dashboard.settings import Settings
 from pipeline import store
+from pipeline.checks_anomaly import band_of
 from pipeline.definitions import CheckDef, Definitions
 from pipeline.looks import NEVER_RUN, look
 from pipeline.states import CheckKey, CheckOutcome
@@ -120,6 +121,8 @@ class CheckDetail:
     observed: pd.DataFrame  # run_id, observed_value, outcome (label): for the chart
     rule_lines: list[tuple[str, float]]  # (label, value) from the rule, for the chart
     full_error: str | None = None
+    band: pd.DataFrame | None = None  # an anomaly check's value and band by run (band_series)
+    band_text: str | None = None  # its newest execution's 'row count 1,204, expected ...'
 
 
 def check_detail(cfg: Settings, defs: Definitions, key: CheckKey) -> CheckDetail:
@@ -161,7 +164,57 @@ def check_detail(cfg: Settings, defs: Definitions, key: CheckKey) -> CheckDetail
         observed=observed,
         rule_lines=rule_lines(executed.threshold if executed else None),
         full_error=words.full_error(executed.error) if executed and executed.error else None,
+        band=band_series(records),
+        band_text=_band_text(executed),
     )
+
+
+def _band_text(record: CheckRecord | None) -> str | None:
+    band = band_of(record.metadata, record.observed_value) if record else None
+    return band.text if band else None
+
+
+BAND_RUNS = 50  # executions an anomaly check's band chart shows
+BAND_COLUMNS = [
+    "run_id", "when", "observed_value", "expected_low", "expected_high", "outcome",
+    "anomalous", "enough_history", "band", "zscore", "reason", "label",
+]  # fmt: skip
+
+
+def band_series(records: Iterable[CheckRecord], limit: int = BAND_RUNS) -> pd.DataFrame | None:
+    """An anomaly check's last `limit` executions that observed a value, oldest first: run_id,
+    when, observed_value, expected_low / expected_high (NaN where a side has no bound or there
+    was not enough history), outcome (label), anomalous (it warned or failed), enough_history,
+    band (text, or why there is none), zscore, reason, label (what the band is of). None when
+    no record is of an anomaly check (pipeline.checks_anomaly.band_of knows them)."""
+    found = [(r, band_of(r.metadata, r.observed_value)) for r in records]
+    if not any(band is not None for _, band in found):
+        return None
+    ran = sorted(
+        ((r, band) for r, band in found if r.observed_value is not None),
+        key=lambda pair: pair[0].run_id,
+    )[-limit:]
+    rows = [
+        {
+            "run_id": r.run_id,
+            "when": local_time(r.started_at),
+            "observed_value": r.observed_value,
+            "expected_low": band.low if band else None,
+            "expected_high": band.high if band else None,
+            "outcome": look(r.outcome, CheckOutcome).label,
+            "anomalous": r.outcome in (CheckOutcome.WARNED, CheckOutcome.FAILED),
+            "enough_history": bool(band and band.enough_history),
+            "band": (band.expected or band.reason or "no band") if band else "no band",
+            "zscore": band.zscore if band else None,
+            "reason": (band.reason if band else None) or "",
+            "label": band.label if band else "observed",
+        }
+        for r, band in ran
+    ]
+    frame = pd.DataFrame(rows, columns=BAND_COLUMNS)
+    for name in ("observed_value", "expected_low", "expected_high", "zscore"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    return frame
 
 
 def rule_lines(threshold: str | None) -> list[tuple[str, float]]:

@@ -71,9 +71,11 @@ if record is None:
 else:
     when = formatting.format_ago(record.started_at)
     rule = f" · rule: {escape_markdown(record.threshold)}" if record.threshold else ""
+    seen = f"observed {formatting.format_value(record.observed_value)}{rule}"
+    if detail.band_text:  # an anomaly check: its value against its band
+        seen = escape_markdown(detail.band_text, one_line=True)
     st.markdown(
-        f"Latest: {ui.badge(record.outcome, CheckOutcome)} in run {record.run_id}, {when}"
-        f" · observed {formatting.format_value(record.observed_value)}{rule}"
+        f"Latest: {ui.badge(record.outcome, CheckOutcome)} in run {record.run_id}, {when} · {seen}"
     )
     if detail.note:
         st.caption(f":material/block: {escape_markdown(detail.note)}")
@@ -103,7 +105,13 @@ if st.button(
     except PipelineError as exc:
         st.error(f"**Could not start the check.** {escape_markdown(exc)}", icon=":material/error:")
 
-if not detail.observed.empty:
+if detail.band is not None and not detail.band.empty:  # an anomaly check: its band, not a rule
+    st.altair_chart(charts.anomaly_band(detail.band), width="stretch")
+    st.caption(
+        "Shaded: the band its history expected at each run. Red, ringed: anomalous (the check"
+        " warned or failed). Grey: not enough history for a band yet."
+    )
+elif not detail.observed.empty:
     st.altair_chart(
         charts.observed_value_over_time(detail.observed, detail.rule_lines), width="stretch"
     )

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
+from pipeline.checks_anomaly import figure
 from pipeline.looks import look
 from pipeline.report.model import Report, format_number
 from pipeline.states import CheckOutcome, EventStatus
@@ -66,6 +67,7 @@ def _environment() -> Environment:
         when=_when,
         seconds=_seconds,
         number=format_number,
+        figure=figure,
         cell=_cell,
         check_look=lambda value: look(value, CheckOutcome),
         event_look=lambda value: look(value, EventStatus),

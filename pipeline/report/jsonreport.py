@@ -96,6 +96,25 @@ def _check(entry: CheckEntry, failing_partitions: list[str]) -> dict[str, Any]:
             for point in entry.history
         ],
         "failing_partitions": failing_partitions,
+        "band": _band(entry),
+    }
+
+
+def _band(entry: CheckEntry) -> dict[str, Any] | None:
+    """An anomaly check's value and expected band (null for other checks)."""
+    band = entry.band
+    if band is None:
+        return None
+    return {
+        "label": band.label,
+        "value": _number(band.value),
+        "expected_low": _number(band.low),
+        "expected_high": _number(band.high),
+        "enough_history": band.enough_history,
+        "reason": band.reason,
+        "zscore": _number(band.zscore),
+        "training_count": band.training_count,
+        "text": band.text,
     }
 
 

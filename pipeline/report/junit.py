@@ -20,9 +20,11 @@ definitions were broken, its process died) gets a suite `run` with one `<error>`
 carrying the run's message: CI is red exactly when the report's verdict is failed or interrupted.
 
 Every testcase has properties `outcome`, `severity` and `blocking`, so a tool can tell warnings
-apart. A check run per partition stays one testcase (its name is stable from run to run); its
-worst outcome decides, a property `failing_partitions` names where it did not pass, and its
-text gives each such partition's outcome. A failed partitioned asset's `materialize` error
+apart; an anomaly check's also has `band` ('row count 120, expected 950' dash '1,050') and the
+numbers `value`, `expected_low` and `expected_high` (those it has). A check run per partition
+stays one testcase (its name is stable from run to run); its worst outcome decides, a property
+`failing_partitions` names where it did not pass, and its text gives each such partition's
+outcome. A failed partitioned asset's `materialize` error
 lists each failed partition with its error. Suite and root counts (`tests`, `failures`,
 `errors`, `skipped`) follow the same rules.
 
@@ -74,6 +76,13 @@ def _testcase(suite: ET.Element, check: CheckEntry, partitions: list[PartitionCh
         ("blocking", str(check.blocking).lower()),
     ):
         ET.SubElement(props, "property", name=name, value=value)
+    band = check.band
+    if band is not None and check.outcome != "skipped":  # an anomaly check's value and band
+        ET.SubElement(props, "property", name="band", value=band.text)
+        for name, number in (("value", band.value), ("expected_low", band.low),
+                             ("expected_high", band.high)):  # fmt: skip
+            if number is not None:
+                ET.SubElement(props, "property", name=name, value=repr(number))
     if partitions:
         keys = ", ".join(result.key for result in partitions)
         ET.SubElement(props, "property", name="failing_partitions", value=keys)

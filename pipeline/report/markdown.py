@@ -61,11 +61,15 @@ def render_markdown(report: Report) -> str:
         for check in attention[:MAX_ROWS]:
             severity = check.severity + (", blocking" if check.blocking else "")
             failing = "-" if check.failing_count is None else f"{check.failing_count:,}"
+            threshold = check.threshold or "-"
+            band = check.band
+            if band is not None and band.expected is not None:  # rounded as the headline has it
+                threshold = f"{band.label} expected {band.expected}"
             lines.append(
                 f"| {ICONS.get(check.outcome, '')} {look(check.outcome, CheckOutcome).label}"
                 f" | {_code(check.key)}"
                 f" | {severity} | {format_number(check.observed_value)}"
-                f" | {_cell(check.threshold or '-')} | {failing} | {_cell(check.headline)} |"
+                f" | {_cell(threshold)} | {failing} | {_cell(check.headline)} |"
             )
         if len(attention) > MAX_ROWS:
             lines.append(f"\n…and {len(attention) - MAX_ROWS} more in the full report.")
@@ -76,6 +80,12 @@ def render_markdown(report: Report) -> str:
             else f"All {len(report.checks)} checks passed."
         )
         lines += ["", passed]
+    within = [c for c in report.checks if c.outcome == "passed" and c.band is not None]
+    if within:  # anomaly checks that passed: their value and band, as the table shows the rest
+        lines += ["", "**Within their expected band:**"]
+        lines += [f"- {_code(c.key)}: {_cell(c.headline)}" for c in within[:MAX_ROWS]]
+        if len(within) > MAX_ROWS:
+            lines.append(f"- …and {len(within) - MAX_ROWS} more in the full report.")
     if not_run:
         names = ", ".join(_code(c.key) for c in not_run)
         lines += ["", f"⏭️ Not run (their asset was not built): {names}"]

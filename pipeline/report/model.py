@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import store
+from pipeline.checks_anomaly import Band, band_of
 from pipeline.definitions import Definitions, load_definitions
 from pipeline.errors import ReportError
 from pipeline.looks import look
@@ -125,12 +126,24 @@ class CheckEntry:
         return isinstance(self.metadata.get("partitions"), dict)
 
     @property
+    def band(self) -> Band | None:
+        """An anomaly check's value and expected band; None for any other check."""
+        return band_of(self.metadata, self.observed_value)
+
+    @property
     def headline(self) -> str:
-        """One sentence: what happened to this check, for summaries and failure messages."""
+        """One sentence: what happened to this check, for summaries and failure messages.
+
+        An anomaly check says its value against its band: 'row count 120, expected 950' dash
+        '1,050: below the expected band'."""
         if self.outcome == "error":
             return f"could not run: {self.error or 'unknown error'}"
         if self.outcome == "skipped":
             return f"skipped: {self.error or 'its asset was not built'}"
+        band = self.band
+        if band is not None:
+            anomalous = self.outcome != "passed" and band.enough_history and band.reason
+            return f"{band.text}: {band.reason}" if anomalous else band.text
         parts = []
         failing = self.failing_count
         counted = failing is not None and self.outcome != "passed"

@@ -116,3 +116,45 @@ def test_row_count_history_plots_successful_builds_only() -> None:
     spec = spec_of(charts.row_count_history(history))
     assert encoding_of(spec)["y"]["field"] == "row_count"
     assert [row["row_count"] for row in values_of(spec)] == [100, 120]
+
+
+def _band_series() -> pd.DataFrame:
+    nan = float("nan")
+    return pd.DataFrame(
+        {
+            "run_id": [1, 2, 3, 4],
+            "when": [datetime(2026, 1, d) for d in (1, 2, 3, 4)],
+            "observed_value": [100.0, 102.0, 101.0, 5.0],
+            "expected_low": [nan, nan, 95.0, 96.0],
+            "expected_high": [nan, nan, 105.0, 106.0],
+            "outcome": [PASSED, PASSED, PASSED, WARNED],
+            "anomalous": [False, False, False, True],
+            "enough_history": [False, False, True, True],
+            "band": ["not enough history (0 of 2 builds)", "not enough history (1 of 2 builds)",
+                     "95–105", "96–106"],
+            "zscore": [nan, nan, 0.1, -40.0],
+            "reason": ["not enough history", "not enough history", "within", "below"],
+            "label": ["row count"] * 4,
+        }
+    )  # fmt: skip
+
+
+def test_the_anomaly_band_is_shaded_where_it_exists_and_anomalies_are_red() -> None:
+    spec = spec_of(charts.anomaly_band(_band_series()))
+    assert spec["title"] == "Value by run, against the band its history expected"
+    assert spec["layer"][3]["encoding"]["y"]["title"] == "row count"
+    layers = spec["layer"]
+    band = next(layer for layer in layers if layer.get("name") == "band")
+    assert band["mark"]["type"] == "area"
+    assert band["encoding"]["y"]["field"] == "expected_low"
+    assert band["encoding"]["y2"]["field"] == "expected_high"
+    assert [row["run_id"] for row in spec["datasets"][band["data"]["name"]]] == [3, 4]
+    ringed = next(layer for layer in layers if layer.get("name") == "anomalous")
+    assert ringed["mark"]["color"] == look(CheckOutcome.FAILED).colour  # red
+    assert [row["run_id"] for row in spec["datasets"][ringed["data"]["name"]]] == [4]
+    titles = {t["title"] for t in ringed["encoding"]["tooltip"]}
+    assert {"Run", "Value", "Expected", "z-score"} <= titles
+    points = next(layer for layer in layers if "color" in layer.get("encoding", {}))
+    scale = points["encoding"]["color"]["scale"]
+    assert scale["domain"] == [charts.WITHIN, charts.NO_BAND, charts.ANOMALOUS]
+    assert scale["range"][-1] == look(CheckOutcome.FAILED).colour

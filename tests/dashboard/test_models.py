@@ -19,6 +19,7 @@ from dashboard.models import asset, catalog, checks, graph, overview, reading, r
 from dashboard.settings import Settings
 from pipeline import CheckResult, Definitions, asset_check
 from pipeline import checks as builtin
+from pipeline.checks_anomaly import figure
 from pipeline.definitions import asset as declare
 from pipeline.definitions import load_definitions
 from pipeline.engine import materialize
@@ -322,6 +323,50 @@ def test_one_check_detail_has_its_executions_and_rule(cfg: Settings, defs: Defin
         ("warn if > 0", 0.0), ("error if > 10", 10.0),
     ]  # fmt: skip
     assert checks.rule_lines("error if > 1%") == []  # a share is not the observed count
+
+
+def test_an_anomaly_check_detail_has_its_value_and_band_by_run(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Several builds with changing row counts: the first five have no band yet, the rest a
+    band from the builds before them, and the collapse at the end is anomalous."""
+    counts = [1000, 1020, 980, 1010, 990, 1005, 995, 1000, 120]
+    state = {"n": counts[0]}
+
+    @declare(name="t")
+    def t(con: object) -> str:
+        return f"SELECT range AS id FROM range({state['n']})"
+
+    defs = Definitions([t], [builtin.volume_anomaly("t")])
+    cfg = settings_for(tmp_path / "unused_defs.py", db_path)
+    for n in counts:
+        state["n"] = n
+        materialize(defs, db=db_path)
+    detail = checks.check_detail(cfg, defs, CheckKey("t", "volume_anomaly"))
+    band = detail.band
+    assert band is not None
+    assert list(band.columns) == checks.BAND_COLUMNS
+    assert list(band["run_id"]) == list(range(1, len(counts) + 1))  # oldest first
+    assert list(band["observed_value"]) == [float(n) for n in counts]
+    assert list(band["enough_history"]) == [False] * 5 + [True] * 4
+    assert (
+        band["expected_low"].iloc[:5].isna().all() and band["expected_high"].iloc[:5].isna().all()
+    )
+    assert band["band"].iloc[0] == "not enough history (0 of 5 builds)"
+    last = band.iloc[-1]
+    assert last["anomalous"] and last["outcome"] == "Warned"
+    assert last["expected_low"] < 980 and last["expected_high"] > 1020  # the builds before it
+    assert last["band"] == f"{figure(last['expected_low'])}–{figure(last['expected_high'])}"
+    assert last["zscore"] < -3 and last["reason"] == "below the expected band"
+    assert last["label"] == "row count"
+    assert not band["anomalous"].iloc[:-1].any()
+    assert detail.band_text == f"row count 120, expected {last['band']}"
+
+
+def test_other_checks_have_no_band(cfg: Settings, defs: Definitions) -> None:
+    materialize(defs, db=cfg.db)
+    detail = checks.check_detail(cfg, defs, CheckKey("joined_data", "missing_dimension_check"))
+    assert detail.band is None and detail.band_text is None
 
 
 # --- toolbar selections ---------------------------------------------------------------------------

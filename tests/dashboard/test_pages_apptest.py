@@ -349,3 +349,37 @@ def test_a_run_started_elsewhere_is_not_shown_as_this_sessions_own(env: Env) -> 
     assert not open_page("graph", asset="joined_data").status
     assert not open_page("materialize").status
     assert "Run 1: Succeeded" in texts(open_page("overview").success)  # the history says it
+
+
+def test_an_anomaly_check_shows_its_value_against_the_expected_band(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count_file = tmp_path / "rows.txt"
+    defs_path = tmp_path / "volume_defs.py"
+    defs_path.write_text(
+        "from pathlib import Path\n"
+        "from pipeline import Definitions, asset, checks\n"
+        "@asset(name='orders')\n"
+        "def orders(con):\n"
+        f"    n = int(Path({str(count_file)!r}).read_text())\n"
+        "    return f'SELECT range AS id FROM range({n})'\n"
+        "defs = Definitions([orders], [checks.volume_anomaly('orders')])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    defs = load_definitions(str(defs_path))
+    for n in [1000, 1020, 980, 1010, 990, 1005, 120]:
+        count_file.write_text(str(n), encoding="utf-8")
+        materialize(defs, db=db_path)
+    at = open_page("checks", check="orders.volume_anomaly")
+    assert at.selectbox(key=state.SELECT_CHECK).value == "orders.volume_anomaly"
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    (band_chart,) = [s for s in specs if "band its history expected" in str(s.get("title", ""))]
+    names = {layer.get("name") for layer in band_chart["layer"]}
+    assert {"band", "anomalous"} <= names
+    band = next(layer for layer in band_chart["layer"] if layer.get("name") == "band")
+    assert band["mark"]["type"] == "area" and band["encoding"]["y2"]["field"] == "expected_high"
+    assert "Observed value by run" not in chart_titles(at)  # the band replaces the rule chart
+    assert "Shaded: the band its history expected" in texts(at.caption)
+    assert "· row count 120, expected " in texts(at.markdown)  # the latest value and band

@@ -18,7 +18,7 @@ from pipeline import (
     materialize,
     run_checks,
 )
-from pipeline.checks_anomaly import detect
+from pipeline.checks_anomaly import BAND_OF, band_of, detect, figure
 from pipeline.definitions import AssetContext
 from pipeline.errors import DefinitionError, PipelineError
 
@@ -335,3 +335,21 @@ def test_on_a_partitioned_asset_volume_anomaly_runs_once_on_the_whole_table(db_p
     assert (record.outcome, record.observed_value) == ("warned", 50)
     assert record.metadata["reason"] == "below the expected band"
     assert record.metadata["training_runs"] == [1, 2, 3, 4]
+
+
+def test_each_result_carries_its_band_for_pages_and_reports(db_path):
+    _, runs = _builds(db_path, [100, 102, 98, 101, 99, 100, 0])
+    early = band_of(runs[2]["volume_anomaly"].metadata, runs[2]["volume_anomaly"].observed_value)
+    assert early is not None and not early.enough_history and early.expected is None
+    assert early.text == "row count 98, no band yet: not enough history (2 of 5 builds)"
+    last = runs[-1]["volume_anomaly"]
+    assert last.metadata[BAND_OF] == "row count"
+    band = band_of(last.metadata, last.observed_value)
+    assert band is not None and band.enough_history
+    assert band.low == last.metadata["expected_low"] and band.high == last.metadata["expected_high"]
+    assert band.text == f"row count 0, expected {figure(band.low)}–{figure(band.high)}"
+    assert band_of({"reason": "x"}, 1.0) is None  # any other check's result
+    old = band_of({"expected_low": 9500.0, "expected_high": 10480.0}, 1204)  # before the mark
+    assert old is not None and old.text == "observed 1,204, expected 9,500–10,480"
+    one_sided = band_of({BAND_OF: "seconds", "expected_low": None, "expected_high": 4000}, 9e4)
+    assert one_sided is not None and one_sided.expected == "at most 4,000"
