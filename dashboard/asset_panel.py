@@ -121,8 +121,9 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
 
 
 def _profile(details: asset_model.AssetDetails) -> None:
-    """The figures per column of the latest profile, and how one number column's mean and
-    null share moved over the recent builds. Every cell is plain text (a dataframe)."""
+    """An overview of every column (it fits the side panel), then one column's figures read
+    top to bottom, and how a number column's mean and null share moved over recent builds.
+    Every cell is plain text (a dataframe)."""
     view = details.profile
     if view is None:
         return
@@ -130,15 +131,15 @@ def _profile(details: asset_model.AssetDetails) -> None:
     if view.error:
         st.caption("The profile could not be computed (the build itself stands):")
         ui.error_text(view.error)
-    if not view.table.empty:
-        st.dataframe(view.table, hide_index=True, width="stretch")
-    numbers = list(dict.fromkeys(view.trend["column"]))
-    if not numbers or view.trend["run_id"].nunique() < 2:
+    if view.table.empty:
         return
+    st.dataframe(view.table[asset_model.PROFILE_OVERVIEW], hide_index=True, width="stretch")
     column = st.selectbox(
-        "Number column",
-        numbers,
+        "Column",
+        list(view.table["Column"]),
         key=f"{state.SELECT_PROFILE_COLUMN}-{partition_panel.digest(details.name)}",
     )
+    st.dataframe(asset_model.column_figures(view.table, column), hide_index=True, width="stretch")
     chosen = view.trend[view.trend["column"] == column]
-    st.altair_chart(charts.profile_trend(chosen), width="content")
+    if not chosen.empty and chosen["run_id"].nunique() >= 2:
+        st.altair_chart(charts.profile_trend(chosen), width="content")

@@ -66,6 +66,16 @@ class AssetDetails:
     profile: ProfileView | None = None
 
 
+PROFILE_OVERVIEW = ["Column", "Type", "Nulls", "Distinct"]  # what fits the side panel
+
+
+def column_figures(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One column's profile read top to bottom (Figure, Value), without the empty ones."""
+    row = table[table["Column"] == column].iloc[0]
+    figures = [(name, row[name]) for name in table.columns if name != "Column" and row[name] != "—"]
+    return pd.DataFrame(figures, columns=["Figure", "Value"])
+
+
 @dataclass
 class ProfileView:
     """The column profile of the asset's latest profiled build, and its recent builds'."""

@@ -85,9 +85,15 @@ def test_the_model_shows_each_column_as_text(built: Path, db_path: Path) -> None
 def test_the_asset_details_show_the_profile(built: Path) -> None:
     at = open_asset("fruit")
     assert [t.label for t in at.tabs][:5] == ["Preview", "Schema", "Profile", "History", "Checks"]
-    [table] = [d.value for d in at.dataframe if "Top values" in d.value.columns]
-    assert list(table.columns) == asset_model.PROFILE_COLUMNS
-    assert list(table["Column"]) == ["n", "amount", "day", HOSTILE, "colour"]
+    [overview] = [d.value for d in at.dataframe if "Distinct" in d.value.columns]
+    assert list(overview.columns) == asset_model.PROFILE_OVERVIEW  # fits the side panel
+    assert list(overview["Column"]) == ["n", "amount", "day", HOSTILE, "colour"]
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "Column")).select("amount")
+    at.run()
+    [figures] = [d.value for d in at.dataframe if "Figure" in d.value.columns]
+    read = dict(zip(figures["Figure"], figures["Value"], strict=True))
+    assert read["Nulls"] == "1 (25.0%)" and read["Quartiles"] == "3 / 4.5 / 7.5"
+    assert "Length" not in read  # a number has none: empty figures are left out
     captions = "\n".join(shown(c.value) for c in at.caption)
     assert "Profile of run 2 (4 rows)" in captions
     assert "](http" not in "\n".join(c.value for c in at.caption)  # no link is made of data
