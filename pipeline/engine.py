@@ -1094,18 +1094,24 @@ class _Runner(PartitionSteps):
         started[name] = utcnow()
         self.inbox.put(_Message("started", name, started[name]))
 
+    def _run_checks(
+        self, cursor: duckdb.DuckDBPyConnection, checks: list[CheckDef]
+    ) -> list[CheckRecord]:
+        """`checks` on `cursor`, stopping with the run, able to read the run history."""
+        return run_asset_checks(
+            self.defs,
+            checks,
+            cursor,
+            self.run.run_id,
+            self.token.event,
+            history_db=self.identity.path,
+        )
+
     def _check_task(self, node: str | CheckNode, checks: list[CheckDef]) -> None:
         cursor = self.con.cursor()
         try:
             with self.token.watching(cursor):
-                records = run_asset_checks(
-                    self.defs,
-                    checks,
-                    cursor,
-                    self.run.run_id,
-                    self.token.event,
-                    history_db=self.identity.path,
-                )
+                records = self._run_checks(cursor, checks)
         finally:
             cursor.close()
         self.inbox.put(_Message("checked", node, records))
@@ -1144,14 +1150,7 @@ class _Runner(PartitionSteps):
                     record.outcome, record.skip_reason = CheckOutcome.ERROR, None
                 return records
             with self.token.watching(cursor):
-                return run_asset_checks(
-                    self.defs,
-                    checks,
-                    cursor,
-                    self.run.run_id,
-                    self.token.event,
-                    history_db=self.identity.path,
-                )
+                return self._run_checks(cursor, checks)
         finally:
             cursor.close()
 

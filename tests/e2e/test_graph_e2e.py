@@ -125,7 +125,7 @@ def test_every_click_selects_and_the_canvas_eats_no_click(
     _box(page, "sales_data").click()
     _details(page, "sales_data")
 
-    page.get_by_test_id("stSelectbox").click()  # another asset, picked outside the graph
+    page.get_by_role("combobox", name="Asset", exact=True).click()  # picked outside the graph
     page.get_by_role("option", name="products", exact=True).click()
     _details(page, "products")
     _box(page, "sales_data").click()  # the box clicked before: selected again
