@@ -71,7 +71,9 @@ BINS = 12
 # 0.65 s); `histogram(floor((x - min) / width))` 0.06 s and 0.37-0.39 s; one
 # `count(*) FILTER (...)` per bin 0.45-0.82 s and 3.4-3.6 s. The Bernoulli sample the quartiles
 # use above 1M rows would cost 0.09-0.12 s at 10M, but it loses the few outliers a histogram
-# is there to show and its counts would not add up to the rows: every row it is.
+# is there to show and its counts would not add up to the rows: every row it is. The whole
+# profile with and without bins, taking turns (machine under load, medians of 9): 365 vs
+# 354 ms at 1M rows (fastest 226 vs 164), 1.47 vs 1.01 s at 10M (sales_data repeated 10 times).
 _WHOLE = re.compile(r"^U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$")
 _EPOCH = date(1970, 1, 1)
 _TIME_UNITS_US = (86_400_000_000, 3_600_000_000, 60_000_000, 1_000_000, 1_000, 1)
