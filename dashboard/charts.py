@@ -206,7 +206,7 @@ def profile_trend(trend: pd.DataFrame) -> alt.LayerChart:
         y=alt.Y(
             "value:Q",
             title=figure,
-            axis=alt.Axis(format="%" if share else "~s", tickCount=4),
+            axis=alt.Axis(format=".1~%" if share else "~s", tickCount=4),
             scale=alt.Scale(zero=False),
         ),
         tooltip=[
@@ -215,7 +215,7 @@ def profile_trend(trend: pd.DataFrame) -> alt.LayerChart:
         ],
     )
     line = base.mark_line(color=BLUE) + base.mark_point(color=BLUE, filled=True, size=40)
-    return line.properties(height=140, title=f"{figure} by run")
+    return line.properties(height=200, title=f"{figure} by run")  # with title and axes
 
 
 def column_distribution(shape: Distribution) -> alt.Chart:
@@ -232,23 +232,30 @@ def column_distribution(shape: Distribution) -> alt.Chart:
             .mark_bar(color=BLUE, cornerRadiusEnd=2)
             .encode(
                 x=alt.X("rows:Q", title="Rows", axis=rows),
-                y=alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=120)),
+                y=alt.Y(
+                    "label:N",
+                    title=None,
+                    sort="-x",
+                    axis=alt.Axis(labelLimit=120, labelOverlap=False),
+                ),
                 tooltip=tooltip,
             )
-            .properties(height=alt.Step(18), title="Top values")
+            # The height holds the title and axes too (the chart fits the panel's width).
+            .properties(height=100 + 28 * len(shape.frame), title="Top values")
         )
     kind = "T" if shape.temporal else "Q"
     axis = alt.Axis(labelAngle=0, tickCount=4, labelOverlap=True)
     if not shape.temporal:
         axis = alt.Axis(labelAngle=0, tickCount=4, labelOverlap=True, format="~s")
     return (
-        alt.Chart(shape.frame)
-        .mark_bar(color=BLUE, stroke="white", strokeWidth=1)
+        alt.Chart(shape.frame)  # rectangles: a bar with x and x2 would lie on its side
+        .mark_rect(color=BLUE, stroke="white", strokeWidth=1)
         .encode(
             x=alt.X(f"start:{kind}", title=None, axis=axis, scale=alt.Scale(zero=False)),
             x2=alt.X2("end"),
             y=alt.Y("rows:Q", title="Rows", axis=rows),
+            y2=alt.datum(0),
             tooltip=tooltip,
         )
-        .properties(height=120, title="Distribution, min to max")
+        .properties(height=190, title="Distribution, min to max")  # with title and axes
     )

@@ -151,7 +151,7 @@ def test_the_trend_chart_builds_without_streamlit() -> None:
     )
     spec = charts.profile_trend(trend).to_dict()
     assert spec["title"] == "Null share by run"
-    assert spec["layer"][0]["encoding"]["y"]["axis"]["format"] == "%"
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["format"] == ".1~%"
 
 
 def test_the_distribution_charts_build_without_streamlit() -> None:
@@ -160,7 +160,7 @@ def test_the_distribution_charts_build_without_streamlit() -> None:
     assert shape is not None and list(shape.frame["label"]) == ["0 – 0.5", "0.5 – 1"]
     spec = charts.column_distribution(shape).to_dict()
     assert spec["encoding"]["x"]["field"] == "start" and spec["encoding"]["x2"]["field"] == "end"
-    assert spec["mark"]["type"] == "bar"
+    assert spec["mark"]["type"] == "rect" and spec["encoding"]["y2"] == {"datum": 0}
     days = {"edges": ["2024-01-01", "2024-01-02", "2024-01-04"], "counts": [2, 5]}
     shape = asset_model.distribution("DATE", {"bins": days})
     assert shape is not None and list(shape.frame["label"]) == [
