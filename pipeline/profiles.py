@@ -167,7 +167,11 @@ def _expressions(
     if kind in ("number", "temporal", "text"):
         found += [("min", f"min({column})"), ("max", f"max({column})")]
     if key is not None:  # a date's or a timestamp's bins are counted on a whole number
-        found += [("key_min", f"min({key})"), ("key_max", f"max({key})")]
+        found += [
+            ("key_min", f"min({key})"),
+            ("key_max", f"max({key})"),
+            ("key_count", f"count({key})"),  # fewer than count(column): 'infinity' in it
+        ]
     if kind == "number":
         quartiles = ", ".join(map(str, QUARTILES))
         found += [
@@ -227,6 +231,8 @@ def _binning(column: str, type_name: str, found: dict[str, Any]) -> _Binning | N
     """The bins of one column between its min and max (None without any, or for its type).
     Pops the temporal key's min and max out of `found`."""
     low, high = found.pop("key_min", None), found.pop("key_max", None)
+    if found.pop("key_count", found.get("non_null")) != found.get("non_null"):
+        return None  # bins would leave rows out
     name = type_name.upper()
     decode: Callable[[int], Any]
     if _temporal_key(column, name) is not None:
@@ -270,7 +276,11 @@ def _binning(column: str, type_name: str, found: dict[str, Any]) -> _Binning | N
     count = max(1, -(-extent // width))
     starts = [low + width * i for i in range(count + 1)]
     uppers = [start - 1 for start in starts[1:-1]] + [high]
-    return _Binning(key, cast, uppers, [decode(start) for start in starts])
+    try:
+        edges = [decode(start) for start in starts]
+    except (OverflowError, ValueError):  # 'infinity' dates and timestamps: no bins
+        return None
+    return _Binning(key, cast, uppers, edges)
 
 
 def _add_distributions(

@@ -106,6 +106,19 @@ def test_bins_of_numbers_dates_and_timestamps_count_every_non_null_row(db_path: 
     assert "bins" not in figures["clock"] and "bins" not in figures["label"]
 
 
+def test_no_bins_that_would_leave_infinite_values_out(db_path: Path) -> None:
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT * FROM (VALUES"
+            " (DATE '2024-01-01', TIMESTAMP '2024-01-01', 1.0::DOUBLE),"
+            " ('infinity'::DATE, 'infinity'::TIMESTAMP, 'inf'::DOUBLE)) AS v(d, ts, x)"
+        )
+        columns = [["d", "DATE"], ["ts", "TIMESTAMP"], ["x", "DOUBLE"]]
+        profile = profiles.profile_table(con, "t", 1, columns, 2)
+    assert profile.error is None
+    assert not any("bins" in column.figures for column in profile.columns)
+
+
 def test_top_values_only_for_few_distinct_values(db_path: Path) -> None:
     sql = "SELECT range AS id, range % 3 AS bucket FROM range(50)"
     materialize(Definitions(assets=[asset(lambda con: sql, name="many")]), db=db_path)
