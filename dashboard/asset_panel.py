@@ -122,8 +122,8 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
 
 def _profile(details: asset_model.AssetDetails) -> None:
     """An overview of every column (it fits the side panel), then one column's figures read
-    top to bottom, and how a number column's mean and null share moved over recent builds.
-    Every cell is plain text (a dataframe)."""
+    top to bottom, its distribution, and how one of its figures moved over recent builds.
+    Every cell is plain text (a dataframe); chart labels are data, drawn as text by Vega."""
     view = details.profile
     if view is None:
         return
@@ -134,12 +134,18 @@ def _profile(details: asset_model.AssetDetails) -> None:
     if view.table.empty:
         return
     st.dataframe(view.table[asset_model.PROFILE_OVERVIEW], hide_index=True, width="stretch")
+    digest = partition_panel.digest(details.name)
     column = st.selectbox(
-        "Column",
-        list(view.table["Column"]),
-        key=f"{state.SELECT_PROFILE_COLUMN}-{partition_panel.digest(details.name)}",
+        "Column", list(view.table["Column"]), key=f"{state.SELECT_PROFILE_COLUMN}-{digest}"
     )
     st.dataframe(asset_model.column_figures(view.table, column), hide_index=True, width="stretch")
-    chosen = view.trend[view.trend["column"] == column]
-    if not chosen.empty and chosen["run_id"].nunique() >= 2:
-        st.altair_chart(charts.profile_trend(chosen), width="content")
+    shape = view.distributions.get(column)
+    if shape is not None:
+        st.altair_chart(charts.column_distribution(shape), width="stretch")
+    figures = view.trend_figures(column)
+    if figures:
+        figure = st.selectbox(
+            "Over recent builds", figures, key=f"{state.SELECT_PROFILE_FIGURE}-{digest}"
+        )
+        chosen = view.trend[(view.trend["column"] == column) & (view.trend["figure"] == figure)]
+        st.altair_chart(charts.profile_trend(chosen), width="stretch")

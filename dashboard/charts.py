@@ -10,6 +10,7 @@ from enum import StrEnum
 import altair as alt
 import pandas as pd
 
+from dashboard.models.asset import Distribution
 from pipeline.looks import GREY, RED, look
 from pipeline.states import CheckOutcome, EventStatus
 
@@ -195,26 +196,66 @@ def anomaly_band(series: pd.DataFrame) -> alt.LayerChart:
     )
 
 
-def profile_trend(trend: pd.DataFrame) -> alt.HConcatChart:
-    """One number column's mean and null share by run, side by side, each on its own scale
-    (columns run_id, figure, value; figures as dashboard/models/asset.py names them)."""
-    panels = []
-    for figure in dict.fromkeys(trend["figure"]):
-        share = "share" in str(figure).lower()
-        data = trend[trend["figure"] == figure]
-        base = alt.Chart(data).encode(
-            x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(
-                "value:Q",
-                title=str(figure),
-                axis=alt.Axis(format="%" if share else "~s", tickCount=4),
-                scale=alt.Scale(zero=False),
-            ),
-            tooltip=[
-                alt.Tooltip("run_id:O", title="Run"),
-                alt.Tooltip("value:Q", title=str(figure), format=".2%" if share else ",.4~f"),
-            ],
+def profile_trend(trend: pd.DataFrame) -> alt.LayerChart:
+    """One figure of one column by run (columns run_id, figure, value; figures as
+    dashboard/models/asset.py names them): a line with points, sized for the side panel."""
+    figure = str(trend["figure"].iloc[0]) if not trend.empty else ""
+    share = "share" in figure.lower()
+    base = alt.Chart(trend).encode(
+        x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(
+            "value:Q",
+            title=figure,
+            axis=alt.Axis(format=".1~%" if share else "~s", tickCount=4),
+            scale=alt.Scale(zero=False),
+        ),
+        tooltip=[
+            alt.Tooltip("run_id:O", title="Run"),
+            alt.Tooltip("value:Q", title=figure, format=".2%" if share else ",.4~f"),
+        ],
+    )
+    line = base.mark_line(color=BLUE) + base.mark_point(color=BLUE, filled=True, size=40)
+    return line.properties(height=200, title=f"{figure} by run")  # with title and axes
+
+
+def column_distribution(shape: Distribution) -> alt.Chart:
+    """One column's distribution, small: bars over its bins (x from each bin's start to its
+    end, rows up) or its top values (one bar each, most frequent first)."""
+    tooltip = [
+        alt.Tooltip("label:N", title="Values"),
+        alt.Tooltip("rows:Q", title="Rows", format=","),
+    ]
+    rows = alt.Axis(format="~s", tickCount=3)
+    if not shape.binned:
+        return (
+            alt.Chart(shape.frame)
+            .mark_bar(color=BLUE, cornerRadiusEnd=2)
+            .encode(
+                x=alt.X("rows:Q", title="Rows", axis=rows),
+                y=alt.Y(
+                    "label:N",
+                    title=None,
+                    sort="-x",
+                    axis=alt.Axis(labelLimit=120, labelOverlap=False),
+                ),
+                tooltip=tooltip,
+            )
+            # The height holds the title and axes too (the chart fits the panel's width).
+            .properties(height=100 + 28 * len(shape.frame), title="Top values")
         )
-        line = base.mark_line(color=BLUE) + base.mark_point(color=BLUE, filled=True, size=40)
-        panels.append(line.properties(height=140, width=200, title=f"{figure} by run"))
-    return alt.hconcat(*panels)
+    kind = "T" if shape.temporal else "Q"
+    axis = alt.Axis(labelAngle=0, tickCount=4, labelOverlap=True)
+    if not shape.temporal:
+        axis = alt.Axis(labelAngle=0, tickCount=4, labelOverlap=True, format="~s")
+    return (
+        alt.Chart(shape.frame)  # rectangles: a bar with x and x2 would lie on its side
+        .mark_rect(color=BLUE, stroke="white", strokeWidth=1)
+        .encode(
+            x=alt.X(f"start:{kind}", title=None, axis=axis, scale=alt.Scale(zero=False)),
+            x2=alt.X2("end"),
+            y=alt.Y("rows:Q", title="Rows", axis=rows),
+            y2=alt.datum(0),
+            tooltip=tooltip,
+        )
+        .properties(height=190, title="Distribution, min to max")  # with title and axes
+    )

@@ -60,7 +60,8 @@ SELECT_BACKFILL_TO = "backfill_to"
 BTN_REBUILD_PARTITION = "rebuild_partition"
 
 # --- column profile of the selected asset (dashboard/asset_panel.py) ---------------------------
-SELECT_PROFILE_COLUMN = "profile_column"  # + "-<asset digest>": the number column charted
+SELECT_PROFILE_COLUMN = "profile_column"  # + "-<asset digest>": the column shown
+SELECT_PROFILE_FIGURE = "profile_figure"  # + "-<asset digest>": the figure charted by run
 BTN_BACKFILL_RANGE = "backfill_range"
 BTN_BACKFILL_MISSING = "backfill_missing"
 BTN_BACKFILL_FAILED = "backfill_failed"

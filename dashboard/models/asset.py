@@ -4,6 +4,7 @@ its schema and preview, its column profile, its builds over time and its checks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -43,6 +44,19 @@ PROFILE_COLUMNS = [
 ]
 TREND_COLUMNS = ["run_id", "column", "figure", "value"]
 MEAN, NULL_SHARE = "Mean", "Null share"
+# The figures whose moves over recent builds can be charted, by label, in the order offered;
+# a column has those its profiles recorded as numbers (a date's min and max are not).
+TREND_FIGURES = {
+    NULL_SHARE: "null_share",
+    "Distinct": "distinct",
+    MEAN: "mean",
+    "Min": "min",
+    "Max": "max",
+    "Median": "q50",
+    "Std dev": "stddev",
+    "Avg length": "avg_length",
+}
+DISTRIBUTION_COLUMNS = ["label", "start", "end", "rows"]
 
 
 @dataclass
@@ -77,13 +91,66 @@ def column_figures(table: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 @dataclass
+class Distribution:
+    """What one column holds, as a small bar chart reads it: its bins between min and max
+    (numbers, dates, timestamps), or else its top values (few distinct values, raw values kept).
+    """
+
+    binned: bool  # bins (start, end: the range of each bar) or top values (label, rows)
+    temporal: bool  # bins of dates or timestamps: start and end are ISO texts
+    frame: pd.DataFrame  # DISTRIBUTION_COLUMNS; label is the bar's range or value, as text
+
+
+def distribution(type_name: str, figures: dict[str, Any]) -> Distribution | None:
+    """A column's distribution from its profile figures; None when it has neither."""
+    bins = figures.get("bins")
+    if bins and bins.get("counts"):
+        edges, counts = bins["edges"], bins["counts"]
+        temporal = profiles.column_kind(type_name) == "temporal"
+        whole = not temporal and all(isinstance(e, int) for e in edges)
+        day = type_name.upper() == "DATE"
+        rows = []
+        for start, end, count in zip(edges, edges[1:], counts, strict=False):
+            rows.append([_bin_label(start, end, whole, day), start, end, count])
+        return Distribution(True, temporal, pd.DataFrame(rows, columns=DISTRIBUTION_COLUMNS))
+    top = figures.get("top")
+    if top:
+        rows = [[str(value), None, None, count] for value, count in top]
+        return Distribution(False, False, pd.DataFrame(rows, columns=DISTRIBUTION_COLUMNS))
+    return None
+
+
+def _bin_label(start: Any, end: Any, whole: bool, day: bool) -> str:
+    """The values a bin holds: 1-5 (whole numbers, both included), dates likewise, otherwise
+    from its start up to its end (the next bin's start)."""
+    if whole and isinstance(start, int) and isinstance(end, int):
+        last = end - 1
+        return (
+            format_value(start) if last == start else f"{format_value(start)}–{format_value(last)}"
+        )
+    if day:
+        until = (date.fromisoformat(str(end)) - timedelta(days=1)).isoformat()
+        return str(start) if until == start else f"{start} – {until}"
+    if isinstance(start, int | float) and isinstance(end, int | float):
+        return f"{format_value(start)} – {format_value(end)}"
+    return f"{start} – {end}"
+
+
+@dataclass
 class ProfileView:
     """The column profile of the asset's latest profiled build, and its recent builds'."""
 
     note: str  # which run, how long; why there is none; what was left out
     error: str | None  # why the latest profile could not be computed (the build stands)
     table: pd.DataFrame  # PROFILE_COLUMNS, one row per column, every cell text
-    trend: pd.DataFrame  # TREND_COLUMNS: mean and null share of each number column by run
+    trend: pd.DataFrame  # TREND_COLUMNS: each column's TREND_FIGURES by run
+    distributions: dict[str, Distribution] = field(default_factory=dict)  # by column
+
+    def trend_figures(self, column: str) -> list[str]:
+        """The figures of `column` recorded by at least two builds, in TREND_FIGURES order."""
+        chosen = self.trend[self.trend["column"] == column]
+        runs = chosen.groupby("figure")["run_id"].nunique()
+        return [label for label in TREND_FIGURES if runs.get(label, 0) >= 2]
 
 
 def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
@@ -173,7 +240,9 @@ def profile_view(defs: Definitions, name: str, recent: list[Profile]) -> Profile
     table = pd.DataFrame(
         [_profile_row(c.name, c.type, c.figures) for c in latest.columns], columns=PROFILE_COLUMNS
     )
-    return ProfileView(note, latest.error, table, _trend(recent))
+    shapes = {c.name: distribution(c.type, c.figures) for c in latest.columns}
+    found = {name: shape for name, shape in shapes.items() if shape is not None}
+    return ProfileView(note, latest.error, table, _trend(recent), found)
 
 
 def _profile_row(name: str, type_name: str, figures: dict[str, Any]) -> dict[str, str]:
@@ -213,15 +282,13 @@ def _profile_row(name: str, type_name: str, figures: dict[str, Any]) -> dict[str
 
 
 def _trend(recent: list[Profile]) -> pd.DataFrame:
-    """Mean and null share of every number column, per profiled build, oldest first."""
+    """Each column's TREND_FIGURES that are numbers, per profiled build, oldest first."""
     rows = []
     for profile in reversed(recent):
         for column in profile.columns:
-            if profiles.column_kind(column.type) != "number":
-                continue
-            for figure, key in ((MEAN, "mean"), (NULL_SHARE, "null_share")):
+            for figure, key in TREND_FIGURES.items():
                 value = column.figures.get(key)
-                if isinstance(value, int | float):
+                if isinstance(value, int | float) and not isinstance(value, bool):
                     rows.append([profile.run_id, column.name, figure, float(value)])
     return pd.DataFrame(rows, columns=TREND_COLUMNS)
 

@@ -78,8 +78,27 @@ def test_the_model_shows_each_column_as_text(built: Path, db_path: Path) -> None
     assert rows.loc[HOSTILE, "Length"] == "3–5, avg 4"
     assert rows.loc["colour", "Top values"] == "red (3), green (1)"
     assert view.note.startswith("Profile of run 2 (4 rows), computed in")
-    assert set(view.trend["column"]) == {"n", "amount"}
+    assert set(view.trend["column"]) == {"n", "amount", "day", HOSTILE, "colour"}
     assert sorted(view.trend["run_id"].unique()) == [1, 2]
+    assert view.trend_figures("amount") == [
+        "Null share",
+        "Distinct",
+        "Mean",
+        "Min",
+        "Max",
+        "Median",
+        "Std dev",
+    ]
+    assert view.trend_figures("day") == ["Null share", "Distinct"]  # its min, max are dates
+    assert view.trend_figures(HOSTILE) == ["Null share", "Distinct", "Avg length"]
+    n = view.distributions["n"]  # 1..3: one whole value a bin
+    assert n.binned and list(n.frame["label"]) == ["1", "2", "3"]
+    assert list(n.frame["rows"]) == [1, 1, 1]
+    day = view.distributions["day"]  # 60 days in bins of 5: labels give both ends
+    assert day.binned and day.temporal and day.frame["label"].iloc[0] == "2024-01-02 – 2024-01-06"
+    assert day.frame["rows"].sum() == 3
+    colour = view.distributions["colour"]  # text: its top values
+    assert not colour.binned and list(colour.frame["label"]) == ["red", "green"]
 
 
 def test_the_asset_details_show_the_profile(built: Path) -> None:
@@ -97,11 +116,28 @@ def test_the_asset_details_show_the_profile(built: Path) -> None:
     captions = "\n".join(shown(c.value) for c in at.caption)
     assert "Profile of run 2 (4 rows)" in captions
     assert "](http" not in "\n".join(c.value for c in at.caption)  # no link is made of data
-    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
-    trend = [s for s in specs if "hconcat" in s]
-    assert len(trend) == 1
-    titles = [panel["title"] for panel in trend[0]["hconcat"]]
-    assert titles == ["Mean by run", "Null share by run"]
+    titles = _chart_titles(at)
+    assert titles == ["Distribution, min to max", "Null share by run"]
+    figure = next(s for s in at.selectbox if s.label == "Over recent builds")
+    assert figure.options[:3] == ["Null share", "Distinct", "Mean"]
+    figure.select("Mean")
+    at.run()
+    assert _chart_titles(at) == ["Distribution, min to max", "Mean by run"]
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "Column")).select("colour")
+    at.run()
+    assert not at.exception
+    assert _chart_titles(at)[0] == "Top values"
+
+
+def _chart_titles(at: AppTest) -> list[str]:
+    """The titles of the Profile tab's charts (the History tab's row count chart left out)."""
+    found = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        title = spec.get("title")
+        if title and title != "Row count by run":
+            found.append(str(title))
+    return found
 
 
 def test_a_view_says_it_is_not_profiled(built: Path) -> None:
@@ -111,11 +147,32 @@ def test_a_view_says_it_is_not_profiled(built: Path) -> None:
 
 def test_the_trend_chart_builds_without_streamlit() -> None:
     trend = pd.DataFrame(
-        [[1, "Mean", 2.0], [2, "Mean", 3.0], [1, "Null share", 0.0], [2, "Null share", 0.5]],
-        columns=["run_id", "figure", "value"],
+        [[1, "Null share", 0.0], [2, "Null share", 0.5]], columns=["run_id", "figure", "value"]
     )
     spec = charts.profile_trend(trend).to_dict()
-    assert [panel["title"] for panel in spec["hconcat"]] == ["Mean by run", "Null share by run"]
+    assert spec["title"] == "Null share by run"
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["format"] == ".1~%"
+
+
+def test_the_distribution_charts_build_without_streamlit() -> None:
+    bins = {"edges": [0.0, 0.5, 1.0], "counts": [3, 1]}
+    shape = asset_model.distribution("DOUBLE", {"bins": bins})
+    assert shape is not None and list(shape.frame["label"]) == ["0 – 0.5", "0.5 – 1"]
+    spec = charts.column_distribution(shape).to_dict()
+    assert spec["encoding"]["x"]["field"] == "start" and spec["encoding"]["x2"]["field"] == "end"
+    assert spec["mark"]["type"] == "rect" and spec["encoding"]["y2"] == {"datum": 0}
+    days = {"edges": ["2024-01-01", "2024-01-02", "2024-01-04"], "counts": [2, 5]}
+    shape = asset_model.distribution("DATE", {"bins": days})
+    assert shape is not None and list(shape.frame["label"]) == [
+        "2024-01-01",
+        "2024-01-02 – 2024-01-03",
+    ]
+    assert charts.column_distribution(shape).to_dict()["encoding"]["x"]["type"] == "temporal"
+    top = asset_model.distribution("VARCHAR", {"top": [[HOSTILE, 3], ["b", 1]]})
+    assert top is not None and not top.binned
+    spec = charts.column_distribution(top).to_dict()
+    assert spec["title"] == "Top values" and spec["encoding"]["y"]["sort"] == "-x"
+    assert asset_model.distribution("VARCHAR", {"nulls": 0}) is None
 
 
 def test_the_model_says_why_there_is_no_profile() -> None:

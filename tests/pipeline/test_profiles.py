@@ -58,6 +58,7 @@ def test_figures_of_a_small_table(db_path: Path) -> None:
         "q50": 2,
         "q75": 3,
         "top": [[1, 1], [2, 1], [3, 1]],
+        "bins": {"edges": [1, 2, 3, 4], "counts": [1, 1, 1]},  # whole numbers: 1 value a bin
     }
     amount = figures["amount"]
     assert (amount["nulls"], amount["min"], amount["max"]) == (1, 2.5, 8.5)
@@ -71,6 +72,51 @@ def test_figures_of_a_small_table(db_path: Path) -> None:
     assert (fruit["min_length"], fruit["max_length"], fruit["avg_length"]) == (3, 5, 4.0)
     assert figures["colour"]["top"] == [["red", 3], ["green", 1]]
     assert figures["colour"]["distinct"] == 2
+
+
+def test_bins_of_numbers_dates_and_timestamps_count_every_non_null_row(db_path: Path) -> None:
+    sql = """
+    SELECT
+        CASE WHEN range >= 900 THEN NULL ELSE range % 20 + 1 END AS rep,
+        range / 7 AS amount,
+        DATE '2024-01-01' + (range % 60)::INTEGER AS day,
+        TIMESTAMP '2024-01-01 00:00' + INTERVAL (range % 25) HOUR AS at,
+        TIME '10:00' AS clock,
+        'x' || range AS label
+    FROM range(1000)
+    """
+    materialize(Definitions(assets=[asset(lambda con: sql, name="spread")]), db=db_path)
+    figures = _figures(db_path, "spread")
+    for name in ("rep", "amount", "day", "at"):
+        bins = figures[name]["bins"]
+        assert len(bins["edges"]) == len(bins["counts"]) + 1 <= profiles.BINS + 1
+        assert sum(bins["counts"]) == 1000 - figures[name]["nulls"], name
+        assert bins["edges"][0] == figures[name]["min"]
+    rep = figures["rep"]["bins"]  # 1..20: 10 bins of 2 whole values, not 12 uneven ones
+    assert rep["edges"] == [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21]
+    assert rep["counts"] == [90, 90, 90, 90, 90, 90, 90, 90, 90, 90]
+    amount = figures["amount"]["bins"]  # 0..142.71 in 12 equal widths, the max in the last
+    assert amount["edges"][-1] == figures["amount"]["max"] and amount["counts"][-1] > 0
+    day = figures["day"]["bins"]  # 60 days: 12 bins of 5 days
+    assert day["edges"][:3] == ["2024-01-01", "2024-01-06", "2024-01-11"]
+    assert day["counts"] == [85] * 8 + [80] * 4  # days 0-39 hold 17 rows each, 40-59 16
+    at = figures["at"]["bins"]  # 24 hours: bins of 2 hours, the max on the last edge
+    assert at["edges"][:2] == ["2024-01-01T00:00:00", "2024-01-01T02:00:00"]
+    assert at["edges"][-1] == "2024-01-02T00:00:00" and len(at["counts"]) == 12
+    assert "bins" not in figures["clock"] and "bins" not in figures["label"]
+
+
+def test_no_bins_that_would_leave_infinite_values_out(db_path: Path) -> None:
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT * FROM (VALUES"
+            " (DATE '2024-01-01', TIMESTAMP '2024-01-01', 1.0::DOUBLE),"
+            " ('infinity'::DATE, 'infinity'::TIMESTAMP, 'inf'::DOUBLE)) AS v(d, ts, x)"
+        )
+        columns = [["d", "DATE"], ["ts", "TIMESTAMP"], ["x", "DOUBLE"]]
+        profile = profiles.profile_table(con, "t", 1, columns, 2)
+    assert profile.error is None
+    assert not any("bins" in column.figures for column in profile.columns)
 
 
 def test_top_values_only_for_few_distinct_values(db_path: Path) -> None:
@@ -124,6 +170,7 @@ def test_sample_size_zero_keeps_no_raw_values(db_path: Path, where: str) -> None
     assert "min" not in figures["fruit"] and "max" not in figures["fruit"]
     assert figures["fruit"]["max_length"] == 5  # figures about values, not values, are kept
     assert (figures["n"]["min"], figures["day"]["max"]) == (1, "2024-03-01")
+    assert sum(figures["n"]["bins"]["counts"]) == 3  # bins are counts between a kept min and max
 
 
 def test_a_profile_failure_does_not_fail_the_build(
