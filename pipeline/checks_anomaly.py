@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import sqlite3
 import statistics
 import time
@@ -31,8 +30,8 @@ import duckdb
 from pipeline import ledger, store
 from pipeline.checks_base import (
     AssetRef,
-    aggregate_problem,
     asset_name,
+    checked_aggregate,
     column_list,
     described,
     filtered,
@@ -410,19 +409,8 @@ def metric_anomaly(
     a metric anomaly check starts learning when it is added. A NULL aggregate fails, as in
     `metric`.
     """
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", expression if isinstance(expression, str) else "")
-    name = name or f"metric_anomaly_{slug.strip('_').lower()[:40] or 'value'}"
+    name, expression = checked_aggregate(expression, name, "metric_anomaly")
     table = asset_name(asset)
-    if not isinstance(expression, str) or not expression.strip():
-        raise DefinitionError(
-            [f"check '{name}': expression={expression!r} must be an aggregate SQL expression"
-             " such as 'avg(amount)'"]
-        )  # fmt: skip
-    expression = expression.strip()
-    if why := aggregate_problem(expression, name):
-        raise DefinitionError(
-            [f"check '{name}': expression={expression!r} is not a single aggregate: {why}"]
-        )
     rule = _rule(name, sensitivity, training_builds, min_history, direction, min_band, seasonality)
     where, source = filtered(table, where, name)
 

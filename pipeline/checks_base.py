@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
@@ -158,6 +159,25 @@ def _shape_problem(node: dict[str, Any], select_list: str, where: bool = False) 
         or any(extras)
         or star
     )
+
+
+def checked_aggregate(expression: object, name: str | None, prefix: str) -> tuple[str, str]:
+    """(the check's name, the expression) for a factory taking one aggregate SQL expression:
+    the name defaults to `prefix` and the expression's words; anything but a single aggregate
+    is a DefinitionError now."""
+    slug = re.sub(r"[^0-9a-zA-Z]+", "_", expression if isinstance(expression, str) else "")
+    name = name or f"{prefix}_{slug.strip('_').lower()[:40] or 'value'}"
+    if not isinstance(expression, str) or not expression.strip():
+        raise DefinitionError(
+            [f"check '{name}': expression={expression!r} must be an aggregate SQL expression"
+             " such as 'avg(amount)'"]
+        )  # fmt: skip
+    expression = expression.strip()
+    if why := aggregate_problem(expression, name):
+        raise DefinitionError(
+            [f"check '{name}': expression={expression!r} is not a single aggregate: {why}"]
+        )
+    return name, expression
 
 
 def aggregate_problem(expression: str, check: str) -> str | None:

@@ -15,8 +15,8 @@ import duckdb
 
 from pipeline.checks_base import (
     AssetRef,
-    aggregate_problem,
     asset_name,
+    checked_aggregate,
     column_list,
     column_types,
     counting_check,
@@ -62,19 +62,8 @@ def metric(
     `between=(low, high)` or `min=` and/or `max=`. Observed value: the number. An empty table
     (or no rows matching `where`) gives NULL, which fails. There are no failing rows to sample.
     """
-    slug = re.sub(r"[^0-9a-zA-Z]+", "_", expression if isinstance(expression, str) else "")
-    name = name or f"metric_{slug.strip('_').lower()[:40] or 'value'}"
+    name, expression = checked_aggregate(expression, name, "metric")
     table = asset_name(asset)
-    if not isinstance(expression, str) or not expression.strip():
-        raise DefinitionError(
-            [f"check '{name}': expression={expression!r} must be an aggregate SQL expression"
-             " such as 'avg(amount)'"]
-        )  # fmt: skip
-    expression = expression.strip()
-    if why := aggregate_problem(expression, name):
-        raise DefinitionError(
-            [f"check '{name}': expression={expression!r} is not a single aggregate: {why}"]
-        )
     low, high = _bounds(name, between, min, max)
     where, source = filtered(table, where, name)
     band = _band(expression, low, high)
