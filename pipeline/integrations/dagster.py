@@ -17,6 +17,7 @@ Dagster").
 # No `from __future__ import annotations`: Dagster reads the context annotation itself.
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -65,8 +66,10 @@ def to_dagster(
     """Dagster Definitions running `defs` on the DuckDB file `db`: one asset per asset (same
     key, group, deps, description, tags, code version, partitions, backfill policy), one asset
     check per check, and a `DuckDBResource` naming the file."""
-    assets = [_dagster_asset(defs, asset) for asset in defs.assets.values()]
-    deferred = [_dagster_check(defs, check) for check in defs.checks if _deferred(check)]
+    with warnings.catch_warnings():  # backfill_policy= is "beta" in Dagster 1.13: it works
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets = [_dagster_asset(defs, asset) for asset in defs.assets.values()]
+        deferred = [_dagster_check(defs, check) for check in defs.checks if _deferred(check)]
     return dg.Definitions(
         assets=assets,
         asset_checks=deferred,
@@ -151,7 +154,7 @@ def _dagster_asset(defs: Definitions, asset: AssetDef) -> dg.AssetsDefinition:
                 [asset.name],
                 db,
                 max_workers=1,
-                launched_by=f"dagster run {context.run_id}",
+                launched_by=f"dagster run {context.run.run_id}",
                 partitions=request,
             ),
             duckdb,
@@ -212,15 +215,16 @@ def _step_definitions(defs: Definitions, asset: AssetDef, own: list[CheckDef]) -
 
 def _partition_request(context: AssetExecutionContext) -> PartitionRequest:
     """The partitions Dagster asked for: one key, or a range (a single-run backfill)."""
-    if not context.has_partition_key_range:
-        raise dg.Failure(
-            description="a partitioned asset needs a partition: pass --partition KEY or"
-            " --partition-range FIRST...LAST (or pick partitions in the UI)"
-        )
-    keys = context.partition_key_range
-    if keys.start == keys.end:
-        return PartitionRequest(keys=[keys.start])
-    return PartitionRequest(first=keys.start, last=keys.end)
+    if context.has_partition_key_range:
+        keys = context.partition_key_range
+        if keys.start != keys.end:
+            return PartitionRequest(first=keys.start, last=keys.end)
+    if context.has_partition_key:
+        return PartitionRequest(keys=[context.partition_key])
+    raise dg.Failure(
+        description="a partitioned asset needs a partition: pass --partition KEY or"
+        " --partition-range FIRST...LAST (or pick partitions in the UI)"
+    )
 
 
 def _locked(

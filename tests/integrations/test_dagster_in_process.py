@@ -1,0 +1,164 @@
+"""The sales example run by Dagster in this process agrees with the native engine: the same
+tables with the same rows, the same check verdicts, the same assets built and skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+dg = pytest.importorskip(
+    "dagster", reason="Dagster is not installed: `make test` installs requirements-dagster.txt"
+)
+
+from dagster_env import (  # noqa: E402
+    UNPARTITIONED,
+    blocked_data,
+    clean_data,
+    contents,
+    dagster_outcome,
+    native_outcome,
+)
+
+from pipeline import PartitionRequest, materialize  # noqa: E402
+from pipeline.examples.sales import build_definitions  # noqa: E402
+from pipeline.integrations.dagster import to_dagster  # noqa: E402
+
+READS_PRODUCTS = "sales_data.product_id_references_products"
+
+
+def without(verdicts: dict, key: str) -> dict:
+    assert key in verdicts
+    return {k: v for k, v in verdicts.items() if k != key}
+
+
+def run_dagster(
+    data: Path, db: Path, select: list[str], partition: str | None = None, tags: dict | None = None
+):
+    """Dagster's run of `select` (with their checks) on `db`, in this process."""
+    defs = to_dagster(build_definitions(data), db=db)
+    return dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        selection=dg.AssetSelection.assets(*select),
+        resources=defs.resources,
+        partition_key=partition,
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+@pytest.fixture
+def dbs(tmp_path: Path) -> tuple[Path, Path]:
+    """A warehouse per engine."""
+    return tmp_path / "native.duckdb", tmp_path / "dagster.duckdb"
+
+
+def test_clean_data_gives_the_same_tables_and_verdicts(tmp_path, dbs):
+    data = clean_data(tmp_path / "csv")
+    native_db, dagster_db = dbs
+    native = native_outcome(materialize(build_definitions(data), UNPARTITIONED, native_db))
+    run = run_dagster(data, dagster_db, UNPARTITIONED)
+    assert run.success
+    assert dagster_outcome(run.all_events) == native
+    assert native.built == set(UNPARTITIONED)
+    assert len(native.verdicts) == 12 and all(passed for passed, _ in native.verdicts.values())
+    assert contents(dagster_db, UNPARTITIONED) == contents(native_db, UNPARTITIONED)
+
+
+def test_a_failing_blocking_check_skips_the_same_assets(tmp_path, dbs):
+    data = blocked_data(tmp_path / "csv")
+    native_db, dagster_db = dbs
+    native = native_outcome(materialize(build_definitions(data), UNPARTITIONED, native_db))
+    run = run_dagster(data, dagster_db, UNPARTITIONED)
+    assert not run.success  # Dagster fails the step whose blocking check failed
+    dagster = dagster_outcome(run.all_events)
+    assert dagster.built == native.built
+    # The one difference: Dagster skips everything waiting on a failed step, so a check that
+    # reads the blocked asset (products) from another asset is not run; natively it is.
+    assert dagster.verdicts == without(native.verdicts, READS_PRODUCTS)
+    assert native.built == {"products", "sales_reps", "sales_data"}  # joined_data skipped
+    assert native.verdicts["products.product_id_unique"] == (False, "error")
+    orphans = native.verdicts["sales_data.product_id_references_products"]
+    assert orphans == (False, "error")
+    assert contents(dagster_db, UNPARTITIONED) == contents(native_db, UNPARTITIONED)
+    assert contents(dagster_db, ["joined_data"]) == {"joined_data": None}
+
+
+def test_orphans_fail_their_checks_alike_and_build_everything(tmp_path, dbs):
+    data = tmp_path / "csv"
+    from pipeline.datagen import generate
+
+    generate(300, data, orphan_rate=0.1, seed=3)
+    native_db, dagster_db = dbs
+    native = native_outcome(materialize(build_definitions(data), UNPARTITIONED, native_db))
+    run = run_dagster(data, dagster_db, UNPARTITIONED)
+    assert run.success  # failed checks that are not blocking fail no Dagster step
+    assert dagster_outcome(run.all_events) == native
+    assert native.built == set(UNPARTITIONED)
+    assert native.verdicts["joined_data.missing_dimension_check"] == (False, "error")
+    assert contents(dagster_db, UNPARTITIONED) == contents(native_db, UNPARTITIONED)
+
+
+def test_the_failing_row_count_reaches_dagster(tmp_path, dbs):
+    data = blocked_data(tmp_path / "csv")
+    native_db, dagster_db = dbs
+    native = materialize(build_definitions(data), ["products"], native_db)
+    run = run_dagster(data, dagster_db, ["products"])
+    (unique,) = [c for c in native.checks if c.check_name == "product_id_unique"]
+    (evaluation,) = [
+        e.event_specific_data
+        for e in run.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "product_id_unique"
+    ]
+    assert unique.failing_count == 1
+    assert evaluation.metadata["failing_count"].value == unique.failing_count
+    assert evaluation.metadata["outcome"].value == "failed"
+    assert evaluation.blocking
+
+
+def test_one_static_partition_builds_only_its_rows(tmp_path, dbs):
+    data = clean_data(tmp_path / "csv")
+    native_db, dagster_db = dbs
+    defs = build_definitions(data)
+    materialize(defs, UNPARTITIONED, native_db)
+    assert run_dagster(data, dagster_db, UNPARTITIONED).success
+    native = native_outcome(
+        materialize(
+            defs, ["product_performance"], native_db, partitions=PartitionRequest(keys=["Books"])
+        )
+    )
+    run = run_dagster(data, dagster_db, ["product_performance"], partition="Books")
+    assert run.success
+    assert dagster_outcome(run.all_events) == native
+    built = contents(dagster_db, ["product_performance"])
+    assert built == contents(native_db, ["product_performance"])
+    assert {row[0] for row in built["product_performance"] or []} == {"Books"}
+
+
+def test_a_range_of_months_is_one_single_run_backfill(tmp_path, dbs):
+    data = clean_data(tmp_path / "csv")
+    native_db, dagster_db = dbs
+    defs = build_definitions(data)
+    materialize(defs, UNPARTITIONED, native_db)
+    assert run_dagster(data, dagster_db, UNPARTITIONED).success
+    first, last = "2024-02-01", "2024-04-01"
+    native = native_outcome(
+        materialize(
+            defs,
+            ["monthly_sales_performance"],
+            native_db,
+            partitions=PartitionRequest(first=first, last=last),
+        )
+    )
+    range_tags = {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+    run = run_dagster(data, dagster_db, ["monthly_sales_performance"], tags=range_tags)
+    assert run.success
+    assert dagster_outcome(run.all_events) == native
+    built = contents(dagster_db, ["monthly_sales_performance"])
+    assert built == contents(native_db, ["monthly_sales_performance"])
+    months = {str(row[0]) for row in built["monthly_sales_performance"] or []}
+    assert months == {"2024-02-01", "2024-03-01", "2024-04-01"}
