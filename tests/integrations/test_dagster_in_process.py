@@ -3,6 +3,8 @@ tables with the same rows, the same check verdicts, the same assets built and sk
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ dg = pytest.importorskip(
     "dagster", reason="Dagster is not installed: `make test` installs requirements-dagster.txt"
 )
 
+from dagster import DagsterEventType  # noqa: E402
 from dagster_env import (  # noqa: E402
     UNPARTITIONED,
     blocked_data,
@@ -23,6 +26,7 @@ from dagster_env import (  # noqa: E402
 from pipeline import PartitionRequest, materialize  # noqa: E402
 from pipeline.examples.sales import build_definitions  # noqa: E402
 from pipeline.integrations.dagster import to_dagster  # noqa: E402
+from pipeline.warehouse import run_lock  # noqa: E402
 
 READS_PRODUCTS = "sales_data.product_id_references_products"
 
@@ -33,7 +37,12 @@ def without(verdicts: dict, key: str) -> dict:
 
 
 def run_dagster(
-    data: Path, db: Path, select: list[str], partition: str | None = None, tags: dict | None = None
+    data: Path,
+    db: Path,
+    select: list[str],
+    partition: str | None = None,
+    tags: dict | None = None,
+    instance=None,
 ):
     """Dagster's run of `select` (with their checks) on `db`, in this process."""
     defs = to_dagster(build_definitions(data), db=db)
@@ -44,6 +53,7 @@ def run_dagster(
         partition_key=partition,
         tags=tags,
         raise_on_error=False,
+        instance=instance,
     )
 
 
@@ -162,3 +172,37 @@ def test_a_range_of_months_is_one_single_run_backfill(tmp_path, dbs):
     assert built == contents(native_db, ["monthly_sales_performance"])
     months = {str(row[0]) for row in built["monthly_sales_performance"] or []}
     assert months == {"2024-02-01", "2024-03-01", "2024-04-01"}
+
+
+def test_a_step_finding_the_warehouse_held_waits_for_it(tmp_path):
+    """A native run (or another Dagster run) holding the file: the step asks Dagster to retry
+    it, and builds once the file is free."""
+    data = clean_data(tmp_path / "csv")
+    db = tmp_path / "dagster.duckdb"
+    held, retried = threading.Event(), threading.Event()
+    (tmp_path / "dagster_home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+
+    def native_run() -> None:
+        """Hold the run lock until the Dagster run has asked to retry its step."""
+        with run_lock(db, "a native run"):
+            held.set()
+            deadline = time.monotonic() + 60
+            while not retried.is_set() and time.monotonic() < deadline:
+                if any(
+                    instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY)
+                    for run in instance.get_runs()
+                ):
+                    retried.set()
+                retried.wait(0.1)
+
+    holder = threading.Thread(target=native_run)
+    holder.start()
+    assert held.wait(timeout=10)
+    try:
+        run = run_dagster(data, db, ["products"], instance=instance)
+    finally:
+        holder.join()
+    assert retried.is_set()
+    assert run.success
+    assert dagster_outcome(run.all_events).built == {"products"}
