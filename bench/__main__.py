@@ -13,6 +13,7 @@ Examples:
     python -m bench --only costs                     # where the time goes (instrumented)
     python -m bench --only partitions                # one month vs all, backfill vs one rebuild
     python -m bench --only quality                   # what checks and profiles add to a run
+    python -m bench --only dagster --sizes 100,10M   # the same run natively and via Dagster
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ PARTS = (
     "pages",
     "partitions",
     "quality",
+    "dagster",
 )
 DEFAULT_SIZES = "100,100k,1M,10M"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -440,6 +442,25 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
         results["quality"] = quality_cost.compare(csv_dir, reps, args.warmup)
         lines += [f"## What checks and profiles add, at {datasets.label(rows)} rows", ""]
         lines += quality_cost.table(results["quality"], rows)
+
+    if "dagster" in args.only:
+        from bench import on_dagster
+
+        results["dagster"] = {}
+        for rows in args.sizes:
+            csv_dir = datasets.ensure(rows, args.data_dir)
+            reps = _reps(args, rows)
+            _log(f"native vs Dagster at {datasets.label(rows)} rows: {reps} runs per side")
+            results["dagster"][rows] = on_dagster.compare(csv_dir, reps, args.warmup)
+        lines += [
+            "## The same pipeline natively and through Dagster",
+            "",
+            "`+joined_data` of the sales example (four tables, twelve checks), whole processes"
+            " taking turns on fresh database files, after"
+            f" {args.warmup} discarded warm-up round(s); see bench/on_dagster.py.",
+            "",
+            *on_dagster.table(results["dagster"]),
+        ]
 
     results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines += [f"Load average at the end: {results['load average at end']}.", ""]
