@@ -18,7 +18,7 @@ Dagster").
 
 import logging
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from pipeline.partitions import (
     MonthlyPartitions,
     Partitions,
     StaticPartitions,
+    TimePartitions,
     WeeklyPartitions,
 )
 from pipeline.states import CheckOutcome, EventStatus
@@ -78,21 +79,21 @@ def to_dagster(
     )
 
 
+_TIME_PARTITIONS: dict[type, Any] = {
+    MonthlyPartitions: dg.MonthlyPartitionsDefinition,
+    WeeklyPartitions: dg.WeeklyPartitionsDefinition,
+    DailyPartitions: dg.DailyPartitionsDefinition,
+}
+
+
 def dagster_partitions(partitions: Partitions | None) -> dg.PartitionsDefinition | None:
     """Dagster's definition of the same partition keys."""
     if partitions is None:
         return None
     if isinstance(partitions, StaticPartitions):
         return dg.StaticPartitionsDefinition(partitions.get_partition_keys())
-    time_kinds: dict[type, Any] = {
-        MonthlyPartitions: dg.MonthlyPartitionsDefinition,
-        WeeklyPartitions: dg.WeeklyPartitionsDefinition,
-        DailyPartitions: dg.DailyPartitionsDefinition,
-    }
-    kind = time_kinds.get(type(partitions))
-    if kind is None or not isinstance(
-        partitions, MonthlyPartitions | WeeklyPartitions | DailyPartitions
-    ):
+    kind = _TIME_PARTITIONS.get(type(partitions))
+    if kind is None or not isinstance(partitions, TimePartitions):
         raise DefinitionError(
             [f"{partitions!r} has no Dagster counterpart: use Monthly, Weekly, Daily or Static"]
         )
@@ -103,6 +104,7 @@ def dagster_partitions(partitions: Partitions | None) -> dg.PartitionsDefinition
 
 
 def dagster_backfill_policy(policy: BackfillPolicy | None) -> dg.BackfillPolicy | None:
+    """None stays None: one partition per run in both engines."""
     if policy is None:
         return None
     if policy.max_partitions_per_run is None:
@@ -166,9 +168,15 @@ def _dagster_asset(defs: Definitions, asset: AssetDef) -> dg.AssetsDefinition:
                 description=event.error or f"asset '{asset.name}' was not built",
                 metadata={"assetboard_run_id": result.run_id, "status": str(event.status)},
             )
+        selected = context.selected_asset_check_keys
         yield dg.MaterializeResult(
             metadata=_build_metadata(result, asset.name),
-            check_results=[_check_result(record) for record in result.checks],
+            check_results=[
+                _check_result(record)
+                for record in result.checks
+                if record.outcome != CheckOutcome.SKIPPED  # not run: Dagster shows it so
+                and dg.AssetCheckKey(dg.AssetKey(record.asset), record.check_name) in selected
+            ],
         )
 
     return build
@@ -260,31 +268,34 @@ SEVERITIES = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverit
 
 
 def _check_result(record: CheckRecord) -> dg.AssetCheckResult:
-    """A recorded outcome as Dagster's: passed, or failed with the recorded severity (a check
-    that raised counts as an ERROR failure, as it fails the native run)."""
+    """A recorded outcome as Dagster's: passed, or failed with the recorded severity; a check
+    that raised fails as an ERROR whatever its severity, as it fails the native run."""
     outcome = CheckOutcome(record.outcome)
+    severity = "error" if outcome == CheckOutcome.ERROR else record.severity
     metadata: dict[str, Any] = {"outcome": str(outcome)}
     for field in ("observed_value", "threshold", "failing_count", "error", "sql"):
         if (value := getattr(record, field)) is not None:
-            metadata[field] = value
+            metadata[field] = _metadata_value(value)
     if record.failing_sample:
-        metadata["failing_sample"] = dg.MetadataValue.json(jsonable(record.failing_sample))
+        metadata["failing_sample"] = _metadata_value(record.failing_sample)
     for key, value in record.metadata.items():
         metadata.setdefault(key, _metadata_value(value))
     return dg.AssetCheckResult(
         asset_key=record.asset,
         check_name=record.check_name,
-        passed=outcome in (CheckOutcome.PASSED, CheckOutcome.SKIPPED),
-        severity=SEVERITIES[record.severity],
+        passed=outcome == CheckOutcome.PASSED,
+        severity=SEVERITIES[severity],
         metadata=metadata,
     )
 
 
 def _metadata_value(value: Any) -> Any:
-    if isinstance(value, bool | int | float | str):
-        return value
+    """A value Dagster's metadata takes: JSON's scalars as they are, the rest as JSON."""
+    value = jsonable(value)
     if value is None:
         return dg.MetadataValue.null()
-    if isinstance(value, Mapping | Sequence):
-        return dg.MetadataValue.json(jsonable(value))
-    return str(value)
+    if isinstance(value, str):
+        return str(value)  # a StrEnum as its plain text
+    if isinstance(value, bool | int | float):
+        return value
+    return dg.MetadataValue.json(value)

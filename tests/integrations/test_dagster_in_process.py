@@ -23,7 +23,7 @@ from dagster_env import (  # noqa: E402
     native_outcome,
 )
 
-from pipeline import PartitionRequest, materialize  # noqa: E402
+from pipeline import Definitions, PartitionRequest, asset, asset_check, materialize  # noqa: E402
 from pipeline.examples.sales import build_definitions  # noqa: E402
 from pipeline.integrations.dagster import to_dagster  # noqa: E402
 from pipeline.warehouse import run_lock  # noqa: E402
@@ -206,3 +206,29 @@ def test_a_step_finding_the_warehouse_held_waits_for_it(tmp_path):
     assert retried.is_set()
     assert run.success
     assert dagster_outcome(run.all_events).built == {"products"}
+
+
+def test_a_check_that_raises_fails_as_an_error_with_its_message(tmp_path):
+    """Natively a check that raises fails the run whatever its severity; Dagster shows it
+    failed with ERROR severity and the message."""
+
+    @asset
+    def numbers(con):
+        return "SELECT 1 AS n"
+
+    @asset_check(asset=numbers, severity="warn")
+    def broken(con):
+        raise ValueError("the threshold file is missing")
+
+    defs = to_dagster(Definitions([numbers], [broken]), db=tmp_path / "w.duckdb")
+    run = dg.materialize([*defs.assets], resources=defs.resources, raise_on_error=False)
+    (evaluation,) = [
+        e.event_specific_data
+        for e in run.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    assert run.success  # not blocking: the step stands
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["outcome"].value == "error"
+    assert "the threshold file is missing" in evaluation.metadata["error"].value
