@@ -52,8 +52,13 @@ LOCK_RETRIES = 60  # a step finding the file held tries again this many times ..
 LOCK_RETRY_SECONDS = 2.0  # ... this far apart
 # The executor of every job of the Definitions: Dagster's default (a process per step), with
 # the DuckDB steps one at a time. Steps touching no DuckDB file would still run side by side.
+# Each step's process is forked from a server that imported Dagster and the engine once:
+# started afresh (Dagster's default), each paid about 1.5 s more (README, "Moving to Dagster").
 EXECUTOR = dg.multiprocess_executor.configured(
-    {"tag_concurrency_limits": [{"key": "assetboard/duckdb", "value": "writer", "limit": 1}]},
+    {
+        "tag_concurrency_limits": [{"key": "assetboard/duckdb", "value": "writer", "limit": 1}],
+        "start_method": {"forkserver": {"preload_modules": ["dagster", __name__]}},
+    },
     name="assetboard_multiprocess",
 )
 

@@ -84,6 +84,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
         "### Imports of `python -m pipeline`",
         "## Partitions at 100 rows",
         "## What checks and profiles add, at 100 rows",
+        "## The same pipeline natively and through Dagster",
     ):
         assert heading in text
     results = json.loads(report.with_suffix(".json").read_text())
@@ -108,6 +109,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     labels = {timer["label"] for timer in sales["timers"]}
     assert {"pipeline main()", profiles.IMPORTS} <= labels
     assert results["costs"]["views"]["runs"] == 1
+    assert results["dagster"]["100"]["dagster_cli"]["wall_s"]["n"] == 1
     listed = {timer["label"] for timer in results["costs"]["list"]["timers"]}
     assert "pipeline main()" in listed
 
