@@ -23,12 +23,15 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from types import CodeType, ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
 from pipeline.partitions import BackfillPolicy, Partitions, TimeWindow
 from pipeline.states import CheckKey
+
+if TYPE_CHECKING:
+    from pipeline.automation import FileSensor, Schedule
 
 Kind = Literal["table", "view"]
 Severity = Literal["error", "warn"]
@@ -65,9 +68,13 @@ class AssetDef:
     takes_context: bool = False  # fn(con, context)
     backfill_policy: BackfillPolicy | None = None  # partitions per call; None: one
     profile: bool = True  # record a column profile after each table build (pipeline/profiles)
+    config: type | None = None  # a dataclass: values given per run arrive in context.config
+    run_config: Any = field(default=None, compare=False, repr=False)  # this run's (run_config)
 
     def build(self, con: Any, context: AssetContext) -> Any:
         """Call the function the way it was written: with or without `context`."""
+        if self.run_config is not None:
+            context = replace(context, config=self.run_config)
         return self.fn(con, context) if self.takes_context else self.fn(con)
 
     def __call__(self, con: Any, context: AssetContext | None = None) -> Any:
@@ -88,6 +95,7 @@ class AssetContext:
     # The warehouse file whose run history (store.open_store) a check may read; set by the
     # engine for checks, None elsewhere. Anomaly checks read their training values there.
     history_db: Path | None = None
+    config: Any = None  # the run's config for this asset: an instance of its `config=` class
 
     @property
     def partition_key_range(self) -> tuple[str, str] | None:
@@ -463,11 +471,13 @@ def asset(
     partition_column: str | None = None,
     backfill_policy: BackfillPolicy | None = None,
     profile: bool = True,
+    config: type | None = None,
 ) -> Any:
     """Declare an asset built by `fn(con)` or `fn(con, context)`; usable as `@asset` or
     `@asset(...)`. A partitioned asset's function returns the rows of `context.partition_key`,
     which the engine writes in place of that partition's rows (`partition_column`). A table's
-    builds record a column profile unless `profile=False`."""
+    builds record a column profile unless `profile=False`. With `config=` a dataclass, each
+    run's values for it (pipeline/run_config.py) arrive validated in `context.config`."""
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
         asset_name = name or func.__name__
@@ -481,6 +491,16 @@ def asset(
             raise DefinitionError(
                 [f"asset '{asset_name}' has a backfill_policy but no partitions= to apply it to"]
             )
+        takes_context = _takes_context(asset_name, func)
+        if config is not None and not (isinstance(config, type) and is_dataclass(config)):
+            raise DefinitionError(
+                [f"asset '{asset_name}' has config={config!r}: pass a @dataclass class"]
+            )
+        if config is not None and not takes_context:
+            raise DefinitionError(
+                [f"asset '{asset_name}' has config= but its function takes no context: write"
+                 " it `fn(con, context)` and read `context.config`"]
+            )  # fmt: skip
         return AssetDef(
             name=name or func.__name__,
             fn=func,
@@ -492,9 +512,10 @@ def asset(
             code_version=code_version or source_hash(func),
             partitions=partitions,
             partition_column=partition_column,
-            takes_context=_takes_context(asset_name, func),
+            takes_context=takes_context,
             backfill_policy=backfill_policy,
             profile=bool(profile),
+            config=config,
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -609,10 +630,14 @@ class Definitions:
         assets: Iterable[AssetDef] = (),
         checks: Iterable[CheckDef | MultiCheckDef] = (),
         *,
+        schedules: Iterable[Schedule] = (),
+        sensors: Iterable[FileSensor] = (),
         failing_sample_size: int = 20,
     ) -> None:
         self.assets: dict[str, AssetDef] = {}
         self.checks: list[CheckDef] = []
+        self.schedules: tuple[Schedule, ...] = tuple(schedules)
+        self.sensors: tuple[FileSensor, ...] = tuple(sensors)
         self.failing_sample_size = failing_sample_size
         problems = self._collect(list(assets), _each_check(checks))
         deps = {name: [d for d in a.deps if d in self.assets] for name, a in self.assets.items()}
@@ -626,6 +651,17 @@ class Definitions:
         self.checks.sort(key=lambda check: check.key)
         if problems := self._check_dependency_problems():
             raise DefinitionError(problems)
+        if self.schedules or self.sensors:
+            from pipeline import automation  # imports the selection parser, which imports us
+
+            if problems := automation.problems(self):
+                raise DefinitionError(problems)
+
+    @property
+    def automations(self) -> dict[str, Schedule | FileSensor]:
+        """Every schedule and sensor by name."""
+        items: list[Schedule | FileSensor] = [*self.schedules, *self.sensors]
+        return {item.name: item for item in items}
 
     def _check_dependency_problems(self) -> list[str]:
         problems = []
