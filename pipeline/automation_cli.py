@@ -116,7 +116,7 @@ def automation(args: argparse.Namespace, defs: Definitions) -> int:
 
     if args.on or args.off:
         name = args.on or args.off
-        set_enabled(args.db, defs, name, bool(args.on))
+        ticking.set_enabled(args.db, defs, name, bool(args.on))
         _say(f"{defs.automations[name].kind} {name} switched {'on' if args.on else 'off'}")
         return EXIT_OK
     now = datetime.now(UTC)
@@ -145,19 +145,6 @@ def describe(entry: ticks_store.Tick) -> str:
     from pipeline.daemon import describe_tick
 
     return describe_tick(entry).split(": ", 1)[1] if ": " in describe_tick(entry) else ""
-
-
-def set_enabled(db: Any, defs: Definitions, name: str, on: bool) -> None:
-    """Switch a schedule or sensor on or off in the store. A schedule switched on starts from
-    now: the times it was off are not made up for."""
-    item = defs.automations[name]
-    now = datetime.now(UTC)
-    with store.open_writer(db) as con, store.transaction(con):
-        state = ticks_store.state(con, name, item.kind)
-        state.enabled = on
-        if on and item.kind == "schedule":
-            state.cursor = {}
-        ticks_store.save_state(con, state, now)
 
 
 def _say(line: str) -> None:

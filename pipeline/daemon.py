@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,23 @@ def daemon_active(db: str | Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+@dataclass
+class DaemonStatus:
+    """What the Automation page says of the daemon: running or not, and when last seen."""
+
+    running: bool  # holds the lock now
+    beat: ticks_store.DaemonBeat | None  # its last heartbeat, if any was ever written
+
+    def seconds_since_seen(self, now: datetime) -> float | None:
+        return None if self.beat is None else (now - self.beat.last_seen).total_seconds()
+
+
+def daemon_status(db: str | Path) -> DaemonStatus:
+    with store.open_store(db) as con:
+        beat = ticks_store.daemon_beat(con)
+    return DaemonStatus(daemon_active(db), beat)
 
 
 def _now() -> str:

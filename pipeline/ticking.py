@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -429,6 +429,19 @@ def tick(defs: Definitions, db: str | Path, now: datetime, launch: Launch) -> li
         if found is not None:
             recorded.append(found)
     return recorded
+
+
+def set_enabled(db: str | Path, defs: Definitions, name: str, on: bool) -> None:
+    """Switch a schedule or sensor on or off in the store (the daemon reads it each tick). A
+    schedule switched on starts from then: the times it was off are not made up for."""
+    item = defs.automations[name]
+    now = datetime.now(UTC)
+    with store.open_writer(db) as con, store.transaction(con):
+        state = ticks_store.state(con, name, item.kind)
+        state.enabled = on
+        if on and isinstance(item, Schedule):
+            state.cursor = {}
+        ticks_store.save_state(con, state, now)
 
 
 def preview(defs: Definitions, db: str | Path, name: str, now: datetime) -> Preview:
