@@ -137,7 +137,8 @@ def automation(args: argparse.Namespace, defs: Definitions) -> int:
             when = f"watches {item.path}; {seen} file{'s' * (seen != 1)} seen"
         _say(f"{item.kind} {name} [{switch}]: {when}")
         for entry in recent[name]:
-            _say(f"    {entry.evaluated_at:%Y-%m-%d %H:%M:%S} {describe(entry)}")
+            text = describe(entry).replace("\n", "\n" + " " * 24)
+            _say(f"    {entry.evaluated_at:%Y-%m-%d %H:%M:%S} {text}")
     return EXIT_OK
 
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import run_config, selection, store
-from pipeline.automation import FileSensor, Schedule, partition_keys_for
+from pipeline import faults, run_config, selection, store
+from pipeline.automation import MAX_MISSED_COUNTED, FileSensor, Schedule, partition_keys_for
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
 from pipeline.store import automation as ticks_store
@@ -106,17 +106,24 @@ def _schedule_plan(defs: Definitions, schedule: Schedule, due: datetime) -> RunP
 
 
 def _missed_note(schedule: Schedule, last: datetime, due: datetime) -> str | None:
-    missed = 0
+    """'missed 5 scheduled times (2026-11-02 00:00 UTC to 2026-11-30 00:00 UTC) ...' when
+    times between the last one evaluated and `due` passed with no evaluator running."""
+    missed: list[datetime] = []
     for moment in schedule.times_between(last, due):
-        if moment >= due:
+        if moment >= due or len(missed) >= MAX_MISSED_COUNTED:
             break
-        missed += 1
-        if missed >= 1000:
-            break
+        missed.append(moment)
     if not missed:
         return None
-    times = f"{missed} earlier scheduled time{'s' if missed > 1 else ''}"
-    return f"{times} since {last:%Y-%m-%d %H:%M %Z} passed while nothing evaluated: ran once"
+    count = f"{len(missed)}{'+' if len(missed) >= MAX_MISSED_COUNTED else ''}"
+    span = f"{missed[0]:%Y-%m-%d %H:%M %Z}"
+    if len(missed) > 1:
+        span += f" to {missed[-1]:%Y-%m-%d %H:%M %Z}"
+    times = "time" if len(missed) == 1 else "times"
+    return (
+        f"missed {count} scheduled {times} ({span}) while nothing evaluated: ran once, for"
+        f" {due:%Y-%m-%d %H:%M %Z}"
+    )
 
 
 def _tick_schedule(
@@ -295,6 +302,7 @@ def _launch_all(
         tick.status = "failed" if errors else "started"
         ticks_store.save_tick(con, tick)
         ticks_store.save_state(con, state, now)
+    faults.pause("tick-claimed", item.name)
     if busy is not None and plans:
         then = "the files wait for the next tick" if plans[0].file else "skipped, not queued"
         reasons.append(f"{busy}: {then}")
@@ -312,7 +320,7 @@ def _launch_all(
         reasons.append(note)
     if tick.status != "failed":
         tick.status = "requested" if tick.run_ids else "skipped"
-    tick.reason = "; ".join(reasons) or None
+    tick.reason = "\n".join(reasons) or None
     with store.open_writer(db) as con, store.transaction(con):
         ticks_store.save_tick(con, tick)
     return tick
@@ -340,6 +348,7 @@ def _launch_one(
     except PipelineError as exc:
         outcome = f"{plan.file + ': ' if plan.file else ''}could not start: {exc}"
     else:
+        faults.pause("tick-launched", item.name)
         with store.open_writer(db) as con, store.transaction(con):
             ticks_store.launched(con, item.name, plan.run_key, run_id)
         return run_id
@@ -394,7 +403,7 @@ def settle_pending(db: Path, launch: Launch) -> list[Tick]:
         if run_id is not None and run_id not in tick.run_ids:
             tick.run_ids.append(run_id)
         tick.status = "requested" if tick.run_ids else tick.status
-        tick.reason = "; ".join(filter(None, [tick.reason, note]))
+        tick.reason = "\n".join(filter(None, [tick.reason, note]))
         with store.open_writer(db) as con, store.transaction(con):
             ticks_store.save_tick(con, tick)
         settled.append(tick)
