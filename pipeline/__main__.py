@@ -36,6 +36,7 @@ DEFAULT_DEFS = "pipeline.examples.sales"
 MAX_WORKERS = 64
 MAX_RUNS_LISTED = 1_000_000
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+AUTOMATION_LAUNCHERS = ("schedule ", "sensor ")  # ticking.label: said under their runs
 
 _ASSET_MARKS = {
     "running": "..",
@@ -250,6 +251,8 @@ def _runs(args: argparse.Namespace) -> int:
         )
         if run.message:
             print(f"{'':>7}{for_terminal(run.message.splitlines()[0])}")
+        if run.launched_by and run.launched_by.startswith(AUTOMATION_LAUNCHERS):
+            print(f"{'':>7}launched by {for_terminal(run.launched_by)}")
     return EXIT_OK
 
 
