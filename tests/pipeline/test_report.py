@@ -813,7 +813,7 @@ def test_every_format_says_who_launched_the_run(tmp_path) -> None:
     materialize(defs, db=db, launched_by=by)
     made = build_report(db, "latest", defs=defs)
     assert f"<b>Launched by</b> {by}</span>" in render(made, "html")
-    assert f"Launched by {by}." in render(made, "md")
+    assert "Launched by schedule weekly\\_update\\_schedule (tick 4)." in render(made, "md")
     document = json.loads(render(made, "json"))
     jsonschema.validate(document, load_schema())
     assert document["run"]["launched_by"] == by
