@@ -24,7 +24,8 @@ from pipeline.daemon import HEARTBEAT_EVERY, daemon_active
 from pipeline.definitions import Definitions
 from pipeline.store import automation as ticks_store
 
-TICKS_SHOWN = 5  # per schedule or sensor; `python -m pipeline automation` says the same
+TICKS_SHOWN = 5  # lines per schedule or sensor, a run of alike skipped ticks being one line
+TICKS_READ = 100  # the newest ticks read to fill them: a sensor skips every interval
 STALE_BEATS = 3  # a daemon unheard for this many heartbeats is no longer taken as running
 
 
@@ -86,6 +87,8 @@ class TickRow:
     reason: str | None
     run_ids: list[int]
     files: list[str]
+    count: int = 1  # alike skipped ticks in a row, shown as this one line
+    earliest_at: str | None = None  # the oldest of them, when more than one
 
 
 @dataclass
@@ -238,6 +241,27 @@ def _tick_row(tick: ticks_store.Tick, zone: tzinfo) -> TickRow:
     )
 
 
+def _tick_rows(ticks: list[ticks_store.Tick], zone: tzinfo) -> list[TickRow]:
+    """Newest first; skipped ticks in a row with the same reason as one line, so a sensor
+    that finds nothing every 30 s does not push the ticks that did something off the page."""
+    rows: list[TickRow] = []
+    for tick in ticks:
+        row = _tick_row(tick, zone)
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and row.status == last.status == TickStatus.SKIPPED
+            and row.reason == last.reason
+        ):
+            last.count += 1
+            last.earliest_at = row.evaluated_at
+            continue
+        if len(rows) == TICKS_SHOWN:
+            break
+        rows.append(row)
+    return rows
+
+
 def automation_page(
     cfg: Settings, defs: Definitions, browser_zone: str | None, now: datetime | None = None
 ) -> AutomationModel:
@@ -247,7 +271,7 @@ def automation_page(
     server = viewer or _server_zone()
     with history(cfg) as con:
         known = ticks_store.states(con)
-        recent = {name: ticks_store.ticks(con, name, TICKS_SHOWN) for name in defs.automations}
+        recent = {name: ticks_store.ticks(con, name, TICKS_READ) for name in defs.automations}
         beat = ticks_store.daemon_beat(con)
     schedules, sensors = [], []
     for name, item in defs.automations.items():
@@ -267,7 +291,7 @@ def automation_page(
                     item.timezone,
                     on,
                     next_run,
-                    [_tick_row(t, zone) for t in recent[name]],
+                    _tick_rows(recent[name], zone),
                 )
             )
         elif isinstance(item, FileSensor):
@@ -281,7 +305,7 @@ def automation_page(
                     on,
                     sorted((str(path), str(digest)[:12]) for path, digest in seen.items()),
                     _when(state.evaluated_at, server),
-                    [_tick_row(t, server) for t in recent[name]],
+                    _tick_rows(recent[name], server),
                 )
             )
     if viewer is not None:

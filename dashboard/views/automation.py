@@ -87,10 +87,11 @@ def _ticks(ticks: list[model.TickRow], show_files: bool) -> None:
     st.markdown("**Last ticks**")
     for tick in ticks:
         looks = model.TICK_LOOKS[tick.status]
-        line = (
-            f":{looks.colour}[:material/{looks.icon}: {looks.label}] · {tick.evaluated_at}"
-            f" · tick {tick.tick_id}"
-        )
+        line = f":{looks.colour}[:material/{looks.icon}: {looks.label}]"
+        if tick.count > 1:
+            line += f" {tick.count} times · {tick.earliest_at} to {tick.evaluated_at}"
+        else:
+            line += f" · {tick.evaluated_at} · tick {tick.tick_id}"
         if tick.scheduled_for:
             line += f" · for {tick.scheduled_for}"
         row = st.container(horizontal=True, vertical_alignment="center", wrap=True, gap="small")
@@ -168,9 +169,7 @@ def _answer(name: str) -> None:
         text = f":material/play_arrow: {escape_markdown(plan.describe, one_line=True)}"
         if plan.file:
             text += f"  \nfrom {escape_markdown(plan.file, one_line=True)}"
-        box.markdown(text)
-        if plan.config:
-            box.json(plan.config, expanded=False)
+        box.markdown(text)  # describe() names the selection, partitions and config
     if answer.skipped:
         box.info(f"Nothing to run: {escape_markdown(answer.skipped)}", icon=":material/info:")
     for error in answer.errors:

@@ -243,7 +243,8 @@ def test_the_test_button_shows_what_would_run_and_launches_nothing(env: Env) -> 
     assert "nothing was launched. A tick now would:" in page
     assert "materialize adhoc_request with config" in page
     assert f"from {good}" in page
-    assert json.loads(at.json[0].proto.body) == {"adhoc_request": env.good_request()}
+    config = json.dumps({"adhoc_request": env.good_request()}, ensure_ascii=False)
+    assert f"materialize adhoc_request with config {config}\nfrom {good}" in page
     assert f"Would fail: {env.requests / 'broken.json'}: the config of" in texts(at.warning)
 
     at.button(key=state.automation_key(state.BTN_TEST_AUTOMATION, WEEKLY)).click().run()
@@ -328,3 +329,17 @@ def test_the_start_command_carries_the_settings_environment(
     monkeypatch.setenv("ASSETBOARD_SALES_DATA", "/some where/data")
     at = open_page()
     assert at.code[0].value.startswith("ASSETBOARD_SALES_DATA='/some where/data' python -m")
+
+
+def test_skipped_ticks_in_a_row_are_one_line_so_the_ticks_that_did_something_stay(
+    env: Env,
+) -> None:
+    assert materialize(env.defs, db=env.db).ok
+    env.request("r1.json", env.good_request())
+    env.tick(SUNDAY)  # the request: a run
+    for minutes in range(1, 9):  # then nothing new, eight times
+        env.tick(SUNDAY + timedelta(minutes=minutes))
+
+    page = everything(open_page())
+    assert "Skipped 8 times · 2026-12-06 10:01:00 UTC to 2026-12-06 10:08:00 UTC" in page
+    assert "Requested a run · 2026-12-06 10:00:00 UTC" in page
