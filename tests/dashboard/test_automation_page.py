@@ -343,3 +343,16 @@ def test_skipped_ticks_in_a_row_are_one_line_so_the_ticks_that_did_something_sta
     page = everything(open_page())
     assert "Skipped 8 times · 2026-12-06 10:01:00 UTC to 2026-12-06 10:08:00 UTC" in page
     assert "Requested a run · 2026-12-06 10:00:00 UTC" in page
+
+
+def test_the_report_pages_run_picker_names_the_sensor_that_launched_a_run(env: Env) -> None:
+    assert materialize(env.defs, db=env.db).ok
+    env.request("r1.json", env.good_request())
+    sensor = env.tick(SUNDAY)[-1]
+    run_id = sensor.run_ids[0]
+
+    at = open_page("report")
+    picker = at.selectbox(key=state.SELECT_REPORT_RUN)
+    assert picker.options[0].startswith(f"Run {run_id} · Succeeded · materialize · 20")
+    assert picker.options[0].endswith(f"· from sensor {SENSOR} (tick {sensor.tick_id})")
+    assert picker.options[1].endswith("· from Python")
