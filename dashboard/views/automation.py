@@ -26,7 +26,7 @@ def _switch(cfg: Settings, defs: Definitions, name: str) -> None:
     on = bool(st.session_state[state.automation_key(state.TOGGLE_AUTOMATION, name)])
     try:
         model.switch(cfg, defs, name, on)
-    except PipelineError as exc:
+    except (PipelineError, KeyError) as exc:  # KeyError: no longer in the definitions
         st.session_state[state.SS_AUTOMATION_ERROR] = f"Could not switch {name}: {exc}"
 
 
@@ -37,6 +37,8 @@ def _test(cfg: Settings, defs: Definitions, name: str) -> None:
         answers[name] = model.dry_run(cfg, defs, name, browser_zone)
     except PipelineError as exc:
         answers[name] = f"Could not test {name}: {exc}"
+    except Exception as exc:  # the team's code (a partitions function) failed: say so here
+        answers[name] = f"Could not test {name}: {type(exc).__name__}: {exc}"
 
 
 def _dismiss(name: str) -> None:

@@ -356,3 +356,63 @@ def test_the_report_pages_run_picker_names_the_sensor_that_launched_a_run(env: E
     assert picker.options[0].startswith(f"Run {run_id} · Succeeded · materialize · 20")
     assert picker.options[0].endswith(f"· from sensor {SENSOR} (tick {sensor.tick_id})")
     assert picker.options[1].endswith("· from Python")
+
+
+HOSTILE_DEFS = """
+from pipeline import Definitions
+from pipeline.automation import FileSensor, Schedule
+from pipeline.examples.sales import build_definitions
+
+base = build_definitions({data!r})
+
+
+def keys_of(at):
+    raise RuntimeError("no keys for [you](http://evil.invalid)")
+
+
+defs = Definitions(
+    assets=list(base.assets.values()),
+    checks=list(base.checks),
+    schedules=[
+        Schedule(
+            "odd [x](http://evil.invalid)",
+            cron="0 0 1 * *",
+            select="monthly_sales_performance",
+            partitions=keys_of,
+            description="**loud** :red[alarm]",
+        )
+    ],
+    sensors=[
+        FileSensor(
+            "watcher",
+            path={requests!r},
+            select="adhoc_request",
+            description="![img](http://evil.invalid/a.png)",
+        )
+    ],
+)
+"""
+
+
+def test_names_and_descriptions_from_definitions_are_escaped_and_a_failing_test_says_why(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = sample_data(tmp_path / "data")
+    module = tmp_path / "hostile_defs.py"
+    requests = str(data / "requests" / "*.json")
+    module.write_text(HOSTILE_DEFS.format(data=str(data), requests=requests), encoding="utf-8")
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(module))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    name = "odd [x](http://evil.invalid)"
+
+    at = open_page()
+    page = everything(at)
+    assert name in page and "**loud** :red[alarm]" in page
+    assert "![img](http://evil.invalid/a.png)" in page
+    at.button(key=state.automation_key(state.BTN_TEST_AUTOMATION, name)).click().run()
+    assert not at.exception
+    expected = f"Could not test {name}: RuntimeError: no keys for [you](http://evil.invalid)"
+    assert expected in texts(at.error)
+    for source in raw_sources(at):
+        assert "[x](" not in source and "![img]" not in source and "[you](" not in source
+        assert "**loud**" not in source and ":red[alarm]" not in source
