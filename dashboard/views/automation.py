@@ -146,7 +146,7 @@ def _answer(name: str) -> None:
     if answer is None:
         return
     box = st.container(border=True)
-    top = box.container(horizontal=True, vertical_alignment="center")
+    top = box.container(horizontal=True, vertical_alignment="top", wrap=False)
     if isinstance(answer, str):
         top.error(escape_markdown(answer), icon=":material/error:")
     else:
