@@ -11,6 +11,7 @@ from typing import Any
 from pipeline import store
 from pipeline.definitions import Definitions
 from pipeline.errors import SelectionError
+from pipeline.states import TickStatus
 from pipeline.store import automation as ticks_store
 from pipeline.textsafe import for_terminal
 
@@ -107,7 +108,7 @@ def tick(args: argparse.Namespace, defs: Definitions, on_event: Any) -> int:
         _say(describe_tick(item))
     if not recorded:
         _say(f"nothing due at {now:%Y-%m-%d %H:%M:%S %Z}")
-    return EXIT_FAILED if any(t.status == "failed" for t in recorded) else EXIT_OK
+    return EXIT_FAILED if any(t.status == TickStatus.FAILED for t in recorded) else EXIT_OK
 
 
 def automation(args: argparse.Namespace, defs: Definitions) -> int:

@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,10 +30,12 @@ from typing import Any
 from pipeline import store, ticking
 from pipeline.definitions import Definitions, definitions_stamp, load_definitions
 from pipeline.errors import PipelineError
+from pipeline.states import TickStatus
 from pipeline.store import automation as ticks_store
 from pipeline.store.automation import Tick
 
 DEFAULT_INTERVAL = 30.0
+PROBE_WAIT_SECONDS = 1.0  # daemon_active() holds the lock for microseconds: wait that out
 HEARTBEAT_EVERY = 5.0  # seconds; the page calls a daemon unseen for 3 intervals stopped
 Log = Callable[[str], None]
 
@@ -51,10 +54,16 @@ def daemon_lock(db: str | Path, what: str) -> Iterator[None]:
     path = lock_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 500, 0).decode(errors="replace")
+    deadline = time.monotonic() + PROBE_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            holder = os.pread(fd, 500, 0).decode(errors="replace")
+            if not holder and time.monotonic() < deadline:  # a probe (daemon_active) holds it
+                time.sleep(0.01)
+                continue
         os.close(fd)
         try:
             info = json.loads(holder)
@@ -65,7 +74,7 @@ def daemon_lock(db: str | Path, what: str) -> Iterator[None]:
         raise DaemonRunningError(
             f"{who} already evaluates the schedules and sensors of {db}: one evaluator per"
             f" database. Stop it first (Ctrl-C in its terminal, or kill -TERM {pid})"
-        ) from None
+        )
     mine = {"what": what, "pid": os.getpid(), "host": socket.gethostname(), "since": _now()}
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(mine).encode(), 0)
@@ -143,12 +152,9 @@ def engine_launcher(
 
 def describe_tick(tick: Tick) -> str:
     """One line: 'schedule weekly_update_schedule tick 4: requested run 12'."""
-    what = {
-        "requested": f"requested run {', '.join(map(str, tick.run_ids))}",
-        "skipped": "skipped",
-        "failed": "failed",
-    }.get(tick.status, tick.status)
-    if tick.status == "failed" and tick.run_ids:
+    runs = f"requested run {', '.join(map(str, tick.run_ids))}"
+    what = runs if tick.status == TickStatus.REQUESTED else str(tick.status)
+    if tick.status == TickStatus.FAILED and tick.run_ids:
         what += f" (requested run {', '.join(map(str, tick.run_ids))})"
     line = f"{tick.kind} {tick.name} tick {tick.tick_id}: {what}"
     return f"{line}: {tick.reason}" if tick.reason else line

@@ -30,6 +30,7 @@ from pipeline import faults, run_config, selection, store
 from pipeline.automation import MAX_MISSED_COUNTED, FileSensor, Schedule, partition_keys_for
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
+from pipeline.states import TickStatus
 from pipeline.store import automation as ticks_store
 from pipeline.store.automation import AutomationState, Tick
 from pipeline.warehouse import run_active
@@ -234,7 +235,7 @@ def _tick_sensor(
     for item in found:
         plan = _file_plan(defs, sensor, item)
         if isinstance(plan, str):
-            errors.append(f"{item.key}: {plan}")
+            errors.append((item.key, plan))
             seen[item.key] = item.digest  # refused once per content, not every tick
         else:
             plans.append(plan)
@@ -263,7 +264,7 @@ def _quiet_tick(
 ) -> Tick:  # fmt: skip
     with store.open_writer(db) as con, store.transaction(con):
         tick = ticks_store.start_tick(con, item.name, item.kind, now, scheduled_for)
-        tick.status, tick.reason = "skipped", reason
+        tick.status, tick.reason = TickStatus.SKIPPED, reason
         ticks_store.save_tick(con, tick)
         ticks_store.save_state(con, state, now)
     return tick
@@ -276,7 +277,7 @@ def _launch_all(
     now: datetime,
     scheduled_for: datetime | None,
     plans: list[RunPlan],
-    errors: list[str],
+    errors: list[tuple[str, str]],
     launch: Launch,
     note: str | None,
 ) -> Tick:
@@ -284,11 +285,11 @@ def _launch_all(
     each claimed run. While another run holds the warehouse nothing is claimed: a schedule's
     time is skipped (no pile-up), a sensor's files wait for the next tick."""
     busy = _run_going(db)
-    reasons = [*errors]
+    reasons = [f"{file}: {why}" for file, why in errors]
     mine: list[RunPlan] = []
     with store.open_writer(db) as con, store.transaction(con):
         tick = ticks_store.start_tick(con, item.name, item.kind, now, scheduled_for)
-        tick.files = [p.file for p in plans if p.file] + [e.split(": ")[0] for e in errors]
+        tick.files = [p.file for p in plans if p.file] + [file for file, _ in errors]
         by = label(item.kind, item.name, tick.tick_id)
         for plan in plans if busy is None else ():
             owner = ticks_store.claim(
@@ -299,7 +300,7 @@ def _launch_all(
             else:
                 reasons.append(f"{plan.file or plan.run_key} already requested by tick {owner}")
             _mark_seen(state, plan)
-        tick.status = "failed" if errors else "started"
+        tick.status = TickStatus.FAILED if errors else TickStatus.STARTED
         ticks_store.save_tick(con, tick)
         ticks_store.save_state(con, state, now)
     faults.pause("tick-claimed", item.name)
@@ -315,11 +316,11 @@ def _launch_all(
         if outcome.startswith("not started"):  # lost a race with another run: try again later
             _unmark_seen(db, state, plan, now)
         else:
-            tick.status = "failed"
+            tick.status = TickStatus.FAILED
     if note:
         reasons.append(note)
-    if tick.status != "failed":
-        tick.status = "requested" if tick.run_ids else "skipped"
+    if tick.status != TickStatus.FAILED:
+        tick.status = TickStatus.REQUESTED if tick.run_ids else TickStatus.SKIPPED
     tick.reason = "\n".join(reasons) or None
     with store.open_writer(db) as con, store.transaction(con):
         ticks_store.save_tick(con, tick)
@@ -402,7 +403,7 @@ def settle_pending(db: Path, launch: Launch) -> list[Tick]:
             )
         if run_id is not None and run_id not in tick.run_ids:
             tick.run_ids.append(run_id)
-        tick.status = "requested" if tick.run_ids else tick.status
+        tick.status = TickStatus.REQUESTED if tick.run_ids else tick.status
         tick.reason = "\n".join(filter(None, [tick.reason, note]))
         with store.open_writer(db) as con, store.transaction(con):
             ticks_store.save_tick(con, tick)

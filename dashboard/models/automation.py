@@ -22,35 +22,12 @@ from pipeline import ticking
 from pipeline.automation import FileSensor, Schedule
 from pipeline.daemon import HEARTBEAT_EVERY, daemon_active
 from pipeline.definitions import Definitions
+from pipeline.states import TickStatus
 from pipeline.store import automation as ticks_store
 
 TICKS_SHOWN = 5  # lines per schedule or sensor, a run of alike skipped ticks being one line
 TICKS_READ = 100  # the newest ticks read to fill them: a sensor skips every interval
 STALE_BEATS = 3  # a daemon unheard for this many heartbeats is no longer taken as running
-
-
-class TickStatus(StrEnum):
-    """How a tick ended, as the store writes it (pipeline/store/automation.py)."""
-
-    REQUESTED = "requested"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    STARTED = "started"  # being evaluated now, or its evaluator died before it ended
-
-
-@dataclass(frozen=True)
-class TickLook:
-    label: str
-    colour: str  # Streamlit's Markdown colour name
-    icon: str  # Material Symbols name
-
-
-TICK_LOOKS = {
-    TickStatus.REQUESTED: TickLook("Requested a run", "green", "play_circle"),
-    TickStatus.SKIPPED: TickLook("Skipped", "gray", "skip_next"),
-    TickStatus.FAILED: TickLook("Failed", "red", "error"),
-    TickStatus.STARTED: TickLook("Evaluating", "blue", "hourglass_top"),
-}
 
 
 class DaemonState(StrEnum):

@@ -12,6 +12,7 @@ from dashboard.safe import escape_markdown
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError
+from pipeline.looks import look
 
 REFRESH_SECONDS = 5.0  # the heartbeat's age and new ticks show without a click
 
@@ -88,8 +89,8 @@ def _ticks(ticks: list[model.TickRow], show_files: bool) -> None:
         return
     st.markdown("**Last ticks**")
     for tick in ticks:
-        looks = model.TICK_LOOKS[tick.status]
-        line = f":{looks.colour}[:material/{looks.icon}: {looks.label}]"
+        shown = look(tick.status)
+        line = f":{shown.streamlit}[:material/{shown.icon}: {shown.label}]"
         if tick.count > 1:
             line += f" {tick.count} times · {tick.earliest_at} to {tick.evaluated_at}"
         else:

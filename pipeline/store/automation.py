@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pipeline.states import TickStatus
 from pipeline.store.writes import transaction
 
 KEEP_QUIET_TICKS = 200  # skipped ticks kept per schedule or sensor (Dagster purges them too)
@@ -30,7 +31,7 @@ class Tick:
     kind: str  # schedule | sensor
     evaluated_at: datetime
     scheduled_for: datetime | None
-    status: str  # TickStatus
+    status: TickStatus
     reason: str | None = None
     run_ids: list[int] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -126,7 +127,7 @@ def _tick(row: tuple[Any, ...]) -> Tick:
         kind,
         evaluated,
         _time(scheduled_for),
-        status,
+        TickStatus(status),
         reason,
         json.loads(run_ids),
         json.loads(files),
@@ -144,10 +145,10 @@ def start_tick(
             kind,
             now.isoformat(),
             scheduled_for.isoformat() if scheduled_for else None,
-            "started",
+            TickStatus.STARTED,
         ],
     )
-    return Tick(int(cursor.lastrowid or 0), name, kind, now, scheduled_for, "started")
+    return Tick(int(cursor.lastrowid or 0), name, kind, now, scheduled_for, TickStatus.STARTED)
 
 
 def save_tick(con: sqlite3.Connection, tick: Tick) -> None:
@@ -161,7 +162,7 @@ def save_tick(con: sqlite3.Connection, tick: Tick) -> None:
             tick.tick_id,
         ],
     )
-    if tick.status == "skipped":
+    if tick.status == TickStatus.SKIPPED:
         con.execute(
             "DELETE FROM ticks WHERE name = ? AND status = 'skipped' AND tick_id <= ("
             " SELECT tick_id FROM ticks WHERE name = ? AND status = 'skipped'"

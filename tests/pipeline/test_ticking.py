@@ -207,8 +207,10 @@ def test_invalid_request_files_fail_the_tick_once_each_with_file_and_reason(
     (requests / "huge.json").write_bytes(b" " * 1_000_001)
     (requests / "folder.json").mkdir()
     write(requests / "good.json", {"colour": "red", "since": "2026-01-02"})
+    write(requests / "odd: name.json", "[")
 
     failed = run_tick(defs, db_path, "2026-12-06T10:00:00")["requests"]
+    assert f"{requests}/odd: name.json" in failed.files  # whole, though it holds ': '
     assert failed.status == "failed" and len(failed.run_ids) == 1  # the good one still ran
     reasons = dict(line.split(": ", 1) for line in (failed.reason or "").splitlines())
     folder = str(requests)
@@ -219,6 +221,10 @@ def test_invalid_request_files_fail_the_tick_once_each_with_file_and_reason(
     assert reasons[f"{folder}/binary.json"] == "is not UTF-8 text"
     assert reasons[f"{folder}/list.json"].startswith("the config of 'picked' must be an object")
     assert reasons[f"{folder}/huge.json"] == "over 1,000,000 bytes"
+    assert (
+        reasons[f"{folder}/odd"]
+        == "name.json: is not valid JSON: Expecting value: line 1 column 2 (char 1)"
+    )
     assert f"{folder}/folder.json" not in reasons  # not a file: not a request
     # refused once per content: the next tick does not fail again
     assert run_tick(defs, db_path, "2026-12-06T10:01:00")["requests"].status == "skipped"
