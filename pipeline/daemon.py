@@ -33,6 +33,7 @@ from pipeline.errors import PipelineError
 from pipeline.states import TickStatus
 from pipeline.store import automation as ticks_store
 from pipeline.store.automation import Tick
+from pipeline.warehouse import lock_held
 
 DEFAULT_INTERVAL = 30.0
 PROBE_WAIT_SECONDS = 1.0  # daemon_active() holds the lock for microseconds: wait that out
@@ -88,20 +89,7 @@ def daemon_lock(db: str | Path, what: str) -> Iterator[None]:
 
 def daemon_active(db: str | Path) -> bool:
     """True while a daemon (or a tick) holds the lock of `db`."""
-    path = lock_path(db)
-    if not path.exists():
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return lock_held(lock_path(db))
 
 
 @dataclass
