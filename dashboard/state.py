@@ -120,3 +120,13 @@ BTN_SALES_MATERIALIZE = "sales_materialize"  # shown while joined_data was never
 # --- report page (owned by the report page's engineer: add its keys here) -------------------
 QP_REPORT_RUN = "run"  # report page: the run reported, ?run=7 (the same word as the runs page)
 SELECT_REPORT_RUN = "report_selected_run"
+
+
+# --- the run config form of an asset that takes config (dashboard/config_form.py) -----------
+FORM_RUN_CONFIG = "run_config_form"
+
+
+def config_field_key(asset: str, field: str) -> str:
+    """The text input of one config field; hashed, so any asset name makes a valid key."""
+    digest = hashlib.sha256(f"{asset}\0{field}".encode()).hexdigest()[:16]
+    return f"run_config:{digest}"
