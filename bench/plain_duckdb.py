@@ -137,6 +137,21 @@ CREATE TABLE IF NOT EXISTS profile_columns (
     run_id INTEGER NOT NULL, asset TEXT NOT NULL, position INTEGER NOT NULL,
     column_name TEXT NOT NULL, column_type TEXT NOT NULL, figures TEXT NOT NULL,
     PRIMARY KEY (run_id, asset, position));
+CREATE TABLE IF NOT EXISTS automation_state (
+    name TEXT PRIMARY KEY, kind TEXT NOT NULL, enabled INTEGER, cursor TEXT,
+    evaluated_at TEXT, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS ticks (
+    tick_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL,
+    evaluated_at TEXT NOT NULL, scheduled_for TEXT, status TEXT NOT NULL, reason TEXT,
+    run_ids TEXT NOT NULL DEFAULT '[]', files TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS ticks_by_name ON ticks (name, tick_id);
+CREATE TABLE IF NOT EXISTS run_requests (
+    name TEXT NOT NULL, run_key TEXT NOT NULL, tick_id INTEGER NOT NULL, run_id INTEGER,
+    launched_by TEXT NOT NULL, plan TEXT NOT NULL, state TEXT NOT NULL,
+    PRIMARY KEY (name, run_key));
+CREATE TABLE IF NOT EXISTS daemon (
+    id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, host TEXT, started_at TEXT,
+    last_seen TEXT, interval_s REAL, stopped_at TEXT);
 """
 LEDGER_DDL = """
 CREATE SCHEMA IF NOT EXISTS assetboard;
@@ -373,7 +388,7 @@ def run(csv_dir: Path, db: Path) -> int:
         history.execute("PRAGMA synchronous = NORMAL")
         with history:
             history.executescript(HISTORY_DDL)
-            history.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '3')")
+            history.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '4')")
         with duckdb.connect(str(db)) as con, history:
             con.execute(LEDGER_DDL)
             run_id = int(

@@ -30,6 +30,7 @@ PAGES = {
         st.Page("views/materialize.py", title="Materialize", icon=":material/play_circle:"),
         st.Page("views/runs.py", title="Runs", icon=":material/history:"),
         st.Page("views/checks.py", title="Checks", icon=":material/fact_check:"),
+        st.Page("views/automation.py", title="Automation", icon=":material/schedule:"),
     ],
     "Insights": [
         st.Page("views/sales.py", title="Sales", icon=":material/monitoring:"),

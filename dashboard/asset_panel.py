@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, formatting, partition_panel, state, ui
+from dashboard import charts, config_form, formatting, partition_panel, state, ui
 from dashboard.models import asset as asset_model
 from dashboard.models import words
 from dashboard.safe import escape_markdown
@@ -67,6 +67,7 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             )
         if defs.assets[selected].partitions is not None:
             partition_panel.render(cfg, defs, selected)
+        config_form.render(cfg, defs, selected)
         ui.materialize_toolbar(
             cfg,
             defs,

@@ -52,6 +52,7 @@ class LiveRun:
     token: engine.CancelToken = field(default_factory=engine.CancelToken, repr=False)
     only_checks: list[CheckKey] | None = None  # a checks run of these checks alone
     partitions: PartitionRequest | None = None  # the partitions a materialize run builds
+    run_config: dict[str, Any] | None = None  # config values of assets that take config
     backfill_id: int | None = None  # the backfill it worked on, once it has ended
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -121,6 +122,7 @@ def start(
     planned: list[str] | None = None,
     checks: list[CheckKey] | None = None,
     partitions: PartitionRequest | None = None,
+    run_config: dict[str, Any] | None = None,
     runner: Callable[..., engine.RunResult] | None = None,
     wait_seconds: float = 2.0,
 ) -> LiveRun:
@@ -155,6 +157,7 @@ def start(
             planned or [],
             only_checks=checks,
             partitions=partitions,
+            run_config=run_config,
         )
         _registry[key] = live
     thread = threading.Thread(
@@ -179,6 +182,8 @@ def _execute(
     extra: dict[str, Any] = {"checks": live.only_checks} if live.only_checks else {}
     if live.partitions is not None:
         extra["partitions"] = live.partitions
+    if live.run_config is not None:
+        extra["run_config"] = live.run_config
     try:
         result = fn(
             defs,

@@ -6,6 +6,9 @@ Widget keys double as the handles tests use (`at.button(key=state.BTN_ALL)`).
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 # --- query parameters (shareable links) -----------------------------------------------------
 QP_ASSET = "asset"  # graph page: the selected asset, ?asset=joined_data
 QP_RUN = "run"  # runs page: the run shown in detail, ?run=3
@@ -86,6 +89,23 @@ BTN_OPEN_RUN = "runs_open_run"  # + "-<backfill id>-<run id>": show that run bel
 BTN_RESUME_BACKFILL = "resume_backfill"  # + "-<backfill id>"
 BTN_CANCEL_BACKFILL = "cancel_backfill"  # + "-<backfill id>": cancels its active run
 
+# --- automation page ------------------------------------------------------------------------
+# Per schedule or sensor: automation_key(prefix, name), e.g. "automation_on-weekly_update_schedule".
+TOGGLE_AUTOMATION = "automation_on"  # its on/off switch, kept in the store
+BTN_TEST_AUTOMATION = "automation_test"  # evaluate it now without launching
+BTN_DISMISS_TEST = "automation_dismiss_test"  # hide the Test button's answer
+SS_DRY_RUNS = "automation_dry_runs"  # name -> the Test button's last answer (or its error)
+SS_AUTOMATION_ERROR = "automation_error"  # why the last switch could not be saved
+
+
+def automation_key(prefix: str, name: str) -> str:
+    """A widget key of one schedule's or sensor's controls; a name that is not letters,
+    digits, `_` and `-` (the key becomes a CSS class) is replaced by its digest."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return f"{prefix}-{name}"
+    return f"{prefix}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+
+
 # --- checks page ----------------------------------------------------------------------------
 SELECT_CHECK = "checks_selected_check"
 BTN_RERUN_CHECK = "checks_rerun_one"
@@ -100,3 +120,13 @@ BTN_SALES_MATERIALIZE = "sales_materialize"  # shown while joined_data was never
 # --- report page (owned by the report page's engineer: add its keys here) -------------------
 QP_REPORT_RUN = "run"  # report page: the run reported, ?run=7 (the same word as the runs page)
 SELECT_REPORT_RUN = "report_selected_run"
+
+
+# --- the run config form of an asset that takes config (dashboard/config_form.py) -----------
+FORM_RUN_CONFIG = "run_config_form"
+
+
+def config_field_key(asset: str, field: str) -> str:
+    """The text input of one config field; hashed, so any asset name makes a valid key."""
+    digest = hashlib.sha256(f"{asset}\0{field}".encode()).hexdigest()[:16]
+    return f"run_config:{digest}"

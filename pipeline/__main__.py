@@ -1,4 +1,4 @@
-"""The command line: `python -m pipeline materialize|check|list|runs|report`.
+"""The command line: `python -m pipeline materialize|check|list|runs|report|daemon|tick|...`.
 
 Exit codes: 0 all good (warnings allowed), 1 an asset or an ERROR check failed (or the run could
 not start), 2 bad usage (including a --db that cannot be a DuckDB file) or bad definitions.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import partition_cli, selection, store
+from pipeline import automation_cli, partition_cli, selection, store
 from pipeline.cli_support import (
     exit_code_of,
     os_error_reason,
@@ -36,6 +36,7 @@ DEFAULT_DEFS = "pipeline.examples.sales"
 MAX_WORKERS = 64
 MAX_RUNS_LISTED = 1_000_000
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+AUTOMATION_LAUNCHERS = ("schedule ", "sensor ")  # ticking.label: said under their runs
 
 _ASSET_MARKS = {
     "running": "..",
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"assets built at once, 1 to {MAX_WORKERS} (default: half the cores, 1 to 4)",
     )
     partition_cli.add_materialize_arguments(run)
+    automation_cli.add_config_argument(run)
     check = commands.add_parser(
         "check", parents=[common], help="run checks on the current tables without rebuilding"
     )
@@ -115,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("report", parents=[common], help="write a run's report (html, json...)")
     )
     partition_cli.add_commands(commands, common)
+    automation_cli.add_commands(commands, common)
     return parser
 
 
@@ -167,6 +170,7 @@ def _run(args: argparse.Namespace, defs: Definitions) -> int:
             print_progress,
             launched_by="command line",
             partitions=partition_cli.request_from(args),
+            run_config=automation_cli.run_config_from(args),
         )
     else:
         result = engine.run_checks(
@@ -188,6 +192,10 @@ def _run(args: argparse.Namespace, defs: Definitions) -> int:
     )
     if run.message:
         print(f"  {run.message}")
+    if result.left_out:
+        from pipeline import run_config
+
+        print(f"  {for_terminal(run_config.left_out_note(defs, result.left_out) or '')}")
     return result.exit_code
 
 
@@ -243,6 +251,8 @@ def _runs(args: argparse.Namespace) -> int:
         )
         if run.message:
             print(f"{'':>7}{for_terminal(run.message.splitlines()[0])}")
+        if run.launched_by and run.launched_by.startswith(AUTOMATION_LAUNCHERS):
+            print(f"{'':>7}launched by {for_terminal(run.launched_by)}")
     return EXIT_OK
 
 
@@ -277,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             selection.select(defs, args.select)
         for key in getattr(args, "check", None) or ():
             defs.find_check(key)
+        if args.command == "automation":
+            automation_cli.validate(args, defs)
     except DefinitionError as exc:
         print_error(exc)
         if args.command in ("materialize", "check"):
@@ -296,6 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return partition_cli.partitions(args, defs)
         if args.command == "backfills":
             return partition_cli.backfills(args)
+        if args.command == "daemon":
+            return automation_cli.daemon(args, print_progress)
+        if args.command == "tick":
+            return automation_cli.tick(args, defs, print_progress)
+        if args.command == "automation":
+            return automation_cli.automation(args, defs)
         return _runs(args)
     except (SelectionError, DatabaseFileError) as exc:  # what the user typed cannot work
         print_error(exc)

@@ -17,18 +17,19 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass, replace
-from datetime import date, time, timedelta
-from decimal import Decimal
-from enum import Enum
+from dataclasses import dataclass, field, is_dataclass, replace
 from pathlib import Path
-from types import CodeType, ModuleType
-from typing import Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
+from pipeline.code_versions import source_hash
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.graph import AssetGraph, format_cycle, suggest, unknown_dependencies
 from pipeline.partitions import BackfillPolicy, Partitions, TimeWindow
 from pipeline.states import CheckKey
+
+if TYPE_CHECKING:
+    from pipeline.automation import FileSensor, Schedule
 
 Kind = Literal["table", "view"]
 Severity = Literal["error", "warn"]
@@ -65,9 +66,13 @@ class AssetDef:
     takes_context: bool = False  # fn(con, context)
     backfill_policy: BackfillPolicy | None = None  # partitions per call; None: one
     profile: bool = True  # record a column profile after each table build (pipeline/profiles)
+    config: type | None = None  # a dataclass: values given per run arrive in context.config
+    run_config: Any = field(default=None, compare=False, repr=False)  # this run's (run_config)
 
     def build(self, con: Any, context: AssetContext) -> Any:
         """Call the function the way it was written: with or without `context`."""
+        if self.run_config is not None:
+            context = replace(context, config=self.run_config)
         return self.fn(con, context) if self.takes_context else self.fn(con)
 
     def __call__(self, con: Any, context: AssetContext | None = None) -> Any:
@@ -88,6 +93,7 @@ class AssetContext:
     # The warehouse file whose run history (store.open_store) a check may read; set by the
     # engine for checks, None elsewhere. Anomaly checks read their training values there.
     history_db: Path | None = None
+    config: Any = None  # the run's config for this asset: an instance of its `config=` class
 
     @property
     def partition_key_range(self) -> tuple[str, str] | None:
@@ -358,87 +364,6 @@ class CheckNode:
         return f"check {self.key}"
 
 
-def source_hash(fn: Callable[..., Any]) -> str:
-    """Default code version: changes whenever the function's source changes, or a value it
-    closes over or takes as a default (`row_count("t", min=1)` -> `min=5`, the SQL text given
-    to a user's factory).
-
-    The source is hashed once per code object: a factory making 2,000 assets makes 2,000
-    closures of one function, and inspect.getsource reads and parses the file every time (half
-    of `list` on 2,000 assets). A function closing over nothing keeps its source's hash.
-    """
-    if isinstance(fn, functools.partial):
-        bound = _stable((fn.args, fn.keywords))
-        return hashlib.sha256(f"{source_hash(fn.func)}\n{bound}".encode()).hexdigest()[:12]
-    code = getattr(fn, "__code__", None)
-    if isinstance(code, CodeType):
-        values = _closed_over(fn, code, 0)
-        if not values:
-            return _code_hash(code)  # closures of one function share their code object
-        return hashlib.sha256(f"{_code_hash(code)}\n{values}".encode()).hexdigest()[:12]
-    return _hash(fn, f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}")
-
-
-_PLAIN = (str, int, float, bool, bytes, type(None), date, time, timedelta, Decimal)
-_MAX_DEPTH = 4  # functions and dataclasses inside closures: far enough, and no endless loop
-
-
-def _closed_over(fn: Any, code: CodeType, depth: int) -> str:
-    """The values `fn` closes over and its defaults, as text that is the same in every process
-    (no id() or address: an object that is not a plain value counts by its type's name)."""
-    parts = []
-    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
-        try:
-            value = cell.cell_contents
-        except ValueError:  # a cell not yet filled
-            parts.append(f"{name}=<empty>")
-            continue
-        parts.append(f"{name}={_stable(value, depth)}")
-    if defaults := getattr(fn, "__defaults__", None):
-        parts.append(f"defaults={_stable(defaults, depth)}")
-    if kwdefaults := getattr(fn, "__kwdefaults__", None):
-        parts.append(f"kwdefaults={_stable(kwdefaults, depth)}")
-    return "\n".join(parts)
-
-
-def _stable(value: Any, depth: int = 0) -> str:
-    """`value` as text that only changes when the value does, across processes."""
-    if isinstance(value, Enum):
-        return f"{type(value).__qualname__}.{value.name}"
-    if isinstance(value, _PLAIN):
-        return repr(value)
-    kind = type(value).__qualname__
-    if depth >= _MAX_DEPTH:
-        return kind
-    if isinstance(value, list | tuple):
-        return f"{kind}({', '.join(_stable(v, depth + 1) for v in value)})"
-    if isinstance(value, set | frozenset):
-        return f"{kind}({', '.join(sorted(_stable(v, depth + 1) for v in value))})"
-    if isinstance(value, Mapping):
-        items = (f"{_stable(k, depth + 1)}: {_stable(v, depth + 1)}" for k, v in value.items())
-        return f"{kind}({', '.join(items)})"
-    if inspect.isfunction(value):
-        values = _closed_over(value, value.__code__, depth + 1)
-        return f"function({_code_hash(value.__code__)}; {values})"
-    if is_dataclass(value) and not isinstance(value, type):
-        shown = (f"{f.name}={_stable(getattr(value, f.name), depth + 1)}" for f in fields(value))
-        return f"{kind}({', '.join(shown)})"
-    return kind
-
-
-@functools.lru_cache(maxsize=4096)
-def _code_hash(code: CodeType) -> str:
-    return _hash(code, f"{code.co_filename}:{code.co_qualname}")
-
-
-def _hash(source_of: Any, fallback: str) -> str:
-    try:
-        source = inspect.getsource(source_of)
-    except (OSError, TypeError):
-        source = fallback
-    return hashlib.sha256(source.encode()).hexdigest()[:12]
-
-
 def _asset_name(ref: str | AssetDef) -> str:
     if isinstance(ref, AssetDef):
         return ref.name
@@ -463,11 +388,13 @@ def asset(
     partition_column: str | None = None,
     backfill_policy: BackfillPolicy | None = None,
     profile: bool = True,
+    config: type | None = None,
 ) -> Any:
     """Declare an asset built by `fn(con)` or `fn(con, context)`; usable as `@asset` or
     `@asset(...)`. A partitioned asset's function returns the rows of `context.partition_key`,
     which the engine writes in place of that partition's rows (`partition_column`). A table's
-    builds record a column profile unless `profile=False`."""
+    builds record a column profile unless `profile=False`. With `config=` a dataclass, each
+    run's values for it (pipeline/run_config.py) arrive validated in `context.config`."""
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
         asset_name = name or func.__name__
@@ -481,6 +408,16 @@ def asset(
             raise DefinitionError(
                 [f"asset '{asset_name}' has a backfill_policy but no partitions= to apply it to"]
             )
+        takes_context = _takes_context(asset_name, func)
+        if config is not None and not (isinstance(config, type) and is_dataclass(config)):
+            raise DefinitionError(
+                [f"asset '{asset_name}' has config={config!r}: pass a @dataclass class"]
+            )
+        if config is not None and not takes_context:
+            raise DefinitionError(
+                [f"asset '{asset_name}' has config= but its function takes no context: write"
+                 " it `fn(con, context)` and read `context.config`"]
+            )  # fmt: skip
         return AssetDef(
             name=name or func.__name__,
             fn=func,
@@ -492,9 +429,10 @@ def asset(
             code_version=code_version or source_hash(func),
             partitions=partitions,
             partition_column=partition_column,
-            takes_context=_takes_context(asset_name, func),
+            takes_context=takes_context,
             backfill_policy=backfill_policy,
             profile=bool(profile),
+            config=config,
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -609,10 +547,14 @@ class Definitions:
         assets: Iterable[AssetDef] = (),
         checks: Iterable[CheckDef | MultiCheckDef] = (),
         *,
+        schedules: Iterable[Schedule] = (),
+        sensors: Iterable[FileSensor] = (),
         failing_sample_size: int = 20,
     ) -> None:
         self.assets: dict[str, AssetDef] = {}
         self.checks: list[CheckDef] = []
+        self.schedules: tuple[Schedule, ...] = tuple(schedules)
+        self.sensors: tuple[FileSensor, ...] = tuple(sensors)
         self.failing_sample_size = failing_sample_size
         problems = self._collect(list(assets), _each_check(checks))
         deps = {name: [d for d in a.deps if d in self.assets] for name, a in self.assets.items()}
@@ -626,6 +568,17 @@ class Definitions:
         self.checks.sort(key=lambda check: check.key)
         if problems := self._check_dependency_problems():
             raise DefinitionError(problems)
+        if self.schedules or self.sensors:
+            from pipeline import automation  # imports the selection parser, which imports us
+
+            if problems := automation.problems(self):
+                raise DefinitionError(problems)
+
+    @property
+    def automations(self) -> dict[str, Schedule | FileSensor]:
+        """Every schedule and sensor by name."""
+        items: list[Schedule | FileSensor] = [*self.schedules, *self.sensors]
+        return {item.name: item for item in items}
 
     def _check_dependency_problems(self) -> list[str]:
         problems = []

@@ -40,10 +40,12 @@ from pipeline import (
     selection,
     store,
 )
+from pipeline import run_config as run_configs
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
 from pipeline.partition_runs import PartitionNode, PartitionRequest, partition_events
+from pipeline.run_config import RunConfig
 from pipeline.runner_partitions import PartitionSteps
 from pipeline.states import (
     CheckKey,
@@ -87,6 +89,7 @@ class RunResult:
     assets: dict[str, AssetEvent]
     checks: list[CheckRecord]
     backfill: Backfill | None = None  # the backfill this run worked on
+    left_out: list[str] = field(default_factory=list)  # selected, but no run config was given
 
     @property
     def run_id(self) -> int:
@@ -153,11 +156,13 @@ def materialize(
     cancel: CancelToken | None = None,
     launched_by: str = "python",
     partitions: PartitionRequest | None = None,
+    run_config: RunConfig | None = None,
 ) -> RunResult:
     """Rebuild the selected assets (all when None) in dependency order, checks after each.
 
     Partitioned assets build the partitions `partitions` asks for (every one when None), each
-    in its own transaction, with its checks on its own rows.
+    in its own transaction, with its checks on its own rows. `run_config` gives assets declared
+    with `config=` their values for this run (run_config.py).
     """
     return _run(
         defs,
@@ -169,6 +174,7 @@ def materialize(
         cancel,
         launched_by,
         partitions=partitions,
+        run_config=run_config,
     )
 
 
@@ -239,11 +245,17 @@ def _run(
     launched_by: str,
     only: set[CheckKey] | None = None,
     partitions: PartitionRequest | None = None,
+    run_config: RunConfig | None = None,
 ) -> RunResult:
     names = _resolve(defs, select)  # a bad selection is a usage error: nothing is touched
     config.batch_below_seconds()  # as is a bad setting
+    left_out: list[str] = []
     if kind == RunKind.MATERIALIZE:  # as are partitions the selection does not have
         partition_runs.resolve_keys(defs, names, partitions, {}, {})
+        configs = run_configs.resolve(defs, run_config)  # and config the assets refuse
+        named = set(select) if not isinstance(select, str | None) else selection.named(select)
+        names, left_out = run_configs.plan(defs, names, named, configs)
+        defs = run_configs.bind(defs, configs)
     if max_workers is not None and max_workers < 1:
         raise PipelineError(f"max_workers={max_workers} must be 1 or more")
     path = check_db_path(db, creating=True)
@@ -278,7 +290,7 @@ def _run(
             finally:
                 if backfill is not None:
                     backfills.finish(history, backfill, run.status)
-            return RunResult(run, runner.events, runner.checks, backfill)
+            return RunResult(run, runner.events, runner.checks, backfill, left_out)
 
 
 def _plan_partitions(

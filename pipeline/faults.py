@@ -8,7 +8,9 @@ Unset, a pause point costs one dictionary lookup.
 Phases and their subjects: asset-running:ASSET (inside the build's transaction, before the
 asset function), before-commit:ASSET, after-commit:ASSET (committed, not yet recorded),
 after-record:ASSET (recorded, its checks not started), check-running:ASSET.CHECK, and
-history-write:STATUS:ASSET (inside a history transaction recording that event).
+history-write:STATUS:ASSET (inside a history transaction recording that event); for the
+daemon, tick-claimed:NAME (a tick and its run requests recorded, no run started yet) and
+tick-launched:NAME (its run ended, not yet linked to the request).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from pipeline.states import (
     PartitionStatus,
     RunStatus,
     Severity,
+    TickStatus,
     Verdict,
 )
 
@@ -87,6 +88,10 @@ _TABLE: list[tuple[StrEnum, Look]] = [
     (PartitionStatus.STALE, _look("Stale", AMBER, "update", "~")),
     (PartitionStatus.FAILED, _look("Failed", RED, "error", "✖")),
     (PartitionStatus.MISSING, _look("Missing", GREY, "radio_button_unchecked", "·")),
+    (TickStatus.REQUESTED, _look("Requested a run", GREEN, "play_circle", "▶")),
+    (TickStatus.SKIPPED, _look("Skipped", GREY, "skip_next", "–")),
+    (TickStatus.FAILED, _look("Failed", RED, "error", "✖")),
+    (TickStatus.STARTED, _look("Evaluating", BLUE, "hourglass_top", "…")),
 ]
 LOOKS: dict[type[StrEnum], dict[str, Look]] = {}
 for _member, _shown in _TABLE:

@@ -232,3 +232,15 @@ def select(defs: Definitions, selection: str | None) -> set[str]:
     if selection is None:
         return set(defs.assets)
     return _Parser(selection, defs).parse()
+
+
+def named(selection: str | None) -> set[str]:
+    """The names a selection spells out, as opposed to those `*`, a filter or `+` reaches: an
+    asset the user named is one they mean to build (run_config.plan)."""
+    if selection is None:
+        return set()
+    return {
+        token.text
+        for token in tokenize(selection)
+        if token.kind == "name" or (token.kind == "word" and ":" not in token.text)
+    }

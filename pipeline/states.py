@@ -72,6 +72,15 @@ class CheckOutcome(StrEnum):
         return self in (CheckOutcome.FAILED, CheckOutcome.ERROR)
 
 
+class TickStatus(StrEnum):
+    """How one evaluation of a schedule or sensor ended (pipeline/ticking.py)."""
+
+    REQUESTED = "requested"  # it launched one or more runs
+    SKIPPED = "skipped"  # nothing to run, or a run held the warehouse: see its reason
+    FAILED = "failed"  # a request file or a launch failed: see its reason, per file
+    STARTED = "started"  # being evaluated now, or its evaluator died before it ended
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARN = "warn"

@@ -276,7 +276,12 @@ def try_run_lock(db: str | Path, description: str) -> Iterator[bool]:
 
 def run_active(db: str | Path) -> bool:
     """True while some thread or process holds the run lock of `db`."""
-    path = _lock_path(db)
+    return lock_held(_lock_path(db))
+
+
+def lock_held(path: Path) -> bool:
+    """True while some process holds the flock on `path`. It probes by taking the lock for a
+    moment, so whoever locks it for real waits a blank holder out (see _acquire)."""
     if not path.exists():
         return False
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard.models.words import launched_from
 from dashboard.settings import Settings
 from pipeline import store
 from pipeline.definitions import Definitions
@@ -54,10 +55,13 @@ class Download:
 
 
 def run_label(run: RunRecord) -> str:
-    """'Run 7 · failed · materialize · 2026-11-24 05:54 UTC' for the picker (plain text: the
-    select box has no emoji font on every machine)."""
+    """'Run 7 · failed · materialize · 2026-11-24 05:54 UTC · from schedule weekly (tick 4)' for
+    the picker (plain text: the select box has no emoji font on every machine)."""
     status = look(run.status, RunStatus).label
-    return f"Run {run.run_id} · {status} · {run.kind} · {run.started_at:%Y-%m-%d %H:%M} UTC"
+    when = f"{run.started_at:%Y-%m-%d %H:%M} UTC"
+    return (
+        f"Run {run.run_id} · {status} · {run.kind} · {when} · from {launched_from(run.launched_by)}"
+    )
 
 
 def summary(report: Report) -> str:

@@ -28,6 +28,7 @@ from pipeline.looks import look
 from pipeline.partition_runs import PartitionRequest
 from pipeline.states import CheckOutcome, EventStatus, RunStatus
 from pipeline.store import PartitionCheck, PartitionEvent, RunRecord
+from pipeline.store import automation as ticks_store
 from pipeline.warehouse import run_active
 
 
@@ -98,6 +99,7 @@ class RunDetails:
     check_outcomes: list[CheckOutcome] = field(default_factory=list)  # one per checks row
     partitions: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per partition
     partition_statuses: list[EventStatus] = field(default_factory=list)  # one per row
+    automation: tuple[str, int] | None = None  # (schedule or sensor, tick) that launched it
 
 
 def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
@@ -111,6 +113,7 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
         checks = store.run_check_results(con, run_id)
         partitions = store.run_partition_events(con, run_id)
         partition_checks = store.run_partition_checks(con, run_id)
+        automation = ticks_store.requests_of_runs(con, [run_id]).get(run_id)
     rows = []
     for event in events:
         start = _offset(run, event.started_at)
@@ -170,7 +173,7 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
     outcomes = [CheckOutcome(r.outcome) for r in checks]
     built = _partition_frame(partitions, partition_checks)
     statuses = [EventStatus(e.status) for e in partitions]
-    return RunDetails(run, timeline, errors, frame, outcomes, built, statuses)
+    return RunDetails(run, timeline, errors, frame, outcomes, built, statuses, automation)
 
 
 PARTITION_COLUMNS = ["Asset", "Partition", "Status", "Rows", "Took", "Checks", "Error"]

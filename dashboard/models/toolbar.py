@@ -6,7 +6,8 @@ from dashboard.models.reading import statuses
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
 from pipeline.errors import SelectionError
-from pipeline.selection import quote_name, select
+from pipeline.run_config import buildable, requires_config
+from pipeline.selection import named, quote_name, select
 from pipeline.states import AssetHealth
 from pipeline.status import AssetStatus
 
@@ -56,8 +57,11 @@ def toolbar_selection(
         # Every asset not fresh (staleness is transitive, so the pages call their downstream
         # stale too), and what depends on them: rebuilt, those would be stale next.
         behind = [n for n in defs.graph.names if states[n].health != AssetHealth.FRESH]
+        on_request = [n for n in behind if requires_config(defs.assets[n])]
+        behind = [n for n in behind if n not in on_request]
         if not behind:
-            raise SelectionError("nothing to do: every asset is fresh")
+            aside = f" ({', '.join(on_request)} is built on request: it needs run config)"
+            raise SelectionError(f"nothing to do: every asset is fresh{aside * bool(on_request)}")
         return ", ".join(f"{quote_name(name)}+" for name in behind)
     if not asset:
         raise SelectionError("pick an asset first")
@@ -68,6 +72,7 @@ def toolbar_selection(
 
 
 def planned_assets(defs: Definitions, selection: str | None) -> list[str]:
-    """The assets a selection will build, in the order the run plans them."""
-    names = select(defs, selection)
+    """The assets a selection will build, in the order the run plans them: not those a run
+    leaves out for want of config."""
+    names = buildable(defs, select(defs, selection), named(selection))
     return [name for level in defs.graph.levels(names) for name in level]

@@ -61,6 +61,7 @@ else:
         f"**Run {run.run_id}: {look(status).label}**"
         f" · {formatting.format_ago(run.started_at)}"
         f" · {formatting.format_duration(run.duration_s) if status.finished else 'running'}"
+        f" · from {escape_markdown(words.launched_from(run.launched_by), one_line=True)}"
         f"  \n{escape_markdown(words.run_summary(run))}"  # names the selection typed
     )
     if run.message and status != RunStatus.SUCCESS:

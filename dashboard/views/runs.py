@@ -135,6 +135,14 @@ def history() -> None:
         f"Started {formatting.format_time(run.started_at)} ({formatting.timezone_name()}) from"
         f" {who} · {took} · {escape_markdown(words.run_summary(run))}"  # names the selection typed
     )
+    if details.automation is not None:
+        name, tick_id = details.automation
+        st.page_link(
+            "views/automation.py",
+            label=f"Launched by tick {tick_id} of {escape_markdown(name, one_line=True)}:"
+            " see it on the Automation page",
+            icon=":material/schedule:",
+        )
     if details.timeline.dropna(subset=["start_s"]).empty:
         st.caption("No asset was built in this run.")
     else:

@@ -7,12 +7,15 @@ The CSV folder comes from ASSETBOARD_SALES_DATA (default: the project's data/ sa
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from pipeline import checks, csvfiles
+from pipeline.automation import FileSensor, Schedule
 from pipeline.definitions import (
     AssetContext,
     AssetDef,
@@ -118,8 +121,26 @@ def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:
             joined_data,
             monthly_sales_performance,
             product_performance,
+            adhoc_request,
         ],
         checks=[missing_dimension_check, *sales_checks(), *performance_checks()],
+        schedules=[
+            Schedule("weekly_update_schedule", cron="0 0 * * 1", select="+joined_data"),
+            Schedule(
+                "monthly_sales_performance_schedule",
+                cron="0 0 1 * *",
+                select="monthly_sales_performance",
+                description="On the 1st, the month that has just ended.",
+            ),
+        ],
+        sensors=[
+            FileSensor(
+                "adhoc_request_sensor",
+                path=str(folder / "requests" / "*.json"),
+                select="adhoc_request",
+                description="A JSON request file dropped in requests/ builds adhoc_request.",
+            )
+        ],
     )
 
 
@@ -156,6 +177,37 @@ def product_performance(con: duckdb.DuckDBPyConnection, context: AssetContext) -
         " sum(quantity) AS units_sold, avg(price) AS average_price"
         " FROM joined_data WHERE category = $category GROUP BY ALL",
         params={"category": context.partition_key},
+    )
+
+
+@dataclass
+class AdhocRequest:
+    """The tutorial's ad-hoc request: one department's sales of one product over dates."""
+
+    department: str
+    product: str
+    start_date: date
+    end_date: date
+
+
+@asset(
+    deps=["joined_data"],
+    group="requests",
+    config=AdhocRequest,
+    description="The sales an ad-hoc request asked for: built by adhoc_request_sensor from a"
+    " request file, or with --config.",
+)
+def adhoc_request(con: duckdb.DuckDBPyConnection, context: AssetContext) -> Any:
+    request = context.config
+    return con.sql(
+        "SELECT * FROM joined_data WHERE department = $department AND product_name = $product"
+        " AND date BETWEEN $start_date AND $end_date",
+        params={
+            "department": request.department,
+            "product": request.product,
+            "start_date": request.start_date,
+            "end_date": request.end_date,
+        },
     )
 
 

@@ -179,6 +179,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "duration_s": run.duration_s,
             "message": run.message,
             "planned": list(run.planned),
+            "launched_by": run.launched_by,
         },
         "verdict": report.verdict.value,
         "counts": {

@@ -50,6 +50,8 @@ def render_markdown(report: Report) -> str:
     ]
     if run.message and run.status != "success":
         lines += ["", f"> {_cell(run.message.splitlines()[0])}"]
+    if run.launched_by:
+        lines += ["", f"Launched by {_cell(run.launched_by)}."]
     attention = [c for c in report.attention if c.outcome != "skipped"]
     not_run = [c for c in report.attention if c.outcome == "skipped"]
     if attention:

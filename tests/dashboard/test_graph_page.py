@@ -141,7 +141,7 @@ def test_the_graph_shows_failing_checks_on_the_node(sales: Path) -> None:
 def test_the_selection_and_the_search_filter_the_graph(sales: Path) -> None:
     at = open_graph(**{state.GRAPH_SELECTION: "+joined_data", state.GRAPH_SEARCH: "SALES"})
     assert {node["name"] for node in drawn(at)["nodes"]} == {"sales_data", "sales_reps"}
-    assert "2 assets of 6 match the filter." in "\n".join(shown(c.value) for c in at.caption)
+    assert "2 assets of 7 match the filter." in "\n".join(shown(c.value) for c in at.caption)
 
 
 def test_a_selection_that_does_not_parse_is_an_escaped_message(sales: Path) -> None:
@@ -150,7 +150,7 @@ def test_a_selection_that_does_not_parse_is_an_escaped_message(sales: Path) -> N
     [message] = at.warning
     assert message.value.startswith("**The selection does not parse:**")
     assert "\\[click\\]" in message.value  # escaped: no link is made of it
-    assert len(drawn(at)["nodes"]) == 6  # the graph ignores it
+    assert len(drawn(at)["nodes"]) == 7  # the graph ignores it
 
 
 def test_nothing_matching_says_so(sales: Path) -> None:

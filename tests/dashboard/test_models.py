@@ -165,8 +165,8 @@ def test_staleness_reaches_every_level_below_what_was_rebuilt(db_path: Path) -> 
 
 def test_overview_of_an_empty_store_says_nothing_ran(cfg: Settings, defs: Definitions) -> None:
     summary = overview.overview(cfg, defs)
-    assert summary.health_counts[AssetHealth.NEVER] == len(defs.assets) == 6
-    assert sum(summary.health_counts.values()) == 6
+    assert summary.health_counts[AssetHealth.NEVER] == len(defs.assets) == 7
+    assert sum(summary.health_counts.values()) == 7
     assert summary.check_counts["never"] == len(defs.checks)
     assert summary.last_run is None and summary.attention == []
 
@@ -174,7 +174,9 @@ def test_overview_of_an_empty_store_says_nothing_ran(cfg: Settings, defs: Defini
 def test_overview_after_a_clean_run(cfg: Settings, defs: Definitions) -> None:
     assert materialize(defs, db=cfg.db).ok
     summary = overview.overview(cfg, defs)
+    # adhoc_request is built on request only (it needs run config): a plain run leaves it out
     assert summary.health_counts[AssetHealth.FRESH] == 6
+    assert summary.health_counts[AssetHealth.NEVER] == 1
     assert summary.check_counts == {
         "passed": len(defs.checks),
         "warned": 0,
@@ -183,7 +185,8 @@ def test_overview_after_a_clean_run(cfg: Settings, defs: Definitions) -> None:
     }
     assert summary.last_run is not None and summary.last_run.status == "success"
     assert words.run_summary(summary.last_run) == (
-        f"Materialize all assets · {len(defs.assets)} built · all {len(defs.checks)} checks passed"
+        f"Materialize all assets · {len(defs.assets) - 1} built · all {len(defs.checks)} checks"
+        " passed"
     )
 
 
@@ -244,7 +247,7 @@ def test_graph_model_has_every_asset_its_edges_and_failing_checks(
     joined = next(node for node in model.nodes if node.name == "joined_data")
     assert joined.health == AssetHealth.DEGRADED and joined.group == "joins"
     assert CheckKey("joined_data", "missing_dimension_check") in joined.failing_checks
-    assert set(model.groups) == {"ingestion", "joins", "performance"}
+    assert set(model.groups) == {"ingestion", "joins", "performance", "requests"}
 
 
 def test_asset_details_before_and_after_a_build(cfg: Settings, defs: Definitions) -> None:
@@ -268,7 +271,7 @@ def test_catalog_filters_by_name_selection_group_kind_and_health(
 ) -> None:
     everything = catalog.catalog(cfg, defs, catalog.CatalogFilter())
     assert list(everything.frame["Asset"]) == defs.graph.names
-    assert set(everything.frame["Health"]) == {"Never built"} and everything.total == 6
+    assert set(everything.frame["Health"]) == {"Never built"} and everything.total == 7
     materialize(defs, db=cfg.db)
     materialize(defs, "sales_reps", db=cfg.db)  # joined_data is now stale
 
@@ -383,7 +386,8 @@ def test_toolbar_actions_turn_into_selections(cfg: Settings, defs: Definitions) 
         "joined_data",
         "monthly_sales_performance",
         "product_performance",
-    ]
+    ]  # not adhoc_request: reached by `+`, it needs run config a button does not give
+    assert toolbar.planned_assets(defs, "adhoc_request") == ["adhoc_request"]
     with pytest.raises(SelectionError, match="pick an asset first"):
         toolbar.toolbar_selection("selected", defs)
     with pytest.raises(SelectionError, match="type a selection first"):
@@ -398,9 +402,9 @@ def test_stale_only_covers_what_is_behind_and_nothing_when_all_fresh(
 ) -> None:
     assert set(toolbar.planned_assets(defs, toolbar.selection_for(cfg, "stale", defs))) == set(
         defs.assets
-    )
+    ) - {"adhoc_request"}
     materialize(defs, db=cfg.db)
-    with pytest.raises(SelectionError, match="every asset is fresh"):
+    with pytest.raises(SelectionError, match=r"every asset is fresh \(adhoc_request is built on"):
         toolbar.selection_for(cfg, "stale", defs)
     materialize(defs, "sales_reps", db=cfg.db)  # its downstream is now behind it
     planned = toolbar.planned_assets(defs, toolbar.selection_for(cfg, "stale", defs))

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.examples.sales import build_definitions
+
+SALES_ASSETS = len(build_definitions().assets)  # boxes the sales example's graph draws
+
 pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT_MS = 90_000  # the whole sample pipeline; generous for a loaded 2-core machine
@@ -54,7 +58,9 @@ def test_materialize_all_then_browse_every_page(
     screenshot("03-overview-after-run")
 
     _open(page, app_url, "Asset graph")
-    page.locator(".ag-svg[data-drawn='6']").wait_for()  # every box drawn (tests: graph_e2e)
+    page.locator(
+        f".ag-svg[data-drawn='{SALES_ASSETS}']"
+    ).wait_for()  # every box drawn (tests: graph_e2e)
     graph = page.locator(".ag-frame").bounding_box()
     assert graph["width"] > 300 and graph["height"] > 200
     _no_traceback(page)

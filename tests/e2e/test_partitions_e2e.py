@@ -16,10 +16,13 @@ from e2e_env import dashboard_server
 from pipeline.datagen import generate
 from pipeline.definitions import load_definitions
 from pipeline.engine import materialize
+from pipeline.examples.sales import build_definitions
 from pipeline.looks import look
 from pipeline.states import PartitionStatus
 
 pytestmark = pytest.mark.e2e
+
+SALES_ASSETS = len(build_definitions().assets)  # boxes the sales example's graph draws
 
 RUN_TIMEOUT_MS = 90_000  # a loaded 2-core machine
 MONTHLY = "monthly_sales_performance"
@@ -93,7 +96,7 @@ def test_backfill_three_months_from_the_strip(
     page.goto(f"{sales_url}/graph?asset={MONTHLY}")
     page.get_by_text("0 of 24 partitions materialized").first.wait_for()
     _cell(page, "2025", "Dec").wait_for()  # the pills' code loads after the page's
-    page.locator(".ag-svg[data-drawn='6']").wait_for()  # the graph beside it has drawn
+    page.locator(f".ag-svg[data-drawn='{SALES_ASSETS}']").wait_for()  # the graph has drawn
     _settled(page)
     assert page.get_by_role("radiogroup", name="2024").get_by_role("radio").count() == 12
     assert page.get_by_role("radiogroup", name="2025").get_by_role("radio").count() == 12

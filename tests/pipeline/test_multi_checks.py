@@ -358,7 +358,7 @@ def test_defaults_count_like_closed_over_values():
 
 
 def test_a_function_closing_over_nothing_keeps_its_source_hash():
-    from pipeline.definitions import _code_hash
+    from pipeline.code_versions import _code_hash
 
     def plain(con):
         return "SELECT 1"

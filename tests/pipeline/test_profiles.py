@@ -234,7 +234,10 @@ def test_a_version_2_history_is_read_as_it_is_then_migrated(db_path: Path) -> No
 
     second = materialize(defs, db=db_path)  # a run migrates it
     assert second.run.status == RunStatus.SUCCESS
-    assert _version_and_tables(history) == ("3", {"profiles", "profile_columns"})
+    assert _version_and_tables(history) == (
+        str(store.SCHEMA_VERSION),
+        {"profiles", "profile_columns"},
+    )
     with store.open_store(db_path) as con:
         assert [p.run_id for p in store.asset_profiles(con, "fruit")] == [second.run_id]
         assert [r.run_id for r in store.list_runs(con)] == [second.run_id, first.run_id]

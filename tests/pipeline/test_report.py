@@ -804,3 +804,16 @@ def test_cli_summary_line_gives_the_verdict(tmp_path, capsys) -> None:
     assert "report of run 1 (failed: 0 failed, 1 could not run, 0 warned, 0 not run, 0 passed)" in (
         capsys.readouterr().out
     )
+
+
+def test_every_format_says_who_launched_the_run(tmp_path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    defs = Definitions(assets=[asset(lambda con: "SELECT 1 AS n", name="one")])
+    by = "schedule weekly_update_schedule (tick 4)"
+    materialize(defs, db=db, launched_by=by)
+    made = build_report(db, "latest", defs=defs)
+    assert f"<b>Launched by</b> {by}</span>" in render(made, "html")
+    assert "Launched by schedule weekly\\_update\\_schedule (tick 4)." in render(made, "md")
+    document = json.loads(render(made, "json"))
+    jsonschema.validate(document, load_schema())
+    assert document["run"]["launched_by"] == by

@@ -54,3 +54,13 @@ defs = Definitions(
     assets=ASSETS,
     checks=[checks.row_count("raw", min=1), checks.not_null("model", "n")],
 )
+
+if os.environ.get("RELIABILITY_AUTOMATION"):  # the daemon's fault tests (test_daemon_faults.py)
+    from pipeline.automation import FileSensor, Schedule
+
+    defs = Definitions(
+        assets=ASSETS,
+        checks=[checks.row_count("raw", min=1), checks.not_null("model", "n")],
+        schedules=[Schedule("hourly", cron="0 * * * *")],
+        sensors=[FileSensor("requests", path=os.environ["RELIABILITY_AUTOMATION"] + "/*.json")],
+    )

@@ -1,0 +1,36 @@
+"""The form that materializes an asset declared with `config=`: one input per field of its
+config class, as Dagster's launchpad asks for run config before a run starts."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import state, ui
+from dashboard.models import run_config as model
+from dashboard.safe import escape_markdown
+from dashboard.settings import Settings
+from pipeline.definitions import Definitions
+
+
+def render(cfg: Settings, defs: Definitions, asset: str) -> None:
+    fields = model.config_fields(defs, asset)
+    if not fields:
+        return
+    with st.form(state.FORM_RUN_CONFIG, border=True):
+        st.markdown(
+            f"**Run config** — {escape_markdown(asset, one_line=True)} takes values per run (a"
+            " sensor's request file gives them too)."
+        )
+        typed = {}
+        for field in fields:
+            label = f"{field.name} ({field.type_name})" + ("" if field.required else ", optional")
+            typed[field.name] = st.text_input(
+                escape_markdown(label, one_line=True),
+                value=field.default,
+                key=state.config_field_key(asset, field.name),
+            )
+        submitted = st.form_submit_button(
+            "Materialize with this config", icon=":material/play_arrow:", type="primary"
+        )
+    if submitted:
+        ui.launch(cfg, lambda: model.start_with_config(cfg, defs, asset, typed))
