@@ -30,6 +30,11 @@ from dagster_duckdb import DuckDBResource
 from pipeline.definitions import AssetDef, CheckDef, Definitions
 from pipeline.engine import RunResult, materialize, run_checks
 from pipeline.errors import DefinitionError, RunInProgressError, WarehouseLockedError
+from pipeline.integrations.dagster_automation import (
+    config_schema,
+    dagster_schedule,
+    dagster_sensor,
+)
 from pipeline.partition_runs import PartitionRequest
 from pipeline.partitions import (
     BackfillPolicy,
@@ -70,8 +75,9 @@ def to_dagster(
     executor: dg.ExecutorDefinition | None = EXECUTOR,
 ) -> dg.Definitions:
     """Dagster Definitions running `defs` on the DuckDB file `db`: one asset per asset (same
-    key, group, deps, description, tags, code version, partitions, backfill policy), one asset
-    check per check, and a `DuckDBResource` naming the file."""
+    key, group, deps, description, tags, code version, partitions, backfill policy, config),
+    one asset check per check, its schedules and sensors, and a `DuckDBResource` naming the
+    file."""
     with warnings.catch_warnings():  # backfill_policy= is "beta" in Dagster 1.13: it works
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = [_dagster_asset(defs, asset) for asset in defs.assets.values()]
@@ -79,6 +85,8 @@ def to_dagster(
     return dg.Definitions(
         assets=assets,
         asset_checks=deferred,
+        schedules=[dagster_schedule(defs, schedule) for schedule in defs.schedules],
+        sensors=[dagster_sensor(defs, sensor) for sensor in defs.sensors],
         resources={"duckdb": DuckDBResource(database=str(db))},
         executor=executor,
     )
@@ -148,6 +156,7 @@ def _dagster_asset(defs: Definitions, asset: AssetDef) -> dg.AssetsDefinition:
         partitions_def=dagster_partitions(asset.partitions),
         backfill_policy=dagster_backfill_policy(asset.backfill_policy),
         check_specs=[_check_spec(check) for check in own],
+        config_schema=config_schema(asset),
         op_tags=WRITER_TAG,
         pool=POOL,
     )
@@ -155,6 +164,7 @@ def _dagster_asset(defs: Definitions, asset: AssetDef) -> dg.AssetsDefinition:
         context: AssetExecutionContext, duckdb: DuckDBResource
     ) -> Iterator[dg.MaterializeResult]:
         request = _partition_request(context) if asset.partitions is not None else None
+        values = context.op_execution_context.op_config if asset.config is not None else None
         result = _locked(
             lambda db: materialize(
                 step_defs,
@@ -163,6 +173,7 @@ def _dagster_asset(defs: Definitions, asset: AssetDef) -> dg.AssetsDefinition:
                 max_workers=1,
                 launched_by=f"dagster run {context.run.run_id}",
                 partitions=request,
+                run_config={asset.name: dict(values)} if values else None,
             ),
             duckdb,
             context.log,
