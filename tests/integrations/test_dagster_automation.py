@@ -35,7 +35,7 @@ def defs(data: Path, tmp_path: Path):
 
 
 def tick(defs, name: str, when: datetime):
-    schedule = defs.get_schedule_def(name)
+    schedule = defs.resolve_schedule_def(name)
     context = dg.build_schedule_context(
         scheduled_execution_time=when, repository_def=defs.get_repository_def()
     )
@@ -43,7 +43,7 @@ def tick(defs, name: str, when: datetime):
 
 
 def sense(defs, cursor: str | None):
-    sensor = defs.get_sensor_def("adhoc_request_sensor")
+    sensor = defs.resolve_sensor_def("adhoc_request_sensor")
     context = dg.build_sensor_context(cursor=cursor, repository_def=defs.get_repository_def())
     return sensor.evaluate_tick(context)
 
@@ -62,7 +62,7 @@ def a_request(data: Path) -> dict[str, str]:
 
 
 def test_schedules_keep_their_cron_timezone_and_assets(defs):
-    weekly = defs.get_schedule_def("weekly_update_schedule")
+    weekly = defs.resolve_schedule_def("weekly_update_schedule")
     assert (weekly.cron_schedule, weekly.execution_timezone) == ("0 0 * * 1", "UTC")
     keys = defs.resolve_job_def(weekly.job_name).asset_layer.executable_asset_keys
     assert {key.to_user_string() for key in keys} == set(UNPARTITIONED)  # +joined_data
