@@ -444,23 +444,30 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
         lines += quality_cost.table(results["quality"], rows)
 
     if "dagster" in args.only:
+        from importlib.util import find_spec
+
         from bench import on_dagster
 
-        results["dagster"] = {}
-        for rows in args.sizes:
-            csv_dir = datasets.ensure(rows, args.data_dir)
-            reps = _reps(args, rows)
-            _log(f"native vs Dagster at {datasets.label(rows)} rows: {reps} runs per side")
-            results["dagster"][rows] = on_dagster.compare(csv_dir, reps, args.warmup)
-        lines += [
-            "## The same pipeline natively and through Dagster",
-            "",
-            "`+joined_data` of the sales example (four tables, twelve checks), whole processes"
-            " taking turns on fresh database files, after"
-            f" {args.warmup} discarded warm-up round(s); see bench/on_dagster.py.",
-            "",
-            *on_dagster.table(results["dagster"]),
-        ]
+        heading = ["## The same pipeline natively and through Dagster", ""]
+        if find_spec("dagster") is None:
+            _log("dagster: skipped, Dagster is not installed (make bench installs it)")
+            results["dagster"] = {"skipped": "Dagster is not installed"}
+            lines += [*heading, "Skipped: Dagster is not installed (`make bench` installs it).", ""]
+        else:
+            results["dagster"] = {}
+            for rows in args.sizes:
+                csv_dir = datasets.ensure(rows, args.data_dir)
+                reps = _reps(args, rows)
+                _log(f"native vs Dagster at {datasets.label(rows)} rows: {reps} runs per side")
+                results["dagster"][rows] = on_dagster.compare(csv_dir, reps, args.warmup)
+            lines += [
+                *heading,
+                "`+joined_data` of the sales example (four tables, twelve checks), whole"
+                " processes taking turns on fresh database files, after"
+                f" {args.warmup} discarded warm-up round(s); see bench/on_dagster.py.",
+                "",
+                *on_dagster.table(results["dagster"]),
+            ]
 
     results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines += [f"Load average at the end: {results['load average at end']}.", ""]

@@ -109,7 +109,8 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     labels = {timer["label"] for timer in sales["timers"]}
     assert {"pipeline main()", profiles.IMPORTS} <= labels
     assert results["costs"]["views"]["runs"] == 1
-    assert results["dagster"]["100"]["dagster_cli"]["wall_s"]["n"] == 1
+    dagster = results["dagster"]
+    assert "skipped" in dagster or dagster["100"]["dagster_cli"]["wall_s"]["n"] == 1
     listed = {timer["label"] for timer in results["costs"]["list"]["timers"]}
     assert "pipeline main()" in listed
 
