@@ -24,6 +24,7 @@ from dagster_env import (  # noqa: E402
 )
 
 from pipeline import Definitions, PartitionRequest, asset, asset_check, materialize  # noqa: E402
+from pipeline.datagen import generate  # noqa: E402
 from pipeline.examples.sales import build_definitions  # noqa: E402
 from pipeline.integrations.dagster import to_dagster  # noqa: E402
 from pipeline.warehouse import run_lock  # noqa: E402
@@ -96,8 +97,6 @@ def test_a_failing_blocking_check_skips_the_same_assets(tmp_path, dbs):
 
 def test_orphans_fail_their_checks_alike_and_build_everything(tmp_path, dbs):
     data = tmp_path / "csv"
-    from pipeline.datagen import generate
-
     generate(300, data, orphan_rate=0.1, seed=3)
     native_db, dagster_db = dbs
     native = native_outcome(materialize(build_definitions(data), UNPARTITIONED, native_db))

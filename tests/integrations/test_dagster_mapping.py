@@ -3,6 +3,7 @@ kinds, code versions, partitions, backfill policies and checks."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -138,8 +139,6 @@ def test_importing_the_pipeline_never_imports_dagster():
 
 
 def _python(code: str, env: dict[str, str]) -> str:
-    import os
-
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ASSETBOARD_")}
     return subprocess.run(
         [sys.executable, "-c", code],
