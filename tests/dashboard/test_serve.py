@@ -23,8 +23,7 @@ import pytest
 
 from dashboard import serve, settings
 from pipeline import store
-from pipeline.daemon import DaemonStatus, daemon_status
-from pipeline.errors import HistoryError
+from pipeline.daemon import daemon_status
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = str(ROOT / "tests" / "reliability" / "scenario_pipeline.py")
@@ -59,20 +58,8 @@ def _gone(pid: int) -> bool:
     return False
 
 
-def _status(db: Path) -> DaemonStatus | None:
-    """The daemon's status, or None while its first write creates the history: a reader then
-    gets 'no such table: meta' (pipeline/store/schema.py, reported to the pipeline's owners)."""
-    try:
-        return daemon_status(db)
-    except HistoryError as exc:
-        if "no such table: meta" not in str(exc):
-            raise
-        return None
-
-
 def _running(db: Path) -> bool:
-    status = _status(db)
-    return status is not None and status.running
+    return daemon_status(db).running
 
 
 def _free_port() -> int:
@@ -108,13 +95,8 @@ class Launched:
         return time.monotonic() - began
 
     def daemon_beats(self) -> bool:
-        status = _status(self.db)
-        return (
-            status is not None
-            and status.running
-            and status.beat is not None
-            and status.beat.stopped_at is None
-        )
+        status = daemon_status(self.db)
+        return status.running and status.beat is not None and status.beat.stopped_at is None
 
     def finish(self) -> int:
         return self.process.wait(timeout=WAIT_SECONDS)
