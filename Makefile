@@ -1,4 +1,5 @@
-# The two commands: `make run` starts the dashboard on the sample data, `make test` runs every test.
+# The two commands: `make run` starts the dashboard and the daemon on the sample data, `make test`
+# runs every test.
 # Both build .venv from the requirements files first, so a fresh clone needs only Python 3.11.
 # `make run` installs the runtime and dev requirements only; `make test`, `lint` and `bench` add
 # requirements-dagster.txt (Dagster is large, and only the Dagster adapter and its tests use it).
@@ -23,8 +24,8 @@ $(DAGSTER_STAMP): $(STAMP) requirements-dagster.txt
 	touch $(DAGSTER_STAMP)
 
 run: $(STAMP)
-	@echo "Assetboard: open http://localhost:$(PORT) (Ctrl+C stops it)"
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	@echo "Assetboard: open http://localhost:$(PORT) (Ctrl+C stops the dashboard and the daemon)"
+	$(PY) -m dashboard.serve --port $(PORT)
 
 test: $(DAGSTER_STAMP) browser
 	$(VENV)/bin/ruff check .

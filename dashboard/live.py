@@ -87,6 +87,16 @@ def active_run(cfg: Settings) -> LiveView | None:
     return LiveView(run, events, checks, partitions=partitions, backfill=backfill)
 
 
+def latest_run_id(cfg: Settings) -> int | None:
+    """The newest run recorded: a page idle since it was drawn compares it to notice a run the
+    daemon or the command line started (and perhaps finished) in the meantime."""
+    if not store.history_exists(cfg.db):
+        return None
+    with store.open_store(cfg.db) as con:
+        newest = store.list_runs(con, 1)
+    return newest[0].run_id if newest else None
+
+
 def _backfill_of(con: sqlite3.Connection, run_id: int) -> Backfill | None:
     """The backfill a run works on: one of the newest, since it is running now."""
     return next((b for b in store.list_backfills(con, 20) if run_id in b.run_ids), None)

@@ -48,6 +48,7 @@ _LIVE_WORDS = {
 }
 REFRESH_SECONDS = 1.0
 END_POLL_SECONDS = 0.2  # how soon the end of a run is noticed (issue 14: within 0.3 s)
+IDLE_POLL_SECONDS = 5.0  # how soon an idle page notices a run started elsewhere (the daemon)
 
 
 @contextmanager
@@ -278,6 +279,8 @@ def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool 
     followed it does not show it as its own.
     """
     live = runs.current(cfg.db)
+    if not _running(cfg, live):
+        _notice_new_runs(cfg)
     if _running(cfg, live):
         st.session_state[state.SS_WATCHING_RUN] = True
     elif (
@@ -314,6 +317,19 @@ def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool 
 
     _watch()
     _panel()
+
+
+def _notice_new_runs(cfg: Settings) -> None:
+    """While nothing runs, look every few seconds for a run started elsewhere (the daemon, the
+    command line): one that is going, or one that came and went between two looks."""
+    seen = live_runs.latest_run_id(cfg)
+
+    @st.fragment(run_every=IDLE_POLL_SECONDS)
+    def _idle() -> None:
+        if run_active(cfg.db) or live_runs.latest_run_id(cfg) != seen:
+            st.rerun()
+
+    _idle()
 
 
 def running(cfg: Settings) -> bool:

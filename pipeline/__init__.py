@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
+from pipeline.automation import FileSensor, Schedule
 from pipeline.definitions import (
     AssetCheckSpec,
     AssetContext,
@@ -61,12 +62,14 @@ __all__ = [
     "DailyPartitions",
     "DefinitionError",
     "Definitions",
+    "FileSensor",
     "MonthlyPartitions",
     "PartitionError",
     "PartitionRequest",
     "PipelineError",
     "RunInProgressError",
     "RunResult",
+    "Schedule",
     "SelectionError",
     "StaticPartitions",
     "TimeWindow",

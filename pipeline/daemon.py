@@ -169,6 +169,7 @@ class Daemon:
         self.started_at = datetime.now(UTC)
         self.defs = load_definitions(target)
         self.stamp = definitions_stamp(target)
+        self.said: dict[str, str | None] = {}  # each one's last quiet tick, said once
 
     def run(self) -> None:
         with daemon_lock(self.db, "the daemon"), self._signals():
@@ -182,6 +183,7 @@ class Daemon:
                 while not self.stop.is_set():
                     self._tick()
                     if self.token.cancelled:  # a signal cancelled the run it was launching
+                        self.log(f"daemon: the run in progress was cancelled ({self.token.reason})")
                         break
                     self.stop.wait(self.interval)
             finally:
@@ -195,6 +197,9 @@ class Daemon:
         launch = engine_launcher(self.defs, self.db, self.on_event, self.token)
         try:
             for tick in ticking.tick(self.defs, self.db, datetime.now(UTC), launch):
+                if tick.status == TickStatus.SKIPPED and self.said.get(tick.name) == tick.reason:
+                    continue  # "no new file" every interval would bury what happened
+                self.said[tick.name] = tick.reason if tick.status == TickStatus.SKIPPED else None
                 self.log(describe_tick(tick))
         except PipelineError as exc:  # the history cannot be written: said, then tried again
             self.log(f"daemon: this evaluation failed: {exc}")

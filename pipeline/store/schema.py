@@ -228,7 +228,8 @@ def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sq
         from pipeline import recovery  # imports duckdb: only when something needs repair
 
         recovery.repair(db)
-    if not path.exists():
+    con = _open_read_only(path) if path.exists() else None
+    if con is None:
         con = sqlite3.connect(":memory:", factory=_Reader)  # no history yet: nothing written
         for statement in _DDL.split(";"):
             if statement.strip():
@@ -238,7 +239,6 @@ def open_store(db: str | Path, wait_seconds: float | None = None) -> Iterator[sq
         finally:
             con.close()
         return
-    con = _open_read_only(path)
     con.runs_alive = alive
     try:
         _schema_version(con, path)
@@ -300,14 +300,24 @@ def _needs_repair(db: Path, path: Path) -> bool:
         con.close()
 
 
-def _open_read_only(path: Path) -> _Reader:
+_NOT_YET = "no such table: meta"  # the file is there, its tables not yet committed
+
+
+def _open_read_only(path: Path) -> _Reader | None:
+    """The history read-only; None while its first writer has not yet committed its tables
+    (the file exists from the first PRAGMA on): nothing is written yet."""
     uri = path.resolve().as_uri()
+    con: _Reader | None = None
     try:
         con = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, factory=_Reader)
         _configure(con)
         con.execute("SELECT count(*) FROM meta").fetchone()
         return con
     except sqlite3.DatabaseError as exc:
+        if con is not None:
+            con.close()
+        if _NOT_YET in str(exc):
+            return None
         if "not a database" in str(exc) or "malformed" in str(exc):
             raise HistoryError(
                 f"the run history {path} is not a readable SQLite file ({exc}); move it away"
@@ -322,6 +332,8 @@ def _open_read_only(path: Path) -> _Reader:
         con.execute("SELECT count(*) FROM meta").fetchone()
         return con
     except sqlite3.Error as exc:
+        if _NOT_YET in str(exc):
+            return None
         raise HistoryError(f"cannot read the run history {path}: {exc}") from exc
 
 

@@ -5,6 +5,7 @@ Importable from the e2e tests because pytest puts this folder on sys.path.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +100,32 @@ def dashboard_server(
         if server.poll() is None:
             server.terminate()
         server.wait(timeout=20)
+
+
+@contextmanager
+def dashboard_and_daemon(
+    env: Mapping[str, str], log: Path, args: Sequence[str] = (), streamlit_args: Sequence[str] = ()
+) -> Iterator[Server]:
+    """`make run`'s launcher (`python -m dashboard.serve`) from the repo root on a free port, with
+    its own `args` (--db, --interval, ...) and Streamlit's after `--`. `process` is the launcher;
+    the test stops it (SIGINT, as Ctrl-C) and checks how it ended. What both print goes to
+    `log`."""
+    port = free_port()
+    command = [sys.executable, "-m", "dashboard.serve", "--port", str(port), *args]
+    if streamlit_args:
+        command += ["--", *streamlit_args]
+    with log.open("w", encoding="utf-8") as output:
+        launcher = subprocess.Popen(
+            command, cwd=ROOT, env=dict(env), stdout=output, stderr=subprocess.STDOUT, text=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, launcher, log)
+        yield Server(url, port, log, launcher)
+    finally:
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGINT)
+        launcher.wait(timeout=60)
 
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}

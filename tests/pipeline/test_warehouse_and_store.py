@@ -128,3 +128,15 @@ def test_status_never_fresh_stale_failed(db_path):
     assert _statuses(changed, db_path) == {"raw": "fresh", "model": "stale"}
     materialize(_defs("SELECT nope FROM raw"), db=db_path, select="model")
     assert _statuses(_defs("SELECT nope FROM raw"), db_path)["model"] == "failed"
+
+
+def test_a_history_whose_first_writer_has_not_committed_reads_as_empty(db_path: Path) -> None:
+    """The first writer creates the file (PRAGMA journal_mode) before its tables: a reader
+    in between sees no history yet, not an error (a daemon's first heartbeat, a page)."""
+    import sqlite3
+
+    half = sqlite3.connect(store.history_path(db_path))
+    half.execute("PRAGMA journal_mode = WAL")
+    half.close()
+    with store.open_store(db_path) as con:
+        assert store.list_runs(con) == []
