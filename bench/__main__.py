@@ -14,6 +14,7 @@ Examples:
     python -m bench --only partitions                # one month vs all, backfill vs one rebuild
     python -m bench --only quality                   # what checks and profiles add to a run
     python -m bench --only dagster --sizes 100,10M   # the same run natively and via Dagster
+    python -m bench --only automation --sizes 100k   # an idle tick; a tick's run vs a direct one
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ PARTS = (
     "partitions",
     "quality",
     "dagster",
+    "automation",
 )
 DEFAULT_SIZES = "100,100k,1M,10M"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -468,6 +470,24 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
                 "",
                 *on_dagster.table(results["dagster"]),
             ]
+
+    if "automation" in args.only:
+        from bench import automation
+
+        rows = min(args.sizes)
+        csv_dir = datasets.ensure(rows, args.data_dir)
+        reps = _reps(args, rows)
+        _log(f"automation at {datasets.label(rows)} rows: {reps} runs per side")
+        results["automation"] = automation.compare(csv_dir, reps, args.warmup)
+        lines += [
+            f"## What automation costs, at {datasets.label(rows)} rows",
+            "",
+            "In process; the two runs take turns on copies of one built warehouse (see"
+            " bench/automation.py).",
+            "",
+            *automation.table(results["automation"]),
+            "",
+        ]
 
     results["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines += [f"Load average at the end: {results['load average at end']}.", ""]

@@ -85,6 +85,7 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
         "## Partitions at 100 rows",
         "## What checks and profiles add, at 100 rows",
         "## The same pipeline natively and through Dagster",
+        "## What automation costs, at 100 rows",
     ):
         assert heading in text
     results = json.loads(report.with_suffix(".json").read_text())
@@ -111,6 +112,8 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     assert results["costs"]["views"]["runs"] == 1
     dagster = results["dagster"]
     assert "skipped" in dagster or dagster["100"]["dagster_cli"]["wall_s"]["n"] == 1
+    automation = results["automation"]
+    assert automation["tick_run_s"]["n"] == 1 and automation["idle_tick_s"]["n"] >= 20
     listed = {timer["label"] for timer in results["costs"]["list"]["timers"]}
     assert "pipeline main()" in listed
 
