@@ -27,6 +27,7 @@ def render(cfg: Settings, defs: Definitions, asset: str) -> None:
             typed[field.name] = st.text_input(
                 escape_markdown(label, one_line=True),
                 value=field.default,
+                placeholder="YYYY-MM-DD" if field.type_name in ("date", "datetime.date") else None,
                 key=state.config_field_key(asset, field.name),
             )
         submitted = st.form_submit_button(
