@@ -149,6 +149,9 @@ CREATE TABLE IF NOT EXISTS run_requests (
     name TEXT NOT NULL, run_key TEXT NOT NULL, tick_id INTEGER NOT NULL, run_id INTEGER,
     launched_by TEXT NOT NULL, plan TEXT NOT NULL, state TEXT NOT NULL,
     PRIMARY KEY (name, run_key));
+CREATE TABLE IF NOT EXISTS check_versions (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, check_name TEXT NOT NULL,
+    code_version TEXT NOT NULL, PRIMARY KEY (run_id, asset, check_name));
 CREATE TABLE IF NOT EXISTS daemon (
     id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, host TEXT, started_at TEXT,
     last_seen TEXT, interval_s REAL, stopped_at TEXT);
@@ -369,8 +372,10 @@ def check_one(
                 *(None, result.get("failing_count"), sample, "{}", None, None, None),
             ]
         )
+    versions = [(row[0], row[1], row[2], "v") for row in rows]  # as the engine keeps them
     with history:
         history.executemany(f"INSERT INTO check_results VALUES ({', '.join('?' * 17)})", rows)
+        history.executemany("INSERT INTO check_versions VALUES (?, ?, ?, ?)", versions)
     return failed
 
 

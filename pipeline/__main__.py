@@ -232,6 +232,8 @@ def _check_line(state: status.CheckState) -> str:
     line = f"{look(record.outcome, CheckOutcome).label.lower()} ({record.severity})"
     if state.not_run_since and state.latest is not None:
         line += f", not run in run {state.latest.run_id}"
+    if state.changed:
+        line += ", but the check changed since: run it again"
     return line
 
 

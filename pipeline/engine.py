@@ -445,6 +445,7 @@ class _Runner(PartitionSteps):
         self.inbox: queue.Queue[_Message] = queue.Queue()
         self.outstanding = 0  # tasks submitted whose message is not handled yet
         self.failure: str | None = None  # a run-level failure (the file vanished)
+        self.check_versions = {check.key: check.code_version for check in defs.checks}
         self._deferred: dict[str, CheckDef] = {}
         self._stopped: dict[str, AssetEvent] = {}
         self._sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
@@ -558,7 +559,7 @@ class _Runner(PartitionSteps):
         profiles: list[Profile] | None = None,
     ) -> None:
         record = self.run if run else None
-        facts = (events, checks, built, record, partitions, profiles or ())
+        facts = (events, checks, built, record, partitions, profiles or (), self.check_versions)
         try:
             store.record(self.history, *facts)
         except sqlite3.OperationalError as exc:

@@ -30,6 +30,7 @@ class CheckState:
     key: CheckKey
     latest: CheckRecord | None  # the newest record, skipped included
     executed: CheckRecord | None  # the newest record of an execution (not skipped)
+    changed: bool = False  # its definition is not the one that gave `executed`
 
     @property
     def outcome(self) -> CheckOutcome | None:
@@ -54,6 +55,7 @@ class AssetStatus:
     failing_checks: list[CheckKey] = field(default_factory=list)  # ERROR checks failing now
     warning_checks: list[CheckKey] = field(default_factory=list)
     stale_reason: str | None = None  # set when stale, also under a worse health
+    check_changed: str | None = None  # one of its checks changed since it last ran
     partitions: Summary | None = None  # a partitioned asset's partitions, counted
 
     @property
@@ -86,6 +88,12 @@ def asset_statuses(
         state.failing_checks = [s.key for s in own if _fails(s.executed)]
         state.warning_checks = [s.key for s in own if s.outcome == CheckOutcome.WARNED]
         state.stale_reason = _stale_reason(defs, name, entry, standing, result, newest_above)
+        if changed := [s for s in own if s.changed]:  # its checks' answers are out of date,
+            assert changed[0].executed is not None  # not its data: nothing downstream cares
+            state.check_changed = (
+                f"check '{changed[0].key.name}' changed since it last ran (run"
+                f" {changed[0].executed.run_id}): run its checks again"
+            )
         _decide(state, entry, built_events.get(name))
         if defs.assets[name].partitions is not None:
             state.partitions = summarize(partition_states(defs, con, name))
@@ -112,8 +120,11 @@ def _decide(state: AssetStatus, entry: CatalogEntry | None, last_built: AssetEve
     elif state.failing_checks:
         state.health = AssetHealth.DEGRADED
         state.reason = f"failing {_checks(state.failing_checks)}"
-    elif state.stale_reason:
-        state.health, state.reason = AssetHealth.STALE, state.stale_reason
+        if state.check_changed:
+            state.reason += f"; {state.check_changed}"
+    elif state.stale_reason or state.check_changed:
+        state.health = AssetHealth.STALE
+        state.reason = state.stale_reason or state.check_changed or ""
     elif state.warning_checks:
         state.health = AssetHealth.WARNING
         state.reason = f"warning from {_checks(state.warning_checks)}"
@@ -206,13 +217,24 @@ def _never_reason(last_recorded: AssetEvent | None) -> str:
 
 
 def check_states(defs: Definitions, con: sqlite3.Connection) -> dict[CheckKey, CheckState]:
-    """Every defined check's latest record and latest execution."""
+    """Every defined check's latest record and latest execution, and whether its definition
+    changed since (a threshold moved, a factory's argument changed): its outcome is then not
+    an answer about the check as defined now."""
     executed = store.latest_check_results(con)
     latest = store.latest_check_records(con)
-    return {
-        c.check_key: CheckState(c.check_key, latest.get(c.key), executed.get(c.key))
-        for c in defs.checks
-    }
+    versions = store.latest_check_versions(con)
+    states = {}
+    for check in defs.checks:
+        ran = executed.get(check.key)
+        version = versions.get(check.check_key)
+        changed = (
+            ran is not None
+            and version is not None
+            and version[0] == ran.run_id
+            and version[1] != check.code_version
+        )
+        states[check.check_key] = CheckState(check.check_key, latest.get(check.key), ran, changed)
+    return states
 
 
 def check_outcomes(defs: Definitions, con: sqlite3.Connection) -> dict[str, CheckRecord | None]:

@@ -56,7 +56,7 @@ def _rank(state: CheckState) -> int:
     """Failed, could not run, warned, not run since, never run, passed."""
     if state.outcome is None:
         return 4
-    return _RANK.get(state.outcome, 3 if state.not_run_since else 5)
+    return _RANK.get(state.outcome, 3 if state.not_run_since or state.changed else 5)
 
 
 def _row(check: CheckDef, state: CheckState) -> dict[str, object]:
@@ -77,10 +77,16 @@ def _row(check: CheckDef, state: CheckState) -> dict[str, object]:
 
 def _not_run_note(state: CheckState) -> str:
     """'not run in run 7: asset 'products' failed to build in this run' when the newest record
-    is a skip; the outcome shown is then from an earlier run."""
-    if not state.not_run_since or state.latest is None:
-        return ""
-    return f"not run in run {state.latest.run_id}: {state.latest.error or 'skipped'}"
+    is a skip, or that the check changed since: the outcome shown is then not current."""
+    notes = []
+    if state.not_run_since and state.latest is not None:
+        notes.append(f"not run in run {state.latest.run_id}: {state.latest.error or 'skipped'}")
+    if state.changed and state.executed is not None:
+        notes.append(
+            f"the check changed since it ran (run {state.executed.run_id}): this outcome is"
+            " the old definition's; run it again"
+        )
+    return "; ".join(notes)
 
 
 def outcome_history(records: Iterable[CheckRecord], short: bool = False) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from datetime import datetime
 
-from pipeline.states import CheckOutcome, EventStatus, RunStatus
+from pipeline.states import CheckKey, CheckOutcome, EventStatus, RunStatus
 from pipeline.store.records import (
     AssetEvent,
     CatalogEntry,
@@ -176,6 +176,22 @@ def latest_check_results(con: sqlite3.Connection) -> dict[str, CheckRecord]:
         [CheckOutcome.SKIPPED],
     )
     return {record.key: record for record in rows}
+
+
+def latest_check_versions(con: sqlite3.Connection) -> dict[CheckKey, tuple[int, str]]:
+    """Per check, the run of its newest execution and the code version of the definition that
+    ran then; empty for a history written before versions were kept."""
+    try:
+        rows = con.execute(
+            "SELECT asset, check_name, run_id, code_version FROM check_versions"
+            " JOIN (SELECT asset, check_name, max(run_id) AS run_id FROM check_versions"
+            " GROUP BY asset, check_name) USING (asset, check_name, run_id)"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return {}
+    return {CheckKey(asset, name): (run_id, version) for asset, name, run_id, version in rows}
 
 
 def check_history_until(

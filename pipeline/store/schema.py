@@ -14,7 +14,7 @@ from pipeline.errors import HistoryError
 from pipeline.states import RunStatus
 from pipeline.warehouse import FileIdentity, check_db_path, run_active
 
-SCHEMA_VERSION = 4  # 3: column profiles (profiles, profile_columns); 4: automation's ticks
+SCHEMA_VERSION = 4  # 3: column profiles; 4: automation's ticks, check versions
 BUSY_TIMEOUT_MS = 10_000
 RESERVE_BYTES = 1024 * 1024  # ballast given up on a full disk, so a run can record its end
 
@@ -89,6 +89,9 @@ CREATE TABLE IF NOT EXISTS run_requests (
     name TEXT NOT NULL, run_key TEXT NOT NULL, tick_id INTEGER NOT NULL, run_id INTEGER,
     launched_by TEXT NOT NULL, plan TEXT NOT NULL, state TEXT NOT NULL,
     PRIMARY KEY (name, run_key));
+CREATE TABLE IF NOT EXISTS check_versions (
+    run_id INTEGER NOT NULL, asset TEXT NOT NULL, check_name TEXT NOT NULL,
+    code_version TEXT NOT NULL, PRIMARY KEY (run_id, asset, check_name));
 CREATE TABLE IF NOT EXISTS daemon (
     id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, host TEXT, started_at TEXT,
     last_seen TEXT, interval_s REAL, stopped_at TEXT);
@@ -186,7 +189,7 @@ def _migrate(con: sqlite3.Connection, version: int) -> None:
     """Bring a history written by an older release up to SCHEMA_VERSION, in the writer's
     transaction. Every change so far only adds tables, which the DDL above has just created
     (`IF NOT EXISTS`): 2 -> 3 added profiles and profile_columns, 3 -> 4 automation_state,
-    ticks, run_requests and daemon. A change to an existing
+    ticks, run_requests, daemon and check_versions. A change to an existing
     table would go here, keyed on the version it starts from. Readers never migrate: they
     read an old file as it is (store.reads copes with the missing tables)."""
     del version  # no step needs to know yet

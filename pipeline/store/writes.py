@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import faults
-from pipeline.states import RunStatus
+from pipeline.states import CheckOutcome, RunStatus
 from pipeline.store.records import (
     AssetEvent,
     CatalogEntry,
@@ -97,9 +97,11 @@ def record(
     run: RunRecord | None = None,
     partitions: PartitionFacts | None = None,
     profiles: Iterable[Profile] = (),
+    check_versions: Mapping[str, str] | None = None,
 ) -> None:
     """Record asset events, check results, committed builds, partition facts, column profiles
-    and the run in one transaction."""
+    and the run in one transaction. `check_versions` (key -> code version of the definition
+    that ran) is kept beside each executed check, so a check changed since reads as such."""
     events, checks = list(events), list(checks)
     subjects: list[str | None] = [f"{e.status}:{e.asset}" for e in events]
     subjects += [f"check:{c.asset}" for c in checks]
@@ -108,6 +110,15 @@ def record(
             faults.pause("history-write", subject)
         con.executemany(_upsert("asset_events", AssetEvent), [_row(e) for e in events])
         con.executemany(_upsert("check_results", CheckRecord), [_row(c) for c in checks])
+        if check_versions:
+            con.executemany(
+                "INSERT OR REPLACE INTO check_versions VALUES (?, ?, ?, ?)",
+                [
+                    (c.run_id, c.asset, c.check_name, check_versions[c.key])
+                    for c in checks
+                    if c.outcome != CheckOutcome.SKIPPED and c.key in check_versions
+                ],
+            )
         con.executemany(_upsert("catalog", CatalogEntry), [_row(b) for b in built])
         if partitions is not None:
             facts = partitions
