@@ -469,3 +469,18 @@ def test_times_durations_and_counts_read_like_a_person_wrote_them() -> None:
 def test_load_defs_accepts_a_dotted_module(db_path: Path) -> None:
     loaded = reading.load_defs(Settings(defs="pipeline.examples.sales", db=db_path))
     assert set(loaded.assets) == set(load_definitions("pipeline.examples.sales").assets)
+
+
+def test_checks_table_says_a_check_changed_since_it_ran(cfg: Settings, db_path: Path) -> None:
+    from pipeline import asset
+    from pipeline import checks as factories
+
+    orders = asset(lambda con: "SELECT * FROM range(3) t(n)", name="orders")
+    materialize(Definitions([orders], [factories.row_count("orders", min=1)]), db=db_path)
+    moved = Definitions([orders], [factories.row_count("orders", min=5)])
+    table = checks.checks_table(cfg, moved)
+    [row] = table.frame.to_dict("records")
+    assert row["Latest outcome"] == "Passed"
+    assert row["Note"] == (
+        "the check changed since it ran (run 1): this outcome is the old definition's; run it again"
+    )
