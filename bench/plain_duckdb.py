@@ -221,7 +221,7 @@ def profile(
         distinct = f"count(DISTINCT {q})" if exact else f"approx_count_distinct({q})"
         parts += [(i, "distinct", distinct)]
         number = kind in NUMBERS or kind.startswith("DECIMAL")
-        if number or kind in ("DATE", "TIMESTAMP", "VARCHAR"):
+        if number or kind in ("DATE", "TIMESTAMP"):
             parts += [(i, "min", f"min({q})"), (i, "max", f"max({q})")]
         if number:
             parts += [(i, "mean", f"avg({q})"), (i, "stddev", f"stddev_samp({q})")]

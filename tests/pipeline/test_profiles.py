@@ -68,7 +68,7 @@ def test_figures_of_a_small_table(db_path: Path) -> None:
     assert (day["nulls"], day["min"], day["max"]) == (1, "2024-01-02", "2024-03-01")
     assert "mean" not in day
     fruit = figures["fruit"]
-    assert (fruit["min"], fruit["max"]) == ("apple", "kiwi")
+    assert "min" not in fruit and "max" not in fruit  # text: lengths and top values, as peers
     assert (fruit["min_length"], fruit["max_length"], fruit["avg_length"]) == (3, 5, 4.0)
     assert figures["colour"]["top"] == [["red", 3], ["green", 1]]
     assert figures["colour"]["distinct"] == 2
@@ -316,3 +316,45 @@ def test_a_large_tables_quartiles_come_from_a_sample_and_say_so(db_path, monkeyp
     assert figures["quartiles_sampled"] is True
     assert (figures["min"], figures["max"], figures["nulls"]) == (0, 19_999, 0)  # every row
     assert 3_000 < figures["q25"] < 7_000 and 8_000 < figures["q50"] < 12_000
+
+
+def test_the_standard_deviation_equals_stddev_samp_even_far_from_zero(db_path: Path) -> None:
+    """It is computed from sums around the middle of the range, not by stddev_samp: values
+    near 1e12 that differ by units would lose their spread to rounding around zero."""
+    sql = """
+    SELECT 1e12::DOUBLE + (range * 7919) % 1000 / 10 AS far, (range % 97)::INTEGER AS near,
+           ((range * 31) % 10000 / 100)::DECIMAL(18, 2) AS money, 'inf'::DOUBLE AS endless
+    FROM range(50000)
+    """
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(f"CREATE TABLE t AS {sql}")
+        expected = con.execute(
+            "SELECT stddev_samp(far), stddev_samp(near), stddev_samp(money) FROM t"
+        ).fetchone()
+        columns = [["far", "DOUBLE"], ["near", "INTEGER"], ["money", "DECIMAL(18,2)"]]
+        profile = profiles.profile_table(con, "t", 1, [*columns, ["endless", "DOUBLE"]], 50_000)
+    stddevs = [column.figures["stddev"] for column in profile.columns]
+    assert stddevs[:3] == pytest.approx(list(expected or ()), rel=1e-6)
+    assert stddevs[3] is None  # infinite values have no spread to give, and fail nothing
+
+
+def test_decimals_are_binned_in_whole_units_of_their_last_digit(db_path: Path) -> None:
+    """0.00 .. 0.23 is 24 cents: 12 bins of 2 cents each, every edge a whole cent."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(
+            "CREATE TABLE t AS SELECT (range % 24 / 100)::DECIMAL(9, 2) AS c FROM range(240)"
+        )
+        profile = profiles.profile_table(con, "t", 1, [["c", "DECIMAL(9,2)"]], 240)
+    bins = profile.columns[0].figures["bins"]
+    assert bins["edges"] == [round(0.02 * i, 2) for i in range(13)]
+    assert bins["counts"] == [20] * 12
+
+
+def test_a_bigint_column_is_binned_as_numbers_not_as_microseconds(db_path: Path) -> None:
+    """Widths of whole time units (days, hours, ...) are for timestamps only."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("CREATE TABLE t AS SELECT range * 1000 AS n FROM range(240)")
+        profile = profiles.profile_table(con, "t", 1, [["n", "BIGINT"]], 240)
+    bins = profile.columns[0].figures["bins"]
+    assert bins["edges"][:3] == [0, 19_917, 39_834]  # ceil(239,001 / 12) values a bin
+    assert sum(bins["counts"]) == 240 and len(bins["counts"]) == 12
