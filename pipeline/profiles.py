@@ -203,9 +203,11 @@ def _shift(found: dict[str, Any]) -> float:
     """The middle of a number column's range (0 without one): the sums of squares are taken
     around it, so that they do not lose the variance to rounding."""
     low, high = found.get("min"), found.get("max")
+    if low is None or high is None:
+        return 0.0
     try:
         middle = (float(low) + float(high)) / 2
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # a date's bounds: no sums are taken for it
         return 0.0
     return middle if math.isfinite(middle) else 0.0
 
