@@ -358,3 +358,41 @@ def test_a_bigint_column_is_binned_as_numbers_not_as_microseconds(db_path: Path)
     bins = profile.columns[0].figures["bins"]
     assert bins["edges"][:3] == [0, 19_917, 39_834]  # ceil(239,001 / 12) values a bin
     assert sum(bins["counts"]) == 240 and len(bins["counts"]) == 12
+
+
+def test_checks_and_downstream_builds_do_not_wait_for_a_profile(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The profile of `fruit` only ends once its check and `basket` have run: had either
+    waited for the profile, the run would not end (the wait gives up after 30 s and fails)."""
+    import threading
+
+    others_ran = threading.Event()
+    real_profile = profiles.profile_table
+
+    def slow_profile(*args: Any, **kwargs: Any) -> Any:
+        if args[1] == "fruit" and not others_ran.wait(30):
+            raise RuntimeError("the check and the downstream build waited for the profile")
+        return real_profile(*args, **kwargs)
+
+    monkeypatch.setattr(profiles, "profile_table", slow_profile)
+    fruit = asset(lambda con: SMALL, name="fruit")
+    seen: list[str] = []
+
+    def fruit_is_there(con: Any) -> CheckResult:
+        seen.append("check")
+        return CheckResult(passed=True)
+
+    def basket(con: Any) -> str:
+        seen.append("basket")
+        if len(seen) == 2:
+            others_ran.set()
+        return "SELECT count(*) AS n FROM fruit"
+
+    check = asset_check(fruit_is_there, asset=fruit, name="fruit_is_there")
+    defs = Definitions(assets=[fruit, asset(basket, name="basket", deps=[fruit])], checks=[check])
+    result = materialize(defs, db=db_path, max_workers=2)
+    assert result.ok, result.run.message
+    with store.open_store(db_path) as con:
+        [profile] = store.asset_profiles(con, "fruit")  # recorded before the run ended
+    assert profile.error is None and sorted(seen) == ["basket", "check"]
