@@ -176,6 +176,15 @@ class CheckDef:
         """The pair itself, for code that must not split 'asset.check' text on a dot."""
         return CheckKey(self.asset, self.name)
 
+    @property
+    def waits_for(self) -> tuple[str, ...]:
+        """The other assets a run must build before this check runs: those it reads, and for
+        a check of a @multi_asset_check the assets (and reads) of its siblings too, so that
+        the function runs once, when all of them are there (as Dagster runs it)."""
+        if self.multi is None:
+            return self.additional_deps
+        return tuple(n for n in self.multi.reads if n != self.asset)
+
 
 def single_result(key: str, returned: object) -> CheckResult:
     """The CheckResult a plain check returned or yielded; a PipelineError otherwise."""
@@ -217,7 +226,7 @@ class AssetCheckSpec:
 class MultiCheckDef:
     """Several checks reported by one function: `checks` holds one CheckDef per spec, each
     selected, run, recorded and blocking on its own; the function runs once for those of them
-    run together (the checks of one asset)."""
+    run together: in a run that builds several of its assets, once they are all built."""
 
     name: str
     fn: Callable[..., Any] = field(repr=False)
@@ -242,6 +251,12 @@ class MultiCheckDef:
             )
             for spec in self.specs
         )
+
+    @functools.cached_property
+    def reads(self) -> tuple[str, ...]:
+        """Every asset the function's checks are on or read, in the order first named."""
+        names = [n for check in self.checks for n in (check.asset, *check.additional_deps)]
+        return tuple(dict.fromkeys(names))
 
     def results(self, con: Any, context: AssetContext) -> list[CheckResult]:
         """Every CheckResult the function returned or yielded."""
@@ -595,10 +610,20 @@ class Definitions:
                         f" '{check.asset}': a check can only read assets upstream of or"
                         " independent from its own"
                     )
+            if check.blocking and check.multi is not None:
+                later = [n for n in check.waits_for if n in self.graph.downstream(check.asset)]
+                if later:
+                    problems.append(
+                        f"check '{check.key}' is blocking, but its @multi_asset_check"
+                        f" '{check.multi.name}' also checks '{later[0]}', which is built from"
+                        f" '{check.asset}': the function runs once '{later[0]}' is built, too"
+                        " late to hold it back. Make the spec non-blocking, or declare it as"
+                        " an @asset_check of its own"
+                    )
         # Only a blocking check that reads other assets adds an edge into the asset graph, which
         # is already known to be acyclic: without one, this sort cannot fail and is skipped
         # (it was a third of building 10,000 assets, see BENCHMARKS.md).
-        if not problems and any(c.blocking and c.additional_deps for c in self.checks):
+        if not problems and any(c.blocking and c.waits_for for c in self.checks):
             try:
                 graphlib.TopologicalSorter(self.execution_graph(set(self.assets))).prepare()
             except graphlib.CycleError as exc:
@@ -611,7 +636,7 @@ class Definitions:
         return {
             check.key: check
             for check in self.checks
-            if check.asset in names and names.intersection(check.additional_deps)
+            if check.asset in names and names.intersection(check.waits_for)
         }
 
     def execution_graph(self, names: set[str]) -> dict[str | CheckNode, set[str | CheckNode]]:
@@ -626,7 +651,7 @@ class Definitions:
         }
         for key, check in self.deferred_checks(names).items():
             node = CheckNode(key)
-            graph[node] = {check.asset, *names.intersection(check.additional_deps)}
+            graph[node] = {check.asset, *names.intersection(check.waits_for)}
             if check.blocking:
                 for child in self.graph.children(check.asset):
                     if child in names:

@@ -447,6 +447,7 @@ class _Runner(PartitionSteps):
         self.check_versions = {check.key: check.code_version for check in defs.checks}
         self._deferred: dict[str, CheckDef] = {}
         self._stopped: dict[str, AssetEvent] = {}
+        self._claimed: set[str] = set()  # deferred checks submitted (with a multi-check sibling)
         self._sorter: graphlib.TopologicalSorter = graphlib.TopologicalSorter()
         self._last_poll = 0.0
         self.workers = 1
@@ -668,8 +669,10 @@ class _Runner(PartitionSteps):
                 text = f"asset '{missing}' was not built in this run" if missing else None
                 self._record(checks=skipped_checks([check], self.run.run_id, reason, text))
                 sorter.done(node)
-            else:
-                self._submit(self._check_task, node, [check])
+            elif node.key not in self._claimed:  # else it ran with a sibling of its multi-check
+                together = self._together(check, deferred)
+                self._claimed.update(c.key for c in together)
+                self._submit(self._check_task, node, together)
             return None
         if self._stopping():
             self._record(events=[self._not_started(node)])
@@ -738,7 +741,7 @@ class _Runner(PartitionSteps):
 
     def _unbuilt(self, check: CheckDef, names: set[str]) -> str | None:
         """The first asset a deferred check reads that this run should have built but did not."""
-        needed = [check.asset, *check.additional_deps]
+        needed = [check.asset, *check.waits_for]
         return next(
             (n for n in needed if n in names and self.events[n].status != EventStatus.MATERIALIZED),
             None,
@@ -852,10 +855,12 @@ class _Runner(PartitionSteps):
                 stopped[node] = AssetEvent(self.run.run_id, node.asset, EventStatus.NOT_STARTED)
                 self._partition_done(node, lost, [])
             elif isinstance(node, CheckNode):
-                check = deferred[node.key]
+                together = self._together(deferred[node.key], deferred)
                 self._record(
-                    checks=skipped_checks([check], self.run.run_id, NotRunReason.RUN_STOPPED)
+                    checks=skipped_checks(together, self.run.run_id, NotRunReason.RUN_STOPPED)
                 )
+                for check in together[1:]:
+                    sorter.done(CheckNode(check.key))
             else:
                 event = self._not_started(node)
                 stopped[node] = event
@@ -937,6 +942,14 @@ class _Runner(PartitionSteps):
             self._record(checks=skipped_checks(own, self.run.run_id, NotRunReason.RUN_STOPPED))
             sorter.done(name)
 
+    def _together(self, check: CheckDef, deferred: dict[str, CheckDef]) -> list[CheckDef]:
+        """`check` with the deferred checks of its multi-check: they wait for the same assets,
+        so they are ready together, and its function is called once for all of them."""
+        if check.multi is None:
+            return [check]
+        siblings = [c for c in deferred.values() if c.multi is check.multi and c.key != check.key]
+        return [check, *siblings]
+
     def _checked(
         self,
         node: str | CheckNode,
@@ -945,15 +958,21 @@ class _Runner(PartitionSteps):
         stopped: dict[str, AssetEvent],
         sorter: graphlib.TopologicalSorter,
     ) -> None:
+        """Record the outcomes of an asset's checks, or of deferred checks run together, and
+        stop what their blocking failures block."""
         self._record(checks=records)
-        owner = deferred[node.key].asset if isinstance(node, CheckNode) else node
-        blocker = next((r for r in records if _blocks(r)), None)
-        if blocker is not None and owner not in stopped:
-            marker = AssetEvent(
-                self.run.run_id, owner, EventStatus.MATERIALIZED, blocked_by=blocker.check_key
-            )
-            stopped[owner] = marker
-        sorter.done(node)
+        nodes: list[str | CheckNode] = [node]
+        if isinstance(node, CheckNode):
+            nodes = [CheckNode(r.key) for r in records if r.key in deferred] or nodes
+        for record in records:
+            owner = record.asset
+            if _blocks(record) and owner not in stopped:
+                marker = AssetEvent(
+                    self.run.run_id, owner, EventStatus.MATERIALIZED, blocked_by=record.check_key
+                )
+                stopped[owner] = marker
+        for done in nodes:
+            sorter.done(done)
 
     # --- tasks (worker threads: no history writes here) ------------------------------------
 
@@ -1138,15 +1157,25 @@ class _Runner(PartitionSteps):
         return checks if self.only is None else [c for c in checks if c.check_key in self.only]
 
     def _check_only(self, names: list[str]) -> None:
+        ran: set[str] = set()  # checks already run with a multi-check sibling
         for name in names:
-            checks = self._checks_of(name)
+            checks = [c for c in self._checks_of(name) if c.key not in ran]
+            checks += [  # the function of a multi-check runs once for all of its assets
+                sibling
+                for other in names
+                if other != name
+                for sibling in self._checks_of(other)
+                if sibling.key not in ran
+                and any(c.multi is not None and sibling.multi is c.multi for c in checks)
+            ]
+            ran.update(c.key for c in checks)
             if not checks:
                 continue
             if self._stopping():
                 reason = NotRunReason.RUN_STOPPED
                 self._record(checks=skipped_checks(checks, self.run.run_id, reason))
                 continue
-            future = self.pool.submit(self._checks_if_present, name, checks)
+            future = self.pool.submit(self._checks_if_present, checks)
             while True:
                 try:
                     records = future.result(timeout=CANCEL_POLL_SECONDS)
@@ -1155,17 +1184,24 @@ class _Runner(PartitionSteps):
                     self._poll_cancel()
             self._record(checks=records)
 
-    def _checks_if_present(self, name: str, checks: list[CheckDef]) -> list[CheckRecord]:
+    def _checks_if_present(self, checks: list[CheckDef]) -> list[CheckRecord]:
+        """Run `checks`, except those whose asset has no table or view yet: an error each."""
         cursor = self.con.cursor()
         try:
-            if builder.relation_kind(cursor, name) is None:
+            assets = dict.fromkeys(c.asset for c in checks)
+            missing = {a for a in assets if builder.relation_kind(cursor, a) is None}
+            errors = []
+            for name in missing:
                 text = f"asset '{name}' has not been materialized yet; materialize it first"
-                records = skipped_checks(checks, self.run.run_id, None, text)
-                for record in records:
-                    record.outcome, record.skip_reason = CheckOutcome.ERROR, None
-                return records
+                errors += skipped_checks(
+                    [c for c in checks if c.asset == name], self.run.run_id, None, text
+                )
+            for record in errors:
+                record.outcome, record.skip_reason = CheckOutcome.ERROR, None
+            present = [c for c in checks if c.asset not in missing]
             with self.token.watching(cursor):
-                return self._run_checks(cursor, checks)
+                records = self._run_checks(cursor, present) if present else []
+            return records + errors
         finally:
             cursor.close()
 

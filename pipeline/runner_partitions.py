@@ -230,7 +230,7 @@ class PartitionSteps:
             self.partition_records.setdefault((asset, record.check_name), {})[key] = record
 
     def _partition_checks_of(self, name: str) -> list[CheckDef]:
-        return [c for c in self.defs.checks_for(name) if c.per_partition and not c.additional_deps]
+        return [c for c in self.defs.checks_for(name) if c.per_partition and not c.waits_for]
 
     def _aggregate(
         self, name: str, stopped: dict[Any, AssetEvent], sorter: graphlib.TopologicalSorter

@@ -419,16 +419,14 @@ def test_a_plain_check_reporting_nothing_says_so(con):
         silent(con)
 
 
-def test_specs_on_two_assets_each_run_after_their_own_asset(db_path):
-    calls = []
-
+def _two_assets_one_multi_check(calls: list[str], b_sql: str = "SELECT 2 AS x") -> Definitions:
     @asset
     def a(con):
         return "SELECT 1 AS x"
 
     @asset
     def b(con):
-        return "SELECT 2 AS x"
+        return b_sql
 
     @multi_asset_check(specs=[AssetCheckSpec("one", asset=a), AssetCheckSpec("one", asset=b)])
     def both(con, context):
@@ -437,12 +435,47 @@ def test_specs_on_two_assets_each_run_after_their_own_asset(db_path):
             x = con.execute(f"SELECT x FROM {name}").fetchone()[0]
             yield CheckResult(check_name="one", asset=name, passed=x == 1)
 
-    result = materialize(Definitions([a, b], [both]), db=db_path, max_workers=1)
-    assert sorted(calls) == ["a", "b"]
+    return Definitions([a, b], [both])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_specs_on_two_assets_run_once_when_both_are_built(db_path, workers):
+    """As Dagster runs a multi-asset check: one call, after every asset it checks."""
+    calls: list[str] = []
+    result = materialize(_two_assets_one_multi_check(calls), db=db_path, max_workers=workers)
+    assert len(calls) == 1
     assert [(r.key, r.outcome) for r in sorted(result.checks, key=lambda r: r.key)] == [
         ("a.one", CheckOutcome.PASSED),
         ("b.one", CheckOutcome.FAILED),
     ]
+    calls.clear()
+    again = run_checks(_two_assets_one_multi_check(calls), db=db_path)
+    assert len(calls) == 1 and len(again.checks) == 2
+
+
+def test_a_multi_check_whose_other_asset_failed_says_so_and_is_not_called(db_path):
+    calls: list[str] = []
+    defs = _two_assets_one_multi_check(calls, b_sql="SELECT x FROM nowhere")
+    result = materialize(defs, db=db_path)
+    assert calls == []
+    checks = {r.key: r for r in result.checks}
+    assert checks["a.one"].outcome == CheckOutcome.SKIPPED
+    assert "asset 'b' was not built in this run" in (checks["a.one"].error or "")
+    assert checks["b.one"].outcome == CheckOutcome.SKIPPED
+
+
+def test_a_check_run_of_a_multi_check_with_one_asset_missing_runs_the_other(db_path):
+    calls: list[str] = []
+    defs = _two_assets_one_multi_check(calls)
+    materialize(defs, db=db_path, select="a")
+    calls.clear()
+    result = run_checks(defs, db=db_path)
+    checks = {r.key: r for r in result.checks}
+    assert "'b' has not been materialized yet" in (checks["b.one"].error or "")
+    assert checks["b.one"].outcome == CheckOutcome.ERROR
+    assert checks["a.one"].outcome == CheckOutcome.ERROR  # the function read b: it says so
+    assert "Table with name b does not exist" in (checks["a.one"].error or "")
+    assert len(calls) == 1
 
 
 def test_a_spec_whose_failing_rows_cannot_be_read_does_not_take_the_next_ones_with_it(db_path):
@@ -467,3 +500,43 @@ def test_a_spec_whose_failing_rows_cannot_be_read_does_not_take_the_next_ones_wi
     assert by_name["broken"].outcome == CheckOutcome.ERROR and "nope" in by_name["broken"].error
     assert by_name["readable"].outcome == CheckOutcome.FAILED
     assert by_name["readable"].failing_count == 1
+
+
+def _upstream_and_downstream(blocking: bool, calls: list[str]) -> Definitions:
+    @asset
+    def a(con):
+        return "SELECT 1 AS x"
+
+    @asset(deps=["a"])
+    def b(con):
+        return "SELECT x + 1 AS x FROM a"
+
+    @multi_asset_check(
+        specs=[AssetCheckSpec("one", asset=a, blocking=blocking), AssetCheckSpec("one", asset=b)]
+    )
+    def both(con):
+        calls.append("both")
+        (total,) = con.execute("SELECT (SELECT x FROM a) + (SELECT x FROM b)").fetchone()
+        yield CheckResult(check_name="one", asset="a", passed=total == 3)
+        yield CheckResult(check_name="one", asset="b", passed=total == 3)
+
+    return Definitions([a, b], [both])
+
+
+def test_a_multi_check_on_an_asset_and_its_downstream_runs_once_after_both(db_path):
+    calls: list[str] = []
+    result = materialize(_upstream_and_downstream(False, calls), db=db_path)
+    assert result.ok and calls == ["both"]
+    assert {r.key: r.outcome for r in result.checks} == {
+        "a.one": CheckOutcome.PASSED,
+        "b.one": CheckOutcome.PASSED,
+    }
+
+
+def test_a_blocking_spec_that_would_wait_for_its_own_downstream_is_refused():
+    with pytest.raises(DefinitionError) as raised:
+        _upstream_and_downstream(True, [])
+    assert "check 'a.one' is blocking, but its @multi_asset_check 'both' also checks 'b'" in str(
+        raised.value
+    )
+    assert "Make the spec non-blocking" in str(raised.value)
