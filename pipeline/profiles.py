@@ -41,7 +41,7 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -71,6 +71,10 @@ QUARTILE_SAMPLE_ROWS = 100_000
 
 # Bins per histogram: enough to see a shape, few enough for a chart 300 px wide.
 BINS = 12
+# A whole-number or date column with at most this many possible values between its min and max
+# is counted value by value: the same pass as its bins (0.05-0.10 s at 10M rows), and it spares
+# approx_count_distinct (0.03 s) and the query for the top values (0.05-0.08 s), exactly.
+VALUES_COUNTED_UP_TO = 10_000
 # Histograms are counted over every row, one column a query (the Bernoulli sample the quartiles
 # use would cost less, but it loses the few outliers a histogram is there to show and its counts
 # would not add up to the rows). Measured on this 2-core machine, DuckDB 2.0, at 10M rows, a
@@ -153,11 +157,19 @@ def profile_table(
             ]
     found: list[dict[str, Any]] = [{} for _ in columns]
     row_count = _read_into(cursor, target, bounds, found, first="count(*)")
+    binnings: dict[int, _Binning] = {}
+    for position, (_, type_name) in enumerate(columns):
+        binning = _binning(quoted[position], type_name, found[position])
+        if binning is not None:
+            binnings[position] = binning
+    counted = {position for position, binning in binnings.items() if binning.by_value}
     rest: list[tuple[int, str, str]] = []
     from_sample: list[tuple[int, str, str]] = []
     for position, kind in enumerate(kinds):
         column = quoted[position]
         for figure, sql in _expressions(column, kind, exact, _shift(found[position])):
+            if figure == "distinct" and position in counted:
+                continue  # counted exactly with its values
             (from_sample if sampled and figure == "quartiles" else rest).append(
                 (position, figure, sql)
             )
@@ -168,12 +180,9 @@ def profile_table(
         for position, _, _ in from_sample:
             found[position]["quartiles_sampled"] = True
     profile = Profile(run_id, asset, row_count, raw_values=raw_values)
-    binnings: dict[int, _Binning] = {}
     for position, ((name, type_name), figures) in enumerate(zip(columns, found, strict=True)):
-        binning = _binning(quoted[position], type_name, figures)
-        if binning is not None:
-            binnings[position] = binning
-        profile.columns.append(ColumnProfile(name, type_name, _finish(figures, row_count, exact)))
+        finished = _finish(figures, row_count, exact or position in counted)
+        profile.columns.append(ColumnProfile(name, type_name, finished))
     _add_distributions(cursor, target, profile, binnings)
     profile.duration_s = time.perf_counter() - started
     return profile
@@ -251,7 +260,7 @@ def _finish(found: dict[str, Any], row_count: int, exact: bool) -> dict[str, Any
     figures: dict[str, Any] = {
         "nulls": nulls,
         "null_share": nulls / row_count if row_count else None,
-        "distinct": int(found.pop("distinct")),
+        "distinct": int(found.pop("distinct", 0)),  # or counted with the values, later
         "distinct_exact": exact,
     }
     quartiles = found.pop("quartiles", None)
@@ -280,21 +289,36 @@ class _Binning:
     low: int = 0
     width: int = 0
     uppers: list[float] | None = None
+    # Few possible values (at most VALUES_COUNTED_UP_TO between min and max): each value is
+    # counted, which gives the bins, the exact distinct count and the top values in one pass.
+    decode: Callable[[int], Any] | None = None
+
+    @property
+    def by_value(self) -> bool:
+        return self.decode is not None
 
     def query(self, target: str) -> tuple[str, list[Any]]:
         if self.uppers is not None:
             return f"SELECT histogram({self.key}, ?::DOUBLE[]) FROM {target}", [self.uppers]
-        index = f"(({self.key})::{self.cast} - {self.low}) // {self.width}"
-        return f"SELECT {index} AS bin, count(*) FROM {target} GROUP BY bin", []
+        number = f"({self.key})::{self.cast}"
+        grouped = number if self.by_value else f"({number} - {self.low}) // {self.width}"
+        return f"SELECT {grouped} AS grouped, count(*) FROM {target} GROUP BY grouped", []
 
     def counts(self, rows: list[tuple[Any, ...]]) -> list[int]:
         if self.uppers is not None:
             counted = dict(rows[0][0] or {})
             return [int(counted.get(upper, 0)) for upper in self.uppers]
-        counted = {int(bin): int(n) for bin, n in rows if bin is not None}
-        bins = [counted.get(i, 0) for i in range(len(self.edges) - 1)]
-        bins[-1] += counted.get(len(bins), 0)  # the max, when it lies on the last edge
+        bins = [0] * (len(self.edges) - 1)
+        for grouped, n in rows:
+            if grouped is not None:
+                index = (int(grouped) - self.low) // self.width if self.by_value else int(grouped)
+                bins[min(index, len(bins) - 1)] += int(n)  # the max may lie on the last edge
         return bins
+
+    def values(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, int]]:
+        """Each value (as JSON) with its count, when counted by value."""
+        decode = self.decode or int
+        return [(decode(int(value)), int(n)) for value, n in rows if value is not None]
 
 
 def _temporal_key(column: str, type_name: str) -> str | None:
@@ -351,7 +375,9 @@ def _binning(column: str, type_name: str, found: dict[str, Any]) -> _Binning | N
     except (OverflowError, ValueError):  # 'infinity' dates and timestamps: no bins
         return None
     fits = low >= -(2**62) and high < 2**62  # so that key - low fits a BIGINT too
-    return _Binning(key, "BIGINT" if fits else "HUGEINT", edges, low, width)
+    few = not timestamp and high - low < VALUES_COUNTED_UP_TO
+    binning = _Binning(key, "BIGINT" if fits else "HUGEINT", edges, low, width)
+    return replace(binning, decode=decode) if few else binning
 
 
 def _fractional_binning(column: str, low: Any, high: Any) -> _Binning | None:
@@ -382,17 +408,25 @@ def _add_distributions(
     column either way)."""
     for position, binning in binnings.items():
         sql, params = binning.query(target)
-        counts = binning.counts(cursor.execute(sql, params).fetchall())
-        profile.columns[position].figures["bins"] = {
-            "edges": jsonable(binning.edges),
-            "counts": counts,
-        }
+        rows = cursor.execute(sql, params).fetchall()
+        figures = profile.columns[position].figures
+        figures["bins"] = {"edges": jsonable(binning.edges), "counts": binning.counts(rows)}
+        if binning.by_value:
+            values = binning.values(rows)
+            figures["distinct"] = len(values)
+            if profile.raw_values and len(values) <= TOP_WHEN_AT_MOST:
+                figures["top"] = _top(values)
     if not profile.raw_values:
         return
-    for column in profile.columns:
-        if 0 < column.figures["distinct"] <= TOP_WHEN_AT_MOST:
+    for position, column in enumerate(profile.columns):
+        counted = position in binnings and binnings[position].by_value
+        if not counted and 0 < column.figures["distinct"] <= TOP_WHEN_AT_MOST:
             sql = f"SELECT map_entries(histogram({quote_ident(column.name)})) FROM {target}"
             ((value,),) = cursor.execute(sql).fetchall()
-            entries = [(jsonable(e["key"]), int(e["value"])) for e in value or []]
-            ranked = sorted(entries, key=lambda item: (-item[1], str(item[0])))
-            column.figures["top"] = [list(item) for item in ranked[:TOP_VALUES]]
+            column.figures["top"] = _top([(jsonable(e["key"]), int(e["value"])) for e in value])
+
+
+def _top(values: list[tuple[Any, int]]) -> list[list[Any]]:
+    """The TOP_VALUES most frequent (value, count) pairs, ties in the order of the values."""
+    ranked = sorted(values, key=lambda item: (-item[1], str(item[0])))
+    return [list(item) for item in ranked[:TOP_VALUES]]
