@@ -13,9 +13,12 @@ from pipeline import (
     SelectionError,
     asset,
     asset_check,
+    checks,
+    engine,
     materialize,
     store,
 )
+from pipeline.engine import CancelToken
 
 
 def _rows(db, sql):
@@ -284,3 +287,44 @@ def test_a_check_that_cannot_run_fails_the_run_whatever_its_severity(db_path):
 
     only_warning = Definitions(assets=_chain().assets.values(), checks=[warns])
     assert materialize(only_warning, db=db_path).exit_code == 0
+
+
+class _BeginInterrupted:
+    """A check's cursor on which a cancel lands while DuckDB runs the check's BEGIN."""
+
+    def __init__(self, cursor, token):
+        self._cursor, self._token = cursor, token
+
+    def execute(self, sql, *args):
+        if sql == "BEGIN TRANSACTION":
+            self._token.cancel("a test")  # as SIGTERM, interrupting the cursor mid-statement
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        return self._cursor.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def test_a_cancel_as_a_check_begins_keeps_the_build_recorded(db_path, monkeypatch):
+    """The build committed and was recorded before its checks started: the cancel makes its
+    checks 'not run', and never turns the build into one that did not start."""
+    token = CancelToken()
+    run_checks = engine.run_asset_checks
+
+    def interrupted(defs, checks_, cursor, *args, **kwargs):
+        return run_checks(defs, checks_, _BeginInterrupted(cursor, token), *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_asset_checks", interrupted)
+    defs = Definitions(_chain().assets.values(), [checks.row_count("raw", min=1)])
+    result = materialize(defs, db=db_path, cancel=token)
+
+    assert result.run.status == "cancelled"
+    assert result.assets["raw"].status == "materialized"
+    assert result.assets["model"].status == "not_started"
+    [check] = result.checks
+    assert (check.outcome, check.skip_reason) == ("skipped", "run_stopped")
+    with store.open_store(db_path) as con:
+        recorded = {e.asset: e.status for e in store.run_events(con, result.run_id)}
+        built = store.latest_events(con, "materialized")["raw"]
+        assert store.catalog(con)["raw"].run_id == built.run_id == result.run_id
+    assert recorded == {"raw": "materialized", "model": "not_started"}
