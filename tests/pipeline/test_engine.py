@@ -328,3 +328,26 @@ def test_a_cancel_as_a_check_begins_keeps_the_build_recorded(db_path, monkeypatc
         built = store.latest_events(con, "materialized")["raw"]
         assert store.catalog(con)["raw"].run_id == built.run_id == result.run_id
     assert recorded == {"raw": "materialized", "model": "not_started"}
+
+
+def test_checks_that_cannot_run_never_unrecord_the_build(db_path, monkeypatch):
+    """A failure around the checks (not in a check's own function) is the checks' error: the
+    committed build stays materialized in the history, as the catalog says."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the check runner broke")
+
+    monkeypatch.setattr(engine, "run_asset_checks", broken)
+    defs = Definitions(_chain().assets.values(), [checks.row_count("raw", min=1)])
+    result = materialize(defs, db=db_path)
+
+    assert result.run.status == "failed"
+    assert {name: e.status for name, e in result.assets.items()} == {
+        "raw": "materialized",
+        "model": "materialized",
+    }
+    [check] = result.checks
+    assert (check.outcome, check.error) == ("error", "RuntimeError: the check runner broke")
+    with store.open_store(db_path) as con:
+        built = store.latest_events(con, "materialized")["raw"]
+        assert store.catalog(con)["raw"].run_id == built.run_id == result.run_id
