@@ -13,8 +13,11 @@ from pipeline import (
     SelectionError,
     asset,
     asset_check,
+    batches,
+    builder,
     checks,
     engine,
+    ledger,
     materialize,
     store,
 )
@@ -351,3 +354,63 @@ def test_checks_that_cannot_run_never_unrecord_the_build(db_path, monkeypatch):
     with store.open_store(db_path) as con:
         built = store.latest_events(con, "materialized")["raw"]
         assert store.catalog(con)["raw"].run_id == built.run_id == result.run_id
+
+
+class _CommitInterrupted:
+    """A build's cursor on which a cancel lands as DuckDB ends its COMMIT: DuckDB committed,
+    then reports the interrupt."""
+
+    def __init__(self, cursor, token):
+        self._cursor, self._token = cursor, token
+
+    def execute(self, sql, *args):
+        result = self._cursor.execute(sql, *args)
+        if sql == "COMMIT":
+            self._token.cancel("a test")
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+@pytest.mark.parametrize(("built", "names"), [("alone", ["a"]), ("in a batch", ["a", "b"])])
+def test_a_commit_reporting_a_cancel_once_done_is_recorded_as_built(
+    db_path, monkeypatch, built, names
+):
+    token = CancelToken()
+    module, function = (builder, "rebuild") if built == "alone" else (batches, "rebuild_batch")
+    original = getattr(module, function)
+
+    def interrupted(cursor, *args, **kwargs):
+        return original(_CommitInterrupted(cursor, token), *args, **kwargs)
+
+    monkeypatch.setattr(module, function, interrupted)
+    views = [asset(lambda con: "SELECT 1 AS n", name=name, kind="view") for name in names]
+    result = materialize(Definitions(views), db=db_path, cancel=token)
+
+    assert result.run.status == "cancelled"
+    assert {name: e.status for name, e in result.assets.items()} == dict.fromkeys(
+        names, "materialized"
+    )
+    with store.open_store(db_path) as con:
+        catalog, latest = store.catalog(con), store.latest_events(con, "materialized")
+    assert {name: (catalog[name].run_id, latest[name].run_id) for name in names} == dict.fromkeys(
+        names, (result.run_id, result.run_id)
+    )
+
+
+def test_a_commit_interrupted_before_it_happened_is_still_a_rollback(db_path):
+    class Interrupted(_CommitInterrupted):
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+            return self._cursor.execute(sql, *args)
+
+    view = asset(lambda con: "SELECT 1 AS n", name="a", kind="view")
+    with duckdb.connect(str(db_path)) as con:
+        ledger.ensure(con)
+        with pytest.raises(duckdb.InterruptException):
+            builder.rebuild(Interrupted(con.cursor(), None), view, 1, threading.Event())
+        assert builder.relation_kind(con, "a") is None
+        assert ledger.current(con) == {}
