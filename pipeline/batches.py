@@ -115,7 +115,7 @@ def rebuild_batch(
             faults.pause("before-commit", name, stop)
         if stop.is_set():
             raise builder.Cancelled("the run was cancelled before the batch committed")
-        cursor.execute("COMMIT")
+        ledger.commit(cursor, built[0].entry)
     except (builder.Cancelled, NeedsCare):
         _rollback(cursor)
         raise

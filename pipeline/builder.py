@@ -67,7 +67,7 @@ def rebuild(
         faults.pause("before-commit", asset.name, stop)
         if stop.is_set():
             raise Cancelled(f"the run was cancelled before '{asset.name}' committed")
-        cursor.execute("COMMIT")
+        ledger.commit(cursor, entry)
     except BaseException:
         with suppress(duckdb.Error):
             cursor.execute("ROLLBACK")

@@ -133,8 +133,8 @@ def run_together(
     records = [_record(check, run_id, CheckOutcome.ERROR) for check in checks]
     started_at = utcnow()
     started = time.perf_counter()
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+    try:  # BEGIN too: a cancel may interrupt it, and that must read as a check not run
+        cursor.execute("BEGIN TRANSACTION")
         if scope is not None:
             cursor.execute(scope.view_sql)
         context = AssetContext(

@@ -1142,13 +1142,28 @@ class _Runner(PartitionSteps):
         )
 
     def _check_task(self, node: str | CheckNode, checks: list[CheckDef]) -> None:
-        cursor = self.con.cursor()
+        """Run `checks` and report their records, never raising: the asset's build is already
+        recorded, and a task that raised would be taken for a build that never started."""
         try:
-            with self.token.watching(cursor):
-                records = self._run_checks(cursor, checks)
-        finally:
-            cursor.close()
+            cursor = self.con.cursor()
+            try:
+                with self.token.watching(cursor):
+                    records = self._run_checks(cursor, checks)
+            finally:
+                cursor.close()
+        except Exception as exc:  # the checks could not run; the build stands as recorded
+            records = self._checks_not_run(checks, exc)
         self.inbox.put(_Message("checked", node, records))
+
+    def _checks_not_run(self, checks: list[CheckDef], exc: Exception) -> list[CheckRecord]:
+        """Checks the check machinery could not run: not run when the run is stopping, else
+        errors saying why (as a check that raises is recorded)."""
+        if self.token.cancelled:
+            return skipped_checks(checks, self.run.run_id, NotRunReason.RUN_STOPPED)
+        records = skipped_checks(checks, self.run.run_id, None, builder.error_text(exc))
+        for record in records:
+            record.outcome, record.skip_reason = CheckOutcome.ERROR, None
+        return records
 
     # --- checks only -----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -101,6 +102,30 @@ def add(
         )
     ]
     cursor.execute(f"INSERT INTO {BUILDS} VALUES {', '.join([row] * len(entries))}", values)
+
+
+def commit(cursor: duckdb.DuckDBPyConnection, entry: CatalogEntry) -> None:
+    """COMMIT the caller's transaction, which added `entry` (and any entries committed with it).
+
+    A cancel interrupts the cursor; landing during COMMIT, DuckDB may report the interrupt
+    once the commit is done. Taken for a rollback, that build would be recorded as cancelled,
+    the previous table kept, while the new one stands: the ledger row says which happened.
+    """
+    try:
+        cursor.execute("COMMIT")
+    except duckdb.InterruptException:
+        with suppress(duckdb.Error):
+            cursor.execute("ROLLBACK")  # when the commit did not happen, nothing of it stays
+        if not _committed(cursor, entry):
+            raise
+
+
+def _committed(cursor: duckdb.DuckDBPyConnection, entry: CatalogEntry) -> bool:
+    row = cursor.execute(
+        f"SELECT count(*) FROM {BUILDS} WHERE asset = ? AND run_id = ? AND committed_at = ?",
+        [entry.asset, entry.run_id, entry.committed_at],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def read(con: duckdb.DuckDBPyConnection) -> Standing:

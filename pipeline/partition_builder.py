@@ -114,7 +114,7 @@ def rebuild_partitions(
         faults.pause("before-commit", subject, stop)
         if stop.is_set():
             raise builder.Cancelled(f"the run was cancelled before {subject} committed")
-        cursor.execute("COMMIT")
+        ledger.commit(cursor, entries[0])
     except BaseException:
         with suppress(duckdb.Error):
             cursor.execute("ROLLBACK")

@@ -13,9 +13,15 @@ from pipeline import (
     SelectionError,
     asset,
     asset_check,
+    batches,
+    builder,
+    checks,
+    engine,
+    ledger,
     materialize,
     store,
 )
+from pipeline.engine import CancelToken
 
 
 def _rows(db, sql):
@@ -284,3 +290,127 @@ def test_a_check_that_cannot_run_fails_the_run_whatever_its_severity(db_path):
 
     only_warning = Definitions(assets=_chain().assets.values(), checks=[warns])
     assert materialize(only_warning, db=db_path).exit_code == 0
+
+
+class _BeginInterrupted:
+    """A check's cursor on which a cancel lands while DuckDB runs the check's BEGIN."""
+
+    def __init__(self, cursor, token):
+        self._cursor, self._token = cursor, token
+
+    def execute(self, sql, *args):
+        if sql == "BEGIN TRANSACTION":
+            self._token.cancel("a test")  # as SIGTERM, interrupting the cursor mid-statement
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        return self._cursor.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def test_a_cancel_as_a_check_begins_keeps_the_build_recorded(db_path, monkeypatch):
+    """The build committed and was recorded before its checks started: the cancel makes its
+    checks 'not run', and never turns the build into one that did not start."""
+    token = CancelToken()
+    run_checks = engine.run_asset_checks
+
+    def interrupted(defs, checks_, cursor, *args, **kwargs):
+        return run_checks(defs, checks_, _BeginInterrupted(cursor, token), *args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_asset_checks", interrupted)
+    defs = Definitions(_chain().assets.values(), [checks.row_count("raw", min=1)])
+    result = materialize(defs, db=db_path, cancel=token)
+
+    assert result.run.status == "cancelled"
+    assert result.assets["raw"].status == "materialized"
+    assert result.assets["model"].status == "not_started"
+    [check] = result.checks
+    assert (check.outcome, check.skip_reason) == ("skipped", "run_stopped")
+    with store.open_store(db_path) as con:
+        recorded = {e.asset: e.status for e in store.run_events(con, result.run_id)}
+        built = store.latest_events(con, "materialized")["raw"]
+        assert store.catalog(con)["raw"].run_id == built.run_id == result.run_id
+    assert recorded == {"raw": "materialized", "model": "not_started"}
+
+
+def test_checks_that_cannot_run_never_unrecord_the_build(db_path, monkeypatch):
+    """A failure around the checks (not in a check's own function) is the checks' error: the
+    committed build stays materialized in the history, as the catalog says."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the check runner broke")
+
+    monkeypatch.setattr(engine, "run_asset_checks", broken)
+    defs = Definitions(_chain().assets.values(), [checks.row_count("raw", min=1)])
+    result = materialize(defs, db=db_path)
+
+    assert result.run.status == "failed"
+    assert {name: e.status for name, e in result.assets.items()} == {
+        "raw": "materialized",
+        "model": "materialized",
+    }
+    [check] = result.checks
+    assert (check.outcome, check.error) == ("error", "RuntimeError: the check runner broke")
+    with store.open_store(db_path) as con:
+        built = store.latest_events(con, "materialized")["raw"]
+        assert store.catalog(con)["raw"].run_id == built.run_id == result.run_id
+
+
+class _CommitInterrupted:
+    """A build's cursor on which a cancel lands as DuckDB ends its COMMIT: DuckDB committed,
+    then reports the interrupt."""
+
+    def __init__(self, cursor, token):
+        self._cursor, self._token = cursor, token
+
+    def execute(self, sql, *args):
+        result = self._cursor.execute(sql, *args)
+        if sql == "COMMIT":
+            self._token.cancel("a test")
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+@pytest.mark.parametrize(("built", "names"), [("alone", ["a"]), ("in a batch", ["a", "b"])])
+def test_a_commit_reporting_a_cancel_once_done_is_recorded_as_built(
+    db_path, monkeypatch, built, names
+):
+    token = CancelToken()
+    module, function = (builder, "rebuild") if built == "alone" else (batches, "rebuild_batch")
+    original = getattr(module, function)
+
+    def interrupted(cursor, *args, **kwargs):
+        return original(_CommitInterrupted(cursor, token), *args, **kwargs)
+
+    monkeypatch.setattr(module, function, interrupted)
+    views = [asset(lambda con: "SELECT 1 AS n", name=name, kind="view") for name in names]
+    result = materialize(Definitions(views), db=db_path, cancel=token)
+
+    assert result.run.status == "cancelled"
+    assert {name: e.status for name, e in result.assets.items()} == dict.fromkeys(
+        names, "materialized"
+    )
+    with store.open_store(db_path) as con:
+        catalog, latest = store.catalog(con), store.latest_events(con, "materialized")
+    assert {name: (catalog[name].run_id, latest[name].run_id) for name in names} == dict.fromkeys(
+        names, (result.run_id, result.run_id)
+    )
+
+
+def test_a_commit_interrupted_before_it_happened_is_still_a_rollback(db_path):
+    class Interrupted(_CommitInterrupted):
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+            return self._cursor.execute(sql, *args)
+
+    view = asset(lambda con: "SELECT 1 AS n", name="a", kind="view")
+    with duckdb.connect(str(db_path)) as con:
+        ledger.ensure(con)
+        with pytest.raises(duckdb.InterruptException):
+            builder.rebuild(Interrupted(con.cursor(), None), view, 1, threading.Event())
+        assert builder.relation_kind(con, "a") is None
+        assert ledger.current(con) == {}
