@@ -420,3 +420,23 @@ def test_checks_and_downstream_builds_do_not_wait_for_a_profile(
     with store.open_store(db_path) as con:
         [profile] = store.asset_profiles(con, "fruit")  # recorded before the run ended
     assert profile.error is None and sorted(seen) == ["basket", "check"]
+
+
+def test_a_profile_task_that_crashes_never_unrecords_the_build(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug past the profile's own error handling: the build and its checks still stand."""
+    from pipeline import engine
+
+    def broken(self: Any, asset: Any, entry: Any) -> None:
+        raise RuntimeError("a bug in the profile task")
+
+    monkeypatch.setattr(engine._Runner, "_profile", broken)
+    fruit = asset(lambda con: SMALL, name="fruit")
+    check = asset_check(lambda con: CheckResult(passed=True), asset=fruit, name="fine")
+    result = materialize(Definitions(assets=[fruit], checks=[check]), db=db_path)
+    assert result.ok and result.assets["fruit"].status == EventStatus.MATERIALIZED
+    with store.open_store(db_path) as con:
+        assert store.asset_profiles(con, "fruit") == []
+        events = {e.asset: e.status for e in store.run_events(con, result.run_id)}
+    assert events == {"fruit": "materialized"}
