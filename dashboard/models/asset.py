@@ -236,7 +236,7 @@ def profile_view(defs: Definitions, name: str, recent: list[Profile]) -> Profile
         note += f", computed in {format_duration(latest.duration_s)}"
     note += "."
     if not latest.raw_values:
-        note += " No values of the data are kept (sample_size=0): no top values, no text min/max."
+        note += " No values of the data are kept (sample_size=0): no top values."
     table = pd.DataFrame(
         [_profile_row(c.name, c.type, c.figures) for c in latest.columns], columns=PROFILE_COLUMNS
     )
