@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +40,12 @@ from pipeline import (
     store,
 )
 from pipeline import run_config as run_configs
-from pipeline.checks_runner import run_asset_checks, skipped_checks
+from pipeline.checks_runner import skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, CheckNode, Definitions
 from pipeline.errors import DatabaseFileError, PipelineError, SelectionError
 from pipeline.partition_runs import PartitionNode, PartitionRequest, partition_events
 from pipeline.run_config import RunConfig
+from pipeline.runner_checks import CANCEL_POLL_SECONDS, CheckSteps
 from pipeline.runner_partitions import PartitionSteps
 from pipeline.states import (
     CheckKey,
@@ -78,7 +78,6 @@ from pipeline.warehouse import (
 ProgressCallback = Callable[[AssetEvent | CheckRecord | PartitionEvent], None]
 Selection = str | Iterable[str] | None
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
-CANCEL_POLL_SECONDS = 0.25  # how often a run looks for a cancel request in the history
 
 
 @dataclass
@@ -414,7 +413,7 @@ class _Build:
     error: str | None = None
 
 
-class _Runner(PartitionSteps):
+class _Runner(CheckSteps, PartitionSteps):
     """One run's state. Only the calling thread touches it and writes the history."""
 
     def __init__(
@@ -733,20 +732,6 @@ class _Runner(PartitionSteps):
             blocked_by=blocked_by,
         )
 
-    def _skip_own(
-        self, name: str, reason: NotRunReason, deferred: dict[str, CheckDef]
-    ) -> list[CheckRecord]:
-        own = [c for c in self.defs.checks_for(name) if c.key not in deferred]
-        return skipped_checks(own, self.run.run_id, reason)
-
-    def _unbuilt(self, check: CheckDef, names: set[str]) -> str | None:
-        """The first asset a deferred check reads that this run should have built but did not."""
-        needed = [check.asset, *check.waits_for]
-        return next(
-            (n for n in needed if n in names and self.events[n].status != EventStatus.MATERIALIZED),
-            None,
-        )
-
     def _stopping(self) -> bool:
         return self.token.cancelled or self.failure is not None
 
@@ -956,38 +941,6 @@ class _Runner(PartitionSteps):
             self._record(checks=skipped_checks(own, self.run.run_id, NotRunReason.RUN_STOPPED))
             sorter.done(name)
 
-    def _together(self, check: CheckDef, deferred: dict[str, CheckDef]) -> list[CheckDef]:
-        """`check` with the deferred checks of its multi-check: they wait for the same assets,
-        so they are ready together, and its function is called once for all of them."""
-        if check.multi is None:
-            return [check]
-        siblings = [c for c in deferred.values() if c.multi is check.multi and c.key != check.key]
-        return [check, *siblings]
-
-    def _checked(
-        self,
-        node: str | CheckNode,
-        records: list[CheckRecord],
-        deferred: dict[str, CheckDef],
-        stopped: dict[str, AssetEvent],
-        sorter: graphlib.TopologicalSorter,
-    ) -> None:
-        """Record the outcomes of an asset's checks, or of deferred checks run together, and
-        stop what their blocking failures block."""
-        self._record(checks=records)
-        nodes: list[str | CheckNode] = [node]
-        if isinstance(node, CheckNode):
-            nodes = [CheckNode(r.key) for r in records if r.key in deferred] or nodes
-        for record in records:
-            owner = record.asset
-            if _blocks(record) and owner not in stopped:
-                marker = AssetEvent(
-                    self.run.run_id, owner, EventStatus.MATERIALIZED, blocked_by=record.check_key
-                )
-                stopped[owner] = marker
-        for done in nodes:
-            sorter.done(done)
-
     # --- tasks (worker threads: no history writes here) ------------------------------------
 
     def _build_task(self, name: str, asset: AssetDef) -> None:
@@ -1141,102 +1094,6 @@ class _Runner(PartitionSteps):
     def _announce(self, started: dict[str, Any], name: str) -> None:
         started[name] = utcnow()
         self.inbox.put(_Message("started", name, started[name]))
-
-    def _run_checks(
-        self, cursor: duckdb.DuckDBPyConnection, checks: list[CheckDef]
-    ) -> list[CheckRecord]:
-        """`checks` on `cursor`, stopping with the run, able to read the run history."""
-        return run_asset_checks(
-            self.defs,
-            checks,
-            cursor,
-            self.run.run_id,
-            self.token.event,
-            history_db=self.identity.path,
-        )
-
-    def _check_task(self, node: str | CheckNode, checks: list[CheckDef]) -> None:
-        """Run `checks` and report their records, never raising: the asset's build is already
-        recorded, and a task that raised would be taken for a build that never started."""
-        try:
-            cursor = self.con.cursor()
-            try:
-                with self.token.watching(cursor):
-                    records = self._run_checks(cursor, checks)
-            finally:
-                cursor.close()
-        except Exception as exc:  # the checks could not run; the build stands as recorded
-            records = self._checks_not_run(checks, exc)
-        self.inbox.put(_Message("checked", node, records))
-
-    def _checks_not_run(self, checks: list[CheckDef], exc: Exception) -> list[CheckRecord]:
-        """Checks the check machinery could not run: not run when the run is stopping, else
-        errors saying why (as a check that raises is recorded)."""
-        if self.token.cancelled:
-            return skipped_checks(checks, self.run.run_id, NotRunReason.RUN_STOPPED)
-        records = skipped_checks(checks, self.run.run_id, None, builder.error_text(exc))
-        for record in records:
-            record.outcome, record.skip_reason = CheckOutcome.ERROR, None
-        return records
-
-    # --- checks only -----------------------------------------------------------------------
-
-    def _checks_of(self, name: str) -> list[CheckDef]:
-        checks = self.defs.checks_for(name)
-        return checks if self.only is None else [c for c in checks if c.check_key in self.only]
-
-    def _check_only(self, names: list[str]) -> None:
-        ran: set[str] = set()  # checks already run with a multi-check sibling
-        for name in names:
-            checks = [c for c in self._checks_of(name) if c.key not in ran]
-            checks += [  # the function of a multi-check runs once for all of its assets
-                sibling
-                for other in names
-                if other != name
-                for sibling in self._checks_of(other)
-                if sibling.key not in ran
-                and any(c.multi is not None and sibling.multi is c.multi for c in checks)
-            ]
-            ran.update(c.key for c in checks)
-            if not checks:
-                continue
-            if self._stopping():
-                reason = NotRunReason.RUN_STOPPED
-                self._record(checks=skipped_checks(checks, self.run.run_id, reason))
-                continue
-            future = self.pool.submit(self._checks_if_present, checks)
-            while True:
-                try:
-                    records = future.result(timeout=CANCEL_POLL_SECONDS)
-                    break
-                except FutureTimeout:
-                    self._poll_cancel()
-            self._record(checks=records)
-
-    def _checks_if_present(self, checks: list[CheckDef]) -> list[CheckRecord]:
-        """Run `checks`, except those whose asset has no table or view yet: an error each."""
-        cursor = self.con.cursor()
-        try:
-            assets = dict.fromkeys(c.asset for c in checks)
-            missing = {a for a in assets if builder.relation_kind(cursor, a) is None}
-            errors = []
-            for name in missing:
-                text = f"asset '{name}' has not been materialized yet; materialize it first"
-                errors += skipped_checks(
-                    [c for c in checks if c.asset == name], self.run.run_id, None, text
-                )
-            for record in errors:
-                record.outcome, record.skip_reason = CheckOutcome.ERROR, None
-            present = [c for c in checks if c.asset not in missing]
-            with self.token.watching(cursor):
-                records = self._run_checks(cursor, present) if present else []
-            return records + errors
-        finally:
-            cursor.close()
-
-
-def _blocks(record: CheckRecord) -> bool:
-    return record.blocking and CheckOutcome(record.outcome).fails_run
 
 
 # Kept for callers of the first release: where these now live.

@@ -19,6 +19,7 @@ from pipeline import (
     engine,
     ledger,
     materialize,
+    runner_checks,
     store,
 )
 from pipeline.engine import CancelToken
@@ -262,7 +263,6 @@ def test_unknown_selection_is_a_usage_error_that_touches_nothing(db_path):
 
 
 def test_default_workers_leave_duckdb_the_cores(monkeypatch):
-    from pipeline import engine
 
     for cores, workers in ((1, 1), (2, 1), (4, 2), (8, 4), (64, 4)):
         monkeypatch.setattr(engine.os, "cpu_count", lambda cores=cores: cores)
@@ -312,12 +312,12 @@ def test_a_cancel_as_a_check_begins_keeps_the_build_recorded(db_path, monkeypatc
     """The build committed and was recorded before its checks started: the cancel makes its
     checks 'not run', and never turns the build into one that did not start."""
     token = CancelToken()
-    run_checks = engine.run_asset_checks
+    run_checks = runner_checks.run_asset_checks
 
     def interrupted(defs, checks_, cursor, *args, **kwargs):
         return run_checks(defs, checks_, _BeginInterrupted(cursor, token), *args, **kwargs)
 
-    monkeypatch.setattr(engine, "run_asset_checks", interrupted)
+    monkeypatch.setattr(runner_checks, "run_asset_checks", interrupted)
     defs = Definitions(_chain().assets.values(), [checks.row_count("raw", min=1)])
     result = materialize(defs, db=db_path, cancel=token)
 
@@ -340,7 +340,7 @@ def test_checks_that_cannot_run_never_unrecord_the_build(db_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the check runner broke")
 
-    monkeypatch.setattr(engine, "run_asset_checks", broken)
+    monkeypatch.setattr(runner_checks, "run_asset_checks", broken)
     defs = Definitions(_chain().assets.values(), [checks.row_count("raw", min=1)])
     result = materialize(defs, db=db_path)
 
