@@ -414,3 +414,33 @@ def test_a_commit_interrupted_before_it_happened_is_still_a_rollback(db_path):
             builder.rebuild(Interrupted(con.cursor(), None), view, 1, threading.Event())
         assert builder.relation_kind(con, "a") is None
         assert ledger.current(con) == {}
+
+
+def test_a_cancel_as_a_batch_begins_reads_as_nothing_started(db_path, monkeypatch):
+    """Two cheap builds share a transaction (batches.py); a cancel landing on its BEGIN leaves
+    both unbuilt, the previous tables standing, and says so: not a crash of the batch."""
+    monkeypatch.setenv("ASSETBOARD_BATCH_BELOW", "60")  # both are batched from the 2nd run on
+    defs = Definitions(
+        assets=[
+            asset(lambda con: "SELECT 1 AS one", name="first"),
+            asset(lambda con: "SELECT 2 AS two", name="second"),
+        ]
+    )
+    first_run = materialize(defs, db=db_path)
+    token = CancelToken()
+    rebuild_batch = batches.rebuild_batch
+
+    def interrupted(cursor, *args, **kwargs):
+        return rebuild_batch(_BeginInterrupted(cursor, token), *args, **kwargs)
+
+    monkeypatch.setattr(batches, "rebuild_batch", interrupted)
+    result = materialize(defs, db=db_path, cancel=token)
+
+    assert result.run.status == "cancelled"
+    for name in ("first", "second"):
+        event = result.assets[name]
+        assert event.status == "not_started"
+        assert "InterruptException" not in (event.error or "")
+    with store.open_store(db_path) as con:
+        catalog = store.catalog(con)
+        assert {catalog[n].run_id for n in ("first", "second")} == {first_run.run_id}
