@@ -75,6 +75,8 @@ BINS = 12
 # is counted value by value: the same pass as its bins (0.05-0.10 s at 10M rows), and it spares
 # approx_count_distinct (0.03 s) and the query for the top values (0.05-0.08 s), exactly.
 VALUES_COUNTED_UP_TO = 10_000
+# What such a column's value counts give exactly, so the aggregate pass and the sample skip it.
+_FROM_VALUES = {"distinct", "mean", "sum_away", "sum_squares_away", "quartiles"}
 # Histograms are counted over every row, one column a query (the Bernoulli sample the quartiles
 # use would cost less, but it loses the few outliers a histogram is there to show and its counts
 # would not add up to the rows). Measured on this 2-core machine, DuckDB 2.0, at 10M rows, a
@@ -168,8 +170,8 @@ def profile_table(
     for position, kind in enumerate(kinds):
         column = quoted[position]
         for figure, sql in _expressions(column, kind, exact, _shift(found[position])):
-            if figure == "distinct" and position in counted:
-                continue  # counted exactly with its values
+            if figure in _FROM_VALUES and position in counted:
+                continue  # figured exactly from its values' counts
             (from_sample if sampled and figure == "quartiles" else rest).append(
                 (position, figure, sql)
             )
@@ -416,6 +418,8 @@ def _add_distributions(
             figures["distinct"] = len(values)
             if profile.raw_values and len(values) <= TOP_WHEN_AT_MOST:
                 figures["top"] = _top(values)
+            if column_kind(profile.columns[position].type) == "number":
+                figures.update(_spread(values))
     if not profile.raw_values:
         return
     for position, column in enumerate(profile.columns):
@@ -424,6 +428,30 @@ def _add_distributions(
             sql = f"SELECT map_entries(histogram({quote_ident(column.name)})) FROM {target}"
             ((value,),) = cursor.execute(sql).fetchall()
             column.figures["top"] = _top([(jsonable(e["key"]), int(e["value"])) for e in value])
+
+
+def _spread(values: list[tuple[Any, int]]) -> dict[str, Any]:
+    """Mean, standard deviation (sample) and quartiles (nearest rank: the smallest value with at
+    least that share of the rows at or below it) from each value's count: exact, and no pass of
+    their own."""
+    ordered = sorted(values)
+    total = sum(n for _, n in ordered)
+    if not total:
+        return {"mean": None, "stddev": None, "q25": None, "q50": None, "q75": None}
+    mean = sum(v * n for v, n in ordered) / total
+    squares = sum(n * (v - mean) ** 2 for v, n in ordered)
+    figures: dict[str, Any] = {
+        "mean": mean,
+        "stddev": math.sqrt(squares / (total - 1)) if total > 1 else None,
+    }
+    for label, share in zip(("q25", "q50", "q75"), QUARTILES, strict=True):
+        rank, seen = math.ceil(share * total), 0
+        for value, n in ordered:
+            seen += n
+            if seen >= rank:
+                figures[label] = value
+                break
+    return figures
 
 
 def _top(values: list[tuple[Any, int]]) -> list[list[Any]]:

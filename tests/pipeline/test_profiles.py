@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -440,3 +441,25 @@ def test_a_profile_task_that_crashes_never_unrecords_the_build(
         assert store.asset_profiles(con, "fruit") == []
         events = {e.asset: e.status for e in store.run_events(con, result.run_id)}
     assert events == {"fruit": "materialized"}
+
+
+def test_few_whole_values_give_an_exact_mean_spread_and_quartiles(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the value counts, not a sample: a table above the sampling size still says exact."""
+    monkeypatch.setattr(profiles, "QUARTILES_FROM_EVERY_ROW_UP_TO", 1_000)
+    sql = """
+    SELECT (range * range) % 97 AS skewed, (range % 7)::DECIMAL(5, 2) AS cents FROM range(5000)
+    """
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(f"CREATE TABLE t AS {sql}")
+        mean, stddev = con.execute("SELECT avg(skewed), stddev_samp(skewed) FROM t").fetchone()
+        ordered = sorted(v for (v,) in con.execute("SELECT skewed FROM t").fetchall())
+        columns = [["skewed", "BIGINT"], ["cents", "DECIMAL(5,2)"]]
+        profile = profiles.profile_table(con, "t", 1, columns, 5000)
+    figures = profile.columns[0].figures
+    assert figures["mean"] == pytest.approx(mean) and figures["stddev"] == pytest.approx(stddev)
+    nearest_rank = [ordered[math.ceil(q * len(ordered)) - 1] for q in (0.25, 0.5, 0.75)]
+    assert [figures["q25"], figures["q50"], figures["q75"]] == nearest_rank
+    assert "quartiles_sampled" not in figures and figures["distinct_exact"] is True
+    assert profile.columns[1].figures["q50"] == 3.0  # decimals by value too, as numbers
