@@ -27,7 +27,7 @@ import dagster as dg
 from dagster import AssetCheckExecutionContext, AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
-from pipeline.definitions import AssetDef, CheckDef, Definitions
+from pipeline.definitions import AssetDef, CheckDef, Definitions, MultiCheckDef
 from pipeline.engine import RunResult, materialize, run_checks
 from pipeline.errors import DefinitionError, RunInProgressError, WarehouseLockedError
 from pipeline.integrations.dagster_automation import (
@@ -81,7 +81,8 @@ def to_dagster(
     with warnings.catch_warnings():  # backfill_policy= is "beta" in Dagster 1.13: it works
         warnings.simplefilter("ignore", dg.BetaWarning)
         assets = [_dagster_asset(defs, asset) for asset in defs.assets.values()]
-        deferred = [_dagster_check(defs, check) for check in defs.checks if _deferred(check)]
+        deferred = [_dagster_check(defs, check) for check in defs.checks if _on_its_own(check)]
+        deferred += [_dagster_multi_check(defs, multi) for multi in _spanning(defs)]
     return dg.Definitions(
         assets=assets,
         asset_checks=deferred,
@@ -126,8 +127,23 @@ def dagster_backfill_policy(policy: BackfillPolicy | None) -> dg.BackfillPolicy 
 
 
 def _deferred(check: CheckDef) -> bool:
-    """A check reading other assets runs on its own, once they are built (as natively)."""
-    return bool(check.additional_deps)
+    """A check reading other assets runs on its own, once they are built (as natively); so
+    do the checks of a multi-asset check on several assets, together."""
+    return bool(check.additional_deps) or _spans_assets(check)
+
+
+def _on_its_own(check: CheckDef) -> bool:
+    return _deferred(check) and not _spans_assets(check)
+
+
+def _spans_assets(check: CheckDef) -> bool:
+    return check.multi is not None and len({c.asset for c in check.multi.checks}) > 1
+
+
+def _spanning(defs: Definitions) -> list[MultiCheckDef]:
+    """Each multi-asset check on several assets, once, in the order first seen."""
+    found = {id(c.multi): c.multi for c in defs.checks if c.multi and _spans_assets(c)}
+    return list(found.values())
 
 
 def _check_spec(check: CheckDef) -> dg.AssetCheckSpec:
@@ -222,6 +238,39 @@ def _dagster_check(defs: Definitions, check: CheckDef) -> dg.AssetChecksDefiniti
         )
         (record,) = result.checks
         return _check_result(record)
+
+    return run
+
+
+def _dagster_multi_check(defs: Definitions, multi: MultiCheckDef) -> dg.AssetChecksDefinition:
+    """One Dagster op for a multi-asset check on several assets: it waits for all of them and
+    calls the function once (the native check-only run does), as Dagster runs its own."""
+    specs = [
+        dg.AssetCheckSpec(
+            name=check.name,
+            asset=check.asset,
+            description=check.description,
+            blocking=check.blocking,
+            additional_deps=list(check.additional_deps),
+            metadata={"severity": check.severity},
+        )
+        for check in multi.checks
+    ]
+
+    @dg.multi_asset_check(specs=specs, name=multi.name, op_tags=WRITER_TAG, pool=POOL)
+    def run(context: AssetCheckExecutionContext, duckdb: DuckDBResource) -> Iterator[Any]:
+        result = _locked(
+            lambda db: run_checks(
+                defs,
+                db=db,
+                checks=[check.check_key for check in multi.checks],
+                launched_by=f"dagster run {context.run.run_id}",
+            ),
+            duckdb,
+            context.log,
+        )
+        for record in result.checks:
+            yield _check_result(record)
 
     return run
 

@@ -23,7 +23,16 @@ from dagster_env import (  # noqa: E402
     native_outcome,
 )
 
-from pipeline import Definitions, PartitionRequest, asset, asset_check, materialize  # noqa: E402
+from pipeline import (  # noqa: E402
+    AssetCheckSpec,
+    CheckResult,
+    Definitions,
+    PartitionRequest,
+    asset,
+    asset_check,
+    materialize,
+    multi_asset_check,
+)
 from pipeline.datagen import generate  # noqa: E402
 from pipeline.examples.sales import build_definitions  # noqa: E402
 from pipeline.integrations.dagster import to_dagster  # noqa: E402
@@ -231,3 +240,35 @@ def test_a_check_that_raises_fails_as_an_error_with_its_message(tmp_path):
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.metadata["outcome"].value == "error"
     assert "the threshold file is missing" in evaluation.metadata["error"].value
+
+
+def test_a_multi_asset_check_on_two_assets_is_one_op_called_once(tmp_path):
+    """As natively and as Dagster's own: the function runs once, after both assets."""
+    calls = []
+
+    @asset
+    def a(con):
+        return "SELECT 1 AS x"
+
+    @asset
+    def b(con):
+        return "SELECT 2 AS x"
+
+    @multi_asset_check(specs=[AssetCheckSpec("one", asset=a), AssetCheckSpec("one", asset=b)])
+    def both(con):
+        calls.append("both")
+        for name in ("a", "b"):
+            (x,) = con.execute(f"SELECT x FROM {name}").fetchone()
+            yield CheckResult(check_name="one", asset=name, passed=x == 1)
+
+    defs = to_dagster(Definitions([a, b], [both]), db=tmp_path / "w.duckdb")
+    run = dg.materialize(
+        [*defs.assets, *defs.asset_checks], resources=defs.resources, raise_on_error=False
+    )
+    verdicts = {
+        e.event_specific_data.asset_key.path[0]: e.event_specific_data.passed
+        for e in run.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert calls == ["both"]
+    assert verdicts == {"a": True, "b": False}
