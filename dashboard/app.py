@@ -16,7 +16,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import runs, settings  # noqa: E402
+from dashboard import runs, settings, ui  # noqa: E402
 from dashboard.safe import escape_markdown  # noqa: E402
 
 # An emoji favicon is drawn by the browser; a ":material/...:" one is fetched from a font CDN.
@@ -52,4 +52,8 @@ with st.sidebar:
         label = escape_markdown(live.label, one_line=True)
         st.caption(f":blue[:material/progress_activity:] **{label}** is running…")
 
-page.run()
+ui.start_page()
+try:
+    page.run()
+finally:  # also when the page stops early (st.stop) or reruns
+    ui.draw_deferred()

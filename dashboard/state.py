@@ -37,6 +37,7 @@ BTN_RETRY = "retry_after_lock"  # shown when another process holds the database 
 BTN_CANCEL_RUN = "cancel_run"  # in the live panel of a run in progress
 SS_WATCHING_RUN = "watching_run"  # set while this session shows an active run's progress
 SS_SEEN_RUN = "seen_run"  # the run this session started or watched (its outcome is shown)
+SS_DRAWN_LAST = "drawn_last"  # (placeholder, draw) pairs filled once the page is drawn
 
 
 # --- graph page -----------------------------------------------------------------------------

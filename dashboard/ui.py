@@ -291,6 +291,11 @@ def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool 
         if st.session_state.pop(state.SS_WATCHING_RUN, False):
             st.rerun()  # a run this page followed ended elsewhere: show its results
         return
+    else:  # finished: its outcome here, drawn once the page below it shows the run's results
+        if st.session_state.pop(state.SS_WATCHING_RUN, False):
+            st.rerun()
+        _draw_last(lambda: _render_live(live))
+        return
 
     @st.fragment(run_every=END_POLL_SECONDS if _running(cfg, live) else None)
     def _watch() -> None:
@@ -317,6 +322,27 @@ def run_progress(cfg: Settings, show_finished: bool = False, only_if_seen: bool 
 
     _watch()
     _panel()
+
+
+def _draw_last(draw: Callable[[], None]) -> None:
+    """Keep this place on the page for `draw`, called once the rest of the page is drawn
+    (app.py, `draw_deferred`). A rerun replaces the page from the top down, so an outcome
+    drawn first stood for a moment above the tables of before the run: "succeeded" beside
+    "never built". For page scripts: a fragment rerun does not reach app.py's end."""
+    slot = st.empty()
+    st.session_state.setdefault(state.SS_DRAWN_LAST, []).append((slot, draw))
+
+
+def start_page() -> None:
+    """Forget what a page left undrawn (a page stopped by an error keeps nothing for later)."""
+    st.session_state[state.SS_DRAWN_LAST] = []
+
+
+def draw_deferred() -> None:
+    """Draw what the page kept a place for, in the order it asked."""
+    for slot, draw in st.session_state.pop(state.SS_DRAWN_LAST, []):
+        with slot.container():
+            draw()
 
 
 def _notice_new_runs(cfg: Settings) -> None:

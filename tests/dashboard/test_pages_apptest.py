@@ -172,6 +172,17 @@ def test_materialize_all_runs_in_the_background_and_shows_the_outcome(env: Env) 
 
     assert "Materialize all: succeeded" in shown(at.status[0].label)
     assert _health_by_asset(at) == EVERY_ASSET_FRESH
+    # Drawn last (ui.draw_deferred), so that it never stands above the tables of before the
+    # run, but in its place: above the assets.
+    order = [type(node).__name__ for node in _in_order(at.main)]
+    assert order.index("Status") < order.index("Dataframe")
+
+
+def _in_order(node: Any) -> Iterator[Any]:
+    """The page's elements top to bottom (AppTest keeps a block's children by position)."""
+    yield node
+    for _, child in sorted(getattr(node, "children", {}).items()):
+        yield from _in_order(child)
 
 
 def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
