@@ -245,17 +245,7 @@ def _dagster_check(defs: Definitions, check: CheckDef) -> dg.AssetChecksDefiniti
 def _dagster_multi_check(defs: Definitions, multi: MultiCheckDef) -> dg.AssetChecksDefinition:
     """One Dagster op for a multi-asset check on several assets: it waits for all of them and
     calls the function once (the native check-only run does), as Dagster runs its own."""
-    specs = [
-        dg.AssetCheckSpec(
-            name=check.name,
-            asset=check.asset,
-            description=check.description,
-            blocking=check.blocking,
-            additional_deps=list(check.additional_deps),
-            metadata={"severity": check.severity},
-        )
-        for check in multi.checks
-    ]
+    specs = [_check_spec(check) for check in multi.checks]
 
     @dg.multi_asset_check(specs=specs, name=multi.name, op_tags=WRITER_TAG, pool=POOL)
     def run(context: AssetCheckExecutionContext, duckdb: DuckDBResource) -> Iterator[Any]:
