@@ -385,6 +385,37 @@ def test_a_bigint_column_is_binned_as_numbers_not_as_microseconds(db_path: Path)
     assert sum(bins["counts"]) == 240 and len(bins["counts"]) == 12
 
 
+def test_bins_counted_together_or_column_by_column_are_the_same(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small tables count every GROUP BY binning in one statement, bigger ones one per column:
+    the figures must not depend on which (whole numbers, dates, decimals, values counted one
+    by one, a NULL, a fractional column between them)."""
+    sql = """
+    SELECT range % 7 AS few, (range * 37) % 50000 AS many,
+           DATE '2024-01-01' + (range % 400)::INTEGER AS day,
+           (range % 2400 / 100)::DECIMAL(9, 2) AS cents, range / 3.0 AS ratio,
+           CASE WHEN range % 11 = 0 THEN NULL ELSE range % 3 END AS gappy
+    FROM range(3000)
+    """
+    columns = [
+        ["few", "BIGINT"],
+        ["many", "BIGINT"],
+        ["day", "DATE"],
+        ["cents", "DECIMAL(9,2)"],
+        ["ratio", "DOUBLE"],
+        ["gappy", "BIGINT"],
+    ]
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(f"CREATE TABLE t AS {sql}")
+        together = profiles.profile_table(con, "t", 1, columns, 3000)
+        monkeypatch.setattr(profiles, "BINS_TOGETHER_UP_TO", 0)
+        apart = profiles.profile_table(con, "t", 1, columns, 3000)
+    assert [c.figures for c in together.columns] == [c.figures for c in apart.columns]
+    assert sum(together.columns[1].figures["bins"]["counts"]) == 3000
+    assert together.columns[5].figures["top"] == [[0, 909], [1, 909], [2, 909]]  # 273 NULLs
+
+
 def test_checks_and_downstream_builds_do_not_wait_for_a_profile(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
