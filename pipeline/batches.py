@@ -91,11 +91,12 @@ def rebuild_batch(
 ) -> list[Built]:
     """Build a leading part of `assets` (as many as fit in SLICE_SECONDS, at least one) in one
     transaction and commit them; the builds, in order. After a rollback: BatchFailed, NeedsCare,
-    or builder.Cancelled when the run was cancelled."""
+    or builder.Cancelled when the run was cancelled. A BEGIN that failed is a BatchFailed with
+    nothing attempted (the ROLLBACK after it finds no transaction, and says nothing)."""
     started = time.perf_counter()
     attempted: list[str] = []
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+    try:  # BEGIN too: a cancel may interrupt it, and that must read as a cancel, not a crash
+        cursor.execute("BEGIN TRANSACTION")
         before = guard.snapshot(cursor)
         batch = _Batch(cursor, run_id, stop, careful, before, _statement_number(cursor) + 1, {})
         built: list[Built] = []

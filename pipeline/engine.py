@@ -1065,6 +1065,10 @@ class _Runner(CheckSteps, PartitionSteps):
                 pending = pending[len(started) :]
                 continue
             except batches.BatchFailed as failed:
+                if not failed.attempted:  # its BEGIN failed: no batch now, so one at a time
+                    for asset in pending:
+                        report(asset.name, self._build_alone(asset))
+                    return
                 full = store.is_disk_full(failed.cause)  # trying again would fill it again
                 error = builder.error_text(failed.cause)
                 if full:

@@ -186,9 +186,14 @@ class TimePartitions(Partitions):
             return key
         if not keys or day >= self._next(datetime.strptime(keys[-1], KEY_FORMAT).date()):
             last = f"the last is {keys[-1]}" if keys else "none has ended yet"
+            why = (
+                f"the definition ends them at {self.end}"  # where its data ends, say
+                if self.end is not None and day >= self.end
+                else f"a {self.unit} is a partition once it has ended, or set end_offset=1 to"
+                " include the current one"
+            )
             raise PartitionError(
-                f"{key} is after the last partition of {self.describe()} ({last}): a {self.unit}"
-                " is a partition once it has ended, or set end_offset=1 to include the current one"
+                f"{key} is after the last partition of {self.describe()} ({last}): {why}"
             )
         aligned = self._align(day).strftime(KEY_FORMAT)
         raise PartitionError(
@@ -197,7 +202,8 @@ class TimePartitions(Partitions):
         )
 
     def describe(self) -> str:
-        return f"{type(self).__name__}(start={self.start})"
+        end = "" if self.end is None else f", end={self.end}"
+        return f"{type(self).__name__}(start={self.start}{end})"
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -30,6 +30,7 @@ from pipeline import faults, run_config, selection, store
 from pipeline.automation import MAX_MISSED_COUNTED, FileSensor, Schedule, partition_keys_for
 from pipeline.definitions import Definitions
 from pipeline.errors import PipelineError, RunInProgressError
+from pipeline.partitions import TimePartitions
 from pipeline.states import TickStatus
 from pipeline.store import automation as ticks_store
 from pipeline.store.automation import AutomationState, Tick
@@ -96,14 +97,28 @@ def _schedule_plan(defs: Definitions, schedule: Schedule, due: datetime) -> RunP
     """The run for scheduled time `due`, or why there is none."""
     keys_for = partition_keys_for(defs, schedule, due)
     if empty := [name for name, keys in keys_for.items() if not keys]:
-        partitions = defs.assets[empty[0]].partitions
-        assert partitions is not None
-        return (
-            f"no partition of {empty[0]} has just ended at {due:%Y-%m-%d %H:%M %Z}:"
-            f" its partitions ({partitions.describe()}) end earlier"
-        )
+        return _nothing_ended(defs, schedule, empty[0], due)
     keys = sorted({key for found in keys_for.values() for key in found}) or None
     return RunPlan(due.isoformat(), schedule.select, keys)
+
+
+def _nothing_ended(defs: Definitions, schedule: Schedule, name: str, due: datetime) -> str:
+    """Why a tick at `due` has no partition of `name` to build. Most often the definition's
+    partitions end (its data ends there): then every later tick skips, and says so plainly."""
+    partitions = defs.assets[name].partitions
+    assert isinstance(partitions, TimePartitions)  # partition_keys_for chooses only for these
+    head = f"no partition of {name} has just ended at {due:%Y-%m-%d %H:%M %Z}"
+    if callable(schedule.partitions):
+        return f"{head}: the schedule's partitions function chose none"
+    keys = partitions.get_partition_keys(today=due.astimezone(schedule.zone).date())
+    if not keys:
+        return f"{head}: its first partition, {partitions.start}, has not ended yet"
+    if partitions.end is not None:  # without an end, the last window ended within a month
+        return (
+            f"{head}: nothing newer to build, its partitions end with {keys[-1]}"
+            f" ({partitions.describe()})"
+        )
+    return f"{head}: its last partition, {keys[-1]}, ended over a month before"
 
 
 def _missed_note(schedule: Schedule, last: datetime, due: datetime) -> str | None:

@@ -67,17 +67,37 @@ def runs_table(cfg: Settings, limit: int = 100) -> RunsTable:
         {
             "Run": run.run_id,
             f"Started ({zone})": format_time(run.started_at),
-            "Duration": format_duration(run.duration_s),
-            "Kind": "Materialize" if run.kind == "materialize" else "Checks only",
-            "Selection": run.selection or "all assets",
-            "From": run.launched_by or "—",
             "Outcome": look(run.status, RunStatus).label,
+            "Selection": selection_shown(run.selection),
+            "From": run.launched_by or "—",
+            "Kind": "Materialize" if run.kind == "materialize" else "Checks only",
             "Assets": words.run_summary(run).split(" · ")[1] if run.kind == "materialize" else "—",
             "Checks": words.check_counts(run),
+            "Duration": format_duration(run.duration_s),
         }
         for run in runs
     ]
     return RunsTable(pd.DataFrame(rows), [RunStatus(run.status) for run in runs])
+
+
+_NOT_KEYS = ("missing", "failed")  # PartitionRequest.describe's words beside the keys
+
+
+def selection_shown(selection: str | None) -> str:
+    """A run's selection as the table shows it: a long list of partitions (the engine writes
+    'name [k1, k2, ...]') shortened as the backfills show theirs, so the row stays readable;
+    the run's own details give the selection in full."""
+    if not selection:
+        return "all assets"
+    head, bracket, inner = selection.rpartition(" [")
+    if not bracket or not inner.endswith("]"):
+        return selection
+    items = inner[:-1].split(", ")
+    keys = [item for item in items if item not in _NOT_KEYS and "..." not in item]
+    if len(keys) <= 3:
+        return selection
+    rest = [item for item in items if item not in keys]
+    return f"{head} [{', '.join([_keys_text(keys), *rest])}]"
 
 
 @dataclass

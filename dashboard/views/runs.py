@@ -19,6 +19,27 @@ ui.run_progress(cfg, show_finished=True)
 
 BACKFILLS_SHOWN = 5
 
+# What was run and from where are read in full, not cut to an ellipsis: wide enough for the
+# usual text, and wrapped when longer (Streamlit wraps a cell's text only in rows taller than
+# 4rem, three lines). Outcome, Selection and From come first (models/runs.py), so they fit a
+# laptop's screen; the counts after them may scroll.
+ROW_HEIGHT = 66
+ROWS_SHOWN = 8  # then the table scrolls
+RUNS_COLUMNS = {
+    "Run": st.column_config.NumberColumn(format="%d", width="small"),
+    "Selection": st.column_config.TextColumn(
+        width=300,
+        help="What the run was asked to build: the selection typed (all assets when none),"
+        " then [its partitions], a long list shortened. The run's details below give it in"
+        " full.",
+    ),
+    "From": st.column_config.TextColumn(
+        width=220,  # "schedule weekly_update_schedule" and "(tick 7)": two lines
+        help="Where the run was started: the command line, the dashboard, Python, or a"
+        " schedule or sensor with its tick (see the Automation page).",
+    ),
+}
+
 
 def _show_run(run_id: int) -> None:
     """A backfill's run clicked, before the rerun: it becomes the run shown below (the select
@@ -89,7 +110,9 @@ def history() -> None:
         ui.tinted(table.frame, "Outcome", table.statuses),
         hide_index=True,
         width="stretch",
-        column_config={"Run": st.column_config.NumberColumn(format="%d", width="small")},
+        column_config=RUNS_COLUMNS,
+        row_height=ROW_HEIGHT,
+        height=ROW_HEIGHT * min(len(table.frame), ROWS_SHOWN) + 38,  # 38: the header row
     )
 
     run_ids = [int(run_id) for run_id in table.frame["Run"]]

@@ -130,7 +130,9 @@ def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:
                 "monthly_sales_performance_schedule",
                 cron="0 0 1 * *",
                 select="monthly_sales_performance",
-                description="On the 1st, the month that has just ended.",
+                description="On the 1st, the month that has just ended. The partitions end"
+                " with the sample data in December 2025: later ticks skip, with nothing newer to"
+                " build.",
             ),
         ],
         sensors=[

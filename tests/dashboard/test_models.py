@@ -24,6 +24,7 @@ from pipeline.definitions import asset as declare
 from pipeline.definitions import load_definitions
 from pipeline.engine import materialize
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
+from pipeline.partition_runs import PartitionRequest
 from pipeline.states import AssetHealth, CheckKey, CheckOutcome
 
 
@@ -229,6 +230,40 @@ def test_runs_table_uses_words_a_person_reads(cfg: Settings, defs: Definitions) 
     assert runs.run_details(cfg, 999) is None
     materialize(defs, "monthly_sales_performance", db=cfg.db)  # one check: never "all 1 checks"
     assert runs.runs_table(cfg).frame.iloc[0]["Checks"] == "the one check passed"
+
+
+def test_the_runs_table_shortens_a_long_list_of_partitions(
+    cfg: Settings, defs: Definitions
+) -> None:
+    """Ten months typed one by one read as the backfills read them; two stay as typed. The
+    run's details keep the selection in full."""
+    materialize(defs, db=cfg.db)
+    months = [f"2024-{month:02}-01" for month in range(1, 11)]
+    ten = materialize(
+        defs, "monthly_sales_performance", db=cfg.db, partitions=PartitionRequest(months)
+    )
+    materialize(
+        defs, "monthly_sales_performance", db=cfg.db, partitions=PartitionRequest(months[:2])
+    )
+    selections = list(runs.runs_table(cfg).frame["Selection"])
+    assert selections[:2] == [
+        "monthly_sales_performance [2024-01-01, 2024-02-01]",
+        "monthly_sales_performance [2024-01-01 … 2024-10-01 (10 partitions)]",
+    ]
+    details = runs.run_details(cfg, ten.run_id)
+    assert details is not None and ", ".join(months) in words.run_summary(details.run)
+
+
+def test_a_selection_is_shortened_only_where_it_lists_more_than_three_keys() -> None:
+    assert runs.selection_shown(None) == "all assets"
+    assert runs.selection_shown("a [k1, k2, k3]") == "a [k1, k2, k3]"
+    assert runs.selection_shown("a [2024-01-01...2024-06-01, missing]") == (
+        "a [2024-01-01...2024-06-01, missing]"
+    )
+    assert (
+        runs.selection_shown("a [k1, k2, k3, k4, failed]") == "a [k1 … k4 (4 partitions), failed]"
+    )
+    assert runs.selection_shown('"odd [name" or b') == '"odd [name" or b'
 
 
 # --- graph, asset, catalog ------------------------------------------------------------------------

@@ -352,6 +352,21 @@ def test_the_run_query_parameter_picks_the_run(built: Env) -> None:
     assert any(h.value.startswith("Run 1 ·") for h in at.subheader)
 
 
+def test_the_runs_table_shows_what_was_run_and_from_where_in_full(built: Env) -> None:
+    """Selection and From come right after the outcome, wide enough and in rows tall enough
+    for Streamlit to wrap their text (it wraps only above 4rem): never cut to an ellipsis. Each
+    header says what it holds."""
+    at = open_page("runs")
+    table = at.dataframe[0]
+    assert list(table.value.columns[2:5]) == ["Outcome", "Selection", "From"]
+    assert table.proto.row_height > 64
+    config = json.loads(table.proto.columns)
+    for column in ("Selection", "From"):
+        assert config[column]["width"] >= 200 and config[column]["help"]
+    assert "shortened" in config["Selection"]["help"]
+    assert "schedule or sensor" in config["From"]["help"]
+
+
 def test_the_checks_page_shows_failing_rows_of_the_chosen_check(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -444,3 +444,66 @@ def test_a_cancel_as_a_batch_begins_reads_as_nothing_started(db_path, monkeypatc
     with store.open_store(db_path) as con:
         catalog = store.catalog(con)
         assert {catalog[n].run_id for n in ("first", "second")} == {first_run.run_id}
+        recorded = {e.asset: e.status for e in store.run_events(con, result.run_id)}
+        built = store.latest_events(con, "materialized")
+    assert recorded == {"first": "not_started", "second": "not_started"}
+    with duckdb.connect(str(db_path)) as con:  # the history says what the warehouse holds
+        standing = ledger.current(con)
+    assert _rows(db_path, "SELECT * FROM first, second") == [(1, 2)]
+    for name in ("first", "second"):
+        assert built[name].run_id == standing[name].run_id == first_run.run_id
+
+
+def test_a_cancel_on_a_batch_begin_is_the_batch_cancelled(db_path):
+    """rebuild_batch's own promise: a cancel landing on its BEGIN is builder.Cancelled, with no
+    asset started and nothing written, not an interrupt escaping the batch."""
+    views = [
+        asset(lambda con: "SELECT 1 AS one", name="first", kind="view"),
+        asset(lambda con: "SELECT 2 AS two", name="second", kind="view"),
+    ]
+    token = CancelToken()
+    started: list[str] = []
+    with duckdb.connect(str(db_path)) as con:
+        ledger.ensure(con)
+        cursor = _BeginInterrupted(con.cursor(), token)
+        with pytest.raises(builder.Cancelled):
+            batches.rebuild_batch(cursor, views, 1, token.event, started.append)
+        assert started == []
+        assert builder.relation_kind(con, "first") is None
+        assert ledger.current(con) == {}
+
+
+def test_a_batch_that_cannot_begin_builds_its_assets_one_at_a_time(db_path, monkeypatch):
+    """A BEGIN failing for another reason than a cancel is the batch failing: its assets are
+    built alone, as after any failed batch, and the run neither crashes nor spins."""
+    monkeypatch.setenv("ASSETBOARD_BATCH_BELOW", "60")
+    defs = Definitions(
+        assets=[
+            asset(lambda con: "SELECT 1 AS one", name="first"),
+            asset(lambda con: "SELECT 2 AS two", name="second"),
+        ]
+    )
+    materialize(defs, db=db_path)
+
+    class BeginFails(_BeginInterrupted):
+        def execute(self, sql, *args):
+            if sql == "BEGIN TRANSACTION":
+                raise duckdb.TransactionException("TransactionContext Error: a test")
+            return self._cursor.execute(sql, *args)
+
+    rebuild_batch = batches.rebuild_batch
+
+    def failing(cursor, *args, **kwargs):
+        return rebuild_batch(BeginFails(cursor, None), *args, **kwargs)
+
+    monkeypatch.setattr(batches, "rebuild_batch", failing)
+    result = materialize(defs, db=db_path)
+
+    assert result.run.status == "success"
+    assert {n: e.status for n, e in result.assets.items()} == {
+        "first": "materialized",
+        "second": "materialized",
+    }
+    with store.open_store(db_path) as con:
+        catalog = store.catalog(con)
+    assert {catalog[n].run_id for n in ("first", "second")} == {result.run_id}

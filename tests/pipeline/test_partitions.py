@@ -81,6 +81,17 @@ def test_a_key_that_is_not_a_partition_names_the_nearest(key: str, message: str)
         MonthlyPartitions(start="2023-01-01").check_key(key, TODAY)
 
 
+def test_a_key_after_a_definitions_end_says_the_definition_ends_there() -> None:
+    """Not 'set end_offset=1': that would not help when the definition stops the partitions."""
+    months = MonthlyPartitions(start="2023-01-01", end="2024-01-01")
+    message = (
+        r"2024-02-01 is after the last partition of MonthlyPartitions\(start=2023-01-01,"
+        r" end=2024-01-01\) \(the last is 2023-12-01\): the definition ends them at 2024-01-01$"
+    )
+    with pytest.raises(PartitionError, match=message):
+        months.check_key("2024-02-01", TODAY)
+
+
 def test_static_partitions_keep_their_order_and_refuse_bad_lists() -> None:
     categories = StaticPartitions(["Electronics", "Books", "Toys"])
 

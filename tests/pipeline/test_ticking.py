@@ -132,6 +132,53 @@ def test_a_monthly_schedule_builds_the_month_that_just_ended(
         assert con.sql("SELECT month FROM monthly").fetchall() == [(date(2026, 11, 1),)]
 
 
+def test_a_monthly_schedule_past_the_end_of_its_data_says_there_is_nothing_newer(
+    db_path: Path,
+) -> None:
+    """The sales example's case: the partitions end with the data (December 2025), so each
+    tick after the last month skips, and says why in words, not as 'ends earlier'."""
+
+    @asset(partitions=MonthlyPartitions("2024-01-01", end="2026-01-01"), partition_column="m")
+    def sales_by_month(con, context):
+        return f"SELECT DATE '{context.partition_key}' AS m"
+
+    @asset(partitions=MonthlyPartitions("2027-01-01"), partition_column="m")
+    def not_yet(con, context):
+        return f"SELECT DATE '{context.partition_key}' AS m"
+
+    defs = Definitions(
+        [sales_by_month, not_yet],
+        schedules=[
+            Schedule("sales", cron="0 0 1 * *", select="sales_by_month"),
+            Schedule("early", cron="0 0 1 * *", select="not_yet"),
+            Schedule("picky", cron="0 0 1 * *", select="sales_by_month", partitions=lambda at: []),
+        ],
+    )
+    run_tick(defs, db_path, "2025-12-15T00:00:00")
+    last = run_tick(defs, db_path, "2026-01-01T00:00:05")["sales"]
+    assert last.status == "requested"
+    assert [r.selection for r in runs_of(db_path)] == ["sales_by_month [2025-12-01]"]
+
+    later = run_tick(defs, db_path, "2026-12-01T00:00:05")
+    assert later["sales"].status == "skipped"
+    assert later["sales"].reason == (
+        "no partition of sales_by_month has just ended at 2026-12-01 00:00 UTC: nothing newer to"
+        " build, its partitions end with 2025-12-01"
+        " (MonthlyPartitions(start=2024-01-01, end=2026-01-01))"
+    )
+    assert later["early"].reason == (
+        "no partition of not_yet has just ended at 2026-12-01 00:00 UTC: its first partition,"
+        " 2027-01-01, has not ended yet"
+    )
+    assert later["picky"].reason == (
+        "no partition of sales_by_month has just ended at 2026-12-01 00:00 UTC: the schedule's"
+        " partitions function chose none"
+    )
+    assert len(runs_of(db_path)) == 1
+    shown = preview(defs, db_path, "sales", at("2026-12-06T10:00:00"))
+    assert not shown.plans and "nothing newer to build" in (shown.skipped or "")
+
+
 def test_a_tick_while_a_run_holds_the_warehouse_is_skipped_not_queued(
     defs: Definitions, db_path: Path
 ) -> None:
