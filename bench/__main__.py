@@ -283,7 +283,9 @@ def run(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any]]:
         with tempfile.TemporaryDirectory(prefix="assetboard-bench-views-") as tmp:
             workspace = views.Workspace(Path(tmp), args.views, args.views_layers)
             if "views2000" in args.only:
-                _log(f"{args.views} views: engine vs plain, {args.views_reps} runs each")
+                _log(
+                    f"{args.views} views: engine vs both plain floors, {args.views_reps} runs each"
+                )
                 results["views2000"] = views.compare(workspace, args.views_reps, args.warmup)
                 lines += [f"## {args.views:,} view assets vs a plain script", ""]
                 lines += report.views_table(results["views2000"])

@@ -12,6 +12,10 @@ sorted by name: exactly the engine's plan (sorted dependency levels).
   DESCRIBE / preview and its ledger row, and the run history in SQLite, all intact.
 - The plain side is bench/plain_views.py: one `CREATE OR REPLACE VIEW` per view, in the spec's
   order, autocommit, on one connection, and nothing else.
+- The plain+read side is the same script with `--read`: each view is also read once after its
+  CREATE (every column of every row hashed and counted, the first rows kept), the price of the
+  engine's promise that a view failing when read is not committed. The engine's overhead beyond
+  that read is its ratio to this floor.
 """
 
 from __future__ import annotations
@@ -131,8 +135,8 @@ def engine_command(defs_module: Path, db: Path) -> list[str]:
     ]
 
 
-def plain_command(spec: Path, db: Path) -> list[str]:
-    return [sys.executable, str(PLAIN_SCRIPT), str(spec), str(db)]
+def plain_command(spec: Path, db: Path, read: bool = False) -> list[str]:
+    return [sys.executable, str(PLAIN_SCRIPT), *(["--read"] if read else []), str(spec), str(db)]
 
 
 @dataclass
@@ -157,7 +161,7 @@ class Workspace:
 
 
 def compare(workspace: Workspace, reps: int, warmup: int = 1) -> dict[str, Any]:
-    """Wall time and peak RSS of the engine and the plain script, taking turns, fresh files.
+    """Wall time and peak RSS of the engine and both plain floors, taking turns, fresh files.
 
     The engine's last run is kept as `workspace.materialized`; every engine run must record
     a successful run with every view materialized, or the numbers are refused.
@@ -175,13 +179,17 @@ def compare(workspace: Workspace, reps: int, warmup: int = 1) -> dict[str, Any]:
         recorded.append(run["duration_s"])
         return sample
 
-    def plain() -> Sample:
-        try:
-            return run_process(plain_command(workspace.spec, plain_db), cwd=ROOT)
-        finally:
-            remove_db(plain_db)
+    def plain(read: bool) -> Callable[[], Sample]:
+        def side() -> Sample:
+            try:
+                return run_process(plain_command(workspace.spec, plain_db, read), cwd=ROOT)
+            finally:
+                remove_db(plain_db)
 
-    samples = take_turns({"engine": engine, "plain": plain}, reps, warmup)
+        return side
+
+    sides = {"engine": engine, "plain": plain(False), "plain_read": plain(True)}
+    samples = take_turns(sides, reps, warmup)
     result: dict[str, Any] = {"views": n_views, "layers": workspace.layers}
     for side, runs in samples.items():
         result[side] = {
@@ -189,7 +197,9 @@ def compare(workspace: Workspace, reps: int, warmup: int = 1) -> dict[str, Any]:
             "rss_mb": summarize([s.max_rss_mb for s in runs]),
         }
     result["engine_recorded_run_s"] = summarize(recorded[warmup:])
-    engine_wall, plain_wall = result["engine"]["wall_s"], result["plain"]["wall_s"]
-    result["wall_ratio"] = engine_wall.median / plain_wall.median
-    result["wall_ratio_minima"] = engine_wall.low / plain_wall.low
+    engine_wall = result["engine"]["wall_s"]
+    for floor, suffix in (("plain", ""), ("plain_read", "_read")):
+        floor_wall = result[floor]["wall_s"]
+        result[f"wall_ratio{suffix}"] = engine_wall.median / floor_wall.median
+        result[f"wall_ratio{suffix}_minima"] = engine_wall.low / floor_wall.low
     return result

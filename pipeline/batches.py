@@ -139,8 +139,8 @@ def _build_one(batch: _Batch, asset: AssetDef, first: bool) -> Built:
         raise builder.Cancelled(f"the run was cancelled before '{asset.name}' started")
     value = asset.build(cursor, AssetContext(asset.name, batch.run_id))
     if isinstance(value, str):
-        query = builder.single_query(cursor, asset.name, value)  # parses in Python: no number
-        expected_number = batch.next_statement + builder.replace(cursor, asset, query, batch.before)
+        taken = builder.replace_with_sql(cursor, asset, value, batch.before)
+        expected_number = batch.next_statement + taken  # a parse in Python takes no number
         found = _describe(cursor, asset, batch.careful)
         noisy = found.number != expected_number
     else:  # other values take a varying number of statements: look before writing

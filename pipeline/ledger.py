@@ -30,6 +30,25 @@ CREATE TABLE IF NOT EXISTS {BUILDS} (
     columns VARCHAR, preview VARCHAR, code_version VARCHAR, committed_at TIMESTAMP,
     partition_key VARCHAR);
 """
+_FEW_ROWS = 4  # up to this many rows, one VALUES row each is cheaper than unnesting lists
+_TYPES = {
+    "asset": "VARCHAR",
+    "run_id": "BIGINT",
+    "kind": "VARCHAR",
+    "row_count": "BIGINT",
+    "columns": "VARCHAR",
+    "preview": "VARCHAR",
+    "code_version": "VARCHAR",
+    "committed_at": "TIMESTAMP",
+    "partition_key": "VARCHAR",
+}
+# One list parameter per column, unnested side by side: the rows in the lists' order, so the
+# build_ids follow the entries.
+_INSERT_LISTS = (
+    f"INSERT INTO {BUILDS} (build_id, {', '.join(_TYPES)})"
+    f" SELECT nextval('{SCHEMA}.build_ids'), * FROM (SELECT"
+    f" {', '.join(f'unnest(${name}::{kind}[])' for name, kind in _TYPES.items())})"
+)
 # A partition's build has its key; a whole table's build none. Ledgers written before
 # partitions existed lack the column: `ensure` adds it.
 
@@ -85,11 +104,8 @@ def add(
     if not entries:
         return
     keys = list(partition_keys) if partition_keys is not None else [partition_key] * len(entries)
-    row = f"(nextval('{SCHEMA}.build_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    values = [
-        value
-        for entry, key in zip(entries, keys, strict=True)
-        for value in (
+    rows = [
+        (
             entry.asset,
             entry.run_id,
             entry.kind,
@@ -100,8 +116,15 @@ def add(
             entry.committed_at,
             key,
         )
+        for entry, key in zip(entries, keys, strict=True)
     ]
-    cursor.execute(f"INSERT INTO {BUILDS} VALUES {', '.join([row] * len(entries))}", values)
+    if len(rows) <= _FEW_ROWS:
+        row = f"(nextval('{SCHEMA}.build_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        values = [value for r in rows for value in r]
+        cursor.execute(f"INSERT INTO {BUILDS} VALUES {', '.join([row] * len(rows))}", values)
+    else:  # nine parameters per row bind slowly: 15 ms for 100 rows, 2.5 ms as nine lists
+        lists = {name: [r[i] for r in rows] for i, name in enumerate(_TYPES)}
+        cursor.execute(_INSERT_LISTS, lists)
 
 
 def commit(cursor: duckdb.DuckDBPyConnection, entry: CatalogEntry) -> None:

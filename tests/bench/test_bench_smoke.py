@@ -97,7 +97,9 @@ def test_harness_runs_every_part_at_100_rows(tmp_path: Path) -> None:
     floors = results["floors"]["100"]
     assert floors["bare"]["wall_s"]["n"] == 1 and floors["wall_vs_bare"] > 0
     assert set(results["memory"]) == {"clean", "20% orphans"}
-    assert results["views2000"]["views"] == 30 and results["views2000"]["wall_ratio"] > 0
+    views2000 = results["views2000"]
+    assert views2000["views"] == 30 and views2000["wall_ratio"] > 0
+    assert views2000["plain_read"]["wall_s"]["n"] == 1 and views2000["wall_ratio_read"] > 0
     assert set(results["cli"]["sides"]) == {
         "python -c pass",
         'python -c "import duckdb"',
@@ -242,7 +244,9 @@ def test_plain_views_script_creates_the_engines_views_in_its_order(tmp_path: Pat
     assert all(asset.kind == "view" for asset in defs.assets.values())
 
     plain_db, engine_db = tmp_path / "plain.duckdb", tmp_path / "engine.duckdb"
+    read_db = tmp_path / "plain-read.duckdb"
     assert plain_views.run(tmp_path / "views-25.json", plain_db) == 25
+    assert plain_views.main(["--read", str(tmp_path / "views-25.json"), str(read_db)]) == 0
     done = subprocess.run(
         views.engine_command(module, engine_db), cwd=ROOT, capture_output=True, text=True
     )
@@ -252,7 +256,17 @@ def test_plain_views_script_creates_the_engines_views_in_its_order(tmp_path: Pat
         with duckdb.connect(str(db), read_only=True) as con:
             return {s.name: con.execute(f'SELECT * FROM "{s.name}"').fetchall() for s in specs}
 
-    assert contents(plain_db) == contents(engine_db)
+    assert contents(plain_db) == contents(engine_db) == contents(read_db)
+
+
+def test_plain_views_read_floor_reads_every_view(tmp_path: Path) -> None:
+    """--read really evaluates each view: one that fails only when read fails the script."""
+    spec = tmp_path / "spec.json"
+    failing = "SELECT CAST('not a number' AS INTEGER) AS x"
+    spec.write_text(json.dumps({"views": [["v", None, "SELECT 1 AS x"], ["w", "v", failing]]}))
+    assert plain_views.run(spec, tmp_path / "plain.duckdb") == 2  # created, never read
+    with pytest.raises(duckdb.ConversionException):
+        plain_views.run(spec, tmp_path / "read.duckdb", read=True)
 
 
 def test_a_childs_peak_memory_is_its_own_not_the_harnesss() -> None:

@@ -109,6 +109,26 @@ def test_an_error_in_one_asset_fails_that_asset_only(db_path: Path) -> None:
     assert "Conversion Error" in error and "seven" in error
 
 
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        ("DROP VIEW v0", "returned a DROP statement, not a query"),
+        ("INSERT INTO t VALUES (1)", "returned a INSERT statement, not a query"),
+        ("SELEC 1", "returned SQL that does not parse"),
+        ("SELECT 1 AS x; DROP VIEW v0", "returned 2 SQL statements; return exactly one"),
+        ("SELECT 1 AS x WITH NO DATA", "returned SQL that does not parse"),
+    ],
+)
+def test_a_view_returning_anything_but_one_query_is_explained(
+    db_path: Path, returned: str, message: str
+) -> None:
+    """A view's SQL skips the separate parse when it has no ';': the CREATE's own parse refuses
+    what is not a query, and the message is the one the separate parse gives."""
+    error = _fails_alone_and_the_rest_is_built(db_path, "v3", lambda con: returned)
+
+    assert message in error
+
+
 def test_an_asset_replacing_one_built_before_it_is_caught(db_path: Path) -> None:
     def hostile(con):  # v0 is built first in the batch; v4 replaces it afterwards
         con.execute("CREATE OR REPLACE VIEW v0 AS SELECT 666 AS x")
