@@ -499,8 +499,25 @@ class _Runner(CheckSteps, PartitionSteps):
             self.events[event.asset] = event
         self.run.status, self.run.message = self._outcome()
         self.run.ended_at = utcnow()
+        self._record(checks=self._unrecorded_checks())
         self._count()
         self._record(events=never_reached, run=True)
+
+    def _unrecorded_checks(self) -> list[CheckRecord]:
+        """Planned checks no step recorded, as not run: a check without a record would vanish
+        from the history while the run's counts still hold it."""
+        recorded = {c.key for c in self.checks}
+        missing = [c for n in self.run.planned for c in self._checks_of(n) if c.key not in recorded]
+        reasons = {
+            EventStatus.SKIPPED: NotRunReason.ASSET_SKIPPED,
+            EventStatus.FAILED: NotRunReason.ASSET_FAILED,
+        }
+        records = []
+        for check in missing:
+            event = self.events.get(check.asset)
+            reason = reasons.get(EventStatus(event.status)) if event else None
+            records += skipped_checks([check], self.run.run_id, reason or NotRunReason.RUN_STOPPED)
+        return records
 
     def _outcome(self) -> tuple[RunStatus, str | None]:
         if self.failure:
@@ -852,7 +869,7 @@ class _Runner(CheckSteps, PartitionSteps):
                     self.run.run_id, node, EventStatus.NOT_STARTED, ended_at=utcnow(), error=text
                 )
                 stopped[node] = AssetEvent(self.run.run_id, node.asset, EventStatus.NOT_STARTED)
-                self._partition_done(node, lost, [])
+                self._partition_done(node, lost, [], self._not_run(node, NotRunReason.RUN_STOPPED))
             elif isinstance(node, CheckNode):
                 together = self._together(deferred[node.key], deferred)
                 self._record(
