@@ -232,9 +232,18 @@ def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
     at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
     finish(at, env.db)
 
-    assert "Materialize all: failed" in shown(at.status[0].label)
+    headline = shown(at.status[0].label)
+    assert "Materialize all: failed" in headline
     assert "sales_reps.csv not found" in texts(at.code)
+    # Checks of unbuilt assets did not run: never "all checks passed", the Runs page's counts
+    with store.open_store(env.db) as con:
+        (run,) = store.list_runs(con)
+    assert "all checks passed" not in headline and run.checks_not_run > 0
+    assert headline.endswith(f"checks: {run.checks_passed} passed, {run.checks_not_run} not run"), (
+        headline
+    )
     at = open_page("runs")
+    assert f"checks: {run.checks_passed} passed, {run.checks_not_run} not run" in texts(at.caption)
     assert "**Asset sales_reps: failed**: " in texts(at.error)
     assert "sales_reps.csv not found" in texts(at.error)
     assert "**Asset joined_data: skipped**: upstream 'sales_reps' failed" in texts(at.warning)
