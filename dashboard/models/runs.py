@@ -108,6 +108,18 @@ class RunError:
     consequence: bool
     headline: str
     text: str
+    warning: bool = False  # a check that warned: worth reading, not a failure
+
+
+# The run's checks in the order worth reading: what failed first, what passed last.
+CHECKS_FIRST = [
+    CheckOutcome.FAILED,
+    CheckOutcome.ERROR,
+    CheckOutcome.WARNED,
+    CheckOutcome.SKIPPED,
+    CheckOutcome.PASSED,
+]
+_TO_READ = (CheckOutcome.FAILED, CheckOutcome.ERROR, CheckOutcome.WARNED)
 
 
 @dataclass
@@ -167,12 +179,13 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
                     what, consequence, words.headline(event.error), words.full_error(event.error)
                 )
             )
-    for record in checks:
-        if record.error and record.outcome != CheckOutcome.SKIPPED:
+    checks = sorted(checks, key=lambda r: (CHECKS_FIRST.index(CheckOutcome(r.outcome)), r.key))
+    for record in checks:  # failed, could not run, warned: each named under the asset errors
+        if record.outcome in _TO_READ:
             what = f"Check {record.key}: {look(record.outcome, CheckOutcome).label.lower()}"
-            errors.append(
-                RunError(what, False, words.headline(record.error), words.full_error(record.error))
-            )
+            text = words.full_error(record.error) if record.error else words.check_message(record)
+            warned = record.outcome == CheckOutcome.WARNED
+            errors.append(RunError(what, False, words.check_message(record), text, warned))
     frame = pd.DataFrame(
         [
             {

@@ -179,6 +179,10 @@ def history() -> None:
                 st.warning(
                     f"**{what}**: {escape_markdown(error.headline)}", icon=":material/block:"
                 )
+            elif error.warning:
+                st.warning(
+                    f"**{what}**: {escape_markdown(error.headline)}", icon=":material/warning:"
+                )
             else:
                 st.error(f"**{what}**: {escape_markdown(error.headline)}", icon=":material/error:")
                 if error.text.strip() != error.headline.strip():

@@ -393,6 +393,27 @@ def test_the_checks_page_shows_failing_rows_of_the_chosen_check(
     assert chart_titles(at) == ["Outcome per run", "Observed value by run"]
 
 
+def test_a_run_that_failed_only_on_checks_names_them_at_the_top(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every asset built, three checks failed: the run's details say which, first, as they
+    say an asset's error, and its checks table opens on them."""
+    env = Env(tmp_path, db_path, orphan_rate=0.1)
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(env.defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    result = env.build()
+    failed = sorted(c.key for c in result.checks if c.outcome == "failed")
+    assert len(failed) == 3 and result.run.assets_failed == 0
+
+    at = open_page("runs")
+    errors = texts(at.error)
+    for key in failed:
+        assert f"**Check {key}: failed**: observed" in errors
+    assert "Errors" in texts(at.markdown)
+    table = at.dataframe[-1].value
+    assert list(table["Check"][:3]) == failed and set(table["Outcome"][:3]) == {"Failed"}
+
+
 def test_a_run_started_elsewhere_is_not_shown_as_this_sessions_own(env: Env) -> None:
     """Another tab followed the run; only the tab that started it shows its outcome box."""
     defs = load_definitions(str(env.defs_path))
