@@ -213,14 +213,15 @@ PARTITION_COLUMNS = ["Asset", "Partition", "Status", "Rows", "Took", "Checks", "
 
 
 def _partition_frame(events: list[PartitionEvent], checks: list[PartitionCheck]) -> pd.DataFrame:
-    """Each partition the run worked on, with its checks that did not pass there."""
+    """Each partition the run worked on, with each of its checks there and how it went (the
+    worst first): a blank would read as no check at all."""
+    ordered = sorted(
+        checks, key=lambda c: (CHECKS_FIRST.index(CheckOutcome(c.outcome)), c.check_name)
+    )
     bad: dict[tuple[str, str], list[str]] = {}
-    for check in checks:
-        if check.outcome in (CheckOutcome.FAILED, CheckOutcome.ERROR, CheckOutcome.WARNED):
-            word = look(check.outcome, CheckOutcome).label.lower()
-            bad.setdefault((check.asset, check.partition_key), []).append(
-                f"{check.check_name} {word}"
-            )
+    for check in ordered:
+        word = look(check.outcome, CheckOutcome).label.lower()
+        bad.setdefault((check.asset, check.partition_key), []).append(f"{check.check_name} {word}")
     return pd.DataFrame(
         [
             {
