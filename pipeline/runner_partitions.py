@@ -65,6 +65,7 @@ class PartitionSteps:
         ) -> None: ...
         def _submit(self, task: Callable[..., Any], node: Any, *args: Any) -> None: ...
         def _stopping(self) -> bool: ...
+        def _why_not_started(self) -> str: ...
         def _skip_event(self, name: str, cause: AssetEvent) -> AssetEvent: ...
         def _cancelled(self, asset: AssetDef, started_at: Any) -> Any: ...
         def _after_build(
@@ -90,13 +91,12 @@ class PartitionSteps:
     ) -> None:
         run_id = self.run.run_id
         if self._stopping():
-            reason = self.token.reason or "the run stopped"
             events = partition_events(
                 run_id,
                 node,
                 EventStatus.NOT_STARTED,
                 ended_at=utcnow(),
-                error=f"not started: {reason}",
+                error=self._why_not_started(),
             )
             self._partition_done(node, events, [], self._not_run(node, NotRunReason.RUN_STOPPED))
             sorter.done(node)

@@ -171,13 +171,12 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
         errors.append(RunError("Run", False, words.headline(run.message), run.message))
     consequences = (EventStatus.SKIPPED, EventStatus.NOT_STARTED, EventStatus.CANCELLED)
     for event in events:
-        if event.error:
+        consequence = event.status in consequences
+        if event.error or consequence:  # every asset the run counts as not built is named
+            error = event.error or "not built in this run"  # recorded before runs said why
             what = f"Asset {event.asset}: {look(event.status, EventStatus).label.lower()}"
-            consequence = event.status in consequences
             errors.append(
-                RunError(
-                    what, consequence, words.headline(event.error), words.full_error(event.error)
-                )
+                RunError(what, consequence, words.headline(error), words.full_error(error))
             )
     checks = sorted(checks, key=lambda r: (CHECKS_FIRST.index(CheckOutcome(r.outcome)), r.key))
     for record in checks:  # failed, could not run, warned: each named under the asset errors

@@ -306,6 +306,21 @@ def test_the_cancel_button_stops_the_run_and_the_history_says_so(env: Env, pause
         "monthly_sales_performance": "not_started",
         "product_performance": "not_started",
     }
+    # Every unbuilt asset is named once, in words that do not repeat its status; every
+    # planned check has a record, as not run.
+    at = open_page("runs")
+    stopped = texts(at.warning)
+    for name in events:
+        assert f"**Asset {name}: " in stopped
+    assert "not started: not started" not in stopped and "not started: the" not in stopped
+    assert (
+        "**Asset sales_reps: not started**: the run was cancelled by the Cancel button in the"
+        " dashboard before it started" in stopped
+    )
+    with store.open_store(env.db) as con:
+        records = store.run_check_results(con, run.run_id)
+    assert len(records) == run.checks_planned == run.checks_not_run
+    assert f"checks: {run.checks_planned} not run" in texts(at.caption)
 
 
 def test_a_click_while_another_process_runs_gets_a_clear_message(built: Env) -> None:
