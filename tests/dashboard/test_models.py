@@ -345,6 +345,13 @@ def test_checks_table_opens_on_the_worst_and_says_what_did_not_run(
     note = rows.loc["products.product_id_unique", "Note"]
     assert note == (f"not run in run {failed.run_id}: asset 'products' failed to build in this run")
     assert rows.loc["products.product_id_unique", "Latest outcome"] == "Passed"
+    # so do the per-partition checks of the partitioned assets downstream of it
+    for key in (
+        "monthly_sales_performance.non_negative_totals",
+        "product_performance.product_name_not_null",
+        "product_performance.row_count",
+    ):
+        assert rows.loc[key, "Note"].startswith(f"not run in run {failed.run_id}: asset '"), key
     assert table.keys[0] in {c.check_key for c in defs.checks}
     assert table.frame.iloc[0]["Note"] != ""  # not-run ones come before plain passes
 
