@@ -3,11 +3,13 @@ history, the run's counts and every page must agree on how many checks did not r
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from pipeline import CheckResult, Definitions, asset, asset_check, checks, materialize, store
 from pipeline.engine import CancelToken
 from pipeline.partitions import MonthlyPartitions
+from pipeline.report import build_report, render
 from pipeline.states import NotRunReason
 
 MONTHS = MonthlyPartitions(start="2024-01-01", end="2024-03-01")
@@ -71,6 +73,10 @@ def test_checks_of_a_skipped_partitioned_asset_are_recorded_as_not_run(db_path: 
         (key, name) for key in KEYS for name in ("n_not_null", "row_count")
     )
     assert result.run.checks_planned == 3 and result.run.checks_not_run == 3
+    report = build_report(db_path, str(result.run_id))  # the report counts them the same
+    assert report.check_counts["skipped"] == 3
+    junit = ET.fromstring(render(report, "junit"))
+    assert len(junit.findall(".//testcase[skipped]")) == 3
 
 
 def test_checks_of_a_partitioned_asset_a_cancel_never_reached_are_not_run(db_path: Path) -> None:
