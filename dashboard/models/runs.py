@@ -39,6 +39,7 @@ def live_counts(con: sqlite3.Connection, run: RunRecord) -> RunRecord:
         return run
     events = [e.status for e in store.run_events(con, run.run_id)]
     outcomes = [c.outcome for c in store.run_check_results(con, run.run_id)]
+    skipped = outcomes.count(CheckOutcome.SKIPPED)
     return replace(
         run,
         assets_materialized=events.count(EventStatus.MATERIALIZED),
@@ -48,7 +49,9 @@ def live_counts(con: sqlite3.Connection, run: RunRecord) -> RunRecord:
         checks_warned=outcomes.count(CheckOutcome.WARNED),
         checks_failed=outcomes.count(CheckOutcome.FAILED),
         checks_errored=outcomes.count(CheckOutcome.ERROR),
-        checks_not_run=max(0, run.checks_planned - len(outcomes)),
+        # as the engine counts at the end: planned minus those that ran (not run: not yet, or
+        # recorded as not run because their asset was not built)
+        checks_not_run=max(0, run.checks_planned - len(outcomes) + skipped),
     )
 
 
