@@ -73,6 +73,8 @@ def test_checks_of_a_skipped_partitioned_asset_are_recorded_as_not_run(db_path: 
         (key, name) for key in KEYS for name in ("n_not_null", "row_count")
     )
     assert result.run.checks_planned == 3 and result.run.checks_not_run == 3
+    row_count = next(c for c in result.checks if c.check_name == "row_count")
+    assert row_count.threshold is None  # no rule was applied: the Rule column stays empty
     report = build_report(db_path, str(result.run_id))  # the report counts them the same
     assert report.check_counts["skipped"] == 3
     junit = ET.fromstring(render(report, "junit"))
