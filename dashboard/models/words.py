@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from dashboard.formatting import format_count, format_value
+from pipeline.states import CheckOutcome
 from pipeline.store import CheckRecord, RunRecord
 
 # DuckDB's advice that never applies here: the example gives every column its type, and
@@ -87,11 +88,11 @@ def record_counts(records: Sequence[CheckRecord]) -> str:
     outcomes = [r.outcome for r in records]
     return _tally(
         len(outcomes),
-        outcomes.count("passed"),
-        outcomes.count("warned"),
-        outcomes.count("failed"),
-        outcomes.count("error"),
-        outcomes.count("skipped"),
+        outcomes.count(CheckOutcome.PASSED),
+        outcomes.count(CheckOutcome.WARNED),
+        outcomes.count(CheckOutcome.FAILED),
+        outcomes.count(CheckOutcome.ERROR),
+        outcomes.count(CheckOutcome.SKIPPED),
     )
 
 
