@@ -429,6 +429,31 @@ def test_a_run_that_failed_only_on_checks_names_them_at_the_top(
     assert list(table["Check"][:3]) == failed and set(table["Outcome"][:3]) == {"Failed"}
 
 
+def test_a_run_that_only_warned_names_its_warnings_under_their_own_heading(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs_path = tmp_path / "warn_defs.py"
+    defs_path.write_text(
+        "from pipeline import CheckResult, Definitions, asset, asset_check\n"
+        "@asset(name='orders')\n"
+        "def orders(con):\n"
+        "    return 'SELECT 1 AS id'\n"
+        "@asset_check(asset='orders', severity='warn', description='Orders look odd.')\n"
+        "def odd(con):\n"
+        "    return CheckResult(passed=False, observed_value=3)\n"
+        "defs = Definitions([orders], [odd])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    assert materialize(load_definitions(str(defs_path)), db=db_path).ok
+
+    at = open_page("runs")
+    assert "**Check orders.odd: warned**: observed 3" in texts(at.warning)
+    assert "**Warnings**" in texts(at.markdown) and "**Errors**" not in texts(at.markdown)
+    assert not at.error
+
+
 def test_a_run_started_elsewhere_is_not_shown_as_this_sessions_own(env: Env) -> None:
     """Another tab followed the run; only the tab that started it shows its outcome box."""
     defs = load_definitions(str(env.defs_path))
