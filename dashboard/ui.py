@@ -486,14 +486,10 @@ def _outcome_text(live: runs.LiveRun, records: list[CheckRecord]) -> str:
         for status in ("failed", "skipped"):
             if count := statuses.count(status):
                 parts.append(f"{count} {status}")
-    bad = sum(r.outcome in ("failed", "error") for r in records)
-    warned = sum(r.outcome == "warned" for r in records)
-    if bad:
-        parts.append(f"{bad} check{'s' if bad != 1 else ''} failed")
-    if warned:
-        parts.append(f"{warned} warned")
-    if not bad and not warned and records:
-        parts.append("all checks passed")
+        if unbuilt := sum(statuses.count(s) for s in ("cancelled", "interrupted", "not_started")):
+            parts.append(f"{unbuilt} not built")
+    if records:  # by the rule of the Runs page: all passed only when every planned check did
+        parts.append(words.record_counts(records))
     if live.error and not records and not any(s != "pending" for s in statuses):
         return "it could not start, see below"
     return ", ".join(parts)

@@ -499,8 +499,25 @@ class _Runner(CheckSteps, PartitionSteps):
             self.events[event.asset] = event
         self.run.status, self.run.message = self._outcome()
         self.run.ended_at = utcnow()
+        self._record(checks=self._unrecorded_checks())
         self._count()
         self._record(events=never_reached, run=True)
+
+    def _unrecorded_checks(self) -> list[CheckRecord]:
+        """Planned checks no step recorded, as not run: a check without a record would vanish
+        from the history while the run's counts still hold it."""
+        recorded = {c.key for c in self.checks}
+        missing = [c for n in self.run.planned for c in self._checks_of(n) if c.key not in recorded]
+        reasons = {
+            EventStatus.SKIPPED: NotRunReason.ASSET_SKIPPED,
+            EventStatus.FAILED: NotRunReason.ASSET_FAILED,
+        }
+        records = []
+        for check in missing:
+            event = self.events.get(check.asset)
+            reason = reasons.get(EventStatus(event.status)) if event else None
+            records += skipped_checks([check], self.run.run_id, reason or NotRunReason.RUN_STOPPED)
+        return records
 
     def _outcome(self) -> tuple[RunStatus, str | None]:
         if self.failure:
@@ -614,16 +631,23 @@ class _Runner(CheckSteps, PartitionSteps):
 
     def _not_started(self, name: str) -> AssetEvent:
         event = self.events[name]
-        reason = "the run stopped after an error (see its message)" if self.failure else None
-        reason = reason or self.token.reason or "the run stopped"
         return AssetEvent(
             self.run.run_id,
             name,
             EventStatus.NOT_STARTED,
             event.kind,
             ended_at=utcnow(),
-            error=f"not started: {reason}",
+            error=self._why_not_started(),
         )
+
+    def _why_not_started(self) -> str:
+        """Why the run did not start something, as a sentence beside the status 'not started'
+        (so without those words again): a cancel names who asked for it."""
+        if self.failure:
+            return "the run stopped after an error before it started (see the run's message)"
+        if self.token.reason:
+            return f"the run was cancelled by {self.token.reason} before it started"
+        return "the run stopped before it started"
 
     # --- materialize -----------------------------------------------------------------------
 
@@ -847,12 +871,16 @@ class _Runner(CheckSteps, PartitionSteps):
                 self._record(profiles=[message.payload])
         else:  # crashed: a task that never reported its own outcome
             if isinstance(node, PartitionNode):
-                text = f"not started: {message.payload}"
+                text = (
+                    self._why_not_started()
+                    if message.payload == "not started"
+                    else f"its task stopped before reporting: {message.payload}"
+                )
                 lost = partition_events(
                     self.run.run_id, node, EventStatus.NOT_STARTED, ended_at=utcnow(), error=text
                 )
                 stopped[node] = AssetEvent(self.run.run_id, node.asset, EventStatus.NOT_STARTED)
-                self._partition_done(node, lost, [])
+                self._partition_done(node, lost, [], self._not_run(node, NotRunReason.RUN_STOPPED))
             elif isinstance(node, CheckNode):
                 together = self._together(deferred[node.key], deferred)
                 self._record(
@@ -994,7 +1022,7 @@ class _Runner(CheckSteps, PartitionSteps):
         """One asset in its own transaction: its outcome, never an exception."""
         name = asset.name
         if self.token.cancelled:
-            return _Build(EventStatus.NOT_STARTED, None)
+            return _Build(EventStatus.NOT_STARTED, None, error=self._why_not_started())
         started_at = utcnow()
         self.inbox.put(_Message("started", name, started_at))
         cursor = self.con.cursor()
@@ -1026,7 +1054,7 @@ class _Runner(CheckSteps, PartitionSteps):
         return _Build(status, started_at, **details)
 
     def _not_started_build(self) -> _Build:
-        return _Build(EventStatus.NOT_STARTED, None)
+        return _Build(EventStatus.NOT_STARTED, None, error=self._why_not_started())
 
     def _cancelled(self, asset: AssetDef, started_at: Any) -> _Build:
         reason = self.token.reason or "an interrupt"

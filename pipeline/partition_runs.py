@@ -215,7 +215,7 @@ def combined_check(check: CheckDef, run_id: int, records: dict[str, CheckRecord]
         error=worst.error,
         skip_reason=worst.skip_reason if not ran else None,
     )
-    if worst.outcome != CheckOutcome.PASSED and bad:
+    if worst.outcome not in (CheckOutcome.PASSED, CheckOutcome.SKIPPED) and bad:  # not a rule
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         record.threshold = f"{worst.outcome} in partition {shown}"
     return record

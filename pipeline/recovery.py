@@ -46,7 +46,10 @@ from pipeline.warehouse import (
 )
 
 V1_TABLES = ("runs", "asset_events", "check_results", "meta")
-DIED = "interrupted: the process running it stopped before the run finished"
+# Read beside the status word ("interrupted", "not started"), so without it: never
+# "interrupted: interrupted: ...".
+DIED = "the process running it stopped before the run finished"
+DIED_FIRST = "the process running the run stopped before it started"
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def _repair_runs(
     for run in dead:
         for event in store.run_events(history, run.run_id):
             if event.status == EventStatus.QUEUED:
-                event.status, event.error = EventStatus.NOT_STARTED, f"not started: {DIED}"
+                event.status, event.error = EventStatus.NOT_STARTED, DIED_FIRST
             elif event.status == EventStatus.RUNNING:
                 event.status = EventStatus.INTERRUPTED
                 event.error = (

@@ -65,6 +65,7 @@ class PartitionSteps:
         ) -> None: ...
         def _submit(self, task: Callable[..., Any], node: Any, *args: Any) -> None: ...
         def _stopping(self) -> bool: ...
+        def _why_not_started(self) -> str: ...
         def _skip_event(self, name: str, cause: AssetEvent) -> AssetEvent: ...
         def _cancelled(self, asset: AssetDef, started_at: Any) -> Any: ...
         def _after_build(
@@ -90,15 +91,14 @@ class PartitionSteps:
     ) -> None:
         run_id = self.run.run_id
         if self._stopping():
-            reason = self.token.reason or "the run stopped"
             events = partition_events(
                 run_id,
                 node,
                 EventStatus.NOT_STARTED,
                 ended_at=utcnow(),
-                error=f"not started: {reason}",
+                error=self._why_not_started(),
             )
-            self._partition_done(node, events, [])
+            self._partition_done(node, events, [], self._not_run(node, NotRunReason.RUN_STOPPED))
             sorter.done(node)
             return
         cause = next((stopped[p] for p in self.graph[node] if p in stopped), None)
@@ -115,7 +115,7 @@ class PartitionSteps:
                 blocked_by=skip.blocked_by,
             )
             stopped[node] = skip
-            self._partition_done(node, events, [])
+            self._partition_done(node, events, [], self._not_run(node, NotRunReason.ASSET_SKIPPED))
             sorter.done(node)
             return
         self._submit(self._partition_task, node)
@@ -228,6 +228,11 @@ class PartitionSteps:
     def _keep_check_records(self, asset: str, key: str, records: list[CheckRecord]) -> None:
         for record in records:
             self.partition_records.setdefault((asset, record.check_name), {})[key] = record
+
+    def _not_run(self, node: PartitionNode, reason: NotRunReason) -> list[CheckRecord]:
+        """The partitions' checks, recorded as not run: without a record a planned check would
+        vanish from the run, and the counts of every page would disagree."""
+        return skipped_checks(self._partition_checks_of(node.asset), self.run.run_id, reason)
 
     def _partition_checks_of(self, name: str) -> list[CheckDef]:
         return [c for c in self.defs.checks_for(name) if c.per_partition and not c.waits_for]

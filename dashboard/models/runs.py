@@ -39,6 +39,7 @@ def live_counts(con: sqlite3.Connection, run: RunRecord) -> RunRecord:
         return run
     events = [e.status for e in store.run_events(con, run.run_id)]
     outcomes = [c.outcome for c in store.run_check_results(con, run.run_id)]
+    skipped = outcomes.count(CheckOutcome.SKIPPED)
     return replace(
         run,
         assets_materialized=events.count(EventStatus.MATERIALIZED),
@@ -48,7 +49,9 @@ def live_counts(con: sqlite3.Connection, run: RunRecord) -> RunRecord:
         checks_warned=outcomes.count(CheckOutcome.WARNED),
         checks_failed=outcomes.count(CheckOutcome.FAILED),
         checks_errored=outcomes.count(CheckOutcome.ERROR),
-        checks_not_run=max(0, run.checks_planned - len(outcomes)),
+        # as the engine counts at the end: planned minus those that ran (not run: not yet, or
+        # recorded as not run because their asset was not built)
+        checks_not_run=max(0, run.checks_planned - len(outcomes) + skipped),
     )
 
 
@@ -108,6 +111,18 @@ class RunError:
     consequence: bool
     headline: str
     text: str
+    warning: bool = False  # a check that warned: worth reading, not a failure
+
+
+# The run's checks in the order worth reading: what failed first, what passed last.
+CHECKS_FIRST = [
+    CheckOutcome.FAILED,
+    CheckOutcome.ERROR,
+    CheckOutcome.WARNED,
+    CheckOutcome.SKIPPED,
+    CheckOutcome.PASSED,
+]
+_TO_READ = (CheckOutcome.FAILED, CheckOutcome.ERROR, CheckOutcome.WARNED)
 
 
 @dataclass
@@ -159,20 +174,20 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
         errors.append(RunError("Run", False, words.headline(run.message), run.message))
     consequences = (EventStatus.SKIPPED, EventStatus.NOT_STARTED, EventStatus.CANCELLED)
     for event in events:
-        if event.error:
+        consequence = event.status in consequences
+        if event.error or consequence:  # every asset the run counts as not built is named
+            error = event.error or "not built in this run"  # recorded before runs said why
             what = f"Asset {event.asset}: {look(event.status, EventStatus).label.lower()}"
-            consequence = event.status in consequences
             errors.append(
-                RunError(
-                    what, consequence, words.headline(event.error), words.full_error(event.error)
-                )
+                RunError(what, consequence, words.headline(error), words.full_error(error))
             )
-    for record in checks:
-        if record.error and record.outcome != CheckOutcome.SKIPPED:
+    checks = sorted(checks, key=lambda r: (CHECKS_FIRST.index(CheckOutcome(r.outcome)), r.key))
+    for record in checks:  # failed, could not run, warned: each named under the asset errors
+        if record.outcome in _TO_READ:
             what = f"Check {record.key}: {look(record.outcome, CheckOutcome).label.lower()}"
-            errors.append(
-                RunError(what, False, words.headline(record.error), words.full_error(record.error))
-            )
+            text = words.full_error(record.error) if record.error else words.check_message(record)
+            warned = record.outcome == CheckOutcome.WARNED
+            errors.append(RunError(what, False, words.check_message(record), text, warned))
     frame = pd.DataFrame(
         [
             {
@@ -200,14 +215,15 @@ PARTITION_COLUMNS = ["Asset", "Partition", "Status", "Rows", "Took", "Checks", "
 
 
 def _partition_frame(events: list[PartitionEvent], checks: list[PartitionCheck]) -> pd.DataFrame:
-    """Each partition the run worked on, with its checks that did not pass there."""
+    """Each partition the run worked on, with each of its checks there and how it went (the
+    worst first): a blank would read as no check at all."""
+    ordered = sorted(
+        checks, key=lambda c: (CHECKS_FIRST.index(CheckOutcome(c.outcome)), c.check_name)
+    )
     bad: dict[tuple[str, str], list[str]] = {}
-    for check in checks:
-        if check.outcome in (CheckOutcome.FAILED, CheckOutcome.ERROR, CheckOutcome.WARNED):
-            word = look(check.outcome, CheckOutcome).label.lower()
-            bad.setdefault((check.asset, check.partition_key), []).append(
-                f"{check.check_name} {word}"
-            )
+    for check in ordered:
+        word = look(check.outcome, CheckOutcome).label.lower()
+        bad.setdefault((check.asset, check.partition_key), []).append(f"{check.check_name} {word}")
     return pd.DataFrame(
         [
             {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from dashboard.formatting import format_count, format_value
+from pipeline.states import CheckOutcome
 from pipeline.store import CheckRecord, RunRecord
 
 # DuckDB's advice that never applies here: the example gives every column its type, and
@@ -70,18 +72,42 @@ def run_summary(run: RunRecord) -> str:
 
 def check_counts(run: RunRecord) -> str:
     """'checks: 5 passed, 1 warned, 7 not run' (only the counts there are)."""
-    if not run.checks_planned and not run.checks_passed:
+    return _tally(
+        run.checks_planned,
+        run.checks_passed,
+        run.checks_warned,
+        run.checks_failed,
+        run.checks_errored,
+        run.checks_not_run,
+    )
+
+
+def record_counts(records: Sequence[CheckRecord]) -> str:
+    """`check_counts` from a run's check records (a run still in memory), by the same rule:
+    every check the run planned has a record, the ones that could not run as skipped."""
+    outcomes = [r.outcome for r in records]
+    return _tally(
+        len(outcomes),
+        outcomes.count(CheckOutcome.PASSED),
+        outcomes.count(CheckOutcome.WARNED),
+        outcomes.count(CheckOutcome.FAILED),
+        outcomes.count(CheckOutcome.ERROR),
+        outcomes.count(CheckOutcome.SKIPPED),
+    )
+
+
+def _tally(planned: int, passed: int, warned: int, failed: int, errored: int, not_run: int) -> str:
+    """Never 'all checks passed' unless every planned check ran and passed."""
+    if not planned and not passed:
         return "no checks"
-    if run.checks_passed == run.checks_planned and run.checks_planned:
-        if run.checks_planned == 1:
-            return "the one check passed"
-        return f"all {run.checks_planned} checks passed"
+    if passed == planned and planned:
+        return "the one check passed" if planned == 1 else f"all {planned} checks passed"
     counts = [
-        (run.checks_passed, "passed"),
-        (run.checks_warned, "warned"),
-        (run.checks_failed, "failed"),
-        (run.checks_errored, "could not run"),
-        (run.checks_not_run, "not run"),
+        (passed, "passed"),
+        (warned, "warned"),
+        (failed, "failed"),
+        (errored, "could not run"),
+        (not_run, "not run"),
     ]
     shown = [f"{count} {word}" for count, word in counts if count]
     return "checks: " + (", ".join(shown) or "none ran")

@@ -171,13 +171,17 @@ def history() -> None:
     else:
         st.altair_chart(charts.run_gantt(details.timeline), width="stretch")
 
-    if details.errors:
-        st.markdown("**Errors**")
+    if details.errors:  # a run whose only news is a warned check has no error to head
+        st.markdown("**Errors**" if any(not e.warning for e in details.errors) else "**Warnings**")
         for error in details.errors:
             what = escape_markdown(error.what, one_line=True)
             if error.consequence:  # a skip or a stop: a consequence, not a failure of its own
                 st.warning(
                     f"**{what}**: {escape_markdown(error.headline)}", icon=":material/block:"
+                )
+            elif error.warning:
+                st.warning(
+                    f"**{what}**: {escape_markdown(error.headline)}", icon=":material/warning:"
                 )
             else:
                 st.error(f"**{what}**: {escape_markdown(error.headline)}", icon=":material/error:")

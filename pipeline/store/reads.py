@@ -23,9 +23,9 @@ from pipeline.store.records import (
     _select,
 )
 
+# Read beside the status word ("interrupted", "not started"), so without it.
 DEAD_RUN = (
-    "interrupted: the process running it stopped before the run finished (the next run"
-    " records what it left)"
+    "the process running it stopped before the run finished (the next run records what it left)"
 )
 
 
@@ -74,7 +74,8 @@ def run_events(con: sqlite3.Connection, run_id: int) -> list[AssetEvent]:
                 event.status = EventStatus.INTERRUPTED
                 event.error = f"{DEAD_RUN}; the previous {event.kind} is kept"
             elif event.status == EventStatus.QUEUED:
-                event.status, event.error = EventStatus.NOT_STARTED, f"not started: {DEAD_RUN}"
+                event.status = EventStatus.NOT_STARTED
+                event.error = "the process running the run stopped before it started"
     return events
 
 

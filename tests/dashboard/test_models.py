@@ -17,7 +17,7 @@ from dashboard_env import (
 from dashboard import formatting, settings
 from dashboard.models import asset, catalog, checks, graph, overview, reading, runs, toolbar, words
 from dashboard.settings import Settings
-from pipeline import CheckResult, Definitions, asset_check
+from pipeline import CheckResult, Definitions, asset_check, store
 from pipeline import checks as builtin
 from pipeline.checks_anomaly import figure
 from pipeline.definitions import asset as declare
@@ -26,6 +26,7 @@ from pipeline.engine import materialize
 from pipeline.errors import DefinitionError, PipelineError, SelectionError
 from pipeline.partition_runs import PartitionRequest
 from pipeline.states import AssetHealth, CheckKey, CheckOutcome
+from pipeline.store import CheckRecord
 
 
 @pytest.fixture
@@ -345,6 +346,13 @@ def test_checks_table_opens_on_the_worst_and_says_what_did_not_run(
     note = rows.loc["products.product_id_unique", "Note"]
     assert note == (f"not run in run {failed.run_id}: asset 'products' failed to build in this run")
     assert rows.loc["products.product_id_unique", "Latest outcome"] == "Passed"
+    # so do the per-partition checks of the partitioned assets downstream of it
+    for key in (
+        "monthly_sales_performance.non_negative_totals",
+        "product_performance.product_name_not_null",
+        "product_performance.row_count",
+    ):
+        assert rows.loc[key, "Note"].startswith(f"not run in run {failed.run_id}: asset '"), key
     assert table.keys[0] in {c.check_key for c in defs.checks}
     assert table.frame.iloc[0]["Note"] != ""  # not-run ones come before plain passes
 
@@ -519,3 +527,20 @@ def test_checks_table_says_a_check_changed_since_it_ran(cfg: Settings, db_path: 
     assert row["Note"] == (
         "the check changed since it ran (run 1): this outcome is the old definition's; run it again"
     )
+
+
+def test_a_running_runs_counts_hold_its_checks_already_recorded_as_not_run(
+    db_path: Path,
+) -> None:
+    """While a run goes on, a check recorded as not run (its asset was skipped) still counts
+    as not run: the Runs page's counts then add up to the run's planned checks."""
+    with store.open_writer(db_path) as con:
+        run = store.start_run(con, "materialize", None)
+        run.checks_planned = 4
+        store.update_run(con, run)
+        ran = CheckRecord(run.run_id, "a", "ok", CheckOutcome.PASSED)
+        skipped = CheckRecord(run.run_id, "b", "never", CheckOutcome.SKIPPED)
+        store.record(con, checks=[ran, skipped])
+        live = runs.live_counts(con, run)
+    assert (live.checks_passed, live.checks_not_run) == (1, 3)
+    assert words.check_counts(live) == "checks: 1 passed, 3 not run"

@@ -232,9 +232,18 @@ def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
     at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
     finish(at, env.db)
 
-    assert "Materialize all: failed" in shown(at.status[0].label)
+    headline = shown(at.status[0].label)
+    assert "Materialize all: failed" in headline
     assert "sales_reps.csv not found" in texts(at.code)
+    # Checks of unbuilt assets did not run: never "all checks passed", the Runs page's counts
+    with store.open_store(env.db) as con:
+        (run,) = store.list_runs(con)
+    assert "all checks passed" not in headline and run.checks_not_run > 0
+    assert headline.endswith(f"checks: {run.checks_passed} passed, {run.checks_not_run} not run"), (
+        headline
+    )
     at = open_page("runs")
+    assert f"checks: {run.checks_passed} passed, {run.checks_not_run} not run" in texts(at.caption)
     assert "**Asset sales_reps: failed**: " in texts(at.error)
     assert "sales_reps.csv not found" in texts(at.error)
     assert "**Asset joined_data: skipped**: upstream 'sales_reps' failed" in texts(at.warning)
@@ -297,6 +306,21 @@ def test_the_cancel_button_stops_the_run_and_the_history_says_so(env: Env, pause
         "monthly_sales_performance": "not_started",
         "product_performance": "not_started",
     }
+    # Every unbuilt asset is named once, in words that do not repeat its status; every
+    # planned check has a record, as not run.
+    at = open_page("runs")
+    stopped = texts(at.warning)
+    for name in events:
+        assert f"**Asset {name}: " in stopped
+    assert "not started: not started" not in stopped and "not started: the" not in stopped
+    assert (
+        "**Asset sales_reps: not started**: the run was cancelled by the Cancel button in the"
+        " dashboard before it started" in stopped
+    )
+    with store.open_store(env.db) as con:
+        records = store.run_check_results(con, run.run_id)
+    assert len(records) == run.checks_planned == run.checks_not_run
+    assert f"checks: {run.checks_planned} not run" in texts(at.caption)
 
 
 def test_a_click_while_another_process_runs_gets_a_clear_message(built: Env) -> None:
@@ -382,6 +406,52 @@ def test_the_checks_page_shows_failing_rows_of_the_chosen_check(
     assert "Failing rows" in texts(at.markdown)
     assert not at.dataframe[1].value.empty  # the failing-row sample
     assert chart_titles(at) == ["Outcome per run", "Observed value by run"]
+
+
+def test_a_run_that_failed_only_on_checks_names_them_at_the_top(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every asset built, three checks failed: the run's details say which, first, as they
+    say an asset's error, and its checks table opens on them."""
+    env = Env(tmp_path, db_path, orphan_rate=0.1)
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(env.defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    result = env.build()
+    failed = sorted(c.key for c in result.checks if c.outcome == "failed")
+    assert len(failed) == 3 and result.run.assets_failed == 0
+
+    at = open_page("runs")
+    errors = texts(at.error)
+    for key in failed:
+        assert f"**Check {key}: failed**: observed" in errors
+    assert "Errors" in texts(at.markdown)
+    table = at.dataframe[-1].value
+    assert list(table["Check"][:3]) == failed and set(table["Outcome"][:3]) == {"Failed"}
+
+
+def test_a_run_that_only_warned_names_its_warnings_under_their_own_heading(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs_path = tmp_path / "warn_defs.py"
+    defs_path.write_text(
+        "from pipeline import CheckResult, Definitions, asset, asset_check\n"
+        "@asset(name='orders')\n"
+        "def orders(con):\n"
+        "    return 'SELECT 1 AS id'\n"
+        "@asset_check(asset='orders', severity='warn', description='Orders look odd.')\n"
+        "def odd(con):\n"
+        "    return CheckResult(passed=False, observed_value=3)\n"
+        "defs = Definitions([orders], [odd])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    assert materialize(load_definitions(str(defs_path)), db=db_path).ok
+
+    at = open_page("runs")
+    assert "**Check orders.odd: warned**: observed 3" in texts(at.warning)
+    assert "**Warnings**" in texts(at.markdown) and "**Errors**" not in texts(at.markdown)
+    assert not at.error
 
 
 def test_a_run_started_elsewhere_is_not_shown_as_this_sessions_own(env: Env) -> None:

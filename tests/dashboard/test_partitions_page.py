@@ -265,6 +265,8 @@ def test_the_runs_page_lists_a_backfill_with_progress_and_resumes_it(
     partitions = at.dataframe[1].value
     assert list(partitions["Status"]) == ["Built", "Failed", "Built", "Built"]
     assert partitions["Checks"][2] == "non_negative failed"
+    assert partitions["Checks"][0] == "non_negative passed"  # it ran there: never a blank
+    assert partitions["Checks"][1] == "non_negative not run"  # its partition failed to build
 
     broken.unlink()
     at.button(key=f"{state.BTN_RESUME_BACKFILL}-1").click().run()

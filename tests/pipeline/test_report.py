@@ -785,14 +785,14 @@ def test_junit_of_an_interrupted_run_is_red(tmp_path) -> None:
     record_failed_run(db, "materialize", None, "placeholder")
     report = build_report(db, "latest")
     report.run.status = "interrupted"  # as the store shows a run whose process died
-    report.run.message = "interrupted: the process running it stopped before the run finished"
+    report.run.message = "the process running it stopped before the run finished"
     assert report.verdict == "interrupted"
     root = ET.fromstring(render(report, "junit"))
     assert (root.get("tests"), root.get("errors")) == ("1", "1")
     assert (
         root.find("testsuite/testcase/error")
         .get("message")
-        .startswith("run 1 was interrupted: interrupted: the process running it stopped")
+        .startswith("run 1 was interrupted: the process running it stopped")
     )
 
 

@@ -87,6 +87,8 @@ def test_a_run_whose_process_died_shows_as_interrupted(db_path):
     assert run.status == "interrupted"
     assert "stopped before the run finished" in run.message
     assert [(e.asset, e.status) for e in events] == [("stuck", "interrupted")]
+    # beside the status 'interrupted', the reason does not say it again
+    assert events[0].error.startswith("the process running it stopped"), events[0].error
 
 
 @pytest.mark.parametrize(
