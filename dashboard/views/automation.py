@@ -90,7 +90,7 @@ def _ticks(ticks: list[model.TickRow], show_files: bool) -> None:
     st.markdown("**Last ticks**")
     for tick in ticks:
         shown = look(tick.status)
-        line = f":{shown.streamlit}[:material/{shown.icon}: {shown.label}]"
+        line = f":{shown.streamlit}[:material/{shown.icon}: {tick.label}]"
         if tick.count > 1:
             line += f" {tick.count} times · {tick.earliest_at} to {tick.evaluated_at}"
         else:

@@ -181,13 +181,18 @@ def test_ticks_show_their_status_reason_and_runs_with_hostile_file_names_escaped
     env.request("r1.json", env.good_request())
     env.request(HOSTILE_NAME, {"department": 5})
     sensor = env.tick(MONDAY + timedelta(minutes=1))[-1]
-    assert sensor.status == "failed" and len(sensor.run_ids) == 1
+    assert sensor.status == "partial" and len(sensor.run_ids) == 1
 
     at = open_page()
     page = everything(at)
     assert f"Requested a run · 2026-12-07 00:00:30 UTC · tick {weekly.tick_id}" in page
     assert "for 2026-12-07 00:00:00 UTC" in page
-    assert f"Failed · 2026-12-07 00:01:30 UTC · tick {sensor.tick_id}" in page
+    # one file ran, one was refused: neither "Failed" nor a plain success
+    assert (
+        f"Requested 1 run, 1 file rejected · 2026-12-07 00:01:30 UTC · tick {sensor.tick_id}"
+        in page
+    )
+    assert "Failed" not in page
     assert "started: runs from 2026-12-07 00:00 UTC on" in page  # the first, skipped tick
     labels = [label for label, _ in page_links(at)]
     assert f"Run {weekly.run_ids[0]}" in labels and f"Run {sensor.run_ids[0]}" in labels
