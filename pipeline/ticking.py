@@ -153,7 +153,7 @@ def _tick_schedule(
         state.cursor = {"last_scheduled": latest.isoformat()}
         return _quiet_tick(
             db, schedule, state, now, None,
-            f"started: runs from {schedule.next_time(now):%Y-%m-%d %H:%M %Z} on",
+            f"Started: the first run will be at {schedule.next_time(now):%Y-%m-%d %H:%M %Z}",
         )  # fmt: skip
     last = datetime.fromisoformat(last_text)
     if latest <= last:

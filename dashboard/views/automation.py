@@ -123,7 +123,7 @@ def _header(cfg: Settings, defs: Definitions, name: str, on: bool, kind: str) ->
     head = st.container(horizontal=True, vertical_alignment="center", wrap=True)
     head.markdown(f"#### {escape_markdown(name, one_line=True)}", width="stretch")
     head.toggle(
-        "On",
+        "On" if on else "Off",  # the label says the state, as the switch's position does
         key=key,
         on_change=_switch,
         args=(cfg, defs, name),

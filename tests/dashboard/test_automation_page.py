@@ -193,7 +193,7 @@ def test_ticks_show_their_status_reason_and_runs_with_hostile_file_names_escaped
         in page
     )
     assert "Failed" not in page
-    assert "started: runs from 2026-12-07 00:00 UTC on" in page  # the first, skipped tick
+    assert "Started: the first run will be at 2026-12-07 00:00 UTC" in page  # the first tick
     labels = [label for label, _ in page_links(at)]
     assert f"Run {weekly.run_ids[0]}" in labels and f"Run {sensor.run_ids[0]}" in labels
 
@@ -219,6 +219,7 @@ def test_the_switch_turns_a_schedule_off_in_the_store_and_the_next_tick_skips_it
     at.toggle(key=key).set_value(False).run()
     assert not at.exception
     assert at.toggle(key=key).value is False
+    assert at.toggle(key=key).label == "Off"  # the label follows the switch
     assert "switched off: nothing runs" in everything(at)
     with store.open_store(env.db) as con:
         assert ticks_store.states(con)[WEEKLY].enabled is False
@@ -230,6 +231,7 @@ def test_the_switch_turns_a_schedule_off_in_the_store_and_the_next_tick_skips_it
     at = open_page()  # a new session reads the switch from the store
     assert at.toggle(key=key).value is False
     at.toggle(key=key).set_value(True).run()
+    assert at.toggle(key=key).label == "On"
     with store.open_store(env.db) as con:
         assert ticks_store.states(con)[WEEKLY].enabled is True
 

@@ -94,7 +94,7 @@ def test_a_schedule_starts_from_its_first_evaluation_then_runs_each_time_once(
 ) -> None:
     first = run_tick(defs, db_path, "2026-12-06T10:00:00")
     assert first["weekly"].status == "skipped"
-    assert first["weekly"].reason == "started: runs from 2026-12-07 00:00 UTC on"
+    assert first["weekly"].reason == "Started: the first run will be at 2026-12-07 00:00 UTC"
     assert runs_of(db_path) == []
 
     due = run_tick(defs, db_path, "2026-12-07T00:00:20")["weekly"]
@@ -201,7 +201,7 @@ def test_a_schedule_switched_off_is_not_evaluated_and_restarts_from_now(
     assert "weekly" not in run_tick(defs, db_path, "2026-12-07T00:00:10")
     set_enabled(db_path, defs, "weekly", True)
     restarted = run_tick(defs, db_path, "2026-12-21T10:00:00")["weekly"]
-    assert restarted.status == "skipped" and restarted.reason.startswith("started")
+    assert restarted.status == "skipped" and restarted.reason.startswith("Started")
     assert runs_of(db_path) == []
 
 
