@@ -167,6 +167,7 @@ def test_observed_values_all_zero_get_an_axis_from_0_to_1_not_nan() -> None:
     spec = spec_of(charts.observed_value_over_time(observed, [("0 changed columns", 0.0)]))
     # Vega draws an empty domain [0, 0] with "NaN" as its only tick label
     assert spec["layer"][0]["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["values"] == [0, 1]  # no 0.5 tick
     assert spec["layer"][2]["encoding"]["y"]["scale"] == {"domain": [0, 1]}
     varied = observed.assign(observed_value=[0.0, 3.0])
     assert (
