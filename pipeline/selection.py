@@ -66,7 +66,7 @@ def tokenize(text: str) -> list[Token]:
                     f'unterminated quoted name {where}. End it with " (write "" for a quote'
                     " inside a name)"
                 )
-            raise SelectionError(f"unexpected character {quoted(text[start])} {where}")
+            raise SelectionError(f"unexpected character {quoted(text[start])} {where}.")
         group = match.lastgroup or "word"
         kind, value = group, match.group(group)
         if kind == "word" and value.lower() in _KEYWORDS:

@@ -179,12 +179,12 @@ def test_typed_text_is_echoed_as_typed_without_python_backslashes():
     with pytest.raises(SelectionError) as raised:
         select(_awkward_defs(), """'"; DROP TABLE x; --""")
     assert str(raised.value) == (
-        """unexpected character "'" at position 0 in selection “'"; DROP TABLE x; --”"""
+        """unexpected character "'" at position 0 in selection “'"; DROP TABLE x; --”."""
     )
     with pytest.raises(SelectionError) as raised:
         select(_awkward_defs(), "orders or \\x")
     assert str(raised.value) == (  # one backslash each, as typed
-        "unexpected character '\\' at position 10 in selection 'orders or \\x'"
+        "unexpected character '\\' at position 10 in selection 'orders or \\x'."
     )
     with pytest.raises(SelectionError, match=r"in selection 'orders or\\tdrop'"):
         select(_awkward_defs(), "orders or\tdrop")  # a tab is shown, the message one line
