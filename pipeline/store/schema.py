@@ -192,8 +192,8 @@ def _migrate(con: sqlite3.Connection, version: int) -> None:
     transaction. Added tables the DDL above has just created (`IF NOT EXISTS`): 2 -> 3
     profiles and profile_columns, 3 -> 4 automation_state, ticks, run_requests, daemon and
     check_versions. 4 -> 5 adds the column ticks.rejected (the files a tick refused, so a page
-    counts them without parsing its reason). Readers never migrate:
-    they read an old file as it is (store.reads copes with the missing tables and column)."""
+    counts them without parsing its reason). Readers never migrate: they read an old file as
+    it is (store.reads copes with the missing tables, store.automation with the column)."""
     if version == 4:  # older files had no ticks table: the DDL above made it with the column
         con.execute("ALTER TABLE ticks ADD COLUMN rejected TEXT NOT NULL DEFAULT '[]'")
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
