@@ -100,9 +100,16 @@ def observed_value_over_time(
     """One check's observed value by run (columns run_id, observed_value, outcome), each point
     in its outcome's colour, with the rule's thresholds as dashed lines."""
     data = observed.dropna(subset=["observed_value"])
+    shown = [*data["observed_value"], *(value for _, value in rules or [])]
+    # Every value 0 (a schema check with no change) gives Vega an empty domain, [0, 0], whose
+    # axis reads "NaN": give it [0, 1] instead, ticked at 0 and 1 only (no 0.5 of a column).
+    # Otherwise the scale starts at zero anyway.
+    flat = bool(shown) and not any(shown)
+    scale = alt.Scale(domain=[0, 1]) if flat else alt.Undefined
+    axis = alt.Axis(format="~s", values=[0, 1]) if flat else alt.Axis(format="~s")
     base = alt.Chart(data).encode(
         x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("observed_value:Q", title="Observed value", axis=alt.Axis(format="~s")),
+        y=alt.Y("observed_value:Q", title="Observed value", axis=axis, scale=scale),
     )
     line = base.mark_line(color="#90a4ae")
     points = base.mark_point(filled=True, size=70).encode(
@@ -116,7 +123,7 @@ def observed_value_over_time(
     layers: list[alt.Chart] = [line, points]
     if rules:
         frame = pd.DataFrame(rules, columns=["rule", "value"])
-        rule = alt.Chart(frame).encode(y="value:Q")
+        rule = alt.Chart(frame).encode(y=alt.Y("value:Q", scale=scale))
         layers.append(rule.mark_rule(color="#c62828", strokeDash=[6, 4], size=1.5))
         layers.append(
             rule.mark_text(align="left", dx=4, dy=-6, color="#c62828").encode(

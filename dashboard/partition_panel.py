@@ -153,9 +153,9 @@ def _chosen(cfg: Settings, defs: Definitions, view: PartitionsView) -> None:
     st.markdown(f"**{name}** ({key}) · {badge}" if name != key else f"**{key}** · {badge}")
     if cell.standing:
         when = formatting.format_ago(cell.built_at)
-        rows = formatting.format_count(cell.rows)
+        rows = formatting.format_count(cell.rows) + (" row" if cell.rows == 1 else " rows")
         st.caption(
-            f"**{rows} rows**, built {when} ({formatting.format_time(cell.built_at)})"
+            f"**{rows}**, built {when} ({formatting.format_time(cell.built_at)})"
             f" in run {cell.built_in_run}."
         )
     if cell.status == PartitionStatus.FAILED:

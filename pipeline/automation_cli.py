@@ -108,7 +108,8 @@ def tick(args: argparse.Namespace, defs: Definitions, on_event: Any) -> int:
         _say(describe_tick(item))
     if not recorded:
         _say(f"nothing due at {now:%Y-%m-%d %H:%M:%S %Z}")
-    return EXIT_FAILED if any(t.status == TickStatus.FAILED for t in recorded) else EXIT_OK
+    troubled = (TickStatus.FAILED, TickStatus.PARTIAL)  # a rejected file is worth an exit code
+    return EXIT_FAILED if any(t.status in troubled for t in recorded) else EXIT_OK
 
 
 def automation(args: argparse.Namespace, defs: Definitions) -> int:

@@ -10,6 +10,7 @@ checked, in C-speed passes over the bytes; and the types are given, never guesse
 from __future__ import annotations
 
 import mmap
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +21,12 @@ from pipeline.errors import AssetFailure
 from pipeline.textsafe import cap
 from pipeline.warehouse import quote_ident
 
+# What follows DuckDB's error and line: "Possible solutions:" / "Possible fixes:", advice in
+# "* " lines about options Assetboard sets itself, and a dump of the reader's settings
+# ("  delimiter = , (Auto-Detected)"). None of it helps someone fixing the file.
+_ADVICE = re.compile(
+    r"^(?:possible (?:solution|fix)|original line:|\* |\s+\w+ = )|auto.detect", re.IGNORECASE
+)
 MAX_LINE_BYTES = 2 * 1024 * 1024  # DuckDB's own max_line_size default, passed explicitly
 _CHUNK = 8 * 1024 * 1024
 
@@ -106,11 +113,5 @@ def _size(length: int) -> str:
 def _headline(exc: duckdb.Error) -> str:
     """DuckDB's message without the quoted line and the advice that does not apply here."""
     lines = [line for line in str(exc).splitlines() if line.strip()]
-    kept = [
-        line
-        for line in lines
-        if not line.startswith(("Original Line:", "Possible Solution", "* "))
-        and "auto-detect" not in line
-        and "auto_detect" not in line
-    ]
+    kept = [line for line in lines if not _ADVICE.search(line)]
     return cap("\n".join(kept) or lines[0] if lines else type(exc).__name__, 2_000)

@@ -142,8 +142,11 @@ def describe_tick(tick: Tick) -> str:
     """One line: 'schedule weekly_update_schedule tick 4: requested run 12'."""
     runs = f"requested run {', '.join(map(str, tick.run_ids))}"
     what = runs if tick.status == TickStatus.REQUESTED else str(tick.status)
-    if tick.status == TickStatus.FAILED and tick.run_ids:
-        what += f" (requested run {', '.join(map(str, tick.run_ids))})"
+    if tick.status == TickStatus.PARTIAL:
+        rejected = len(tick.rejected)
+        what = f"{runs}, rejected {rejected} file{'s' if rejected != 1 else ''}"
+    elif tick.status == TickStatus.FAILED and tick.run_ids:
+        what += f" ({runs})"
     line = f"{tick.kind} {tick.name} tick {tick.tick_id}: {what}"
     return f"{line}: {tick.reason}" if tick.reason else line
 

@@ -90,6 +90,7 @@ _TABLE: list[tuple[StrEnum, Look]] = [
     (PartitionStatus.MISSING, _look("Missing", GREY, "radio_button_unchecked", "·")),
     (TickStatus.REQUESTED, _look("Requested a run", GREEN, "play_circle", "▶")),
     (TickStatus.SKIPPED, _look("Skipped", GREY, "skip_next", "–")),
+    (TickStatus.PARTIAL, _look("Requested runs, rejected files", AMBER, "warning", "!")),
     (TickStatus.FAILED, _look("Failed", RED, "error", "✖")),
     (TickStatus.STARTED, _look("Evaluating", BLUE, "hourglass_top", "…")),
 ]

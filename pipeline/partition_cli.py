@@ -14,7 +14,7 @@ from pipeline.definitions import Definitions
 from pipeline.errors import SelectionError
 from pipeline.partition_runs import PartitionRequest
 from pipeline.states import RunStatus
-from pipeline.textsafe import printable
+from pipeline.textsafe import printable, quoted
 from pipeline.warehouse import run_active
 
 RANGE_SEPARATOR = "..."
@@ -24,7 +24,7 @@ def _key_range(text: str) -> tuple[str, str]:
     first, separator, last = text.partition(RANGE_SEPARATOR)
     if not separator or not first.strip() or not last.strip():
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a range: write FIRST{RANGE_SEPARATOR}LAST, e.g."
+            f"{quoted(text)} is not a range: write FIRST{RANGE_SEPARATOR}LAST, e.g."
             f" 2024-01-01{RANGE_SEPARATOR}2024-06-01 (both included)"
         )
     return first.strip(), last.strip()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pipeline.errors import PipelineError
+from pipeline.textsafe import quoted
 
 KEY_FORMAT = "%Y-%m-%d"
 
@@ -72,7 +73,7 @@ class Partitions:
         if key in keys:
             return key
         raise PartitionError(
-            f"{key!r} is not a partition of {self.describe()}{_nearest(key, keys)}"
+            f"{quoted(key)} is not a partition of {self.describe()}{_nearest(key, keys)}"
         )
 
     def key_range(self, first: str, last: str, today: date | None = None) -> list[str]:
@@ -174,7 +175,7 @@ class TimePartitions(Partitions):
             day = datetime.strptime(key, KEY_FORMAT).date()
         except ValueError:
             raise PartitionError(
-                f"{key!r} is not a partition key of {self.describe()}: keys are dates written"
+                f"{quoted(key)} is not a partition key of {self.describe()}: keys are dates written"
                 f" YYYY-MM-DD{_nearest(key, self.get_partition_keys(today))}"
             ) from None
         if day < self.start:
@@ -197,8 +198,8 @@ class TimePartitions(Partitions):
             )
         aligned = self._align(day).strftime(KEY_FORMAT)
         raise PartitionError(
-            f"{key!r} is not a partition of {self.describe()}: partitions start on the first day"
-            f" of a {self.unit}. Nearest: {aligned}"
+            f"{quoted(key)} is not a partition of {self.describe()}: partitions start on the"
+            f" first day of a {self.unit}. Nearest: {aligned}"
         )
 
     def describe(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline.definitions import AssetDef, Definitions
 from pipeline.errors import SelectionError
+from pipeline.textsafe import quoted
 
 RunConfig = Mapping[str, Mapping[str, Any]]  # asset name -> the values of its config dataclass
 MAX_CONFIG_BYTES = 1_000_000
@@ -156,7 +157,7 @@ def parse_text(text: str) -> dict[str, Any]:
             stripped = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(
-                f"--config {text!r} is neither a JSON object nor a readable file: {exc}"
+                f"--config {quoted(text)} is neither a JSON object nor a readable file: {exc}"
             ) from None
         source = str(path)
     try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pipeline.definitions import KINDS, Definitions
 from pipeline.errors import SelectionError
 from pipeline.graph import suggest
+from pipeline.textsafe import quoted
 
 # A word starts with a letter or `_` in any script: [^\W\d] is \w without the digits.
 _WORD = r"[^\W\d][\w.-]*"
@@ -59,13 +60,13 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
             start = len(text) - len(text[position:].lstrip())
-            where = f"at position {start} in selection {text!r}"
+            where = f"at position {start} in selection {quoted(text)}"
             if text[start] == '"':
                 raise SelectionError(
                     f'unterminated quoted name {where}. End it with " (write "" for a quote'
                     " inside a name)"
                 )
-            raise SelectionError(f"unexpected character {text[start]!r} {where}")
+            raise SelectionError(f"unexpected character {quoted(text[start])} {where}.")
         group = match.lastgroup or "word"
         kind, value = group, match.group(group)
         if kind == "word" and value.lower() in _KEYWORDS:
@@ -74,8 +75,8 @@ def tokenize(text: str) -> list[Token]:
             value = value[1:-1].replace('""', '"')
             if not value:
                 raise SelectionError(
-                    f"empty quoted name at position {match.start(group)} in selection {text!r}:"
-                    " write an asset name between the quotes"
+                    f"empty quoted name at position {match.start(group)} in selection"
+                    f" {quoted(text)}: write an asset name between the quotes"
                 )
         tokens.append(Token(kind, value, match.start(group)))
         position = match.end()
@@ -94,7 +95,7 @@ class _Parser:
         self.depth = 0  # parentheses and `not` entered and not yet left
 
     def error(self, message: str, token: Token, hint: str = "") -> SelectionError:
-        where = f"at position {token.position} in selection {self.text!r}"
+        where = f"at position {token.position} in selection {quoted(self.text)}"
         return SelectionError(f"{message} {where}.{hint}")
 
     @property
@@ -124,7 +125,7 @@ class _Parser:
             raise self.error("empty selection; use '*' for every asset", self.current)
         result = self.parse_or()
         if not self.at("end"):
-            raise self.error(f"unexpected {self.current.text!r}", self.current)
+            raise self.error(f"unexpected {quoted(self.current.text)}", self.current)
         return result
 
     def parse_or(self) -> set[str]:
@@ -193,12 +194,12 @@ class _Parser:
             return self.resolve_name(token)
         if token.kind == "end":
             raise self.error("selection ends where an asset name was expected", token)
-        raise self.error(f"expected an asset name, found {token.text!r}", token)
+        raise self.error(f"expected an asset name, found {quoted(token.text)}", token)
 
     def resolve_name(self, token: Token) -> set[str]:
         if token.text not in self.defs.assets:
             hint = suggest(token.text, self.defs.assets)
-            raise self.error(f"unknown asset {token.text!r}", token, hint)
+            raise self.error(f"unknown asset {quoted(token.text)}", token, hint)
         return {token.text}
 
     def resolve_word(self, token: Token) -> set[str]:
@@ -210,12 +211,12 @@ class _Parser:
             groups = {a.group for a in assets}
             if value not in groups:
                 raise self.error(
-                    f"unknown group {value!r} (groups: {', '.join(sorted(groups))})", token
+                    f"unknown group {quoted(value)} (groups: {', '.join(sorted(groups))})", token
                 )
             return {a.name for a in assets if a.group == value}
         if field == "kind":
             if value not in KINDS:
-                raise self.error(f"unknown kind {value!r} (kinds: table, view)", token)
+                raise self.error(f"unknown kind {quoted(value)} (kinds: table, view)", token)
             return {a.name for a in assets if a.kind == value}
         if field == "tag":
             key, has_value, tag_value = value.partition("=")
@@ -224,7 +225,7 @@ class _Parser:
                 for a in assets
                 if key in a.tags and (not has_value or a.tags[key] == tag_value)
             }
-        raise self.error(f"unknown filter {field!r}: use group:, tag: or kind:", token)
+        raise self.error(f"unknown filter {quoted(field)}: use group:, tag: or kind:", token)
 
 
 def select(defs: Definitions, selection: str | None) -> set[str]:

@@ -77,7 +77,8 @@ class TickStatus(StrEnum):
 
     REQUESTED = "requested"  # it launched one or more runs
     SKIPPED = "skipped"  # nothing to run, or a run held the warehouse: see its reason
-    FAILED = "failed"  # a request file or a launch failed: see its reason, per file
+    PARTIAL = "partial"  # it launched runs and rejected other files: see its reason
+    FAILED = "failed"  # a request file or a launch failed, no run started: see its reason
     STARTED = "started"  # being evaluated now, or its evaluator died before it ended
 
 

@@ -16,6 +16,8 @@ _UNPRINTABLE = (
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
     "\ud800-\udfff]"
 )
+# The same with tab and newline: text quoted inside a one-line message.
+_CONTROL = "[\t\n" + _UNPRINTABLE[1:]
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _NOT_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 MAX_TEXT = 10_000
@@ -27,9 +29,12 @@ def _pattern(characters: str) -> re.Pattern[str]:
     return re.compile(characters)
 
 
+_NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
 def _escape(match: re.Match[str]) -> str:
-    if match.group() == "\r":
-        return "\\r"
+    if match.group() in _NAMED:
+        return _NAMED[match.group()]
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
@@ -44,6 +49,19 @@ def printable(text: str) -> str:
     if text.isprintable():  # nothing the pattern matches is printable: most text ends here
         return text
     return _pattern(_UNPRINTABLE).sub(_escape, text.replace("\r\n", "\n"))
+
+
+def quoted(text: str) -> str:
+    """`text` in quotes, for a message that echoes what someone typed: 'name', or "it's" when
+    it holds a ', or “both ' and "” when it holds both. Unlike repr(), no backslash the user
+    did not type is added; control characters, tabs and newlines are shown as escapes, so the
+    message stays on one line."""
+    shown = _pattern(_CONTROL).sub(_escape, text)
+    if "'" not in shown:
+        return f"'{shown}'"
+    if '"' not in shown:
+        return f'"{shown}"'
+    return f"“{shown}”"
 
 
 def cap(text: str, limit: int = MAX_TEXT) -> str:

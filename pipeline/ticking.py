@@ -153,7 +153,7 @@ def _tick_schedule(
         state.cursor = {"last_scheduled": latest.isoformat()}
         return _quiet_tick(
             db, schedule, state, now, None,
-            f"started: runs from {schedule.next_time(now):%Y-%m-%d %H:%M %Z} on",
+            f"Started: the first run will be at {schedule.next_time(now):%Y-%m-%d %H:%M %Z}",
         )  # fmt: skip
     last = datetime.fromisoformat(last_text)
     if latest <= last:
@@ -305,6 +305,7 @@ def _launch_all(
     with store.open_writer(db) as con, store.transaction(con):
         tick = ticks_store.start_tick(con, item.name, item.kind, now, scheduled_for)
         tick.files = [p.file for p in plans if p.file] + [file for file, _ in errors]
+        tick.rejected = [file for file, _ in errors]
         by = label(item.kind, item.name, tick.tick_id)
         for plan in plans if busy is None else ():
             owner = ticks_store.claim(
@@ -332,14 +333,23 @@ def _launch_all(
             _unmark_seen(db, state, plan, now)
         else:
             tick.status = TickStatus.FAILED
+            if plan.file:
+                tick.rejected.append(plan.file)
     if note:
         reasons.append(note)
-    if tick.status != TickStatus.FAILED:
-        tick.status = TickStatus.REQUESTED if tick.run_ids else TickStatus.SKIPPED
+    tick.status = _ended(tick.status == TickStatus.FAILED, tick.run_ids)
     tick.reason = "\n".join(reasons) or None
     with store.open_writer(db) as con, store.transaction(con):
         ticks_store.save_tick(con, tick)
     return tick
+
+
+def _ended(failed: bool, run_ids: list[int]) -> TickStatus:
+    """A tick that started runs and refused others is partial: neither a plain failure nor
+    a plain success."""
+    if failed:
+        return TickStatus.PARTIAL if run_ids else TickStatus.FAILED
+    return TickStatus.REQUESTED if run_ids else TickStatus.SKIPPED
 
 
 def _mark_seen(state: AutomationState, plan: RunPlan) -> None:
@@ -418,7 +428,9 @@ def settle_pending(db: Path, launch: Launch) -> list[Tick]:
             )
         if run_id is not None and run_id not in tick.run_ids:
             tick.run_ids.append(run_id)
-        tick.status = TickStatus.REQUESTED if tick.run_ids else tick.status
+        if tick.run_ids:
+            failed = tick.status in (TickStatus.FAILED, TickStatus.PARTIAL) or tick.rejected
+            tick.status = _ended(bool(failed), tick.run_ids)
         tick.reason = "\n".join(filter(None, [tick.reason, note]))
         with store.open_writer(db) as con, store.transaction(con):
             ticks_store.save_tick(con, tick)

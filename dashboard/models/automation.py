@@ -22,6 +22,7 @@ from pipeline import ticking
 from pipeline.automation import FileSensor, Schedule
 from pipeline.daemon import HEARTBEAT_EVERY, daemon_active
 from pipeline.definitions import Definitions
+from pipeline.looks import look
 from pipeline.states import TickStatus
 from pipeline.store import automation as ticks_store
 
@@ -64,8 +65,23 @@ class TickRow:
     reason: str | None
     run_ids: list[int]
     files: list[str]
+    rejected: int = 0  # request files it refused
     count: int = 1  # alike skipped ticks in a row, shown as this one line
     earliest_at: str | None = None  # the oldest of them, when more than one
+
+    @property
+    def label(self) -> str:
+        """'Requested 1 run, 2 files rejected': what came of it, so a tick that started runs
+        and refused files reads neither as a plain failure nor as a plain success."""
+        runs = _count(len(self.run_ids), "run")
+        refused = _count(self.rejected, "file") + " rejected"
+        if self.status == TickStatus.PARTIAL:
+            return f"Requested {runs}, {refused}"
+        if self.status == TickStatus.REQUESTED and len(self.run_ids) > 1:
+            return f"Requested {runs}"
+        if self.status == TickStatus.FAILED and self.rejected:
+            return f"Failed: {refused}"
+        return look(self.status).label
 
 
 @dataclass
@@ -124,6 +140,10 @@ class DryRun:
     plans: list[PlannedRun] = field(default_factory=list)
     skipped: str | None = None
     errors: list[str] = field(default_factory=list)  # 'file: why', for a sensor
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 def seconds_ago(seconds: float | None) -> str:
@@ -215,6 +235,7 @@ def _tick_row(tick: ticks_store.Tick, zone: tzinfo) -> TickRow:
         tick.reason,
         list(tick.run_ids),
         list(tick.files),
+        len(tick.rejected),
     )
 
 

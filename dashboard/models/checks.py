@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard.formatting import format_ago, format_count, format_value, local_time
+from dashboard.formatting import (
+    format_ago,
+    format_count,
+    format_time,
+    format_value,
+    local_time,
+)
 from dashboard.models import words
 from dashboard.models.reading import history
 from dashboard.settings import Settings
@@ -141,7 +147,7 @@ def check_detail(cfg: Settings, defs: Definitions, key: CheckKey) -> CheckDetail
     rows = [
         {
             "Run": r.run_id,
-            "When": local_time(r.started_at),
+            "When": format_time(r.started_at),  # "—" for a check that did not run
             "Outcome": look(r.outcome, CheckOutcome).label,
             "Observed": format_value(r.observed_value),
             "Failing rows": format_count(r.failing_count),

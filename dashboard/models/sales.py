@@ -154,13 +154,23 @@ def sales_figures(db: str | Path, filters: SalesFilters | None = None) -> SalesF
             units=int(kpis["units"]),
             average_order_value=revenue / orders if orders else None,
         ),
-        by_month=by_month,
+        by_month=_every_month(by_month),
         by_category=_label_missing(by_category, category=UNKNOWN_PRODUCT),
         by_department=_label_missing(by_department, department=UNKNOWN_REP),
         top_reps=_label_missing(top_reps, rep_name=UNKNOWN_REP, department=UNKNOWN_REP),
         top_customers=_label_missing(top_customers, customer_name=UNKNOWN_CUSTOMER),
         filters=filters,
     )
+
+
+def _every_month(by_month: pd.DataFrame) -> pd.DataFrame:
+    """Months between the first and the last with no sale, as zeros: a line chart joins the
+    points it has, so a missing May would read as sales falling from April to June."""
+    if by_month.empty:
+        return by_month
+    months = pd.date_range(by_month["month"].min(), by_month["month"].max(), freq="MS")
+    filled = by_month.set_index("month").reindex(months, fill_value=0)
+    return filled.rename_axis("month").reset_index()
 
 
 def format_dollars(value: float | None, cents: bool = False) -> str:

@@ -11,10 +11,13 @@ from pipeline.store import CheckRecord, RunRecord
 
 # DuckDB's advice that never applies here: the example gives every column its type, and
 # Assetboard never auto-detects one.
+# The reader's settings dump ("  delimiter = , (Auto-Detected)") under "Possible solutions:"
+# or "Possible fixes:" goes too: histories written before the engine dropped it still hold it.
 _INAPPLICABLE = re.compile(
-    r"^(Possible Solution|\* |Original Line:|  file=|  delimiter|  quote|  escape|  new_line"
-    r"|  header|  skip_rows|  comment|  date_format|  timestamp_format|  null_padding"
-    r"|  sample_size|  ignore_errors|  all_varchar).*|.*auto-detect.*|.*auto_detect.*",
+    r"^(Possible Solution|Possible solutions:|Possible fixes:|\* |Original Line:|  file="
+    r"|  delimiter|  quote|  escape|  new_line|  header|  skip_rows|  comment|  date_format"
+    r"|  timestamp_format|  null_padding|  sample_size|  ignore_errors|  all_varchar"
+    r"|  \w+ = ).*|.*auto-detect.*|.*auto_detect.*",
 )
 
 

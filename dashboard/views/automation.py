@@ -90,7 +90,7 @@ def _ticks(ticks: list[model.TickRow], show_files: bool) -> None:
     st.markdown("**Last ticks**")
     for tick in ticks:
         shown = look(tick.status)
-        line = f":{shown.streamlit}[:material/{shown.icon}: {shown.label}]"
+        line = f":{shown.streamlit}[:material/{shown.icon}: {tick.label}]"
         if tick.count > 1:
             line += f" {tick.count} times · {tick.earliest_at} to {tick.evaluated_at}"
         else:
@@ -123,7 +123,7 @@ def _header(cfg: Settings, defs: Definitions, name: str, on: bool, kind: str) ->
     head = st.container(horizontal=True, vertical_alignment="center", wrap=True)
     head.markdown(f"#### {escape_markdown(name, one_line=True)}", width="stretch")
     head.toggle(
-        "On",
+        "On" if on else "Off",  # the label says the state, as the switch's position does
         key=key,
         on_change=_switch,
         args=(cfg, defs, name),

@@ -137,6 +137,5 @@ if not detail.executions.empty:
             "Run": st.column_config.LinkColumn(
                 "Run", display_text=rf"\./runs\?{state.QP_RUN}=(\d+)", help="Open the run"
             ),
-            "When": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
         },
     )

@@ -35,6 +35,7 @@ class Tick:
     reason: str | None = None
     run_ids: list[int] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # files whose request could not run
 
 
 @dataclass
@@ -117,8 +118,15 @@ def save_state(con: sqlite3.Connection, item: AutomationState, now: datetime) ->
 _TICK_COLUMNS = "tick_id, name, kind, evaluated_at, scheduled_for, status, reason, run_ids, files"
 
 
+def _tick_columns(con: sqlite3.Connection) -> str:
+    """The columns to read; a history not yet migrated to version 5 has no `rejected`."""
+    have = {row[1] for row in con.execute("PRAGMA table_info(ticks)")}
+    rejected = "rejected" if "rejected" in have else "'[]' AS rejected"
+    return f"{_TICK_COLUMNS}, {rejected}"
+
+
 def _tick(row: tuple[Any, ...]) -> Tick:
-    tick_id, name, kind, evaluated_at, scheduled_for, status, reason, run_ids, files = row
+    tick_id, name, kind, evaluated_at, scheduled_for, status, reason, run_ids, files, rejected = row
     evaluated = _time(evaluated_at)
     assert evaluated is not None
     return Tick(
@@ -131,6 +139,7 @@ def _tick(row: tuple[Any, ...]) -> Tick:
         reason,
         json.loads(run_ids),
         json.loads(files),
+        json.loads(rejected or "[]"),
     )
 
 
@@ -153,12 +162,14 @@ def start_tick(
 
 def save_tick(con: sqlite3.Connection, tick: Tick) -> None:
     con.execute(
-        "UPDATE ticks SET status = ?, reason = ?, run_ids = ?, files = ? WHERE tick_id = ?",
+        "UPDATE ticks SET status = ?, reason = ?, run_ids = ?, files = ?, rejected = ?"
+        " WHERE tick_id = ?",
         [
             tick.status,
             tick.reason,
             json.dumps(tick.run_ids),
             json.dumps(tick.files, ensure_ascii=False),
+            json.dumps(tick.rejected, ensure_ascii=False),
             tick.tick_id,
         ],
     )
@@ -177,7 +188,7 @@ def ticks(con: sqlite3.Connection, name: str | None = None, limit: int = 20) -> 
     with _tolerant():
         where, params = ("WHERE name = ?", [name]) if name is not None else ("", [])
         rows = con.execute(
-            f"SELECT {_TICK_COLUMNS} FROM ticks {where} ORDER BY tick_id DESC LIMIT ?",
+            f"SELECT {_tick_columns(con)} FROM ticks {where} ORDER BY tick_id DESC LIMIT ?",
             [*params, limit],
         ).fetchall()
         found = [_tick(row) for row in rows]
@@ -187,7 +198,7 @@ def ticks(con: sqlite3.Connection, name: str | None = None, limit: int = 20) -> 
 def get_tick(con: sqlite3.Connection, tick_id: int) -> Tick | None:
     with _tolerant():
         row = con.execute(
-            f"SELECT {_TICK_COLUMNS} FROM ticks WHERE tick_id = ?", [tick_id]
+            f"SELECT {_tick_columns(con)} FROM ticks WHERE tick_id = ?", [tick_id]
         ).fetchone()
         return _tick(row) if row else None
     return None

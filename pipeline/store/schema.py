@@ -14,7 +14,8 @@ from pipeline.errors import HistoryError
 from pipeline.states import RunStatus
 from pipeline.warehouse import FileIdentity, check_db_path, run_active
 
-SCHEMA_VERSION = 4  # 3: column profiles; 4: automation's ticks, check versions
+SCHEMA_VERSION = 5  # 3: column profiles; 4: automation's ticks, check versions;
+# 5: the files a tick rejected
 BUSY_TIMEOUT_MS = 10_000
 RESERVE_BYTES = 1024 * 1024  # ballast given up on a full disk, so a run can record its end
 
@@ -83,7 +84,8 @@ CREATE TABLE IF NOT EXISTS automation_state (
 CREATE TABLE IF NOT EXISTS ticks (
     tick_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL,
     evaluated_at TEXT NOT NULL, scheduled_for TEXT, status TEXT NOT NULL, reason TEXT,
-    run_ids TEXT NOT NULL DEFAULT '[]', files TEXT NOT NULL DEFAULT '[]');
+    run_ids TEXT NOT NULL DEFAULT '[]', files TEXT NOT NULL DEFAULT '[]',
+    rejected TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS ticks_by_name ON ticks (name, tick_id);
 CREATE TABLE IF NOT EXISTS run_requests (
     name TEXT NOT NULL, run_key TEXT NOT NULL, tick_id INTEGER NOT NULL, run_id INTEGER,
@@ -187,12 +189,13 @@ def _ensure_schema(con: sqlite3.Connection, path: Path) -> None:
 
 def _migrate(con: sqlite3.Connection, version: int) -> None:
     """Bring a history written by an older release up to SCHEMA_VERSION, in the writer's
-    transaction. Every change so far only adds tables, which the DDL above has just created
-    (`IF NOT EXISTS`): 2 -> 3 added profiles and profile_columns, 3 -> 4 automation_state,
-    ticks, run_requests, daemon and check_versions. A change to an existing
-    table would go here, keyed on the version it starts from. Readers never migrate: they
-    read an old file as it is (store.reads copes with the missing tables)."""
-    del version  # no step needs to know yet
+    transaction. Added tables the DDL above has just created (`IF NOT EXISTS`): 2 -> 3
+    profiles and profile_columns, 3 -> 4 automation_state, ticks, run_requests, daemon and
+    check_versions. 4 -> 5 adds the column ticks.rejected (the files a tick refused, so a page
+    counts them without parsing its reason). Readers never migrate: they read an old file as
+    it is (store.reads copes with the missing tables, store.automation with the column)."""
+    if version == 4:  # older files had no ticks table: the DDL above made it with the column
+        con.execute("ALTER TABLE ticks ADD COLUMN rejected TEXT NOT NULL DEFAULT '[]'")
     con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
 
 

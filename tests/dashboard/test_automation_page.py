@@ -181,14 +181,19 @@ def test_ticks_show_their_status_reason_and_runs_with_hostile_file_names_escaped
     env.request("r1.json", env.good_request())
     env.request(HOSTILE_NAME, {"department": 5})
     sensor = env.tick(MONDAY + timedelta(minutes=1))[-1]
-    assert sensor.status == "failed" and len(sensor.run_ids) == 1
+    assert sensor.status == "partial" and len(sensor.run_ids) == 1
 
     at = open_page()
     page = everything(at)
     assert f"Requested a run · 2026-12-07 00:00:30 UTC · tick {weekly.tick_id}" in page
     assert "for 2026-12-07 00:00:00 UTC" in page
-    assert f"Failed · 2026-12-07 00:01:30 UTC · tick {sensor.tick_id}" in page
-    assert "started: runs from 2026-12-07 00:00 UTC on" in page  # the first, skipped tick
+    # one file ran, one was refused: neither "Failed" nor a plain success
+    assert (
+        f"Requested 1 run, 1 file rejected · 2026-12-07 00:01:30 UTC · tick {sensor.tick_id}"
+        in page
+    )
+    assert "Failed" not in page
+    assert "Started: the first run will be at 2026-12-07 00:00 UTC" in page  # the first tick
     labels = [label for label, _ in page_links(at)]
     assert f"Run {weekly.run_ids[0]}" in labels and f"Run {sensor.run_ids[0]}" in labels
 
@@ -214,6 +219,7 @@ def test_the_switch_turns_a_schedule_off_in_the_store_and_the_next_tick_skips_it
     at.toggle(key=key).set_value(False).run()
     assert not at.exception
     assert at.toggle(key=key).value is False
+    assert at.toggle(key=key).label == "Off"  # the label follows the switch
     assert "switched off: nothing runs" in everything(at)
     with store.open_store(env.db) as con:
         assert ticks_store.states(con)[WEEKLY].enabled is False
@@ -225,6 +231,7 @@ def test_the_switch_turns_a_schedule_off_in_the_store_and_the_next_tick_skips_it
     at = open_page()  # a new session reads the switch from the store
     assert at.toggle(key=key).value is False
     at.toggle(key=key).set_value(True).run()
+    assert at.toggle(key=key).label == "On"
     with store.open_store(env.db) as con:
         assert ticks_store.states(con)[WEEKLY].enabled is True
 

@@ -158,3 +158,18 @@ def test_the_anomaly_band_is_shaded_where_it_exists_and_anomalies_are_red() -> N
     scale = points["encoding"]["color"]["scale"]
     assert scale["domain"] == [charts.WITHIN, charts.NO_BAND, charts.ANOMALOUS]
     assert scale["range"][-1] == look(CheckOutcome.FAILED).colour
+
+
+def test_observed_values_all_zero_get_an_axis_from_0_to_1_not_nan() -> None:
+    observed = pd.DataFrame(
+        {"run_id": [1, 2], "observed_value": [0.0, 0.0], "outcome": [PASSED] * 2}
+    )
+    spec = spec_of(charts.observed_value_over_time(observed, [("0 changed columns", 0.0)]))
+    # Vega draws an empty domain [0, 0] with "NaN" as its only tick label
+    assert spec["layer"][0]["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["values"] == [0, 1]  # no 0.5 tick
+    assert spec["layer"][2]["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+    varied = observed.assign(observed_value=[0.0, 3.0])
+    assert (
+        "scale" not in spec_of(charts.observed_value_over_time(varied))["layer"][0]["encoding"]["y"]
+    )

@@ -11,6 +11,7 @@ from dashboard_env import defs_file, sample_data, shown
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runs, state
+from dashboard.config_form import field_label
 from pipeline import store
 from pipeline.definitions import load_definitions
 from pipeline.engine import materialize
@@ -67,6 +68,14 @@ def test_the_form_lists_each_field_and_builds_what_it_asks_for(built: Path, db_p
     assert rows[0] == rows[1] > 0
     with store.open_store(db_path) as con:
         assert store.list_runs(con, 1)[0].launched_by == "dashboard"
+
+
+def test_field_labels_hold_no_markdown_escapes_for_screen_readers(built: Path) -> None:
+    at = open_adhoc()
+    # The label is also the input's aria-label: "department \(str\)" would be read out
+    labels = [i.label for i in at.text_input if i.key.startswith("run_config:")]
+    assert labels == ["department (str)", "product (str)", "start_date (date)", "end_date (date)"]
+    assert field_label("_x_ (list[str])") == r"\_x\_ \(list\[str\]\)"  # Markdown would eat it
 
 
 def test_values_the_config_refuses_start_nothing_and_say_why(built: Path, db_path: Path) -> None:

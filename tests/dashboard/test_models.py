@@ -491,6 +491,22 @@ def test_errors_show_a_headline_and_drop_duckdb_advice_that_does_not_apply() -> 
     )
 
 
+def test_a_stored_csv_error_is_shown_without_duckdbs_settings_dump() -> None:
+    error = (  # as the engine stored it before it dropped the dump itself
+        "data/products.csv: Invalid Input Error: CSV Error on Line: 3\n"
+        "Expected Number of Columns: 4 Found: 5\n"
+        "Possible fixes:\n"
+        "  file = data/products.csv\n"
+        "  delimiter = , (Auto-Detected)\n"
+        "  strict_mode = true (Auto-Detected)\n"
+        "  null_padding = 0"
+    )
+    assert words.full_error(error) == (
+        "data/products.csv: Invalid Input Error: CSV Error on Line: 3\n"
+        "Expected Number of Columns: 4 Found: 5"
+    )
+
+
 # --- formatting -----------------------------------------------------------------------------------
 
 

@@ -454,6 +454,16 @@ def test_a_run_that_only_warned_names_its_warnings_under_their_own_heading(
     assert not at.error
 
 
+def test_a_check_that_did_not_run_has_no_time_in_every_execution(built: Env) -> None:
+    (built.data / "sales_data.csv").unlink()  # sales_data fails: its checks do not run
+    assert not built.build().ok
+    at = open_page("checks", check="sales_data.positive_quantities")
+    executions = at.dataframe[-1].value
+    assert list(executions["Outcome"]) == ["Not run", "Passed"]
+    assert executions["When"].iloc[0] == "—"  # not "None"
+    assert executions["When"].iloc[1][:2] == "20"  # a date and time
+
+
 def test_a_run_started_elsewhere_is_not_shown_as_this_sessions_own(env: Env) -> None:
     """Another tab followed the run; only the tab that started it shows its outcome box."""
     defs = load_definitions(str(env.defs_path))

@@ -248,6 +248,11 @@ def test_keys_from_the_definitions_are_shown_as_text(flaky: Env) -> None:
     assert "](http" not in "".join(str(m.value) for m in at.markdown)
 
 
+def test_a_partition_of_one_row_says_1_row(flaky: Env) -> None:
+    at = open_page("graph", asset="monthly", partition="2024-01-01")  # one row per month
+    assert "**1 row**, built " in texts(at.caption)
+
+
 # --- the Runs page -------------------------------------------------------------------------------
 
 

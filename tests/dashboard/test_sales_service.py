@@ -170,3 +170,28 @@ def test_sales_with_missing_rep_or_product_are_counted_and_labelled(
     assert "Unknown rep" in set(figures.by_department["department"])
     assert figures.by_category["revenue"].sum() == pytest.approx(figures.kpis.revenue)
     assert None not in options.categories and "Unknown product" not in options.categories
+
+
+def test_a_month_without_sales_is_zero_not_bridged(
+    db_path: Path, tmp_path: Path, tutorial_dir: Path
+) -> None:
+    data = tmp_path / "csv"
+    data.mkdir()
+    for name in ("sales_reps.csv", "products.csv"):
+        (data / name).write_bytes((tutorial_dir / name).read_bytes())
+    sales = pd.read_csv(tutorial_dir / "sales_data.csv")
+    sales[~sales["date"].str.startswith("2024-02")].to_csv(data / "sales_data.csv", index=False)
+    assert materialize(build_definitions(data), db=db_path).ok
+
+    by_month = sales_service.sales_figures(db_path).by_month
+
+    # February is on the chart at $0, so the line drops there instead of joining Jan to Mar
+    assert list(by_month["month"].dt.strftime("%Y-%m")) == [
+        "2024-01",
+        "2024-02",
+        "2024-03",
+        "2024-04",
+    ]
+    february = by_month.iloc[1]
+    assert (february["revenue"], february["orders"], february["units"]) == (0, 0, 0)
+    assert by_month["revenue"].dtype == "float64" and by_month["orders"].dtype == "int64"

@@ -115,8 +115,13 @@ def test_tick_and_automation_on_the_sales_example(data: Path, db_path: Path) -> 
 
     switched = cli(data, db_path, "automation", "--off", "weekly_update_schedule")
     assert switched.stdout.strip() == "schedule weekly_update_schedule switched off"
-    later = cli(data, db_path, "tick", "--now", "2026-12-14T00:00:30").stdout
-    assert "weekly_update_schedule" not in later
+    (data / "requests" / "south.json").write_text(json.dumps({**REQUEST, "department": "South"}))
+    (data / "requests" / "bad.json").write_text("{not json")
+    later = cli(data, db_path, "tick", "--now", "2026-12-14T00:00:30")
+    assert "weekly_update_schedule" not in later.stdout
+    # one request ran and one was refused: said so, and the exit code asks for a look
+    assert "sensor adhoc_request_sensor tick 6: requested run 4, rejected 1 file: " in later.stdout
+    assert later.returncode == 1
 
 
 def test_automation_usage_errors_exit_2(data: Path, db_path: Path, tmp_path: Path) -> None:

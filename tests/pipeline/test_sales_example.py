@@ -105,6 +105,15 @@ def test_bad_csv_fails_clearly_and_keeps_the_previous_table(
     assert f"{table}.csv" in error
 
 
+def test_a_bad_csv_row_says_the_error_and_line_without_duckdbs_settings_dump(good_csv, db_path):
+    content = "product_id,product_name,category,price\n1,A,Books,1.00\n2,B,Books,2.00,extra\n"
+    error = _break_and_rematerialize(good_csv, db_path, "products", content)
+    assert error.endswith(
+        "products.csv: Invalid Input Error: CSV Error on Line: 3\n"
+        "Expected Number of Columns: 4 Found: 5"
+    )  # no "Possible fixes:" heading, no "  delimiter = , (Auto-Detected)" lines after it
+
+
 JUNK_LINE = "x" * (50 * 1024 * 1024)  # beyond DuckDB's read buffer: it used to vanish silently
 
 

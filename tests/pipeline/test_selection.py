@@ -173,3 +173,18 @@ def test_plain_names_stay_unquoted_and_unicode_letters_need_no_quotes():
 def test_bad_quoted_names_say_what_and_where(text, message):
     with pytest.raises(SelectionError, match=message):
         select(_awkward_defs(), text)
+
+
+def test_typed_text_is_echoed_as_typed_without_python_backslashes():
+    with pytest.raises(SelectionError) as raised:
+        select(_awkward_defs(), """'"; DROP TABLE x; --""")
+    assert str(raised.value) == (
+        """unexpected character "'" at position 0 in selection “'"; DROP TABLE x; --”."""
+    )
+    with pytest.raises(SelectionError) as raised:
+        select(_awkward_defs(), "orders or \\x")
+    assert str(raised.value) == (  # one backslash each, as typed
+        "unexpected character '\\' at position 10 in selection 'orders or \\x'."
+    )
+    with pytest.raises(SelectionError, match=r"in selection 'orders or\\tdrop'"):
+        select(_awkward_defs(), "orders or\tdrop")  # a tab is shown, the message one line

@@ -5,7 +5,7 @@ from xml.dom import minidom
 
 import pytest
 
-from pipeline.textsafe import cap, printable, xml_safe
+from pipeline.textsafe import cap, printable, quoted, xml_safe
 
 
 @pytest.mark.parametrize(
@@ -26,6 +26,20 @@ from pipeline.textsafe import cap, printable, xml_safe
 def test_printable_shows_control_characters_as_escapes(text, shown):
     assert printable(text) == shown
     printable(text).encode("utf-8")  # a lone surrogate would make print() raise
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("reprot", "'reprot'"),
+        ("it's", '"it\'s"'),
+        ("""'"; DROP TABLE x; --""", """“'"; DROP TABLE x; --”"""),  # no backslash added
+        ("C:\\data\\x", "'C:\\data\\x'"),  # a typed backslash is shown once, not doubled
+        ("two\nlines\tand\x1b[31m", "'two\\nlines\\tand\\x1b[31m'"),  # one line, visible
+    ],
+)
+def test_quoted_echoes_typed_text_without_added_backslashes(text, shown):
+    assert quoted(text) == shown
 
 
 def test_cap_keeps_short_text_and_says_how_much_was_cut():

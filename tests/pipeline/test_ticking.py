@@ -4,6 +4,7 @@ that nothing is launched twice (restarts, repeated evaluations, a run in the way
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_a_schedule_starts_from_its_first_evaluation_then_runs_each_time_once(
 ) -> None:
     first = run_tick(defs, db_path, "2026-12-06T10:00:00")
     assert first["weekly"].status == "skipped"
-    assert first["weekly"].reason == "started: runs from 2026-12-07 00:00 UTC on"
+    assert first["weekly"].reason == "Started: the first run will be at 2026-12-07 00:00 UTC"
     assert runs_of(db_path) == []
 
     due = run_tick(defs, db_path, "2026-12-07T00:00:20")["weekly"]
@@ -200,7 +201,7 @@ def test_a_schedule_switched_off_is_not_evaluated_and_restarts_from_now(
     assert "weekly" not in run_tick(defs, db_path, "2026-12-07T00:00:10")
     set_enabled(db_path, defs, "weekly", True)
     restarted = run_tick(defs, db_path, "2026-12-21T10:00:00")["weekly"]
-    assert restarted.status == "skipped" and restarted.reason.startswith("started")
+    assert restarted.status == "skipped" and restarted.reason.startswith("Started")
     assert runs_of(db_path) == []
 
 
@@ -244,7 +245,7 @@ def test_the_cursor_survives_a_restart_and_a_file_put_back_never_runs_twice(
     assert len(runs_of(db_path)) == 1
 
 
-def test_invalid_request_files_fail_the_tick_once_each_with_file_and_reason(
+def test_invalid_request_files_are_rejected_once_each_with_file_and_reason(
     defs: Definitions, db_path: Path, requests: Path
 ) -> None:
     write(requests / "wrong.json", {"colour": 3, "since": "2026-13-01", "extra": 1})
@@ -258,7 +259,11 @@ def test_invalid_request_files_fail_the_tick_once_each_with_file_and_reason(
 
     failed = run_tick(defs, db_path, "2026-12-06T10:00:00")["requests"]
     assert f"{requests}/odd: name.json" in failed.files  # whole, though it holds ': '
-    assert failed.status == "failed" and len(failed.run_ids) == 1  # the good one still ran
+    # the good one still ran: partly done, neither a plain failure nor a plain success
+    assert failed.status == "partial" and len(failed.run_ids) == 1
+    assert len(failed.rejected) == 6 and f"{requests}/good.json" not in failed.rejected
+    with store.open_store(db_path) as con:  # kept as data, for a page to count
+        assert ticks_store.ticks(con, "requests", 1)[0].rejected == failed.rejected
     reasons = dict(line.split(": ", 1) for line in (failed.reason or "").splitlines())
     folder = str(requests)
     assert reasons[f"{folder}/wrong.json"].startswith("the config of 'picked' is not valid:")
@@ -272,6 +277,34 @@ def test_invalid_request_files_fail_the_tick_once_each_with_file_and_reason(
     assert f"{folder}/folder.json" not in reasons  # not a file: not a request
     # refused once per content: the next tick does not fail again
     assert run_tick(defs, db_path, "2026-12-06T10:01:00")["requests"].status == "skipped"
+
+
+def test_only_bad_request_files_fail_the_tick(
+    defs: Definitions, db_path: Path, requests: Path
+) -> None:
+    write(requests / "broken.json", "{not json")
+    failed = run_tick(defs, db_path, "2026-12-06T10:00:00")["requests"]
+    assert failed.status == "failed" and failed.run_ids == []
+    assert failed.rejected == [f"{requests}/broken.json"]
+
+
+def test_a_version_4_history_reads_ticks_without_rejected_files_then_migrates(
+    defs: Definitions, db_path: Path, requests: Path
+) -> None:
+    write(requests / "broken.json", "{not json")
+    run_tick(defs, db_path, "2026-12-06T10:00:00")
+    history = store.history_path(db_path)
+    with sqlite3.connect(history) as con:  # what version 4 wrote: ticks without `rejected`
+        con.execute("ALTER TABLE ticks DROP COLUMN rejected")
+        con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.close()
+    with store.open_store(db_path) as con:  # readers read it as it is
+        assert ticks_store.ticks(con, "requests", 1)[0].rejected == []
+
+    write(requests / "wrong.json", "[")
+    newer = run_tick(defs, db_path, "2026-12-06T10:01:00")["requests"]  # a writer migrates it
+    with store.open_store(db_path) as con:
+        assert ticks_store.ticks(con, "requests", 1)[0].rejected == newer.rejected != []
 
 
 def test_request_files_wait_while_a_run_holds_the_warehouse(
