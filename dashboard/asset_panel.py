@@ -75,6 +75,7 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             asset=selected,
             actions=("selected", "downstream", "upstream"),
             compact=True,
+            form_above=defs.assets[selected].config is not None,
         )
         ui.run_progress(cfg, show_finished=True)
         preview, schema, profile, history, checks = st.tabs(

@@ -211,10 +211,39 @@ def test_a_bad_free_selection_gets_a_message_and_starts_nothing(built: Env) -> N
     assert runs.current(built.db) is None
 
 
-def test_stale_only_when_everything_is_fresh_says_so(built: Env) -> None:
+def test_stale_only_when_only_a_config_asset_is_behind_says_where_to_build_it(
+    built: Env,
+) -> None:
     at = open_page("materialize")
     at.button(key=state.toolbar_key("toolbar", state.BTN_STALE)).click().run()
-    assert "every asset is fresh" in texts(at.warning)
+    warning = texts(at.warning)
+    assert "nothing stale to rebuild: adhoc_request needs run config" in warning
+    assert "fill its Run config form on the Asset graph page" in warning
+    assert runs.current(built.db) is None
+
+
+def test_materialize_all_names_the_asset_it_leaves_out_and_why(env: Env) -> None:
+    at = open_page("materialize")
+    before = texts(at.caption)
+    assert "**adhoc_request** needs run config, so these buttons leave it out" in before
+    at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
+    finish(at, env.db)
+    label = shown(at.status[0].label)
+    assert label.startswith("Materialize all: succeeded — 6 assets built")
+    assert "1 left out (needs run config)" in label
+    beside = texts(at.info)
+    assert "**adhoc_request** needs run config, so this run left it out" in beside
+    assert "Run config form on the Asset graph page" in beside
+
+
+def test_a_selection_that_matches_nothing_records_no_run(built: Env) -> None:
+    at = open_page("materialize")
+    at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("not *")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_FREE)).click().run()
+    assert "**Nothing started:** the selection 'not *' matches no asset" in texts(at.warning)
+    assert runs.current(built.db) is None
+    with store.open_store(built.db) as con:
+        assert len(store.list_runs(con)) == 1  # only the fixture's build
 
 
 def test_run_checks_only_rebuilds_nothing(built: Env) -> None:
