@@ -455,3 +455,24 @@ def test_an_anomaly_check_shows_its_value_against_the_expected_band(
     assert "Observed value by run" not in chart_titles(at)  # the band replaces the rule chart
     assert "Shaded: the band its history expected" in texts(at.caption)
     assert "· row count 120, expected " in texts(at.markdown)  # the latest value and band
+
+
+# --- the asset catalog ---------------------------------------------------------------------------
+
+
+def test_a_catalog_selection_typo_keeps_the_table_and_says_why(built: Env) -> None:
+    at = open_page("catalog", **{state.CATALOG_SELECTION: "joined_dta"})
+    [warning] = at.warning
+    text = shown(warning.value)
+    assert text.startswith("**The selection does not parse:** unknown asset 'joined_dta'")
+    assert text.endswith("The table ignores it.")
+    assert not at.error
+    assert len(at.dataframe[0].value) == 7  # every asset, unfiltered by the typo
+
+
+def test_a_long_catalog_selection_is_not_echoed_in_full(built: Env) -> None:
+    typed = "joined_data" + "x" * 5_000
+    at = open_page("catalog", **{state.CATALOG_SELECTION: typed})
+    [warning] = at.warning
+    assert len(warning.value) < 1_000 and "4,851 characters cut]" in shown(warning.value)
+    assert len(at.dataframe[0].value) == 7

@@ -173,3 +173,10 @@ def test_plain_names_stay_unquoted_and_unicode_letters_need_no_quotes():
 def test_bad_quoted_names_say_what_and_where(text, message):
     with pytest.raises(SelectionError, match=message):
         select(_awkward_defs(), text)
+
+
+@pytest.mark.parametrize("typed", ["orders" + "x" * 5_000, "orders or " + "(" * 3_000])
+def test_a_long_selection_is_quoted_short_in_its_error(typed):
+    with pytest.raises(SelectionError) as refused:
+        select(_defs(), typed)
+    assert len(str(refused.value)) < 1_000  # not the paste, once or twice
