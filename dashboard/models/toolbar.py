@@ -62,7 +62,8 @@ def plan(
     """What a toolbar action builds, refused (SelectionError, nothing recorded) when it would
     build nothing or an asset it cannot give config to. `form_above`: the asset's config form
     is drawn above the buttons, so a message points there."""
-    selection = selection_for(cfg, action, defs, asset, free_text)
+    states = statuses(cfg, defs) if action == "stale" else None  # read once, used twice
+    selection = toolbar_selection(action, defs, asset, states, free_text)
     if action == "checks":
         return ToolbarPlan(selection, [n for n in defs.graph.names if defs.checks_for(n)])
     reached = select(defs, selection)
@@ -72,8 +73,7 @@ def plan(
         raise SelectionError(config_hint(defs, refused[0], form_above))
     planned = planned_assets(defs, selection)
     left_out = sorted(reached - set(planned))
-    if action == "stale":  # behind, but needing config: named with the run, not silently dropped
-        states = statuses(cfg, defs)
+    if states is not None:  # behind, but needing config: named with the run, never dropped
         left_out = sorted(
             set(left_out) | {n for n in needs_config(defs) if states[n].health in BEHIND}
         )
