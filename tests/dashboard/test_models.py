@@ -471,6 +471,18 @@ def test_stale_only_leaves_assets_that_only_fail_checks_and_says_why(
     assert "joined_data, sales_data are built and current but failing checks" in message
 
 
+def test_an_asset_a_plain_run_leaves_out_says_why_in_its_health(
+    cfg: Settings, defs: Definitions
+) -> None:
+    materialize(defs, db=cfg.db)
+    found = catalog.catalog(cfg, defs, catalog.CatalogFilter(search="adhoc"))
+    [why] = found.frame["Why"]
+    assert why == (
+        "never built; built on request only: it needs run config"
+        " (department, product, start_date, end_date)"
+    )
+
+
 def test_a_selection_matching_nothing_or_needing_config_starts_nothing(
     cfg: Settings, defs: Definitions
 ) -> None:
