@@ -92,3 +92,9 @@ def test_materialize_this_asset_without_config_points_at_the_form(
     assert runs.current(db_path) is None and not at.status  # no run, no asset shown as queued
     with store.open_store(db_path) as con:
         assert len(store.list_runs(con)) == 1  # only the fixture's run
+
+
+def test_an_unbuilt_config_asset_points_at_its_form_not_the_buttons(built: Path) -> None:
+    at = open_adhoc()
+    hint = "\n".join(shown(i.value) for i in at.info)
+    assert "**adhoc_request** has not been materialized yet: fill its Run config form below" in hint
