@@ -168,8 +168,10 @@ def materialize_toolbar(
                 width="stretch",
             ):
                 clicked = action
-        if on_request := toolbar.needs_config(defs):  # said before the click, not only after
-            st.caption(f":material/info: {_left_out_text(on_request, 'these buttons leave')}")
+        building = [labels[a] for a in row if a != "checks"]
+        if building and (on_request := toolbar.needs_config(defs)):  # said before the click too
+            who = " and ".join(building) + (" leaves" if len(building) == 1 else " leave")
+            st.caption(f":material/info: {_left_out_text(on_request, who)}")
     asset_actions = [a for a in ("selected", "downstream", "upstream") if a in actions]
     if asset_actions:
         if pick_asset:

@@ -225,7 +225,8 @@ def test_stale_only_when_only_a_config_asset_is_behind_says_where_to_build_it(
 def test_materialize_all_names_the_asset_it_leaves_out_and_why(env: Env) -> None:
     at = open_page("materialize")
     before = texts(at.caption)
-    assert "**adhoc_request** needs run config, so these buttons leave it out" in before
+    said = "**adhoc_request** needs run config, so Materialize all and Stale only leave it out"
+    assert said in before
     at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
     finish(at, env.db)
     label = shown(at.status[0].label)
