@@ -20,7 +20,7 @@ from dashboard_env import (
 )
 from streamlit.testing.v1 import AppTest
 
-from dashboard import runs, state
+from dashboard import runs, state, ui
 from pipeline import store
 from pipeline.definitions import load_definitions
 from pipeline.engine import RunResult, materialize
@@ -477,3 +477,18 @@ def test_a_long_catalog_selection_is_not_echoed_in_full(built: Env) -> None:
     [warning] = at.warning
     assert len(warning.value) < 1_000 and "4,851 characters cut]" in shown(warning.value)
     assert len(at.dataframe[0].value) == 7
+
+
+def test_a_run_that_could_not_start_shows_no_asset_as_queued(built: Env) -> None:
+    """Started past the toolbar's own refusal (the engine refuses it in the run thread)."""
+    defs = load_definitions(str(built.defs_path))
+    live = runs.start(defs, built.db, "adhoc_request", label="Try", planned=["adhoc_request"])
+    runs.wait(built.db)
+    assert live.error is not None and "needs run config" in live.error
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state[state.SS_SEEN_RUN] = ui.run_token(live)  # the session that clicked
+    at.switch_page("views/materialize.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert shown(at.status[0].label) == "Try: failed — it could not start, see below"
+    assert "Queued" not in texts(at.status[0].markdown)
+    assert "needs run config" in texts(at.error)
