@@ -101,7 +101,9 @@ class _Parser:
         self.depth = 0  # parentheses and `not` entered and not yet left
 
     def error(self, message: str, token: Token, hint: str = "") -> SelectionError:
-        where = f"at position {token.position} in selection {_quoted(self.text)}"
+        where = f"at position {token.position}"
+        if token.text != self.text.strip():  # else the message has just quoted all of it
+            where += f" in selection {_quoted(self.text)}"
         return SelectionError(f"{message} {where}.{hint}")
 
     @property

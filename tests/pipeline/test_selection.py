@@ -180,3 +180,10 @@ def test_a_long_selection_is_quoted_short_in_its_error(typed):
     with pytest.raises(SelectionError) as refused:
         select(_defs(), typed)
     assert len(str(refused.value)) < 1_000  # not the paste, once or twice
+
+
+def test_a_selection_that_is_one_unknown_name_is_quoted_once():
+    with pytest.raises(SelectionError) as refused:
+        select(_defs(), "reprot")
+    assert str(refused.value).startswith("unknown asset 'reprot' at position 0.")
+    assert str(refused.value).count("reprot") == 1
