@@ -193,6 +193,16 @@ def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
     assert shown(at.status[0].label).startswith("Materialize all: succeeded")  # where the click was
 
 
+def test_the_overview_never_built_count_says_which_asset_and_why(built: Env) -> None:
+    at = open_page("overview")
+    [never] = [metric for metric in at.metric if metric.label == "Never built"]
+    assert never.value == "1"
+    assert shown(never.help) == (
+        "adhoc_request: never built; built on request only: it needs run config"
+        " (department, product, start_date, end_date)"
+    )
+
+
 def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
     at = open_page("materialize")
     at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("products")
