@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import charts, config_form, formatting, partition_panel, state, ui
 from dashboard.models import asset as asset_model
-from dashboard.models import words
+from dashboard.models import toolbar, words
 from dashboard.safe import escape_markdown
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
@@ -51,7 +51,12 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
         if last is None and health == AssetHealth.FAILED:
             st.caption("No successful build yet: fix the error above, then materialize it.")
         elif last is None:
-            ui.empty_state(f"**{name}** has not been materialized yet: use the buttons.")
+            how = (
+                "fill its Run config form below and click **Materialize with this config**"
+                if selected in toolbar.needs_config(defs)
+                else "use the buttons"
+            )
+            ui.empty_state(f"**{name}** has not been materialized yet: {how}.")
         else:
             label = "Built" if health != AssetHealth.FAILED else "The build still standing:"
             when = last.ended_at or last.started_at
@@ -75,6 +80,7 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             asset=selected,
             actions=("selected", "downstream", "upstream"),
             compact=True,
+            form_above=defs.assets[selected].config is not None,
         )
         ui.run_progress(cfg, show_finished=True)
         preview, schema, profile, history, checks = st.tabs(

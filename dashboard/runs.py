@@ -54,6 +54,7 @@ class LiveRun:
     partitions: PartitionRequest | None = None  # the partitions a materialize run builds
     run_config: dict[str, Any] | None = None  # config values of assets that take config
     backfill_id: int | None = None  # the backfill it worked on, once it has ended
+    left_out: list[str] = field(default_factory=list)  # reached, but needing run config
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -125,13 +126,15 @@ def start(
     run_config: dict[str, Any] | None = None,
     runner: Callable[..., engine.RunResult] | None = None,
     wait_seconds: float = 2.0,
+    left_out: list[str] | None = None,
 ) -> LiveRun:
     """Start a run in a daemon thread and return at once; RunInProgressError if one is active.
 
     A file held by another process fails here (WarehouseLockedError), not later in the
     background. `partitions` narrows a materialize run to some partitions, or resumes a
     backfill (engine.materialize's `partitions=`). `runner` replaces engine.materialize /
-    engine.run_checks in tests.
+    engine.run_checks in tests. `left_out` names the assets the click reached but cannot
+    build without run config; the engine's own list is added when the run ends.
     """
     if kind not in ("materialize", "checks"):
         raise ValueError(f"unknown run kind {kind!r}; expected 'materialize' or 'checks'")
@@ -158,6 +161,7 @@ def start(
             only_checks=checks,
             partitions=partitions,
             run_config=run_config,
+            left_out=sorted(left_out or []),
         )
         _registry[key] = live
     thread = threading.Thread(
@@ -198,6 +202,7 @@ def _execute(
         live.backfill_id = result.backfill.backfill_id if result.backfill else None
         live.ok = result.ok
         live.status = RunStatus(result.run.status)
+        live.left_out = sorted(set(live.left_out) | set(result.left_out))
         if result.run.message and not result.ok:
             live.error = result.run.message
     except PipelineError as exc:

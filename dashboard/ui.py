@@ -112,11 +112,14 @@ _LABELS = {  # one wording wherever a toolbar is shown; the help says the rest
     "free": "Materialize selection",
 }
 _HELP = {
-    "all": "Rebuild every asset in dependency order and run all checks.",
+    "all": "Rebuild every asset in dependency order and run all checks (an asset that needs run"
+    " config is named and left out: use its config form).",
     "selected": "Rebuild only this asset (its upstream tables are used as they are).",
     "downstream": "Rebuild this asset and everything that depends on it.",
     "upstream": "Rebuild everything this asset depends on, then the asset itself.",
-    "stale": "Rebuild assets that are stale, failed or never materialized, and their downstream.",
+    "stale": "Rebuild assets that are stale, failed, blocked or never materialized, and their"
+    " downstream. Not those only failing checks (degraded): the same code and data would give"
+    " the same rows. An asset that needs run config is named, not built: use its config form.",
     "checks": "Run every check on the current tables without rebuilding anything.",
     "free": "Rebuild the assets matched by the selection typed on the left.",
 }
@@ -139,11 +142,13 @@ def materialize_toolbar(
     actions: Sequence[str] = toolbar.ACTIONS,
     pick_asset: bool = False,
     compact: bool = False,
+    form_above: bool = False,
 ) -> None:
     """Buttons that start a background run; a click shows what started or why it cannot.
 
     `prefix` keeps widget keys apart when two toolbars share a page; `compact` (a narrow
-    column) puts the main asset action on a row of its own.
+    column) puts the main asset action on a row of its own; `form_above` says the asset's run
+    config form is drawn just above, for messages to point at.
     """
     labels = _LABELS
     live = runs.current(cfg.db)
@@ -163,6 +168,10 @@ def materialize_toolbar(
                 width="stretch",
             ):
                 clicked = action
+        building = [labels[a] for a in row if a != "checks"]
+        if building and (on_request := toolbar.needs_config(defs)):  # said before the click too
+            who = " and ".join(building) + (" leaves" if len(building) == 1 else " leave")
+            st.caption(f":material/info: {_left_out_text(on_request, who)}")
     asset_actions = [a for a in ("selected", "downstream", "upstream") if a in actions]
     if asset_actions:
         if pick_asset:
@@ -210,24 +219,35 @@ def materialize_toolbar(
             ":material/hourglass_top: A run is in progress: a new one can start when it ends."
         )
     if clicked is not None:
-        _start(cfg, defs, clicked, asset, free_text)
+        _start(cfg, defs, clicked, asset, free_text, form_above)
 
 
 def _start(
-    cfg: Settings, defs: Definitions, action: str, asset: str | None, free_text: str | None
+    cfg: Settings,
+    defs: Definitions,
+    action: str,
+    asset: str | None,
+    free_text: str | None,
+    form_above: bool,
 ) -> None:
     def begin() -> runs.LiveRun:
-        selection = toolbar.selection_for(cfg, action, defs, asset, free_text)
+        plan = toolbar.plan(cfg, action, defs, asset, free_text, form_above)
         if action == "checks":
-            planned = [name for name in defs.graph.names if defs.checks_for(name)]
             kind, label = "checks", "Run checks"
         else:
-            planned = toolbar.planned_assets(defs, selection)
             kind = "materialize"
             label = f"{_LABELS[action]}" + (
                 f" ({asset})" if asset and action in ("selected", "downstream", "upstream") else ""
             )
-        return runs.start(defs, cfg.db, selection, kind=kind, label=label, planned=planned)
+        return runs.start(
+            defs,
+            cfg.db,
+            plan.selection,
+            kind=kind,
+            label=label,
+            planned=plan.planned,
+            left_out=plan.left_out,
+        )
 
     launch(cfg, begin)
 
@@ -450,8 +470,13 @@ def _render_live(live: runs.LiveRun) -> None:
         box.progress(done / total if total else 0.0, text=f"{done} / {total} {noun}")
     else:
         box = st.status(label, state="complete" if live.ok else "error", expanded=not live.ok)
+    if live.left_out and not live.active:  # beside the outcome, not folded away inside it
+        st.info(_left_out_text(live.left_out, "this run left"), icon=":material/info:")
+    snapshot = live.snapshot()
+    if not live.active and live.run_id is None and set(snapshot.values()) <= {"pending"}:
+        snapshot = {}  # it never started: nothing was queued, the error below says why
     with box:
-        for name, event_status in live.snapshot().items():
+        for name, event_status in snapshot.items():
             shown = _LIVE_WORDS.get(event_status) or badge(event_status, EventStatus)
             line = f"**{escape_markdown(name, one_line=True)}** {shown}"
             error = live.asset_error.get(name)
@@ -476,6 +501,16 @@ def _render_live(live: runs.LiveRun) -> None:
             )
 
 
+def _left_out_text(names: Sequence[str], who: str) -> str:
+    """'adhoc_request needs run config, so this run left it out: ...' (Markdown, escaped)."""
+    shown = escape_markdown(", ".join(names), one_line=True)
+    one = len(names) == 1
+    return (
+        f"**{shown}** {'needs' if one else 'need'} run config, so {who} {'it' if one else 'them'}"
+        f" out: build {'it' if one else 'each'} with its Run config form on the Asset graph page."
+    )
+
+
 def _outcome_text(live: runs.LiveRun, records: list[CheckRecord]) -> str:
     """'4 assets built, 3 checks failed' or the reason the run could not complete."""
     statuses = list(live.snapshot().values())
@@ -488,6 +523,8 @@ def _outcome_text(live: runs.LiveRun, records: list[CheckRecord]) -> str:
                 parts.append(f"{count} {status}")
         if unbuilt := sum(statuses.count(s) for s in ("cancelled", "interrupted", "not_started")):
             parts.append(f"{unbuilt} not built")
+        if live.left_out and not live.active:
+            parts.append(f"{len(live.left_out)} left out (needs run config)")
     if records:  # by the rule of the Runs page: all passed only when every planned check did
         parts.append(words.record_counts(records))
     if live.error and not records and not any(s != "pending" for s in statuses):

@@ -66,6 +66,7 @@ from pipeline.store import (
     Profile,
     RunRecord,
 )
+from pipeline.textsafe import cap
 from pipeline.warehouse import (
     DEFAULT_DB,
     FileIdentity,
@@ -224,6 +225,12 @@ def _selection_text(select: Selection) -> str | None:
     return ", ".join(sorted(select))
 
 
+def _quoted(select: Selection) -> str:
+    """A selection as an error quotes it: a pasted 5,000 characters are cut short."""
+    text = _selection_text(select)
+    return "(empty)" if not text else repr(cap(text, 200))
+
+
 def _resolve(defs: Definitions, select: Selection) -> set[str]:
     if select is None or isinstance(select, str):
         return selection.select(defs, select)
@@ -247,6 +254,8 @@ def _run(
     run_config: RunConfig | None = None,
 ) -> RunResult:
     names = _resolve(defs, select)  # a bad selection is a usage error: nothing is touched
+    if not names:  # as is one that matches nothing: no empty run to stand as the last run
+        raise SelectionError(f"the selection {_quoted(select)} matches no asset: nothing was run")
     config.batch_below_seconds()  # as is a bad setting
     left_out: list[str] = []
     if kind == RunKind.MATERIALIZE:  # as are partitions the selection does not have
@@ -254,6 +263,12 @@ def _run(
         configs = run_configs.resolve(defs, run_config)  # and config the assets refuse
         named = set(select) if not isinstance(select, str | None) else selection.named(select)
         names, left_out = run_configs.plan(defs, names, named, configs)
+        if not names:
+            raise run_configs.ConfigError(
+                f"the selection {_quoted(select)} reaches only assets that need run config,"
+                f" so nothing was run; {run_configs.left_out_note(defs, left_out)}: select it by"
+                " name and pass its --config"
+            )
         defs = run_configs.bind(defs, configs)
     if max_workers is not None and max_workers < 1:
         raise PipelineError(f"max_workers={max_workers} must be 1 or more")

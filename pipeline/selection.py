@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pipeline.definitions import KINDS, Definitions
 from pipeline.errors import SelectionError
 from pipeline.graph import suggest
-from pipeline.textsafe import quoted
+from pipeline.textsafe import cap, quoted
 
 # A word starts with a letter or `_` in any script: [^\W\d] is \w without the digits.
 _WORD = r"[^\W\d][\w.-]*"
@@ -35,6 +35,12 @@ _KEYWORDS = {"or", "and", "not"}
 # Each level costs the parser five Python frames; 100 leave ample room under the default
 # recursion limit of 1000 for callers (Streamlit, pytest) and are far beyond any real selection.
 MAX_NESTING = 100
+QUOTED_MAX = 200  # characters of a selection or a name quoted in an error: not a 5,000-long paste
+
+
+def _quoted(text: str) -> str:
+    """`text` as an error message quotes it, cut short when it is long."""
+    return quoted(cap(text, QUOTED_MAX))
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
             start = len(text) - len(text[position:].lstrip())
-            where = f"at position {start} in selection {quoted(text)}"
+            where = f"at position {start} in selection {_quoted(text)}"
             if text[start] == '"':
                 raise SelectionError(
                     f'unterminated quoted name {where}. End it with " (write "" for a quote'
@@ -76,7 +82,7 @@ def tokenize(text: str) -> list[Token]:
             if not value:
                 raise SelectionError(
                     f"empty quoted name at position {match.start(group)} in selection"
-                    f" {quoted(text)}: write an asset name between the quotes"
+                    f" {_quoted(text)}: write an asset name between the quotes"
                 )
         tokens.append(Token(kind, value, match.start(group)))
         position = match.end()
@@ -95,7 +101,9 @@ class _Parser:
         self.depth = 0  # parentheses and `not` entered and not yet left
 
     def error(self, message: str, token: Token, hint: str = "") -> SelectionError:
-        where = f"at position {token.position} in selection {quoted(self.text)}"
+        where = f"at position {token.position}"
+        if token.text != self.text.strip():  # else the message has just quoted all of it
+            where += f" in selection {_quoted(self.text)}"
         return SelectionError(f"{message} {where}.{hint}")
 
     @property
@@ -125,7 +133,7 @@ class _Parser:
             raise self.error("empty selection; use '*' for every asset", self.current)
         result = self.parse_or()
         if not self.at("end"):
-            raise self.error(f"unexpected {quoted(self.current.text)}", self.current)
+            raise self.error(f"unexpected {_quoted(self.current.text)}", self.current)
         return result
 
     def parse_or(self) -> set[str]:
@@ -194,12 +202,12 @@ class _Parser:
             return self.resolve_name(token)
         if token.kind == "end":
             raise self.error("selection ends where an asset name was expected", token)
-        raise self.error(f"expected an asset name, found {quoted(token.text)}", token)
+        raise self.error(f"expected an asset name, found {_quoted(token.text)}", token)
 
     def resolve_name(self, token: Token) -> set[str]:
         if token.text not in self.defs.assets:
             hint = suggest(token.text, self.defs.assets)
-            raise self.error(f"unknown asset {quoted(token.text)}", token, hint)
+            raise self.error(f"unknown asset {_quoted(token.text)}", token, hint)
         return {token.text}
 
     def resolve_word(self, token: Token) -> set[str]:
@@ -211,12 +219,12 @@ class _Parser:
             groups = {a.group for a in assets}
             if value not in groups:
                 raise self.error(
-                    f"unknown group {quoted(value)} (groups: {', '.join(sorted(groups))})", token
+                    f"unknown group {_quoted(value)} (groups: {', '.join(sorted(groups))})", token
                 )
             return {a.name for a in assets if a.group == value}
         if field == "kind":
             if value not in KINDS:
-                raise self.error(f"unknown kind {quoted(value)} (kinds: table, view)", token)
+                raise self.error(f"unknown kind {_quoted(value)} (kinds: table, view)", token)
             return {a.name for a in assets if a.kind == value}
         if field == "tag":
             key, has_value, tag_value = value.partition("=")
@@ -225,7 +233,7 @@ class _Parser:
                 for a in assets
                 if key in a.tags and (not has_value or a.tags[key] == tag_value)
             }
-        raise self.error(f"unknown filter {quoted(field)}: use group:, tag: or kind:", token)
+        raise self.error(f"unknown filter {_quoted(field)}: use group:, tag: or kind:", token)
 
 
 def select(defs: Definitions, selection: str | None) -> set[str]:

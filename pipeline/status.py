@@ -17,6 +17,7 @@ from datetime import datetime
 from pipeline import store
 from pipeline.definitions import Definitions
 from pipeline.partition_status import Summary, partition_states, summarize
+from pipeline.run_config import describe_fields, requires_config
 from pipeline.states import AssetHealth, CheckKey, CheckOutcome, EventStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord
 
@@ -95,6 +96,11 @@ def asset_statuses(
                 f" {changed[0].executed.run_id}): run its checks again"
             )
         _decide(state, entry, built_events.get(name))
+        asset = defs.assets[name]
+        if state.health in (AssetHealth.NEVER, AssetHealth.STALE) and requires_config(asset):
+            state.reason += (  # why a plain run leaves it so: said wherever the reason shows
+                f"; built on request only: it needs run config ({describe_fields(asset)})"
+            )
         if defs.assets[name].partitions is not None:
             state.partitions = summarize(partition_states(defs, con, name))
             state.reason = f"{state.partitions}; {state.reason}"

@@ -12,6 +12,7 @@ from dashboard.formatting import format_ago, format_count
 from dashboard.models.reading import history
 from dashboard.settings import Settings
 from pipeline.definitions import Definitions
+from pipeline.errors import SelectionError
 from pipeline.looks import look
 from pipeline.selection import select
 from pipeline.states import AssetHealth, CheckOutcome
@@ -36,6 +37,17 @@ class Catalog:
 
 
 COLUMNS = ["Asset", "Group", "Kind", "Health", "Why", "Last build", "Rows", "Checks"]
+
+
+def usable_selection(defs: Definitions, text: str) -> tuple[str, str | None]:
+    """(`text`, None) when it parses, else ("", why): a typo in the selection box leaves the
+    table standing, unfiltered by it, as the graph page does."""
+    try:
+        if text.strip():
+            select(defs, text)
+    except SelectionError as exc:
+        return "", str(exc)
+    return text, None
 
 
 def catalog(cfg: Settings, defs: Definitions, wanted: CatalogFilter) -> Catalog:

@@ -59,6 +59,8 @@ class OverviewModel:
     asset_count: int = 0
     check_count: int = 0
     partitioned: list[PartitionedAsset] = field(default_factory=list)  # in graph order
+    # each health's assets and why they stand so, in graph order: what a count stands for
+    health_reasons: dict[AssetHealth, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
@@ -124,6 +126,10 @@ def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
             for state in states.values()
             if state.partitions is not None
         ],
+        health_reasons={
+            health: [(s.asset, s.reason) for s in states.values() if s.health == health]
+            for health in HEALTH_ORDER
+        },
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dashboard.formatting import format_count, format_value
 from pipeline.states import CheckOutcome
 from pipeline.store import CheckRecord, RunRecord
+from pipeline.textsafe import cap
 
 # DuckDB's advice that never applies here: the example gives every column its type, and
 # Assetboard never auto-detects one.
@@ -124,3 +125,14 @@ def launched_from(where: str | None) -> str:
     if not where:
         return "an unknown place"
     return _PLACES.get(where, where)
+
+
+def reasons_help(reasons: list[tuple[str, str]], limit: int = 8) -> str | None:
+    """'adhoc_request: never built; ...' one line per asset (the first `limit`), for the help
+    of a count: a number alone does not say which assets or why. None when there are none."""
+    if not reasons:
+        return None
+    lines = [f"{name}: {cap(headline(reason), 200)}" for name, reason in reasons[:limit]]
+    if len(reasons) > limit:
+        lines.append(f"and {len(reasons) - limit:,} more")
+    return "\n".join(lines)

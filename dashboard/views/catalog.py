@@ -10,7 +10,6 @@ import streamlit as st
 from dashboard import state, ui
 from dashboard.models import catalog as model
 from dashboard.safe import escape_markdown
-from pipeline.errors import SelectionError
 from pipeline.looks import look
 from pipeline.states import AssetHealth
 
@@ -47,19 +46,21 @@ chosen_health = bottom[2].multiselect(
     placeholder="Any health",
     bind="query-params",
 )
+usable, problem = model.usable_selection(defs, selection or "")
+if problem is not None:
+    st.warning(
+        f"**The selection does not parse:** {escape_markdown(problem)} The table ignores it.",
+        icon=":material/info:",
+    )
 wanted = model.CatalogFilter(
     search=search or "",
-    selection=selection or "",
+    selection=usable,
     groups=tuple(groups),
     kinds=tuple(chosen_kinds),
     health=tuple(health_labels[label] for label in chosen_health),
 )
-try:
-    with ui.guard("read the asset catalog"):
-        found = model.catalog(cfg, defs, wanted)
-except SelectionError as exc:
-    st.warning(f"**The selection does not parse:** {escape_markdown(exc)}", icon=":material/info:")
-    st.stop()
+with ui.guard("read the asset catalog"):
+    found = model.catalog(cfg, defs, wanted)
 
 shown = len(found.frame)
 st.caption(

@@ -11,6 +11,13 @@ from dashboard.safe import escape_markdown
 from pipeline.looks import NEVER_RUN, look
 from pipeline.states import AssetHealth, CheckOutcome, RunStatus
 
+
+def _help(reasons: list[tuple[str, str]]) -> str | None:
+    """Which assets a count stands for and why, escaped: names and reasons come from data."""
+    text = words.reasons_help(reasons)
+    return None if text is None else escape_markdown(text)
+
+
 st.title("Overview")
 cfg, defs = ui.load()
 with ui.guard("read the run history"):
@@ -18,7 +25,10 @@ with ui.guard("read the run history"):
 ui.run_progress(cfg, show_finished=True)
 
 st.subheader("Assets")
-ui.metric_row([(look(health).label, summary.health_counts[health]) for health in AssetHealth])
+ui.metric_row(
+    [(look(health).label, summary.health_counts[health]) for health in AssetHealth],
+    help=[_help(summary.health_reasons.get(health, [])) for health in AssetHealth],
+)
 
 if summary.partitioned:
     st.subheader("Partitions")

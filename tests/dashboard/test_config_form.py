@@ -86,3 +86,24 @@ def test_values_the_config_refuses_start_nothing_and_say_why(built: Path, db_pat
     assert "start_date: Input should be a valid date" in text and "end_date: missing" in text
     with store.open_store(db_path) as con:
         assert len(store.list_runs(con)) == 1  # only the fixture's run
+
+
+def test_materialize_this_asset_without_config_points_at_the_form(
+    built: Path, db_path: Path
+) -> None:
+    at = open_adhoc()
+    at.button(key=state.toolbar_key("graph", state.BTN_SELECTED)).click().run()
+    [warning] = at.warning
+    text = shown(warning.value)
+    assert text.startswith("**Nothing started:** adhoc_request needs run config (department,")
+    assert "fill its Run config form above and click 'Materialize with this config'" in text
+    assert "--config" not in text  # command-line advice, on a page that has a form for it
+    assert runs.current(db_path) is None and not at.status  # no run, no asset shown as queued
+    with store.open_store(db_path) as con:
+        assert len(store.list_runs(con)) == 1  # only the fixture's run
+
+
+def test_an_unbuilt_config_asset_points_at_its_form_not_the_buttons(built: Path) -> None:
+    at = open_adhoc()
+    hint = "\n".join(shown(i.value) for i in at.info)
+    assert "**adhoc_request** has not been materialized yet: fill its Run config form below" in hint

@@ -440,18 +440,67 @@ def test_toolbar_actions_turn_into_selections(cfg: Settings, defs: Definitions) 
     assert toolbar.toolbar_selection("free", defs, free_text=" group:joins ") == "group:joins"
 
 
-def test_stale_only_covers_what_is_behind_and_nothing_when_all_fresh(
+def test_stale_only_covers_what_is_behind_and_names_what_needs_config(
     cfg: Settings, defs: Definitions
 ) -> None:
-    assert set(toolbar.planned_assets(defs, toolbar.selection_for(cfg, "stale", defs))) == set(
-        defs.assets
-    ) - {"adhoc_request"}
+    first = toolbar.plan(cfg, "stale", defs)
+    assert set(first.planned) == set(defs.assets) - {"adhoc_request"}
+    assert first.left_out == ["adhoc_request"]  # never built, and said so: not dropped silently
     materialize(defs, db=cfg.db)
-    with pytest.raises(SelectionError, match=r"every asset is fresh \(adhoc_request is built on"):
-        toolbar.selection_for(cfg, "stale", defs)
+    with pytest.raises(SelectionError, match=r"nothing stale to rebuild: adhoc_request needs run"):
+        toolbar.plan(cfg, "stale", defs)
     materialize(defs, "sales_reps", db=cfg.db)  # its downstream is now behind it
-    planned = toolbar.planned_assets(defs, toolbar.selection_for(cfg, "stale", defs))
-    assert planned == ["joined_data", "monthly_sales_performance", "product_performance"]
+    behind = toolbar.plan(cfg, "stale", defs)
+    assert behind.planned == ["joined_data", "monthly_sales_performance", "product_performance"]
+    assert behind.left_out == ["adhoc_request"]
+
+
+def test_stale_only_leaves_assets_that_only_fail_checks_and_says_why(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Degraded assets are built and current: the same code and data give the same rows."""
+    cfg = settings_for(
+        defs_file(tmp_path, sample_data(tmp_path / "orphans", orphan_rate=0.1)), db_path
+    )
+    defs = reading.load_defs(cfg)
+    materialize(defs, db=db_path)
+    request = {"department": "North", "product": "Pro Webcam"}
+    dates = {"start_date": "2024-01-01", "end_date": "2025-06-30"}
+    materialize(defs, "adhoc_request", db=db_path, run_config={"adhoc_request": request | dates})
+    materialize(defs, db=db_path)  # "Materialize all" again: adhoc_request is stale, as in the walk
+    health = _health(cfg, defs)
+    assert health["adhoc_request"] == AssetHealth.STALE
+    assert health["sales_data"] == health["joined_data"] == AssetHealth.DEGRADED
+    with pytest.raises(SelectionError) as refused:
+        toolbar.plan(cfg, "stale", defs)
+    message = str(refused.value)
+    assert "adhoc_request needs run config (department, product, start_date, end_date)" in message
+    assert "fill its Run config form on the Asset graph page" in message
+    assert "joined_data, sales_data are built and current but failing checks" in message
+
+
+def test_an_asset_a_plain_run_leaves_out_says_why_in_its_health(
+    cfg: Settings, defs: Definitions
+) -> None:
+    materialize(defs, db=cfg.db)
+    found = catalog.catalog(cfg, defs, catalog.CatalogFilter(search="adhoc"))
+    [why] = found.frame["Why"]
+    assert why == (
+        "never built; built on request only: it needs run config"
+        " (department, product, start_date, end_date)"
+    )
+
+
+def test_a_selection_matching_nothing_or_needing_config_starts_nothing(
+    cfg: Settings, defs: Definitions
+) -> None:
+    with pytest.raises(SelectionError, match=r"the selection 'not \*' matches no asset"):
+        toolbar.plan(cfg, "free", defs, free_text="not *")
+    above = "adhoc_request needs run config .*: fill its Run config form above"
+    with pytest.raises(SelectionError, match=above):
+        toolbar.plan(cfg, "selected", defs, "adhoc_request", form_above=True)
+    everything = toolbar.plan(cfg, "all", defs)
+    assert everything.selection is None and everything.left_out == ["adhoc_request"]
 
 
 # --- errors a page shows --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dashboard_env import (
 )
 from streamlit.testing.v1 import AppTest
 
-from dashboard import runs, state
+from dashboard import runs, state, ui
 from pipeline import store
 from pipeline.definitions import load_definitions
 from pipeline.engine import RunResult, materialize
@@ -193,6 +193,16 @@ def test_the_overview_empty_state_button_builds_everything(env: Env) -> None:
     assert shown(at.status[0].label).startswith("Materialize all: succeeded")  # where the click was
 
 
+def test_the_overview_never_built_count_says_which_asset_and_why(built: Env) -> None:
+    at = open_page("overview")
+    [never] = [metric for metric in at.metric if metric.label == "Never built"]
+    assert never.value == "1"
+    assert shown(never.help) == (
+        "adhoc_request: never built; built on request only: it needs run config"
+        " (department, product, start_date, end_date)"
+    )
+
+
 def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
     at = open_page("materialize")
     at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("products")
@@ -211,10 +221,40 @@ def test_a_bad_free_selection_gets_a_message_and_starts_nothing(built: Env) -> N
     assert runs.current(built.db) is None
 
 
-def test_stale_only_when_everything_is_fresh_says_so(built: Env) -> None:
+def test_stale_only_when_only_a_config_asset_is_behind_says_where_to_build_it(
+    built: Env,
+) -> None:
     at = open_page("materialize")
     at.button(key=state.toolbar_key("toolbar", state.BTN_STALE)).click().run()
-    assert "every asset is fresh" in texts(at.warning)
+    warning = texts(at.warning)
+    assert "nothing stale to rebuild: adhoc_request needs run config" in warning
+    assert "fill its Run config form on the Asset graph page" in warning
+    assert runs.current(built.db) is None
+
+
+def test_materialize_all_names_the_asset_it_leaves_out_and_why(env: Env) -> None:
+    at = open_page("materialize")
+    before = texts(at.caption)
+    said = "**adhoc_request** needs run config, so Materialize all and Stale only leave it out"
+    assert said in before
+    at.button(key=state.toolbar_key("toolbar", state.BTN_ALL)).click().run()
+    finish(at, env.db)
+    label = shown(at.status[0].label)
+    assert label.startswith("Materialize all: succeeded — 6 assets built")
+    assert "1 left out (needs run config)" in label
+    beside = texts(at.info)
+    assert "**adhoc_request** needs run config, so this run left it out" in beside
+    assert "Run config form on the Asset graph page" in beside
+
+
+def test_a_selection_that_matches_nothing_records_no_run(built: Env) -> None:
+    at = open_page("materialize")
+    at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("not *")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_FREE)).click().run()
+    assert "**Nothing started:** the selection 'not *' matches no asset" in texts(at.warning)
+    assert runs.current(built.db) is None
+    with store.open_store(built.db) as con:
+        assert len(store.list_runs(con)) == 1  # only the fixture's build
 
 
 def test_run_checks_only_rebuilds_nothing(built: Env) -> None:
@@ -506,3 +546,39 @@ def test_an_anomaly_check_shows_its_value_against_the_expected_band(
     assert "Observed value by run" not in chart_titles(at)  # the band replaces the rule chart
     assert "Shaded: the band its history expected" in texts(at.caption)
     assert "· row count 120, expected " in texts(at.markdown)  # the latest value and band
+
+
+# --- the asset catalog ---------------------------------------------------------------------------
+
+
+def test_a_catalog_selection_typo_keeps_the_table_and_says_why(built: Env) -> None:
+    at = open_page("catalog", **{state.CATALOG_SELECTION: "joined_dta"})
+    [warning] = at.warning
+    text = shown(warning.value)
+    assert text.startswith("**The selection does not parse:** unknown asset 'joined_dta'")
+    assert text.endswith("The table ignores it.")
+    assert not at.error
+    assert len(at.dataframe[0].value) == 7  # every asset, unfiltered by the typo
+
+
+def test_a_long_catalog_selection_is_not_echoed_in_full(built: Env) -> None:
+    typed = "joined_data" + "x" * 5_000
+    at = open_page("catalog", **{state.CATALOG_SELECTION: typed})
+    [warning] = at.warning
+    assert len(warning.value) < 1_000 and "4,851 characters cut]" in shown(warning.value)
+    assert len(at.dataframe[0].value) == 7
+
+
+def test_a_run_that_could_not_start_shows_no_asset_as_queued(built: Env) -> None:
+    """Started past the toolbar's own refusal (the engine refuses it in the run thread)."""
+    defs = load_definitions(str(built.defs_path))
+    live = runs.start(defs, built.db, "adhoc_request", label="Try", planned=["adhoc_request"])
+    runs.wait(built.db)
+    assert live.error is not None and "needs run config" in live.error
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state[state.SS_SEEN_RUN] = ui.run_token(live)  # the session that clicked
+    at.switch_page("views/materialize.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert shown(at.status[0].label) == "Try: failed — it could not start, see below"
+    assert "Queued" not in texts(at.status[0].markdown)
+    assert "needs run config" in texts(at.error)

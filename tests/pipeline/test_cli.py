@@ -358,3 +358,21 @@ def test_a_deeply_nested_or_quoted_selection_through_the_cli(sales_env, db_path,
     assert not db_path.exists()
     assert main(["materialize", "--db", str(db_path), "--select", '+"joined_data"']) == 0
     assert "Run 1 succeeded" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["materialize", "check"])
+def test_a_selection_that_matches_nothing_exits_2_and_records_no_run(
+    sales_env, db_path, capsys, command
+):
+    assert main([command, "--db", str(db_path), "--select", "not *"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: the selection 'not *' matches no asset: nothing was run"
+    )
+    assert not db_path.exists()  # no run recorded to stand as the last one
+
+
+def test_a_selection_of_only_config_assets_by_pattern_exits_2(sales_env, db_path, capsys):
+    assert main(["materialize", "--db", str(db_path), "--select", "group:requests"]) == 2
+    err = capsys.readouterr().err
+    assert "reaches only assets that need run config, so nothing was run" in err
+    assert "adhoc_request (department, product, start_date, end_date)" in err

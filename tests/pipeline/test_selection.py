@@ -188,3 +188,17 @@ def test_typed_text_is_echoed_as_typed_without_python_backslashes():
     )
     with pytest.raises(SelectionError, match=r"in selection 'orders or\\tdrop'"):
         select(_awkward_defs(), "orders or\tdrop")  # a tab is shown, the message one line
+
+
+@pytest.mark.parametrize("typed", ["orders" + "x" * 5_000, "orders or " + "(" * 3_000])
+def test_a_long_selection_is_quoted_short_in_its_error(typed):
+    with pytest.raises(SelectionError) as refused:
+        select(_defs(), typed)
+    assert len(str(refused.value)) < 1_000  # not the paste, once or twice
+
+
+def test_a_selection_that_is_one_unknown_name_is_quoted_once():
+    with pytest.raises(SelectionError) as refused:
+        select(_defs(), "reprot")
+    assert str(refused.value).startswith("unknown asset 'reprot' at position 0.")
+    assert str(refused.value).count("reprot") == 1
