@@ -124,6 +124,24 @@ def test_one_partition_rebuilt_leaves_the_others_as_they_were(db_path: Path) -> 
     assert _states(db_path, _defs())["2024-02-01"] == "materialized"
 
 
+def test_the_recorded_preview_is_the_tables_first_rows_after_one_partition(
+    db_path: Path,
+) -> None:
+    """Not the rebuilt partition's row alone: the run's record and, after the next run has
+    re-read the warehouse's ledger, the catalog show the table partition by partition."""
+    assert materialize(_defs(version=1), db=db_path).ok
+    one = PartitionRequest(["2024-03-01"])
+    result = materialize(_defs(version=2), db=db_path, select="monthly", partitions=one)
+    event = result.assets["monthly"]
+    expected = [("2024-01-01", 1), ("2024-02-01", 1), ("2024-03-01", 2), ("2024-04-01", 1)]
+    assert [(row["month"], row["version"]) for row in event.preview] == expected
+    assert materialize(_defs(version=2), db=db_path, select="sales").ok  # syncs the catalog
+    with store.open_store(db_path) as con:
+        entry = store.catalog(con)["monthly"]
+    assert [(row["month"], row["version"]) for row in entry.preview] == expected
+    assert entry.row_count == 4
+
+
 def test_a_failed_partition_keeps_its_old_rows_and_fails_only_itself(db_path: Path) -> None:
     assert materialize(_defs(version=1), db=db_path).ok
     before = _rows(db_path)
