@@ -187,8 +187,21 @@ def partitioned_preview(con: duckdb.DuckDBPyConnection, asset: str) -> list[dict
     partitions, so the run's record and the next run's catalog show the same rows)."""
     if not _has_partition_key(con):
         return []
-    parts = _partition_rows(con, asset).get(asset, [])
-    return table_preview([(key, entry) for _, entry, key in parts])
+    con.execute(
+        f"SELECT preview FROM {BUILDS} b WHERE asset = $asset AND partition_key IS NOT NULL"
+        " AND build_id > coalesce((SELECT max(build_id)"
+        f" FROM {BUILDS} w WHERE w.asset = b.asset AND w.partition_key IS NULL), 0)"
+        " QUALIFY row_number() OVER (PARTITION BY partition_key ORDER BY build_id DESC) = 1"
+        " ORDER BY partition_key",
+        {"asset": asset},
+    )
+    rows: list[dict] = []
+    while len(rows) < PREVIEW_ROWS and (batch := con.fetchmany(16)):
+        # Decoded only as far as needed: a daily asset has a thousand partitions' previews.
+        for (preview,) in batch:
+            rows.extend((json.loads(preview) if preview else [])[: PREVIEW_ROWS - len(rows)])
+    con.fetchall()  # an unread result would block the next statement on this cursor
+    return rows
 
 
 def current_partitions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], CatalogEntry]:
@@ -197,18 +210,15 @@ def current_partitions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], 
 
 
 def _partition_rows(
-    con: duckdb.DuckDBPyConnection, asset: str | None = None
+    con: duckdb.DuckDBPyConnection,
 ) -> dict[str, list[tuple[int, CatalogEntry, str]]]:
-    """Per asset (or only `asset`), the newest build of each partition built after its newest
-    whole build."""
+    """Per asset, the newest build of each partition built after its newest whole build."""
     rows = con.execute(
         f"SELECT build_id, partition_key, {_COLUMNS} FROM {BUILDS} b"
-        " WHERE partition_key IS NOT NULL AND ($asset IS NULL OR asset = $asset)"
-        " AND build_id > coalesce((SELECT max(build_id)"
+        " WHERE partition_key IS NOT NULL AND build_id > coalesce((SELECT max(build_id)"
         f" FROM {BUILDS} w WHERE w.asset = b.asset AND w.partition_key IS NULL), 0)"
         " QUALIFY row_number() OVER (PARTITION BY asset, partition_key"
-        " ORDER BY build_id DESC) = 1",
-        {"asset": asset},
+        " ORDER BY build_id DESC) = 1"
     ).fetchall()
     found: dict[str, list[tuple[int, CatalogEntry, str]]] = {}
     for build_id, key, *row in rows:
