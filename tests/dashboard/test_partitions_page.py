@@ -364,3 +364,16 @@ def test_a_partitioned_preview_is_the_tables_not_the_last_built_partitions(
         "All 4 rows of the table, partition by partition in key order"
         " (newest partition build: run 2)."
     )
+
+
+def test_partitions_built_before_a_code_change_read_stale_and_say_why(
+    flaky: Env, broken: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = tmp_path / "flaky_changed_defs.py"
+    source = FLAKY.format(marker=str(broken), keys=["plain", HOSTILE_KEY])
+    changed.write_text(source.replace("amount = -5", "amount = -6"), encoding="utf-8")
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(changed))
+    at = open_page("graph", asset="monthly", partition="2024-01-01")
+    # They read "Materialized", with "Stale 0" in the legend, whatever code built them.
+    assert "Stale 3" in texts(at.caption)
+    assert "Its code changed since it was built." in texts(at.caption)
