@@ -128,9 +128,7 @@ def _default(runs: list[RunRecord]) -> RunChoice:
     """The newest run that ran checks, with a note naming the newer runs that did not."""
     index = next((i for i, run in enumerate(runs) if run.ran_checks), None)
     if index is None:
-        return RunChoice(
-            runs, 0, note=f"None of the latest {len(runs)} runs ran checks: showing the newest."
-        )
+        return RunChoice(runs, 0, note="No run in the list below ran checks: showing the newest.")
     if index == 0:
         return RunChoice(runs, 0)
     newer = [run.run_id for run in runs[:index]]

@@ -172,3 +172,23 @@ def test_service_offers_every_format_and_keeps_old_permalinks_working(sales_env:
     assert report_service.permalink("http://host:8501/report?run=1#x", "run", 7) == (
         "http://host:8501/report?run=7"
     )
+
+
+def test_when_no_run_ran_checks_the_newest_is_shown_and_the_page_says_so(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs = tmp_path / "unchecked_defs.py"
+    defs.write_text(
+        "from pipeline import Definitions, asset\n"
+        "defs = Definitions([asset(lambda con: 'SELECT 1 AS n', name='plain')])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    unchecked = load_definitions(str(defs))
+    first, newest = (materialize(unchecked, db=db_path).run_id for _ in range(2))
+    at = _page().run()
+    assert not at.exception and not at.warning
+    assert shown(at.info[0].value) == "No run in the list below ran checks: showing the newest."
+    assert at.selectbox(key=state.SELECT_REPORT_RUN).value == newest > first
+    assert f"Run {newest} ran no checks" in _iframe_html(at)
