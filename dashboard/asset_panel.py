@@ -87,11 +87,9 @@ def render(cfg: Settings, defs: Definitions, selected: str | None) -> None:
             ["Preview", "Schema", "Profile", "History", "Checks"]
         )
         with preview:
-            if details.preview.empty:
-                st.caption("No preview yet: materialize the asset first.")
-            else:
+            if details.last is not None:
                 st.dataframe(details.preview, hide_index=True, width="stretch")
-                st.caption("The first 10 rows of the last materialization.")
+            st.caption(details.preview_note)
         with schema:
             if details.schema.empty:
                 st.caption("No schema yet: materialize the asset first.")

@@ -164,7 +164,8 @@ def _chosen(cfg: Settings, defs: Definitions, view: PartitionsView) -> None:
         if cell.error:
             ui.error_text(cell.error)
     elif cell.status == PartitionStatus.STALE:
-        st.caption(f":{shown.streamlit}[An upstream it reads was built after it.]")
+        why = cell.stale_reason or "an upstream it reads was built after it"
+        st.caption(f":{shown.streamlit}[{why[0].upper()}{why[1:]}.]")
     elif not cell.standing:
         st.caption("Never built: rebuild it, or backfill it with others below.")
     for line in cell.check_lines:

@@ -23,7 +23,7 @@ from pipeline.store import CatalogEntry, jsonable
 from pipeline.textsafe import cap
 from pipeline.warehouse import quote_ident, scalar, utcnow
 
-PREVIEW_ROWS = 10
+PREVIEW_ROWS = ledger.PREVIEW_ROWS
 
 
 class Cancelled(Exception):

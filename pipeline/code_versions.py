@@ -6,13 +6,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 from enum import Enum
+from fractions import Fraction
+from pathlib import PurePath
 from types import CodeType
 from typing import Any
+from uuid import UUID
 
 
 def source_hash(fn: Callable[..., Any]) -> str:
@@ -36,13 +40,35 @@ def source_hash(fn: Callable[..., Any]) -> str:
     return _hash(fn, f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}")
 
 
-_PLAIN = (str, int, float, bool, bytes, type(None), date, time, timedelta, Decimal)
+# Values whose repr is the value itself, the same in every process: counted by value, so an
+# asset reading `Path("data")` changes version when pointed at `Path("/tmp/other")`.
+_PLAIN = (
+    str,
+    int,
+    float,
+    complex,
+    bool,
+    bytes,
+    type(None),
+    date,  # and datetime
+    time,
+    timedelta,
+    Decimal,
+    Fraction,
+    UUID,
+    PurePath,  # Path, PosixPath, WindowsPath
+    range,
+)
 _MAX_DEPTH = 4  # functions and dataclasses inside closures: far enough, and no endless loop
 
 
 def _closed_over(fn: Any, code: CodeType, depth: int) -> str:
-    """The values `fn` closes over and its defaults, as text that is the same in every process
-    (no id() or address: an object that is not a plain value counts by its type's name)."""
+    """The values `fn` closes over and its defaults, as text that is the same in every process.
+
+    Plain values (text, numbers, paths, dates, UUIDs, enums) and containers, dataclasses and
+    functions made of them count by value. Any other object counts by its type's name only:
+    its repr may hold a memory address (`<Conn object at 0x7f...>`) or live state (a
+    connection, a lock), which would give it a new version in every process."""
     parts = []
     for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False):
         try:
@@ -64,6 +90,8 @@ def _stable(value: Any, depth: int = 0) -> str:
         return f"{type(value).__qualname__}.{value.name}"
     if isinstance(value, _PLAIN):
         return repr(value)
+    if isinstance(value, re.Pattern):
+        return f"re.compile({value.pattern!r}, {value.flags})"
     kind = type(value).__qualname__
     if depth >= _MAX_DEPTH:
         return kind

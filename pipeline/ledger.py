@@ -173,7 +173,7 @@ def read(con: duckdb.DuckDBPyConnection) -> Standing:
             newest.kind,
             sum(p[1].row_count or 0 for p in parts),
             newest.columns,
-            newest.preview,
+            table_preview([(key, entry) for _, entry, key in parts]),
             newest.code_version,
             max((p[1].committed_at for p in parts if p[1].committed_at), default=None),
         )
@@ -185,8 +185,46 @@ def read(con: duckdb.DuckDBPyConnection) -> Standing:
 
 def current(con: duckdb.DuckDBPyConnection) -> dict[str, CatalogEntry]:
     """What stands of every asset the ledger knows: its newest whole build, or, for an asset
-    built in partitions since, all its partitions together (rows summed, newest preview)."""
+    built in partitions since, all its partitions together (rows summed, previews joined)."""
     return read(con).whole
+
+
+PREVIEW_ROWS = 10  # builder.PREVIEW_ROWS: builder imports this module
+
+
+def table_preview(parts: Sequence[tuple[str, CatalogEntry]]) -> list[dict]:
+    """A partitioned table's preview: its first rows partition by partition, in key order.
+
+    The newest partition's preview alone showed one month's single row as the preview of a
+    207-row table, and an empty one as "not materialized yet"."""
+    rows: list[dict] = []
+    for _, entry in sorted(parts, key=lambda part: part[0]):
+        rows.extend(entry.preview[: PREVIEW_ROWS - len(rows)])
+        if len(rows) >= PREVIEW_ROWS:
+            break
+    return rows
+
+
+def partitioned_preview(con: duckdb.DuckDBPyConnection, asset: str) -> list[dict]:
+    """`table_preview` of `asset` as its ledger stands (a run reads it right after committing
+    partitions, so the run's record and the next run's catalog show the same rows)."""
+    if not _has_partition_key(con):
+        return []
+    con.execute(
+        f"SELECT preview FROM {BUILDS} b WHERE asset = $asset AND partition_key IS NOT NULL"
+        " AND build_id > coalesce((SELECT max(build_id)"
+        f" FROM {BUILDS} w WHERE w.asset = b.asset AND w.partition_key IS NULL), 0)"
+        " QUALIFY row_number() OVER (PARTITION BY partition_key ORDER BY build_id DESC) = 1"
+        " ORDER BY partition_key",
+        {"asset": asset},
+    )
+    rows: list[dict] = []
+    while len(rows) < PREVIEW_ROWS and (batch := con.fetchmany(16)):
+        # Decoded only as far as needed: a daily asset has a thousand partitions' previews.
+        for (preview,) in batch:
+            rows.extend((json.loads(preview) if preview else [])[: PREVIEW_ROWS - len(rows)])
+    con.fetchall()  # an unread result would block the next statement on this cursor
+    return rows
 
 
 def current_partitions(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], CatalogEntry]:

@@ -82,6 +82,7 @@ _TABLE: list[tuple[StrEnum, Look]] = [
     (Verdict.CANCELLED, _look("Cancelled", AMBER, "stop_circle", "■")),
     (Verdict.INTERRUPTED, _look("Interrupted", VIOLET, "power_off", "✘")),
     (Verdict.RUNNING, _look("Running", BLUE, "progress_activity", "…")),
+    (Verdict.NO_CHECKS, _look("No checks ran", GREY, "radio_button_unchecked", "–")),
     (Severity.ERROR, _look("Error", RED, "priority_high", "E")),
     (Severity.WARN, _look("Warn", AMBER, "warning", "W")),
     (PartitionStatus.MATERIALIZED, _look("Materialized", GREEN, "check_circle", "✔")),

@@ -249,20 +249,21 @@ class AssetTotal:
 
     row_count: int
     counted_at: float
+    preview: list[dict[str, Any]] = field(default_factory=list)  # ledger.partitioned_preview
 
 
 def whole_entry(
     asset: AssetDef, run_id: int, newest: CatalogEntry, total: AssetTotal | None
 ) -> CatalogEntry:
-    """The asset's catalog entry after partitions were built: the table's rows, the newest
-    partition's columns and preview."""
+    """The asset's catalog entry after partitions were built: the table's rows and preview,
+    the newest partition's columns."""
     return CatalogEntry(
         asset.name,
         run_id,
         asset.kind,
         total.row_count if total else newest.row_count,
         newest.columns,
-        newest.preview,
+        total.preview if total else newest.preview,
         asset.code_version,
         newest.committed_at,
     )

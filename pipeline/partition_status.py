@@ -1,9 +1,9 @@
 """Where each partition of an asset stands: one answer for `partitions`, the strip, the health.
 
 A partition is materialized (its rows stand and nothing upstream is newer), stale (it stands,
-but an upstream it reads was built after it), failed (its latest build failed; rows an older
-build left, if any, are still there) or missing (never built, or built before the table was
-rebuilt whole). Its checks are those of its latest records.
+but the asset's code changed since, or an upstream it reads was built after it), failed (its
+latest build failed; rows an older build left, if any, are still there) or missing (never
+built, or built before the table was rebuilt whole). Its checks are those of its latest records.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class PartitionState:
     entry: PartitionEntry | None  # the build whose rows stand
     latest: PartitionEvent | None  # the newest finished build (failed ones included)
     checks: dict[str, PartitionCheck] = field(default_factory=dict)
+    stale_reason: str | None = None  # why, when stale
 
     @property
     def check_outcome(self) -> str | None:
@@ -67,19 +68,38 @@ def partition_states(
     latest = store.latest_partition_events(con, asset_name)
     checks = store.latest_partition_checks(con, asset_name)
     upstream = _upstream_times(defs, con, asset_name)
+    versions = store.partition_code_versions(con, asset_name)
     states = []
     for key in asset.partitions.get_partition_keys():
         entry, event = standing.get(key), latest.get(key)
+        why = None
         if event is not None and event.status == EventStatus.FAILED:
             status = FAILED
         elif entry is None:
             status = MISSING
+        elif versions.get(key, asset.code_version) != asset.code_version:
+            status, why = STALE, CODE_CHANGED
         elif _newer_upstream(upstream, key, entry.committed_at):
-            status = STALE
+            status, why = STALE, "an upstream it reads was built after it"
         else:
             status = MATERIALIZED
-        states.append(PartitionState(key, status, entry, event, checks.get(key, {})))
+        states.append(PartitionState(key, status, entry, event, checks.get(key, {}), why))
     return states
+
+
+CODE_CHANGED = "its code changed since it was built"
+
+
+def code_changed_reason(states: list[PartitionState]) -> str | None:
+    """Why the asset is stale when some of its partitions were built by older code, even if
+    the newest one (the asset's recorded build) was not: None when none were."""
+    old = [s.key for s in states if s.stale_reason == CODE_CHANGED]
+    if not old:
+        return None
+    if len(old) == 1:
+        return f"its code changed since partition {old[0]} was built"
+    built = sum(1 for s in states if s.entry is not None)
+    return f"its code changed since {len(old)} of its {built} partitions were built ({old[0]}, ...)"
 
 
 def summarize(states: list[PartitionState]) -> Summary:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipeline import builder, faults, partition_builder, store
+from pipeline import builder, faults, ledger, partition_builder, store
 from pipeline.checks_runner import Scope, run_asset_checks, skipped_checks
 from pipeline.definitions import AssetDef, CheckDef, Definitions
 from pipeline.partition_runs import (
@@ -341,7 +341,8 @@ class PartitionSteps:
                     cursor, asset, node.keys, self.run.run_id, self.token.event
                 )
                 count = scalar(cursor, f"SELECT count(*) FROM {quote_ident(asset.name)}")
-                total = AssetTotal(int(count), time.monotonic())
+                shown = ledger.partitioned_preview(cursor, asset.name)
+                total = AssetTotal(int(count), time.monotonic(), shown)
             faults.pause("after-commit", str(node), self.token.event)
             build = self._build_answer(EventStatus.MATERIALIZED, started_at)
         except Exception as exc:

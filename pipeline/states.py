@@ -101,6 +101,7 @@ class Verdict(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     RUNNING = "running"
+    NO_CHECKS = "no_checks"  # nothing failed, and no check ran: not a pass of anything
 
 
 class AssetHealth(StrEnum):

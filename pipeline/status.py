@@ -16,7 +16,7 @@ from datetime import datetime
 
 from pipeline import store
 from pipeline.definitions import Definitions
-from pipeline.partition_status import Summary, partition_states, summarize
+from pipeline.partition_status import Summary, code_changed_reason, partition_states, summarize
 from pipeline.run_config import describe_fields, requires_config
 from pipeline.states import AssetHealth, CheckKey, CheckOutcome, EventStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord
@@ -89,6 +89,12 @@ def asset_statuses(
         state.failing_checks = [s.key for s in own if _fails(s.executed)]
         state.warning_checks = [s.key for s in own if s.outcome == CheckOutcome.WARNED]
         state.stale_reason = _stale_reason(defs, name, entry, standing, result, newest_above)
+        parts = None
+        if defs.assets[name].partitions is not None:
+            parts = partition_states(defs, con, name)
+            # The recorded build is the newest partition's: rebuilding one partition after a
+            # code change must not make the others, built by the old code, read as fresh.
+            state.stale_reason = state.stale_reason or code_changed_reason(parts)
         if changed := [s for s in own if s.changed]:  # its checks' answers are out of date,
             assert changed[0].executed is not None  # not its data: nothing downstream cares
             state.check_changed = (
@@ -101,8 +107,8 @@ def asset_statuses(
             state.reason += (  # why a plain run leaves it so: said wherever the reason shows
                 f"; built on request only: it needs run config ({describe_fields(asset)})"
             )
-        if defs.assets[name].partitions is not None:
-            state.partitions = summarize(partition_states(defs, con, name))
+        if parts is not None:
+            state.partitions = summarize(parts)
             state.reason = f"{state.partitions}; {state.reason}"
         result[name] = state
     return result

@@ -72,12 +72,35 @@ class AssetDetails:
     last: AssetEvent | None  # the build that stands in the warehouse
     error: str | None  # the full text of the failed build, when it failed
     schema: pd.DataFrame  # Column, Type
-    preview: pd.DataFrame
+    preview: pd.DataFrame  # the recorded first rows, with the table's columns even when empty
     history: pd.DataFrame  # run_id, finished, status (label), row_count, duration_s
     checks: pd.DataFrame  # one row per check, latest execution
     check_outcomes: list[CheckOutcome | None] = field(default_factory=list)  # per checks row
     check_history: pd.DataFrame = field(default_factory=pd.DataFrame)
     profile: ProfileView | None = None
+    preview_note: str = "No preview yet: materialize the asset first."
+
+
+def preview_note(last: AssetEvent | None, partitioned: bool, shown: int) -> str:
+    """What the Preview tab says its rows are: an empty table is not an unbuilt one, and a
+    partitioned table's preview is taken partition by partition."""
+    if last is None:
+        return "No preview yet: materialize the asset first."
+    run = f"run {last.run_id}"
+    total = last.row_count
+    noun = "view" if last.kind == "view" else "table"
+    if total == 0:
+        return f"The {noun} is empty: {run} built it with 0 rows (its columns above)."
+    if total is None:
+        return f"The first {shown} rows, as built by {run}."
+    counted = format_count(total)
+    rows = f"All {counted} rows" if shown >= total else f"The first {shown} of {counted} rows"
+    if partitioned:
+        return (
+            f"{rows} of the {noun}, partition by partition in key order"
+            f" (newest partition build: {run})."
+        )
+    return f"{rows}, as built by {run}."
 
 
 PROFILE_OVERVIEW = ["Column", "Type", "Nulls", "Distinct"]  # what fits the side panel
@@ -203,7 +226,12 @@ def asset_details(cfg: Settings, defs: Definitions, name: str) -> AssetDetails:
         last=last,
         error=words.full_error(failed.error) if failed and failed.error else None,
         schema=pd.DataFrame(last.columns if last else [], columns=["Column", "Type"]),
-        preview=pd.DataFrame(last.preview if last else []),
+        preview=pd.DataFrame(
+            last.preview if last else [], columns=[c[0] for c in last.columns] if last else None
+        ),
+        preview_note=preview_note(
+            last, asset.partitions is not None, len(last.preview) if last else 0
+        ),
         history=builds,
         checks=pd.DataFrame(rows, columns=CHECK_COLUMNS),
         check_outcomes=[s.outcome for s in own],

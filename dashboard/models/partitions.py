@@ -61,6 +61,7 @@ class PartitionCell:
     built_in_run: int | None = None
     failed_in_run: int | None = None  # its latest build failed, in this run
     error: str | None = None  # that failure's text
+    stale_reason: str | None = None  # why, when stale: its code changed, or an upstream
     check_lines: list[CheckLine] = field(default_factory=list)  # its checks, by name
 
 
@@ -124,6 +125,7 @@ def partitions_view(cfg: Settings, defs: Definitions, asset: str) -> PartitionsV
                 built_in_run=entry.run_id if entry else None,
                 failed_in_run=failed.run_id if failed else None,
                 error=words.full_error(failed.error) if failed and failed.error else None,
+                stale_reason=state.stale_reason,
                 check_lines=[_check_line(c) for c in checks],
             )
         )

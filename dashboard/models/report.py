@@ -28,13 +28,19 @@ FORMAT_HELP = {
 }
 
 
+LATEST = "latest"  # ?run=latest, as `python -m pipeline report --run latest`: the newest run
+
+
 @dataclass(frozen=True)
 class RunChoice:
-    """The runs offered in the picker, which one is chosen, and why if not the one asked for."""
+    """The runs offered in the picker, which one is chosen, and why: `message` when the run
+    asked for does not exist, `note` when the default is not simply the newest run."""
 
     runs: list[RunRecord]
     index: int
     message: str | None = None
+    note: str | None = None
+    latest: bool = False  # asked for with ?run=latest: the URL keeps saying so
 
     @property
     def run_ids(self) -> list[int]:
@@ -43,6 +49,10 @@ class RunChoice:
     @property
     def run_id(self) -> int:
         return self.runs[self.index].run_id
+
+    def url_value(self, run_id: int) -> str:
+        """What `?run=` should hold once `run_id` is picked: `latest` stays while it is shown."""
+        return LATEST if self.latest and run_id == self.run_id else str(run_id)
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,13 @@ def summary(report: Report) -> str:
 
 
 def choose_run(cfg: Settings, wanted: str | None) -> RunChoice | None:
-    """Recent runs with the one in `?run=` chosen (default: the newest); None when no runs.
+    """Recent runs with the one in `?run=` chosen; None when there are no runs.
 
-    A run older than the picker's list is added to it, so every permalink keeps working; an
-    unknown or malformed id falls back to the newest run with a message that says so.
+    Without `?run=`, the newest run that ran checks (a materialization of assets without
+    checks has no check report to show), saying so when newer runs are passed over; `latest`
+    is the newest run whatever it ran. A run older than the picker's list is added to it, so
+    every permalink keeps working; an unknown or malformed id falls back to the default with a
+    message that says so.
     """
     if not Path(cfg.db).is_file():
         return None
@@ -87,7 +100,9 @@ def choose_run(cfg: Settings, wanted: str | None) -> RunChoice | None:
         if not runs:
             return None
         if wanted is None or not wanted.strip():
-            return RunChoice(runs, 0)
+            return _default(runs)
+        if wanted.strip().lower() == LATEST:
+            return RunChoice(runs, 0, latest=True)
         try:
             run_id = int(wanted)
         except ValueError:
@@ -99,11 +114,32 @@ def choose_run(cfg: Settings, wanted: str | None) -> RunChoice | None:
     if older is not None:
         return RunChoice([older, *runs], 0)
     recent = ", ".join(map(str, ids[:10]))
+    fallback = _default(runs)
     return RunChoice(
         runs,
-        0,
-        f"There is no run {wanted!r} in this database (recent runs: {recent})."
-        f" Showing the latest run, {ids[0]}, instead.",
+        fallback.index,
+        f"There is no run {wanted!r} in this database (recent runs: {recent}, or 'latest')."
+        f" Showing run {fallback.run_id} instead.",
+        fallback.note,
+    )
+
+
+def _default(runs: list[RunRecord]) -> RunChoice:
+    """The newest run that ran checks, with a note naming the newer runs that did not."""
+    index = next((i for i, run in enumerate(runs) if run.ran_checks), None)
+    if index is None:
+        return RunChoice(runs, 0, note="No run in the list below ran checks: showing the newest.")
+    if index == 0:
+        return RunChoice(runs, 0)
+    newer = [run.run_id for run in runs[:index]]
+    which = f"run {newer[0]}" if len(newer) == 1 else f"runs {newer[-1]} to {newer[0]}"
+    return RunChoice(
+        runs,
+        index,
+        note=(
+            f"Showing run {runs[index].run_id}, the latest run that ran checks: {which} ran"
+            " none (pick one below to see it anyway)."
+        ),
     )
 
 

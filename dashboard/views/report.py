@@ -22,6 +22,8 @@ if choice is None:
     st.stop()
 if choice.message:  # it quotes the run id asked for in the URL: anyone can craft it
     st.warning(escape_markdown(choice.message), icon=":material/help:")
+if choice.note:
+    st.info(escape_markdown(choice.note), icon=":material/info:")
 
 labels = {run.run_id: report_service.run_label(run) for run in choice.runs}
 run_id = st.selectbox(
@@ -30,10 +32,13 @@ run_id = st.selectbox(
     index=choice.index,
     format_func=labels.__getitem__,
     key=state.SELECT_REPORT_RUN,
-    help="The newest run is shown by default; the permalink below opens the chosen one.",
+    help=(
+        "By default the latest run that ran checks (`?run=latest`: the newest run, whatever it"
+        " ran); the permalink below opens the chosen one."
+    ),
 )
-if st.query_params.get(state.QP_REPORT_RUN) != str(run_id):
-    st.query_params[state.QP_REPORT_RUN] = str(run_id)
+if st.query_params.get(state.QP_REPORT_RUN) != choice.url_value(run_id):
+    st.query_params[state.QP_REPORT_RUN] = choice.url_value(run_id)
 
 with ui.guard(f"build the report of run {run_id}"):
     report = report_service.load_report(cfg, defs, run_id)

@@ -84,8 +84,12 @@ def load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
 
 
 def build_definitions(data_dir: str | Path = DEFAULT_DATA_DIR) -> Definitions:
-    """The sales pipeline reading its three CSVs from `data_dir`."""
-    folder = Path(data_dir)
+    """The sales pipeline reading its three CSVs from `data_dir`.
+
+    The loads close over the folder as an absolute path, so their code version changes when
+    the pipeline is pointed at other files (`data` from another working directory included)
+    and the assets read from them go stale."""
+    folder = Path(data_dir).resolve()
 
     def raw_table(table: str, description: str) -> AssetDef:
         def load(con: duckdb.DuckDBPyConnection) -> None:

@@ -61,6 +61,7 @@ VERDICT_STYLES = {
     Verdict.CANCELLED: _style(Verdict.CANCELLED, "was cancelled", "⏹️"),
     Verdict.INTERRUPTED: _style(Verdict.INTERRUPTED, "was interrupted", "⛔"),
     Verdict.RUNNING: _style(Verdict.RUNNING, "is still running", "⏳"),
+    Verdict.NO_CHECKS: _style(Verdict.NO_CHECKS, "ran no checks", "➖"),
 }
 
 
@@ -265,8 +266,9 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Passed, warnings allowed: what CI should treat as green."""
-        return self.verdict in (Verdict.PASSED, Verdict.WARNED)
+        """Nothing failed (warnings allowed, or no checks at all): what CI should treat as green.
+        A run with no checks is not red, but it never reads as "passed" (its verdict says so)."""
+        return self.verdict in (Verdict.PASSED, Verdict.WARNED, Verdict.NO_CHECKS)
 
     def check_summary(self, separator: str = ", ") -> str:
         """'1 failed, 1 could not run, 1 warned, 1 passed, 1 not run': every format says the
@@ -289,7 +291,8 @@ def verdict(checks: Iterable[CheckEntry], assets: Iterable[AssetEntry], run_stat
     failed ERROR check and an asset that failed to build; a WARN check that ran and found
     failing rows only warns. Without such a failure the stored status still counts: a run that
     was interrupted, is still running, or failed before any check ran (broken definitions)
-    says so rather than "passed".
+    says so rather than "passed", and so does a run in which no check ran at all (a
+    materialization of assets without checks): a check report with nothing checked is not green.
     """
     outcomes = {check.outcome for check in checks}
     if outcomes & {"failed", "error"} or any(entry.status == "failed" for entry in assets):
@@ -302,6 +305,8 @@ def verdict(checks: Iterable[CheckEntry], assets: Iterable[AssetEntry], run_stat
         return Verdict.RUNNING
     if run_status == "failed":
         return Verdict.FAILED
+    if not outcomes & {"passed", "warned"}:
+        return Verdict.NO_CHECKS  # none at all, or only checks not run (skipped)
     return Verdict.WARNED if "warned" in outcomes else Verdict.PASSED
 
 

@@ -48,6 +48,20 @@ def partition_catalog(con: sqlite3.Connection, asset: str) -> dict[str, Partitio
     return {e.partition_key: e for e in _fetch(con, PartitionEntry, sql, [asset])}
 
 
+def partition_code_versions(con: sqlite3.Connection, asset: str) -> dict[str, str]:
+    """Partition key -> the code version `asset` had in the run whose rows stand for that
+    partition (that run's asset event records it), for the partitions it is known of."""
+    if not _has(con, "partition_catalog"):
+        return {}
+    rows = con.execute(
+        "SELECT p.partition_key, e.code_version FROM partition_catalog p"
+        " JOIN asset_events e ON e.asset = p.asset AND e.run_id = p.run_id"
+        " WHERE p.asset = ? AND e.code_version IS NOT NULL",
+        [asset],
+    ).fetchall()
+    return {key: version for key, version in rows}
+
+
 def latest_partition_events(con: sqlite3.Connection, asset: str) -> dict[str, PartitionEvent]:
     """The newest event of each partition of `asset` that finished (built, failed, skipped)."""
     if not _has(con, "partition_events"):

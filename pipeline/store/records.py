@@ -48,6 +48,13 @@ class RunRecord:
             return None
         return (self.ended_at - self.started_at).total_seconds()
 
+    @property
+    def ran_checks(self) -> bool:
+        """Whether any check executed in this run (passed, warned, failed or could not run):
+        a run without one has nothing to show in a check report."""
+        ran = self.checks_passed + self.checks_warned + self.checks_failed + self.checks_errored
+        return ran > 0
+
 
 @dataclass
 class AssetEvent:

@@ -199,3 +199,37 @@ def test_an_unknown_group_in_the_url_is_explained(large: Path) -> None:
     at = open_graph(**{state.QP_OPEN: "**nope**"})
     assert "There is no group named ****nope****" in warnings(at)
     assert {node["kind"] for node in drawn(at)["nodes"]} == {"group"}
+
+
+EMPTY = """\
+from pipeline import Definitions, asset
+
+
+@asset
+def nothing_today(con):
+    return "SELECT 1 AS order_id, 'x' AS customer WHERE false"
+
+
+defs = Definitions(assets=[nothing_today])
+"""
+
+
+def test_a_table_built_with_no_rows_says_so_with_its_columns(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs = tmp_path / "empty_defs.py"
+    defs.write_text(EMPTY, encoding="utf-8")
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    before = open_graph(asset="nothing_today")
+    [tab] = [tab for tab in before.tabs if tab.label == "Preview"]
+    assert [c.value for c in tab.caption] == ["No preview yet: materialize the asset first."]
+    materialize(load_definitions(str(defs)), db=db_path)
+    at = open_graph(asset="nothing_today")
+    [tab] = [tab for tab in at.tabs if tab.label == "Preview"]
+    # It used to say "materialize the asset first" about a table that was built, empty.
+    assert [shown(c.value) for c in tab.caption] == [
+        "The table is empty: run 1 built it with 0 rows (its columns above)."
+    ]
+    [table] = tab.dataframe
+    assert list(table.value.columns) == ["order_id", "customer"] and table.value.empty

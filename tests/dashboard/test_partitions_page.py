@@ -344,3 +344,43 @@ def test_overview_and_catalog_give_each_partitioned_assets_summary(sales: Env) -
     catalog = open_page("catalog").dataframe[0].value
     why = catalog.loc[catalog["Asset"].str.endswith(f"={MONTHLY}"), "Why"]
     assert list(why) == ["3 of 24 partitions materialized; built and up to date; its checks pass"]
+
+
+# --- the preview -------------------------------------------------------------------------------
+
+
+def _preview(at: AppTest) -> tuple[list[dict], str]:
+    """The Preview tab's table and the caption under it."""
+    [tab] = [tab for tab in at.tabs if tab.label == "Preview"]
+    [table] = tab.dataframe
+    [caption] = tab.caption
+    return table.value.to_dict("records"), shown(str(caption.value))
+
+
+def test_a_partitioned_preview_is_the_tables_not_the_last_built_partitions(
+    flaky: Env, broken: Path
+) -> None:
+    broken.unlink()
+    flaky.materialize("monthly", PartitionRequest(keys=["2024-02-01"]))
+    rows, caption = _preview(open_page("graph", asset="monthly"))
+    # Rebuilding February alone used to make its one row the preview of a 4-row table.
+    assert [row["month"] for row in rows] == [
+        "2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01",
+    ]  # fmt: skip
+    assert caption == (
+        "All 4 rows of the table, partition by partition in key order"
+        " (newest partition build: run 2)."
+    )
+
+
+def test_partitions_built_before_a_code_change_read_stale_and_say_why(
+    flaky: Env, broken: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = tmp_path / "flaky_changed_defs.py"
+    source = FLAKY.format(marker=str(broken), keys=["plain", HOSTILE_KEY])
+    changed.write_text(source.replace("amount = -5", "amount = -6"), encoding="utf-8")
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(changed))
+    at = open_page("graph", asset="monthly", partition="2024-01-01")
+    # They read "Materialized", with "Stale 0" in the legend, whatever code built them.
+    assert "Stale 3" in texts(at.caption)
+    assert "Its code changed since it was built." in texts(at.caption)

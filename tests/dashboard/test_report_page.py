@@ -98,10 +98,56 @@ def test_unknown_run_id_gets_a_readable_message_and_the_latest_run(sales_env: Pa
     at.run()
     assert not at.exception
     assert shown(at.warning[0].value) == (
-        f"There is no run '999' in this database (recent runs: {latest})."
-        f" Showing the latest run, {latest}, instead."
+        f"There is no run '999' in this database (recent runs: {latest}, or 'latest')."
+        f" Showing run {latest} instead."
     )
     assert at.selectbox(key=state.SELECT_REPORT_RUN).value == latest
+
+
+def _run_without_checks(db: Path) -> int:
+    """What the walkthrough did: adhoc_request alone, with run config; it has no checks."""
+    defs = build_definitions(os.environ["ASSETBOARD_SALES_DATA"])
+    request = {
+        "department": "x",
+        "product": "y",
+        "start_date": "2024-01-01",
+        "end_date": "2024-02-01",
+    }
+    config = {"adhoc_request": request}
+    result = materialize(defs, "adhoc_request", db=db, run_config=config)
+    assert result.ok and not result.checks
+    return result.run_id
+
+
+def test_by_default_the_report_is_of_the_latest_run_that_ran_checks(sales_env: Path) -> None:
+    (checked,) = _runs(sales_env, os.environ["ASSETBOARD_SALES_DATA"], 1)
+    unchecked = _run_without_checks(sales_env)
+    at = _page().run()
+    assert not at.exception and not at.warning
+    # It used to show the newest run, with no checks, as a green "Run N passed".
+    assert at.selectbox(key=state.SELECT_REPORT_RUN).value == checked
+    assert shown(at.info[0].value) == (
+        f"Showing run {checked}, the latest run that ran checks: run {unchecked} ran none"
+        " (pick one below to see it anyway)."
+    )
+    assert f"Run {checked} failed" in _iframe_html(at)
+    at.selectbox(key=state.SELECT_REPORT_RUN).select(unchecked).run()
+    assert shown(at.caption[0].value).startswith(f"Run {unchecked} ran no checks · checks: 0")
+    assert f"Run {unchecked} ran no checks" in _iframe_html(at)
+    assert "passed" not in shown(at.caption[0].value).split("·")[0]
+
+
+def test_run_latest_in_the_url_is_the_newest_run_as_documented(sales_env: Path) -> None:
+    _runs(sales_env, os.environ["ASSETBOARD_SALES_DATA"], 1)
+    unchecked = _run_without_checks(sales_env)
+    at = _page()
+    at.query_params[state.QP_REPORT_RUN] = "latest"
+    at.run()
+    # It used to answer "There is no run 'latest'" and then show the latest run anyway.
+    assert not at.exception and not at.warning and not at.info
+    assert at.selectbox(key=state.SELECT_REPORT_RUN).value == unchecked
+    assert at.query_params[state.QP_REPORT_RUN] == "latest"  # the link keeps following
+    assert at.code[0].value.endswith(f"?run={unchecked}")  # the permalink names the run
 
 
 def test_service_offers_every_format_and_keeps_old_permalinks_working(sales_env: Path) -> None:
@@ -126,3 +172,23 @@ def test_service_offers_every_format_and_keeps_old_permalinks_working(sales_env:
     assert report_service.permalink("http://host:8501/report?run=1#x", "run", 7) == (
         "http://host:8501/report?run=7"
     )
+
+
+def test_when_no_run_ran_checks_the_newest_is_shown_and_the_page_says_so(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs = tmp_path / "unchecked_defs.py"
+    defs.write_text(
+        "from pipeline import Definitions, asset\n"
+        "defs = Definitions([asset(lambda con: 'SELECT 1 AS n', name='plain')])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    unchecked = load_definitions(str(defs))
+    first, newest = (materialize(unchecked, db=db_path).run_id for _ in range(2))
+    at = _page().run()
+    assert not at.exception and not at.warning
+    assert shown(at.info[0].value) == "No run in the list below ran checks: showing the newest."
+    assert at.selectbox(key=state.SELECT_REPORT_RUN).value == newest > first
+    assert f"Run {newest} ran no checks" in _iframe_html(at)

@@ -374,6 +374,8 @@ def test_an_object_that_is_not_a_plain_value_counts_by_its_type_only():
         return asset(lambda con: value, name="o")
 
     assert made(Opaque()).code_version == made(Opaque()).code_version
+    # A repr with a memory address or live state would give a new version in every process.
+    assert made(duckdb.connect()).code_version == made(duckdb.connect()).code_version
 
 
 def test_code_versions_are_the_same_in_every_process(tmp_path):
@@ -540,3 +542,32 @@ def test_a_blocking_spec_that_would_wait_for_its_own_downstream_is_refused():
         raised.value
     )
     assert "Make the spec non-blocking" in str(raised.value)
+
+
+def test_a_closed_over_path_counts_by_its_value_the_same_in_every_process():
+    """Two definitions differing only in the folder they read get different versions, and one
+    folder gives one version whatever the interpreter's hash seed."""
+    script = (
+        "import uuid\n"
+        "from datetime import datetime\n"
+        "from pathlib import Path\n"
+        "from pipeline import asset\n"
+        "def made(value):\n"
+        "    return asset(lambda con: value, name='m').code_version\n"
+        "print(made(Path('/data/a')), made(Path('/data/b')),"
+        " made(uuid.UUID(int=1)), made(uuid.UUID(int=2)),"
+        " made((datetime(2024, 1, 1), frozenset({Path('x'), Path('y')}))),"
+        " made((datetime(2024, 1, 2), frozenset({Path('x'), Path('y')}))))\n"
+    )
+
+    def versions(seed):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        ran = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        )
+        return ran.stdout.split()
+
+    first = versions("1")
+    assert first == versions("2")
+    path_a, path_b, uuid_1, uuid_2, jan_1, jan_2 = first
+    assert path_a != path_b and uuid_1 != uuid_2 and jan_1 != jan_2

@@ -121,7 +121,47 @@ def test_one_partition_rebuilt_leaves_the_others_as_they_were(db_path: Path) -> 
     assert result.ok
     versions = {month: version for month, (_, version) in _rows(db_path).items()}
     assert versions == {"2024-01-01": 1, "2024-02-01": 2, "2024-03-01": 1, "2024-04-01": 1}
-    assert _states(db_path, _defs())["2024-02-01"] == "materialized"
+    assert _states(db_path, _defs(version=2))["2024-02-01"] == "materialized"
+
+
+def test_the_recorded_preview_is_the_tables_first_rows_after_one_partition(
+    db_path: Path,
+) -> None:
+    """Not the rebuilt partition's row alone: the run's record and, after the next run has
+    re-read the warehouse's ledger, the catalog show the table partition by partition."""
+    assert materialize(_defs(version=1), db=db_path).ok
+    one = PartitionRequest(["2024-03-01"])
+    result = materialize(_defs(version=2), db=db_path, select="monthly", partitions=one)
+    event = result.assets["monthly"]
+    expected = [("2024-01-01", 1), ("2024-02-01", 1), ("2024-03-01", 2), ("2024-04-01", 1)]
+    assert [(row["month"], row["version"]) for row in event.preview] == expected
+    assert materialize(_defs(version=2), db=db_path, select="sales").ok  # syncs the catalog
+    with store.open_store(db_path) as con:
+        entry = store.catalog(con)["monthly"]
+    assert [(row["month"], row["version"]) for row in entry.preview] == expected
+    assert entry.row_count == 4
+
+
+def test_partitions_built_by_older_code_stay_stale_when_one_is_rebuilt(db_path: Path) -> None:
+    from pipeline.status import asset_statuses
+
+    assert materialize(_defs(version=1), db=db_path).ok
+    changed = _defs(version=2)
+    assert _states(db_path, changed) == dict.fromkeys(KEYS, "stale")
+    one = PartitionRequest(["2024-02-01"])
+    assert materialize(changed, db=db_path, select="monthly", partitions=one).ok
+    assert _states(db_path, changed) == {
+        **dict.fromkeys(KEYS, "stale"),
+        "2024-02-01": "materialized",
+    }
+    with store.open_store(db_path) as con:
+        state = asset_statuses(changed, con)["monthly"]
+    # It read fresh: its recorded build is the newest partition's, which had the new code.
+    assert (state.status, state.stale_reason) == (
+        "stale",
+        "its code changed since 3 of its 4 partitions were built (2024-01-01, ...)",
+    )
+    assert state.partitions is not None and state.partitions.stale == 3
 
 
 def test_a_failed_partition_keeps_its_old_rows_and_fails_only_itself(db_path: Path) -> None:
@@ -136,7 +176,7 @@ def test_a_failed_partition_keeps_its_old_rows_and_fails_only_itself(db_path: Pa
     rows = _rows(db_path)
     assert rows["2024-03-01"] == before["2024-03-01"]  # the previous build's rows, untouched
     assert {rows[k][1] for k in KEYS if k != "2024-03-01"} == {2}
-    assert _states(db_path, _defs()) == {
+    assert _states(db_path, _defs({"2024-03-01"}, version=2)) == {
         "2024-01-01": "materialized", "2024-02-01": "materialized",
         "2024-03-01": "failed", "2024-04-01": "materialized",
     }  # fmt: skip

@@ -440,6 +440,22 @@ def test_a_run_that_never_started_reports_its_message_in_every_format(tmp_path) 
     assert "> definitions are broken: \\<b\\>cycle\\</b\\>" in render(report, "md")
 
 
+def test_a_run_that_ran_no_checks_never_reads_as_passed(tmp_path, capsys) -> None:
+    """A materialization of assets without checks used to be a green 'Run N passed'."""
+    db = tmp_path / "w.duckdb"
+    run_id = materialize(Definitions([asset(_raw, name="raw")]), db=db).run_id
+    report = build_report(db, "latest")
+    assert report.verdict == "no_checks" and report.ok  # nothing failed: not red either
+    page = unescape(render(report, "html"))
+    assert f"Run {run_id} ran no checks" in page and f"Run {run_id} passed" not in page
+    assert render(report, "md").startswith(f"### ➖ Assetboard: run {run_id} ran no checks (")
+    document = json.loads(render(report, "json"))
+    assert document["verdict"] == "no_checks"
+    jsonschema.validate(document, load_schema())
+    assert cli(["report", "--db", str(db), "--format", "md", "--out", str(tmp_path / "r.md")]) == 0
+    assert f"report of run {run_id} (no_checks: 0 failed," in capsys.readouterr().out
+
+
 # --- Writing --out -----------------------------------------------------------------------------
 
 

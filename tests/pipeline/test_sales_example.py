@@ -161,3 +161,19 @@ def test_the_long_line_scan_agrees_with_a_line_by_line_reading(tmp_path):
         data = b"\n".join(lines) + (b"\n" if rnd.random() < 0.5 else b"")
         path.write_bytes(data)
         assert first_long_line(path, limit) == slow(data, limit), (limit, data)
+
+
+def test_pointing_the_example_at_another_folder_makes_its_assets_stale(tmp_path, db_path):
+    """Restarting with ASSETBOARD_SALES_DATA=/other/folder must not leave everything Fresh."""
+    from pipeline.status import asset_statuses
+
+    generate(200, tmp_path / "first")
+    generate(300, tmp_path / "second")
+    assert materialize(build_definitions(tmp_path / "first"), db=db_path).ok
+    with store.open_store(db_path) as con:
+        same = asset_statuses(build_definitions(tmp_path / "first"), con)
+        other = asset_statuses(build_definitions(tmp_path / "second"), con)
+    assert {name: state.status for name, state in same.items()}["sales_data"] == "fresh"
+    stale = {name for name, state in other.items() if state.status == "stale"}
+    assert {"products", "sales_reps", "sales_data", "joined_data"} <= stale
+    assert other["sales_data"].stale_reason == "its code changed since it was built"
