@@ -143,7 +143,8 @@ CREATE TABLE IF NOT EXISTS automation_state (
 CREATE TABLE IF NOT EXISTS ticks (
     tick_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, kind TEXT NOT NULL,
     evaluated_at TEXT NOT NULL, scheduled_for TEXT, status TEXT NOT NULL, reason TEXT,
-    run_ids TEXT NOT NULL DEFAULT '[]', files TEXT NOT NULL DEFAULT '[]');
+    run_ids TEXT NOT NULL DEFAULT '[]', files TEXT NOT NULL DEFAULT '[]',
+    rejected TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS ticks_by_name ON ticks (name, tick_id);
 CREATE TABLE IF NOT EXISTS run_requests (
     name TEXT NOT NULL, run_key TEXT NOT NULL, tick_id INTEGER NOT NULL, run_id INTEGER,
