@@ -30,6 +30,7 @@ NOT_RUN_TEXT = {  # the same cause in the same words everywhere it is shown
     NotRunReason.ASSET_SKIPPED: "asset '{asset}' was skipped in this run",
     NotRunReason.ASSET_NOT_BUILT: "an asset it reads was not built in this run",
     NotRunReason.RUN_STOPPED: "the run stopped before it could run",
+    NotRunReason.PROCESS_DIED: "the process running the run died before it could run",
 }
 
 

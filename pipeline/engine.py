@@ -284,7 +284,7 @@ def _run(
             ) from exc
         with store.open_writer(path) as history:
             identity = FileIdentity.of(path)
-            first_id = recovery.prepare(con, history, path, seen)
+            first_id = recovery.prepare(con, history, path, seen, defs)
             keys_for: dict[str, list[str]] = {}
             backfill = None
             if kind == RunKind.MATERIALIZE:

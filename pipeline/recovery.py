@@ -4,7 +4,9 @@ The warehouse's ledger (ledger.py) commits with each table, so it is the truth a
 DuckDB file holds. A run that died leaves the history behind it: runs still 'running', builds
 committed but not recorded, assets 'queued' that never started. The next run repairs all of it
 before it starts (it holds the run lock); a reader that finds a dead run repairs it too, under
-the same lock, so `list` and the dashboard never show a dead run as running.
+the same lock, so `list` and the dashboard never show a dead run as running. Which checks a
+dead run never ran only the definitions tell: the next run, which has them, records those as
+not run because the process died, as a cancel records what it did not run.
 
 Version 1 kept the history in the DuckDB file itself (schema `assetboard`); it is moved into the
 SQLite history once, the same way.
@@ -23,12 +25,23 @@ import duckdb
 
 from pipeline import guard, ledger, store
 from pipeline.builder import relation_kind
+from pipeline.checks_runner import skipped_checks
+from pipeline.definitions import CheckDef, Definitions
 from pipeline.errors import PipelineError
-from pipeline.states import CheckKey, CheckOutcome, EventStatus, RunStatus, SkipReason
+from pipeline.partition_runs import combined_check, partition_check
+from pipeline.states import (
+    CheckKey,
+    CheckOutcome,
+    EventStatus,
+    NotRunReason,
+    RunStatus,
+    SkipReason,
+)
 from pipeline.store import (
     AssetEvent,
     CatalogEntry,
     CheckRecord,
+    PartitionCheck,
     PartitionEntry,
     PartitionEvent,
     PartitionFacts,
@@ -71,9 +84,11 @@ def prepare(
     history: sqlite3.Connection,
     db: str | Path,
     seen: Inspection | None = None,
+    defs: Definitions | None = None,
 ) -> int | None:
     """Make history and warehouse agree before a run (the caller holds the run lock); `seen`
-    is what `inspect` read on this connection just before.
+    is what `inspect` read on this connection just before. With the run's `defs`, the checks a
+    dead run never ran are recorded as not run (`_checks_not_run` says when it can tell).
 
     Returns the smallest run id the next run may take, so ids never go back even when the
     history file was lost and made anew.
@@ -91,7 +106,7 @@ def prepare(
     ledger.compact(con, vanished)
     present = {name: e for name, e in entries.items() if name not in vanished}
     parts = {pair: e for pair, e in known.partitions.items() if pair[0] in present}
-    _repair_runs(history, present, parts)
+    _repair_runs(history, present, parts, defs)
     with store.transaction(history):
         store.replace_catalog(history, present.values())
         store.replace_partition_catalog(
@@ -148,9 +163,11 @@ def _repair_runs(
     history: sqlite3.Connection,
     present: dict[str, CatalogEntry],
     parts: dict[tuple[str, str], CatalogEntry],
+    defs: Definitions | None = None,
 ) -> list[int]:
     """Finish every run left 'running' and record every committed build the history lacks
-    (a partitioned asset's builds are its partitions': recorded one by one)."""
+    (a partitioned asset's builds are its partitions': recorded one by one); with `defs`, the
+    checks dead runs never ran, also of runs a reader repaired before without definitions."""
     dead = store.running_runs(history)
     _repair_partitions(history, dead, parts)
     whole = {name: e for name, e in present.items() if name not in {a for a, _ in parts}}
@@ -176,6 +193,14 @@ def _repair_runs(
     by_key = {(e.run_id, e.asset): e for e in events}
     by_key.update({(e.run_id, e.asset): e for e in committed})
     store.record(history, by_key.values())
+    if defs is not None:
+        for run in [*dead, *store.runs_lacking_checks(history)]:
+            checks, partition_checks = _checks_not_run(history, run, defs)
+            if checks:
+                store.record(
+                    history, checks=checks, partitions=PartitionFacts(checks=partition_checks)
+                )
+                touched.setdefault(run.run_id, run)
     for run in touched.values():
         _recount(history, run, in_doubt=run.status == RunStatus.RUNNING)
     return sorted(touched)
@@ -220,6 +245,61 @@ def _repair_partitions(
         )
     if repaired:
         store.record(history, partitions=PartitionFacts(events=list(repaired.values())))
+
+
+def _checks_not_run(
+    history: sqlite3.Connection, run: RunRecord, defs: Definitions
+) -> tuple[list[CheckRecord], list[PartitionCheck]]:
+    """The planned checks of a dead run that have no record, as not run because its process
+    died: each planned check then has one record, as a cancelled run leaves them.
+
+    The planned checks are those `defs` give the run's planned assets now; a per-partition
+    check gets a record on each partition the run has an event for (partitions it never
+    reached left no trace), and the run's record adds them up as a finished run's does. If the
+    definitions changed since, so that these checks and the recorded ones do not make the
+    run's `checks_planned`, nothing is recorded: the history keeps only what is known.
+    """
+    if not all(name in defs.assets for name in run.planned):
+        return [], []
+    planned = {c.key: c for name in run.planned for c in defs.checks_for(name)}
+    recorded = {c.key for c in store.run_check_results(history, run.run_id)}
+    if len(recorded | set(planned)) != run.checks_planned:
+        return [], []
+    missing = [c for key, c in planned.items() if key not in recorded]
+    keys: dict[str, set[str]] = {}
+    for event in store.run_partition_events(history, run.run_id):
+        keys.setdefault(event.asset, set()).add(event.partition_key)
+    found: dict[tuple[str, str], dict[str, CheckRecord]] = {}
+    for row in store.run_partition_checks(history, run.run_id):
+        found.setdefault((row.asset, row.check_name), {})[row.partition_key] = CheckRecord(
+            row.run_id,
+            row.asset,
+            row.check_name,
+            row.outcome,
+            row.severity,
+            observed_value=row.observed_value,
+            failing_count=row.failing_count,
+            error=row.error,
+            skip_reason=row.skip_reason,
+        )
+    checks, partition_rows = [], []
+    for check in missing:
+        (not_run,) = skipped_checks([check], run.run_id, NotRunReason.PROCESS_DIED)
+        if not _per_partition(check, defs) or not keys.get(check.asset):
+            checks.append(not_run)
+            continue
+        by_key = found.get((check.asset, check.name), {})
+        for key in sorted(keys[check.asset] - set(by_key)):
+            by_key[key] = not_run
+            partition_rows.append(partition_check(not_run, key))
+        checks.append(combined_check(check, run.run_id, by_key))
+    return checks, partition_rows
+
+
+def _per_partition(check: CheckDef, defs: Definitions) -> bool:
+    """Whether a run checks `check` on each partition it builds (runner_partitions.py)."""
+    asset = defs.assets[check.asset]
+    return asset.partitions is not None and check.per_partition and not check.waits_for
 
 
 def _unrecorded_builds(

@@ -55,7 +55,8 @@ class NotRunReason(StrEnum):
     ASSET_FAILED = "asset_failed"  # its asset failed to build in this run
     ASSET_SKIPPED = "asset_skipped"  # its asset was skipped in this run
     ASSET_NOT_BUILT = "asset_not_built"  # another asset it reads was not built in this run
-    RUN_STOPPED = "run_stopped"  # the run was cancelled or its process died first
+    RUN_STOPPED = "run_stopped"  # the run was cancelled or stopped after an error first
+    PROCESS_DIED = "process_died"  # the run's process died first (killed, power lost): repaired
 
 
 class CheckOutcome(StrEnum):

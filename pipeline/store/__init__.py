@@ -46,6 +46,7 @@ from pipeline.store.reads import (
     run_check_results,
     run_events,
     running_runs,
+    runs_lacking_checks,
 )
 from pipeline.store.records import (
     AssetEvent,
@@ -137,6 +138,7 @@ __all__ = [
     "run_partition_checks",
     "run_partition_events",
     "running_runs",
+    "runs_lacking_checks",
     "set_warehouse_identity",
     "start_backfill",
     "start_run",

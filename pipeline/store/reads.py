@@ -60,6 +60,18 @@ def running_runs(con: sqlite3.Connection) -> list[RunRecord]:
     )
 
 
+def runs_lacking_checks(con: sqlite3.Connection) -> list[RunRecord]:
+    """Interrupted runs with fewer check records than planned checks, oldest first: a repair
+    that had no definitions (a reader's) could not say which checks those were."""
+    return _fetch(
+        con,
+        RunRecord,
+        f"{_select(RunRecord, 'runs')} WHERE status = ? AND checks_planned > ("
+        " SELECT count(*) FROM check_results c WHERE c.run_id = runs.run_id) ORDER BY run_id",
+        [RunStatus.INTERRUPTED],
+    )
+
+
 def run_events(con: sqlite3.Connection, run_id: int) -> list[AssetEvent]:
     events = _fetch(
         con,
