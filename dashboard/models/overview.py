@@ -61,6 +61,9 @@ class OverviewModel:
     partitioned: list[PartitionedAsset] = field(default_factory=list)  # in graph order
     # each health's assets and why they stand so, in graph order: what a count stands for
     health_reasons: dict[AssetHealth, list[tuple[str, str]]] = field(default_factory=dict)
+    # checks the last run did not execute (not planned, or skipped): their tile counts an
+    # older outcome, which beside the last run's "5 passed" would read as more checks passing
+    not_in_last_run: int = 0
 
 
 def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
@@ -113,6 +116,13 @@ def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
                     words.full_error(error) if error else None,
                 )
             )
+    not_in_last_run = 0
+    if last is not None:
+        not_in_last_run = sum(
+            1
+            for check_state in checks.values()
+            if check_state.executed is None or check_state.executed.run_id != last.run_id
+        )
     attention.sort(key=lambda a: (_rank(a.state), -(a.when.timestamp() if a.when else 0), a.name))
     return OverviewModel(
         health_counts=health_counts,
@@ -121,6 +131,7 @@ def overview(cfg: Settings, defs: Definitions) -> OverviewModel:
         attention=attention,
         asset_count=len(states),
         check_count=len(checks),
+        not_in_last_run=not_in_last_run,
         partitioned=[
             PartitionedAsset(state.asset, state.health, state.partitions)
             for state in states.values()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from dashboard.formatting import format_count, format_value
-from pipeline.states import CheckOutcome
+from pipeline.states import CheckOutcome, RunStatus
 from pipeline.store import CheckRecord, RunRecord
 from pipeline.textsafe import cap
 
@@ -72,6 +72,17 @@ def run_summary(run: RunRecord) -> str:
         parts.append(", ".join(assets))
     parts.append(check_counts(run))
     return " · ".join(parts)
+
+
+def check_tiles_caption(last: RunRecord | None, not_in_last: int, total: int) -> str:
+    """What the Overview's check tiles count: each check's latest outcome, whichever run gave
+    it, so beside the last run's own tally they must say how many that run did not run."""
+    text = "Each check's latest outcome, from whichever run last ran it"
+    if last is None or not RunStatus(last.status).finished or not not_in_last:
+        return text + "."
+    if not_in_last == total:
+        return f"{text}; none ran in the last run (run {last.run_id})."
+    return f"{text}; {not_in_last:,} of {total:,} did not run in the last run (run {last.run_id})."
 
 
 def check_counts(run: RunRecord) -> str:

@@ -54,6 +54,9 @@ labels = {
     "never": NEVER_RUN.label,
 }
 ui.metric_row([(labels[b], summary.check_counts[b]) for b in model.CHECK_BUCKETS])
+st.caption(
+    words.check_tiles_caption(summary.last_run, summary.not_in_last_run, summary.check_count)
+)
 
 st.subheader("Last run")
 run = summary.last_run

@@ -203,6 +203,21 @@ def test_the_overview_never_built_count_says_which_asset_and_why(built: Env) -> 
     )
 
 
+def test_the_overview_check_tiles_say_how_many_checks_the_last_run_did_not_run(
+    built: Env,
+) -> None:
+    defs = load_definitions(str(built.defs_path))
+    assert materialize(defs, "products", db=built.db).ok  # run 2: only products' checks
+    total = len(defs.checks)
+    ran = len([check for check in defs.checks if check.check_key.asset == "products"])
+    at = open_page("overview")
+    assert {metric.label: metric.value for metric in at.metric}["Passed"] == str(total)
+    assert (
+        f"Each check's latest outcome, from whichever run last ran it; {total - ran} of {total}"
+        " did not run in the last run (run 2)."
+    ) in texts(at.caption)
+
+
 def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
     at = open_page("materialize")
     at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("products")
