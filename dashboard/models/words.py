@@ -85,6 +85,17 @@ def check_tiles_caption(last: RunRecord | None, not_in_last: int, total: int) ->
     return f"{text}; {not_in_last:,} of {total:,} did not run in the last run (run {last.run_id})."
 
 
+def stale_note(names: Sequence[str], shown: int = 5) -> str:
+    """'2 stale assets (a, b): rebuild them with Materialize → Stale only.' Stale is not
+    broken, but a page that says nothing needs attention while every asset is stale misleads."""
+    listed = ", ".join(names[:shown]) + (
+        f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    )
+    noun = "stale asset" if len(names) == 1 else "stale assets"
+    them = "it" if len(names) == 1 else "them"
+    return f"{len(names):,} {noun} ({listed}): rebuild {them} with Materialize → Stale only."
+
+
 def check_counts(run: RunRecord) -> str:
     """'checks: 5 passed, 1 warned, 7 not run' (only the counts there are)."""
     return _tally(

@@ -88,11 +88,17 @@ else:
     )
 
 st.subheader("Needs attention")
-if not summary.attention:
+stale = [name for name, _ in summary.health_reasons.get(AssetHealth.STALE, [])]
+if not summary.attention and not stale:
     if run is None:
         st.caption("Nothing has run yet, so nothing has failed.")
     else:
         st.success("No failing, blocked or warning assets or checks.", icon=":material/verified:")
+if stale:  # not broken, but behind their inputs or code: never "everything is fine"
+    with st.container(border=True):
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.markdown(escape_markdown(words.stale_note(stale)))
+        right.page_link("views/materialize.py", label="Materialize", icon=":material/play_circle:")
 for item in summary.attention[:10]:
     with st.container(border=True):
         left, right = st.columns([4, 1], vertical_alignment="center")

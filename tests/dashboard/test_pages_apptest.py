@@ -218,6 +218,17 @@ def test_the_overview_check_tiles_say_how_many_checks_the_last_run_did_not_run(
     ) in texts(at.caption)
 
 
+def test_needs_attention_names_stale_assets_instead_of_saying_all_is_well(built: Env) -> None:
+    assert materialize(load_definitions(str(built.defs_path)), "products", db=built.db).ok
+    at = open_page("overview")
+    stale = {metric.label: metric.value for metric in at.metric}["Stale"]
+    assert stale != "0"
+    assert "No failing, blocked or warning" not in texts(at.success)
+    said = texts(at.markdown)
+    assert f"{stale} stale assets (" in said
+    assert "rebuild them with Materialize → Stale only." in said
+
+
 def test_a_free_selection_builds_only_what_it_names(built: Env) -> None:
     at = open_page("materialize")
     at.text_input(key=state.toolbar_key("toolbar", state.INPUT_FREE_SELECTION)).input("products")
