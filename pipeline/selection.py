@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pipeline.definitions import KINDS, Definitions
 from pipeline.errors import SelectionError
 from pipeline.graph import suggest
-from pipeline.textsafe import cap, quoted
+from pipeline.textsafe import cap, quoted, window
 
 # A word starts with a letter or `_` in any script: [^\W\d] is \w without the digits.
 _WORD = r"[^\W\d][\w.-]*"
@@ -38,9 +38,11 @@ MAX_NESTING = 100
 QUOTED_MAX = 200  # characters of a selection or a name quoted in an error: not a 5,000-long paste
 
 
-def _quoted(text: str) -> str:
-    """`text` as an error message quotes it, cut short when it is long."""
-    return quoted(cap(text, QUOTED_MAX))
+def _quoted(text: str, position: int | None = None) -> str:
+    """`text` as an error message quotes it, cut short when it is long: around `position`
+    when the message points at one, so the character it names is still shown."""
+    shown = cap(text, QUOTED_MAX) if position is None else window(text, position, QUOTED_MAX)
+    return quoted(shown)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
             start = len(text) - len(text[position:].lstrip())
-            where = f"at position {start} in selection {_quoted(text)}"
+            where = f"at position {start} in selection {_quoted(text, start)}"
             if text[start] == '"':
                 raise SelectionError(
                     f'unterminated quoted name {where}. End it with " (write "" for a quote'
@@ -82,7 +84,7 @@ def tokenize(text: str) -> list[Token]:
             if not value:
                 raise SelectionError(
                     f"empty quoted name at position {match.start(group)} in selection"
-                    f" {_quoted(text)}: write an asset name between the quotes"
+                    f" {_quoted(text, match.start(group))}: write an asset name between the quotes"
                 )
         tokens.append(Token(kind, value, match.start(group)))
         position = match.end()
@@ -103,7 +105,7 @@ class _Parser:
     def error(self, message: str, token: Token, hint: str = "") -> SelectionError:
         where = f"at position {token.position}"
         if token.text != self.text.strip():  # else the message has just quoted all of it
-            where += f" in selection {_quoted(self.text)}"
+            where += f" in selection {_quoted(self.text, token.position)}"
         return SelectionError(f"{message} {where}.{hint}")
 
     @property

@@ -73,6 +73,26 @@ def cap(text: str, limit: int = MAX_TEXT) -> str:
     return f"{text[:keep]}… [{len(text) - keep:,} characters cut]"
 
 
+def window(text: str, position: int, limit: int = MAX_TEXT) -> str:
+    """`text` in at most `limit` characters, keeping the part around `position`: an error that
+    points at a character must still show it when the text is too long to echo whole. Says
+    how many characters were cut before and after the part shown."""
+    if len(text) <= limit:
+        return text
+    position = min(max(position, 0), len(text))
+    keep = max(0, limit - 40)
+    start = max(0, position - keep // 2)
+    if start == 0:
+        return cap(text, limit)
+    if start + keep >= len(text):
+        start = len(text) - keep
+        return f"[{start:,} characters cut] …{text[start:]}"
+    keep = max(0, limit - 80)  # room for two notes
+    start = max(0, min(position - keep // 2, len(text) - keep))
+    end = start + keep
+    return f"[{start:,} characters cut] …{text[start:end]}… [{len(text) - end:,} characters cut]"
+
+
 def for_terminal(text: str, limit: int = MAX_TEXT) -> str:
     """Capped first, so a huge text is never scanned whole, then made printable."""
     return printable(cap(text, limit))

@@ -202,3 +202,13 @@ def test_a_selection_that_is_one_unknown_name_is_quoted_once():
         select(_defs(), "reprot")
     assert str(refused.value).startswith("unknown asset 'reprot' at position 0.")
     assert str(refused.value).count("reprot") == 1
+
+
+def test_a_long_selection_error_shows_the_character_it_points_at():
+    text = "x" * 5_000 + " or **bold** <b>"
+    with pytest.raises(SelectionError) as raised:
+        select(_defs(), text)
+    message = str(raised.value)
+    assert message.startswith("unexpected character '<' at position 5013 in selection")
+    assert message.endswith(" or **bold** <b>'.") and len(message) < 300
+    assert "'[4,856 characters cut] …xxx" in message

@@ -5,7 +5,7 @@ from xml.dom import minidom
 
 import pytest
 
-from pipeline.textsafe import cap, printable, quoted, xml_safe
+from pipeline.textsafe import cap, printable, quoted, window, xml_safe
 
 
 @pytest.mark.parametrize(
@@ -48,6 +48,16 @@ def test_cap_keeps_short_text_and_says_how_much_was_cut():
     capped = cap("x" * 1_000_060, limit=100)
     assert capped == "x" * 60 + "… [1,000,000 characters cut]"
     assert len(capped) <= 100 and cap(capped, limit=100) == capped  # capping twice: no change
+
+
+def test_window_keeps_the_part_around_a_position_and_says_what_was_cut():
+    assert window("short", 2, limit=100) == "short"
+    text = "a" * 1_000 + "<b>" + "z" * 1_000
+    shown = window(text, 1_000, limit=100)
+    assert "<b>" in shown and len(shown) <= 100
+    assert shown.startswith("[990 characters cut] …a") and shown.endswith("z… [993 characters cut]")
+    assert window("x" * 1_000 + "<", 1_000, limit=100) == "[941 characters cut] …" + "x" * 59 + "<"
+    assert window(text, 0, limit=100) == cap(text, limit=100)  # at the start: cut the end only
 
 
 def test_cap_default_limit_is_ten_thousand():
