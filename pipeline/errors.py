@@ -18,7 +18,15 @@ class DefinitionError(PipelineError):
 
 
 class SelectionError(PipelineError):
-    """A selection string does not parse or names something that does not exist."""
+    """A selection string does not parse or names something that does not exist.
+
+    `unknown` is what it names that does not exist ("asset", "group", "kind"), None when it does
+    not parse: a page says which, as "does not parse" for a typo in a name misleads.
+    """
+
+    def __init__(self, message: str, unknown: str | None = None) -> None:
+        super().__init__(message)
+        self.unknown = unknown
 
 
 class WarehouseLockedError(PipelineError):

@@ -102,11 +102,13 @@ class _Parser:
         self.index = 0
         self.depth = 0  # parentheses and `not` entered and not yet left
 
-    def error(self, message: str, token: Token, hint: str = "") -> SelectionError:
+    def error(
+        self, message: str, token: Token, hint: str = "", unknown: str | None = None
+    ) -> SelectionError:
         where = f"at position {token.position}"
         if token.text != self.text.strip():  # else the message has just quoted all of it
             where += f" in selection {_quoted(self.text, token.position)}"
-        return SelectionError(f"{message} {where}.{hint}")
+        return SelectionError(f"{message} {where}.{hint}", unknown)
 
     @property
     def current(self) -> Token:
@@ -209,7 +211,7 @@ class _Parser:
     def resolve_name(self, token: Token) -> set[str]:
         if token.text not in self.defs.assets:
             hint = suggest(token.text, self.defs.assets)
-            raise self.error(f"unknown asset {_quoted(token.text)}", token, hint)
+            raise self.error(f"unknown asset {_quoted(token.text)}", token, hint, "asset")
         return {token.text}
 
     def resolve_word(self, token: Token) -> set[str]:
@@ -221,12 +223,16 @@ class _Parser:
             groups = {a.group for a in assets}
             if value not in groups:
                 raise self.error(
-                    f"unknown group {_quoted(value)} (groups: {', '.join(sorted(groups))})", token
+                    f"unknown group {_quoted(value)} (groups: {', '.join(sorted(groups))})",
+                    token,
+                    unknown="group",
                 )
             return {a.name for a in assets if a.group == value}
         if field == "kind":
             if value not in KINDS:
-                raise self.error(f"unknown kind {_quoted(value)} (kinds: table, view)", token)
+                raise self.error(
+                    f"unknown kind {_quoted(value)} (kinds: table, view)", token, unknown="kind"
+                )
             return {a.name for a in assets if a.kind == value}
         if field == "tag":
             key, has_value, tag_value = value.partition("=")

@@ -39,14 +39,14 @@ class Catalog:
 COLUMNS = ["Asset", "Group", "Kind", "Health", "Why", "Last build", "Rows", "Checks"]
 
 
-def usable_selection(defs: Definitions, text: str) -> tuple[str, str | None]:
+def usable_selection(defs: Definitions, text: str) -> tuple[str, SelectionError | None]:
     """(`text`, None) when it parses, else ("", why): a typo in the selection box leaves the
     table standing, unfiltered by it, as the graph page does."""
     try:
         if text.strip():
             select(defs, text)
     except SelectionError as exc:
-        return "", str(exc)
+        return "", exc
     return text, None
 
 

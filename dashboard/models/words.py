@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from dashboard.formatting import format_count, format_value
+from pipeline.errors import SelectionError
 from pipeline.states import CheckOutcome, RunStatus
 from pipeline.store import CheckRecord, RunRecord
 from pipeline.textsafe import cap
@@ -94,6 +95,14 @@ def stale_note(names: Sequence[str], shown: int = 5) -> str:
     noun = "stale asset" if len(names) == 1 else "stale assets"
     them = "it" if len(names) == 1 else "them"
     return f"{len(names):,} {noun} ({listed}): rebuild {them} with Materialize → Stale only."
+
+
+def selection_problem(exc: SelectionError) -> str:
+    """The heading of a selection's error by its kind: a typo in a name parses fine, so
+    "does not parse" would send the reader hunting for a syntax mistake."""
+    if exc.unknown is not None:
+        return f"The selection names an unknown {exc.unknown}"
+    return "The selection does not parse"
 
 
 def check_counts(run: RunRecord) -> str:

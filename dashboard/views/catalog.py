@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import state, ui
 from dashboard.models import catalog as model
+from dashboard.models import words
 from dashboard.safe import escape_markdown
 from pipeline.looks import look
 from pipeline.states import AssetHealth
@@ -49,7 +50,8 @@ chosen_health = bottom[2].multiselect(
 usable, problem = model.usable_selection(defs, selection or "")
 if problem is not None:
     st.warning(
-        f"**The selection does not parse:** {escape_markdown(problem)} The table ignores it.",
+        f"**{words.selection_problem(problem)}:** {escape_markdown(str(problem))}"
+        " The table ignores it.",
         icon=":material/info:",
     )
 wanted = model.CatalogFilter(

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import asset_panel, graph_views, state, ui
 from dashboard.components import asset_graph
 from dashboard.models import graph as graph_model
+from dashboard.models import words
 from dashboard.safe import escape_markdown
 from pipeline.errors import SelectionError
 
@@ -84,7 +85,7 @@ try:
     within = graph_views.matching(defs, selection or "", search or "")
 except SelectionError as exc:
     st.warning(
-        f"**The selection does not parse:** {escape_markdown(exc)} The graph ignores it.",
+        f"**{words.selection_problem(exc)}:** {escape_markdown(exc)} The graph ignores it.",
         icon=":material/info:",
     )
     within = graph_views.matching(defs, "", search or "")

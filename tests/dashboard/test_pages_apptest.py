@@ -581,10 +581,16 @@ def test_a_catalog_selection_typo_keeps_the_table_and_says_why(built: Env) -> No
     at = open_page("catalog", **{state.CATALOG_SELECTION: "joined_dta"})
     [warning] = at.warning
     text = shown(warning.value)
-    assert text.startswith("**The selection does not parse:** unknown asset 'joined_dta'")
+    assert text.startswith("**The selection names an unknown asset:** unknown asset 'joined_dta'")
     assert text.endswith("The table ignores it.")
     assert not at.error
     assert len(at.dataframe[0].value) == 7  # every asset, unfiltered by the typo
+
+
+def test_a_catalog_selection_that_does_not_parse_is_told_apart_from_a_typo(built: Env) -> None:
+    at = open_page("catalog", **{state.CATALOG_SELECTION: "joined_data or"})
+    [warning] = at.warning
+    assert shown(warning.value).startswith("**The selection does not parse:** selection ends")
 
 
 def test_a_long_catalog_selection_is_not_echoed_in_full(built: Env) -> None:
