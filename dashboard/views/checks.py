@@ -30,7 +30,14 @@ st.dataframe(
                   "Failing rows", "Last ran"],
     column_config={"Note": st.column_config.TextColumn("Note", width="medium")},
 )  # fmt: skip
+keys = [str(key) for key in table.keys]  # worst first: the page opens on the worst check
+wanted = st.query_params.get(state.QP_CHECK)
 if outcomes.empty:
+    if wanted is not None and wanted not in keys:  # no check to show, but never silently
+        st.warning(
+            f"There is no check named **{escape_markdown(wanted, one_line=True)}**.",
+            icon=":material/help:",
+        )
     ui.empty_state(
         "No check has run yet. Checks run after each materialization, or on their own with"
         " **Run checks only**."
@@ -46,8 +53,6 @@ if len(run_ids) > RECENT_RUNS:
     st.caption(f"The last {RECENT_RUNS} of {len(run_ids)} runs with checks.")
 
 st.subheader("One check")
-keys = [str(key) for key in table.keys]  # worst first: the page opens on the worst check
-wanted = st.query_params.get(state.QP_CHECK)
 if wanted is not None and wanted not in keys:  # `wanted` comes from the URL: anyone can craft it
     st.warning(
         f"There is no check named **{escape_markdown(wanted, one_line=True)}**; showing"

@@ -133,9 +133,11 @@ def history() -> None:
         default = run_ids.index(int(wanted)) if wanted is not None else 0
     except ValueError:
         shown = escape_markdown(wanted, one_line=True)  # straight from the URL
-        st.warning(
-            f"Run {shown} is not among the last {len(run_ids)} runs.", icon=":material/help:"
-        )
+        if not str(wanted).strip().isdigit():  # "among the last 10 runs" would call it a run
+            said = f"**{shown}** is not a run number; showing the latest run instead."
+        else:
+            said = f"Run {shown} is not among the last {len(run_ids)} runs."
+        st.warning(said, icon=":material/help:")
         default = 0
     run_id = st.selectbox(
         "Run", run_ids, index=default, format_func=lambda rid: f"Run {rid}", key=state.SELECT_RUN

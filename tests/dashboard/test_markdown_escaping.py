@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_env import sample_data, shown
+from dashboard_env import defs_file, sample_data, shown
 from streamlit.testing.v1 import AppTest
 
 from dashboard import runs, state
@@ -118,14 +118,31 @@ def test_graph_page_escapes_the_description_and_shows_the_error_as_code(hostile:
 
 def test_runs_page_escapes_the_run_in_the_url(hostile: Path) -> None:
     at = open_page("runs", **{state.QP_RUN: HOSTILE})
-    assert f"Run {HOSTILE} is not among the last 1 runs." in shown(at.warning[0].value)
+    said = f"**{HOSTILE}** is not a run number; showing the latest run instead."
+    assert said in shown(at.warning[0].value)
     assert_shown_literally(at, HOSTILE)
     assert f"could not read {HOSTILE}" in shown(at.error[0].value)
+
+
+def test_runs_page_says_a_run_number_in_the_url_is_not_among_its_runs(hostile: Path) -> None:
+    at = open_page("runs", **{state.QP_RUN: "99"})
+    assert "Run 99 is not among the last 1 runs." in shown(at.warning[0].value)
 
 
 def test_checks_page_says_the_check_in_the_url_is_unknown_escaped(hostile: Path) -> None:
     at = open_page("checks", **{state.QP_CHECK: HOSTILE})
     assert f"There is no check named **{HOSTILE}**" in shown(at.warning[0].value)
+    assert_shown_literally(at, HOSTILE)
+
+
+def test_checks_page_says_the_check_in_the_url_is_unknown_before_any_run(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = sample_data(tmp_path / "data")
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(defs_file(tmp_path, data)))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    at = open_page("checks", **{state.QP_CHECK: HOSTILE})
+    assert f"There is no check named **{HOSTILE}**." in shown(at.warning[0].value)
     assert_shown_literally(at, HOSTILE)
 
 
