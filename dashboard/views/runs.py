@@ -133,7 +133,9 @@ def history() -> None:
         default = run_ids.index(int(wanted)) if wanted is not None else 0
     except ValueError:
         shown = escape_markdown(wanted, one_line=True)  # straight from the URL
-        if not str(wanted).strip().isdigit():  # "among the last 10 runs" would call it a run
+        if not str(wanted).strip():  # ?run= with nothing after it: no "****" to show
+            said = "The link names no run; showing the latest run instead."
+        elif not str(wanted).strip().isdigit():  # "among the last 10 runs" would call it a run
             said = f"**{shown}** is not a run number; showing the latest run instead."
         else:
             said = f"Run {shown} is not among the last {len(run_ids)} runs."

@@ -127,6 +127,8 @@ def test_runs_page_escapes_the_run_in_the_url(hostile: Path) -> None:
 def test_runs_page_says_a_run_number_in_the_url_is_not_among_its_runs(hostile: Path) -> None:
     at = open_page("runs", **{state.QP_RUN: "99"})
     assert "Run 99 is not among the last 1 runs." in shown(at.warning[0].value)
+    at = open_page("runs", **{state.QP_RUN: ""})
+    assert "The link names no run; showing the latest run instead." in shown(at.warning[0].value)
 
 
 def test_checks_page_says_the_check_in_the_url_is_unknown_escaped(hostile: Path) -> None:
