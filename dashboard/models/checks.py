@@ -243,6 +243,21 @@ def rule_lines(threshold: str | None) -> list[tuple[str, float]]:
     return lines
 
 
+NULL = "NULL"  # a missing value in a failing row: often why the row fails, so say it plainly
+
+
 def failing_rows_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """A failing-row sample or preview as a DataFrame (empty when there is none)."""
-    return pd.DataFrame(rows)
+    """A failing-row sample or preview as a DataFrame (empty when there is none).
+
+    A column holding a NULL is shown as text with NULL written out: st.dataframe would draw a
+    grey "None", unlike the data's own word for it, and the NULL is often the failure itself.
+    """
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        missing = frame[column].isna()
+        if missing.any():
+            frame[column] = [
+                NULL if gap else str(value)
+                for value, gap in zip(frame[column], missing, strict=True)
+            ]
+    return frame

@@ -474,6 +474,19 @@ def test_the_checks_page_shows_failing_rows_of_the_chosen_check(
     assert chart_titles(at) == ["Outcome per run", "Observed value by run"]
 
 
+def test_failing_rows_show_a_missing_value_as_null(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = Env(tmp_path, db_path, orphan_rate=0.1)
+    monkeypatch.setenv("ASSETBOARD_DEFS", str(env.defs_path))
+    monkeypatch.setenv("ASSETBOARD_DB", str(db_path))
+    env.build()
+    at = open_page("checks", check="joined_data.missing_dimension_check")
+    sample = at.dataframe[1].value  # orphan sales: no rep, so no rep_name
+    assert "NULL" in set(sample["rep_name"])
+    assert not sample.isna().any().any()
+
+
 def test_a_run_that_failed_only_on_checks_names_them_at_the_top(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
