@@ -106,16 +106,30 @@ def data_version(db: str | Path) -> DataVersion | None:
 
 
 def filter_options(db: str | Path) -> FilterOptions:
-    """Date bounds, categories and departments present in `joined_data`, sorted."""
+    """Date bounds, categories and departments present in `joined_data`, sorted; the unknown
+    product or rep last when some sales have none, as the charts show that bucket too."""
     sql = f"""
         SELECT min(date), max(date),
             list(DISTINCT category ORDER BY category) FILTER (WHERE category IS NOT NULL),
-            list(DISTINCT department ORDER BY department) FILTER (WHERE department IS NOT NULL)
+            bool_or(category IS NULL),
+            list(DISTINCT department ORDER BY department) FILTER (WHERE department IS NOT NULL),
+            bool_or(department IS NULL)
         FROM {ASSET}
     """
     with _reader(db) as con:
-        min_date, max_date, categories, departments = one_row(con, sql)
-    return FilterOptions(min_date, max_date, tuple(categories or ()), tuple(departments or ()))
+        min_date, max_date, categories, no_product, departments, no_rep = one_row(con, sql)
+    return FilterOptions(
+        min_date,
+        max_date,
+        _with_unknown(categories, UNKNOWN_PRODUCT if no_product else None),
+        _with_unknown(departments, UNKNOWN_REP if no_rep else None),
+    )
+
+
+def _with_unknown(values: list[str] | None, unknown: str | None) -> tuple[str, ...]:
+    """The values, then the label of the sales without one (when there are such sales)."""
+    known = tuple(values or ())
+    return known if unknown is None or unknown in known else (*known, unknown)
 
 
 def sales_figures(db: str | Path, filters: SalesFilters | None = None) -> SalesFigures:
@@ -218,12 +232,15 @@ def _where(filters: SalesFilters) -> tuple[str, list[Any]]:
     if filters.end is not None:
         conditions.append("date <= ?")
         params.append(filters.end)
-    if filters.categories:
-        conditions.append("list_contains(?::VARCHAR[], category)")
-        params.append(list(filters.categories))
-    if filters.departments:
-        conditions.append("list_contains(?::VARCHAR[], department)")
-        params.append(list(filters.departments))
+    for column, chosen, unknown in (
+        ("category", filters.categories, UNKNOWN_PRODUCT),
+        ("department", filters.departments, UNKNOWN_REP),
+    ):
+        if chosen:
+            # the unknown bucket stands for NULL: sales whose product or rep is missing
+            missing = f" OR {column} IS NULL" if unknown in chosen else ""
+            conditions.append(f"(list_contains(?::VARCHAR[], {column}){missing})")
+            params.append(list(chosen))
     return ("WHERE " + " AND ".join(conditions) if conditions else ""), params
 
 

@@ -169,7 +169,26 @@ def test_sales_with_missing_rep_or_product_are_counted_and_labelled(
     assert "Unknown product" in set(figures.by_category["category"])
     assert "Unknown rep" in set(figures.by_department["department"])
     assert figures.by_category["revenue"].sum() == pytest.approx(figures.kpis.revenue)
-    assert None not in options.categories and "Unknown product" not in options.categories
+    assert None not in options.categories
+
+
+def test_the_unknown_rep_and_product_can_be_picked_in_the_filters(
+    db_path: Path, tmp_path: Path
+) -> None:
+    generate(400, tmp_path / "csv", orphan_rate=0.2)
+    materialize(build_definitions(tmp_path / "csv"), db=db_path)
+    options = sales_service.filter_options(db_path)
+    assert options.departments[-1] == "Unknown rep" and options.categories[-1] == "Unknown product"
+
+    figures = sales_service.sales_figures(db_path)
+    unknown = figures.by_department.set_index("department").loc["Unknown rep"]
+    only = sales_service.sales_figures(db_path, SalesFilters(departments=("Unknown rep",)))
+    assert only.kpis.orders == unknown["orders"]
+    assert list(only.by_department["department"]) == ["Unknown rep"]
+    both = sales_service.sales_figures(db_path, SalesFilters(departments=("North", "Unknown rep")))
+    assert set(both.by_department["department"]) == {"North", "Unknown rep"}
+    products = sales_service.sales_figures(db_path, SalesFilters(categories=("Unknown product",)))
+    assert list(products.by_category["category"]) == ["Unknown product"]
 
 
 def test_a_month_without_sales_is_zero_not_bridged(
