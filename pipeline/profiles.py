@@ -7,8 +7,9 @@ and the table stands.
 
 Three reads of the table: what DuckDB's statistics answer without reading rows (counts, min
 and max), one aggregate pass for every other figure of every column (exact distinct counts in a
-statement of their own beside it), then the distributions, knowing the first answers: an equi-width histogram of each number, date and timestamp column
-between its min and max, and the top values of the columns found to hold at most
+statement of their own beside it), then the distributions, knowing the first answers: an
+equi-width histogram of each number, date and timestamp column between its min and max, and
+the top values of the columns found to hold at most
 `TOP_WHEN_AT_MOST` distinct values. Per column:
 
 | kind     | figures                                                                     |
