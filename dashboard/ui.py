@@ -479,6 +479,8 @@ def _render_live(live: runs.LiveRun) -> None:
         for name, event_status in snapshot.items():
             shown = _LIVE_WORDS.get(event_status) or badge(event_status, EventStatus)
             line = f"**{escape_markdown(name, one_line=True)}** {shown}"
+            if note := next((r.checked_build for r in records if r.asset == name), None):
+                line += f" · {escape_markdown(note, one_line=True)}"  # not its latest build
             error = live.asset_error.get(name)
             st.markdown(line)
             if error and event_status in ("failed", "skipped"):

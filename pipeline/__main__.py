@@ -150,6 +150,8 @@ def print_progress(item: AssetEvent | CheckRecord | PartitionEvent) -> None:
         line = f"  {_CHECK_MARKS[item.outcome]:>7}    check {item.key}"
         if item.failing_count:
             line += f" ({item.failing_count:,} failing rows)"
+        if item.checked_build:  # a checks-only run saw the build before a failed one
+            line += f" ({item.checked_build})"
         if item.error:
             line += f": {cap(item.error)}"
     try:

@@ -133,7 +133,10 @@ def automation(args: argparse.Namespace, defs: Definitions) -> int:
         state = known.get(name) or ticks_store.AutomationState(name, item.kind)
         switch = "on" if ticking.enabled(item, state) else "off"
         if isinstance(item, ticking.Schedule):
-            when = f"{item.in_words()}; next {item.next_time(now):%Y-%m-%d %H:%M %Z}"
+            due = item.next_time(now)
+            when = f"{item.in_words()}; next {due:%Y-%m-%d %H:%M %Z}"
+            if ended := ticking.partitions_ended(defs, item, due):  # a tick, but no run
+                when += f", {ended}"
         else:
             seen = len(state.cursor.get("files", {}))
             when = f"watches {item.path}; {seen} file{'s' * (seen != 1)} seen"

@@ -1,8 +1,8 @@
 """Where each partition of an asset stands: one answer for `partitions`, the strip, the health.
 
 A partition is materialized (its rows stand and nothing upstream is newer), stale (it stands,
-but the asset's code changed since, or an upstream it reads was built after it), failed (its
-latest build failed; rows an older build left, if any, are still there) or missing (never
+but the asset's code changed since, or an asset at any level upstream was built after it), failed
+(its latest build failed; rows an older build left, if any, are still there) or missing (never
 built, or built before the table was rebuilt whole). Its checks are those of its latest records.
 """
 
@@ -79,8 +79,8 @@ def partition_states(
             status = MISSING
         elif versions.get(key, asset.code_version) != asset.code_version:
             status, why = STALE, CODE_CHANGED
-        elif _newer_upstream(upstream, key, entry.committed_at):
-            status, why = STALE, "an upstream it reads was built after it"
+        elif newer := _newer_upstream(upstream, key, entry.committed_at):
+            status, why = STALE, f"upstream '{newer}' was built after it"
         else:
             status = MATERIALIZED
         states.append(PartitionState(key, status, entry, event, checks.get(key, {}), why))
@@ -102,6 +102,18 @@ def code_changed_reason(states: list[PartitionState]) -> str | None:
     return f"its code changed since {len(old)} of its {built} partitions were built ({old[0]}, ...)"
 
 
+def upstream_newer_reason(states: list[PartitionState]) -> str | None:
+    """Why the asset is stale when an upstream was built after some of its partitions, even if
+    not after the newest one (the asset's recorded build): None when none were."""
+    old = [s for s in states if s.status == STALE and s.stale_reason != CODE_CHANGED]
+    if not old:
+        return None
+    if len(old) == 1:
+        return f"{old[0].stale_reason} (partition {old[0].key})"
+    built = sum(1 for s in states if s.entry is not None)
+    return f"{old[0].stale_reason} ({len(old)} of its {built} partitions, {old[0].key}, ...)"
+
+
 def summarize(states: list[PartitionState]) -> Summary:
     def count(status: str) -> int:
         return sum(1 for s in states if s.status == status)
@@ -111,31 +123,34 @@ def summarize(states: list[PartitionState]) -> Summary:
                    failing)  # fmt: skip
 
 
-UpstreamTimes = list[tuple[dict[str, datetime] | None, datetime | None]]
+UpstreamTimes = list[tuple[str, dict[str, datetime] | None, datetime | None]]
 
 
 def _upstream_times(defs: Definitions, con: sqlite3.Connection, name: str) -> UpstreamTimes:
-    """Per upstream: its partitions' commit times when partitioned alike, else its own."""
+    """Per asset anywhere upstream (as the asset's own status looks through every level): its
+    partitions' commit times when partitioned alike, else its own."""
     asset = defs.assets[name]
-    catalog = store.catalog(con)
+    catalog = store.catalog(con, previews=False)
     found: UpstreamTimes = []
-    for parent in defs.graph.parents(name):
-        parent_def = defs.assets[parent]
-        if parent_def.partitions is not None and parent_def.partitions == asset.partitions:
-            parts = store.partition_catalog(con, parent)
+    for above in sorted(defs.graph.upstream(name)):
+        above_def = defs.assets[above]
+        if above_def.partitions is not None and above_def.partitions == asset.partitions:
+            parts = store.partition_catalog(con, above)
             times = {k: e.committed_at for k, e in parts.items() if e.committed_at}
-            found.append((times, None))
+            found.append((above, times, None))
         else:
-            entry = catalog.get(parent)
-            found.append((None, entry.committed_at if entry else None))
+            entry = catalog.get(above)
+            found.append((above, None, entry.committed_at if entry else None))
     return found
 
 
-def _newer_upstream(upstream: UpstreamTimes, key: str, built: datetime | None) -> bool:
+def _newer_upstream(upstream: UpstreamTimes, key: str, built: datetime | None) -> str | None:
+    """The upstream built most recently after `built`, if any, for the partition `key`."""
     if built is None:
-        return False
-    for per_key, whole in upstream:
+        return None
+    newest: tuple[datetime, str] | None = None
+    for above, per_key, whole in upstream:
         when = per_key.get(key) if per_key is not None else whole
-        if when is not None and when > built:
-            return True
-    return False
+        if when is not None and when > built and (newest is None or (when, above) > newest):
+            newest = (when, above)
+    return newest[1] if newest else None

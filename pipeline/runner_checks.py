@@ -9,16 +9,18 @@ never started, and the build a check follows is already recorded.
 from __future__ import annotations
 
 import graphlib
+import sqlite3
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipeline import builder
+from pipeline import builder, store
 from pipeline.checks_runner import run_asset_checks, skipped_checks
 from pipeline.definitions import CheckDef, CheckNode, Definitions
 from pipeline.states import CheckOutcome, EventStatus, NotRunReason
 from pipeline.store import AssetEvent, CheckRecord, RunRecord
+from pipeline.store.records import CHECKED_BUILD
 from pipeline.warehouse import FileIdentity
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ class CheckSteps:
         defs: Definitions
         run: RunRecord
         con: duckdb.DuckDBPyConnection
+        history: sqlite3.Connection
         inbox: queue.Queue[Any]
         token: Any
         identity: FileIdentity
@@ -144,6 +147,7 @@ class CheckSteps:
 
     def _check_only(self, names: list[str]) -> None:
         ran: set[str] = set()  # checks already run with a multi-check sibling
+        older = self._older_tables()
         for name in names:
             checks = [c for c in self._checks_of(name) if c.key not in ran]
             checks += [  # the function of a multi-check runs once for all of its assets
@@ -168,7 +172,24 @@ class CheckSteps:
                     break
                 except FutureTimeout:
                     self._poll_cancel()
+            for record in records:
+                if (note := older.get(record.asset)) and record.outcome != CheckOutcome.SKIPPED:
+                    record.metadata = {**record.metadata, CHECKED_BUILD: note}
             self._record(checks=records)
+
+    def _older_tables(self) -> dict[str, str]:
+        """Per asset whose latest build failed: which build's table its checks see instead
+        (a failed build leaves the previous one standing, as Dagster's latest
+        materialization), so a checks-only run never reads as checking the latest build."""
+        standing = store.catalog(self.history, previews=False)
+        notes = {}
+        for name, attempt in store.latest_attempts(self.history, previews=False).items():
+            entry = standing.get(name)
+            if attempt.status != EventStatus.FAILED or entry is None:
+                continue
+            table = f"the table built in run {entry.run_id}" if entry.run_id else "the table"
+            notes[name] = f"checked {table}; its latest build, run {attempt.run_id}, failed"
+        return notes
 
     def _checks_if_present(self, checks: list[CheckDef]) -> list[CheckRecord]:
         """Run `checks`, except those whose asset has no table or view yet: an error each."""

@@ -16,7 +16,13 @@ from datetime import datetime
 
 from pipeline import store
 from pipeline.definitions import Definitions
-from pipeline.partition_status import Summary, code_changed_reason, partition_states, summarize
+from pipeline.partition_status import (
+    Summary,
+    code_changed_reason,
+    partition_states,
+    summarize,
+    upstream_newer_reason,
+)
 from pipeline.run_config import describe_fields, requires_config
 from pipeline.states import AssetHealth, CheckKey, CheckOutcome, EventStatus, SkipReason
 from pipeline.store import AssetEvent, CatalogEntry, CheckRecord
@@ -94,7 +100,9 @@ def asset_statuses(
             parts = partition_states(defs, con, name)
             # The recorded build is the newest partition's: rebuilding one partition after a
             # code change must not make the others, built by the old code, read as fresh.
-            state.stale_reason = state.stale_reason or code_changed_reason(parts)
+            state.stale_reason = (
+                state.stale_reason or code_changed_reason(parts) or upstream_newer_reason(parts)
+            )
         if changed := [s for s in own if s.changed]:  # its checks' answers are out of date,
             assert changed[0].executed is not None  # not its data: nothing downstream cares
             state.check_changed = (

@@ -121,6 +121,23 @@ def _nothing_ended(defs: Definitions, schedule: Schedule, name: str, due: dateti
     return f"{head}: its last partition, {keys[-1]}, ended over a month before"
 
 
+def partitions_ended(defs: Definitions, schedule: Schedule, due: datetime) -> str | None:
+    """'nothing newer to build: its partitions end with 2025-12-01' when a tick at `due` skips
+    because the partitions of an asset it selects ended before it: that tick, and every later
+    one, runs nothing, so neither the card nor the first tick may promise a run then."""
+    if callable(schedule.partitions):
+        return None
+    day = due.astimezone(schedule.zone).date()
+    for name, keys in partition_keys_for(defs, schedule, due).items():
+        partitions = defs.assets[name].partitions
+        if keys or not isinstance(partitions, TimePartitions) or partitions.end is None:
+            continue
+        ended = partitions.get_partition_keys(today=day)
+        if ended and partitions.end <= day:
+            return f"nothing newer to build: its partitions end with {ended[-1]}"
+    return None
+
+
 def _missed_note(schedule: Schedule, last: datetime, due: datetime) -> str | None:
     """'missed 5 scheduled times (2026-11-02 00:00 UTC to 2026-11-30 00:00 UTC) ...' when
     times between the last one evaluated and `due` passed with no evaluator running."""
@@ -151,10 +168,11 @@ def _tick_schedule(
     state.evaluated_at = now
     if last_text is None:  # first evaluation: the schedule starts now, as Dagster's does
         state.cursor = {"last_scheduled": latest.isoformat()}
-        return _quiet_tick(
-            db, schedule, state, now, None,
-            f"Started: the first run will be at {schedule.next_time(now):%Y-%m-%d %H:%M %Z}",
-        )  # fmt: skip
+        due = schedule.next_time(now)
+        first = f"the first run will be at {due:%Y-%m-%d %H:%M %Z}"
+        if ended := partitions_ended(defs, schedule, due):
+            first = f"the next tick is at {due:%Y-%m-%d %H:%M %Z} and runs nothing ({ended})"
+        return _quiet_tick(db, schedule, state, now, None, f"Started: {first}")
     last = datetime.fromisoformat(last_text)
     if latest <= last:
         _save_state(db, state, now)

@@ -95,6 +95,7 @@ class ScheduleCard:
     on: bool
     next_run: str  # formatted in the zone shown, with its abbreviation
     ticks: list[TickRow]
+    ended: str | None = None  # why its next tick runs nothing: its partitions end before it
 
 
 @dataclass
@@ -277,7 +278,8 @@ def automation_page(
         on = ticking.enabled(item, state)
         if isinstance(item, Schedule):
             zone = viewer or item.zone
-            next_run = _when(item.next_time(now), zone)
+            due = item.next_time(now)
+            next_run = _when(due, zone)
             assert next_run is not None
             schedules.append(
                 ScheduleCard(
@@ -290,6 +292,7 @@ def automation_page(
                     on,
                     next_run,
                     _tick_rows(recent[name], zone),
+                    ticking.partitions_ended(defs, item, due),
                 )
             )
         elif isinstance(item, FileSensor):

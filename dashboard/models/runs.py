@@ -198,7 +198,7 @@ def run_details(cfg: Settings, run_id: int) -> RunDetails | None:
                 "Rule": r.threshold or "—",
                 "Failing rows": format_count(r.failing_count),
                 "Duration": format_duration(r.duration_s),
-                "Note": words.headline(r.error),
+                "Note": words.headline(r.error) or r.checked_build or "",
             }
             for r in checks
         ],

@@ -189,7 +189,11 @@ def _schedule(card: model.ScheduleCard) -> None:
         select = escape_markdown(card.select, one_line=True)
         when = escape_markdown(card.in_words, one_line=True)
         cron = escape_markdown(card.cron, one_line=True)
-        next_run = f"next run **{card.next_run}**" if card.on else "switched off: nothing runs"
+        next_run = f"next run **{card.next_run}**"
+        if card.ended:  # a tick comes, a run does not
+            next_run = f"next tick {card.next_run}, {escape_markdown(card.ended, one_line=True)}"
+        if not card.on:
+            next_run = "switched off: nothing runs"
         st.markdown(
             f":material/schedule: {when} (cron {cron}) · {next_run}  \n"
             f":material/category: materializes **{select}**"

@@ -75,6 +75,9 @@ class AssetEvent:
     blocked_by: CheckKey | None = None  # the check whose failure blocked it
 
 
+CHECKED_BUILD = "checked_build"  # the metadata key of CheckRecord.checked_build
+
+
 @dataclass
 class CheckRecord:
     run_id: int
@@ -99,6 +102,13 @@ class CheckRecord:
     def key(self) -> str:
         """The check's key as shown: 'asset.check'."""
         return f"{self.asset}.{self.check_name}"
+
+    @property
+    def checked_build(self) -> str | None:
+        """'checked the table built in run 8; its latest build, run 9, failed': set by a
+        checks-only run when the table it checked is not the asset's latest build."""
+        note = self.metadata.get(CHECKED_BUILD)
+        return note if isinstance(note, str) else None
 
     @property
     def check_key(self) -> CheckKey:

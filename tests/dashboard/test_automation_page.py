@@ -138,6 +138,22 @@ def test_an_empty_store_shows_every_schedule_and_sensor_and_how_to_start_the_dae
     assert page.count("No ticks yet") == 3
 
 
+def test_a_schedule_past_the_end_of_its_partitions_promises_a_tick_not_a_run(env: Env) -> None:
+    """The sales data ends in December 2025: the monthly schedule's next tick runs nothing."""
+    env.tick(SUNDAY)
+
+    page = everything(open_page())
+
+    card = r"next tick \d{4}-\d\d-01 00:00:00 UTC, nothing newer to build: its partitions end with"
+    assert re.search(card + " 2025-12-01", page)  # the clock's next 1st of a month
+    assert page.count("next run **") == 1  # the weekly schedule's, which does run
+    assert "Started: the first run will be at 2027" not in page
+    assert (
+        "Started: the next tick is at 2027-01-01 00:00 UTC and runs nothing (nothing newer to"
+        " build: its partitions end with 2025-12-01)"
+    ) in page
+
+
 def test_definitions_without_schedules_or_sensors_say_how_to_add_them(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

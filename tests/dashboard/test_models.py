@@ -609,3 +609,24 @@ def test_a_running_runs_counts_hold_its_checks_already_recorded_as_not_run(
         live = runs.live_counts(con, run)
     assert (live.checks_passed, live.checks_not_run) == (1, 3)
     assert words.check_counts(live) == "checks: 1 passed, 3 not run"
+
+
+def test_a_checks_only_run_says_its_checks_saw_the_build_before_a_failed_one(
+    cfg: Settings, defs: Definitions, data_dir: Path
+) -> None:
+    from pipeline.engine import run_checks
+
+    built = materialize(defs, "products", db=cfg.db)
+    (data_dir / "products.csv").unlink()
+    failed = materialize(defs, "products", db=cfg.db)
+    assert not failed.ok
+
+    checked = run_checks(defs, "products", db=cfg.db)
+
+    details = runs.run_details(cfg, checked.run_id)
+    assert details is not None
+    notes = set(details.checks["Note"])
+    assert notes == {
+        f"checked the table built in run {built.run_id}; its latest build, run {failed.run_id},"
+        " failed"
+    }

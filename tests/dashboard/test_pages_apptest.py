@@ -292,6 +292,23 @@ def test_run_checks_only_rebuilds_nothing(built: Env) -> None:
     assert "Run checks: succeeded" in shown(at.status[0].label)
 
 
+def test_run_checks_only_says_when_it_checked_the_build_before_a_failed_one(
+    built: Env,
+) -> None:
+    (built.data / "sales_reps.csv").unlink()
+    failed = materialize(load_definitions(str(built.defs_path)), "sales_reps", db=built.db)
+    assert not failed.ok
+
+    at = open_page("materialize")
+    at.button(key=state.toolbar_key("toolbar", state.BTN_CHECKS)).click().run()
+    finish(at, built.db)
+
+    lines = [line for line in texts(at.markdown).splitlines() if line.startswith("**sales_reps**")]
+    assert len(lines) == 1 and lines[0].endswith(
+        f"· checked the table built in run 1; its latest build, run {failed.run_id}, failed"
+    )
+
+
 def test_a_failing_asset_shows_its_error_on_the_page(env: Env) -> None:
     (env.data / "sales_reps.csv").unlink()
     at = open_page("materialize")

@@ -62,6 +62,25 @@ def test_failed_asset_exits_1(tmp_path, db_path, monkeypatch, capsys):
     assert "FAILED  products:" in out and "skipped  joined_data: upstream 'products' failed" in out
 
 
+def test_check_says_which_build_it_checked_when_the_latest_failed(
+    tmp_path, db_path, monkeypatch, capsys
+):
+    generate(500, tmp_path / "csv")
+    monkeypatch.setenv("ASSETBOARD_SALES_DATA", str(tmp_path / "csv"))
+    assert main(["materialize", "--db", str(db_path), "--select", "products"]) == 0
+    (tmp_path / "csv" / "products.csv").unlink()
+    assert main(["materialize", "--db", str(db_path), "--select", "products"]) == 1
+    capsys.readouterr()
+
+    main(["check", "--db", str(db_path), "--select", "products"])
+
+    lines = [line for line in capsys.readouterr().out.splitlines() if "check products." in line]
+    assert lines and all(
+        line.endswith("(checked the table built in run 1; its latest build, run 2, failed)")
+        for line in lines
+    )
+
+
 def test_bad_definitions_exit_2_and_are_recorded(db_path, capsys):
     scenario = str(Path(__file__).parent / "scenarios" / "cyclic.py")
     assert main(["materialize", "--defs", scenario, "--db", str(db_path)]) == 2

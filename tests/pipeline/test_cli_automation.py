@@ -110,6 +110,8 @@ def test_tick_and_automation_on_the_sales_example(data: Path, db_path: Path) -> 
     assert "daemon: not running (python -m pipeline daemon)" in listed
     assert "schedule weekly_update_schedule [on]: At 12:00 AM, only on Monday (UTC); next" in listed
     assert "sensor adhoc_request_sensor [on]: watches" in listed and "1 file seen" in listed
+    monthly = next(line for line in listed.splitlines() if "monthly_sales_performance_" in line)
+    assert monthly.endswith(", nothing newer to build: its partitions end with 2025-12-01")
     runs = cli(data, db_path, "runs").stdout
     assert "launched by sensor adhoc_request_sensor (tick 5)" in runs
 

@@ -507,3 +507,30 @@ def test_a_batch_that_cannot_begin_builds_its_assets_one_at_a_time(db_path, monk
     with store.open_store(db_path) as con:
         catalog = store.catalog(con)
     assert {catalog[n].run_id for n in ("first", "second")} == {result.run_id}
+
+
+def _with_row_check(defs):
+    @asset_check(asset="model")
+    def has_rows(con):
+        (n,) = con.execute("SELECT count(*) FROM model").fetchone()
+        return CheckResult(passed=n > 0, observed_value=n)
+
+    return Definitions(assets=list(defs.assets.values()), checks=[has_rows])
+
+
+def test_checks_only_on_a_failed_build_say_which_build_they_checked(db_path):
+    """The failed build left run 1's table: the checks ran on it, and their records say so."""
+    assert materialize(_with_row_check(_chain()), db=db_path).ok
+    broken = _with_row_check(_chain(model=lambda con: "SELECT no_such_column FROM raw"))
+    assert not materialize(broken, db=db_path).ok
+
+    result = engine.run_checks(broken, db=db_path)
+
+    [record] = result.checks
+    assert record.outcome == "passed"
+    note = "checked the table built in run 1; its latest build, run 2, failed"
+    assert record.checked_build == note
+    with store.open_store(db_path) as con:
+        assert [r.checked_build for r in store.run_check_results(con, result.run_id)] == [note]
+    assert materialize(_with_row_check(_chain()), db=db_path).ok  # built again: nothing to say
+    assert engine.run_checks(broken, db=db_path).checks[0].checked_build is None

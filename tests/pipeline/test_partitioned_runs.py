@@ -367,3 +367,42 @@ def test_a_multi_run_policy_builds_at_most_so_many_at_once(db_path: Path) -> Non
 
     assert materialize(Definitions(assets=[monthly]), db=db_path).ok
     assert seen == [tuple(KEYS[:3]), tuple(KEYS[3:])]
+
+
+def test_partitions_are_stale_when_an_asset_two_levels_up_was_rebuilt(db_path: Path) -> None:
+    """The strip and its counts say what the asset's status says: stale, and why."""
+    from pipeline.status import asset_statuses
+
+    defs = _defs()
+    assert materialize(defs, db=db_path).ok
+    assert materialize(defs, db=db_path, select="sales").ok
+
+    with store.open_store(db_path) as con:
+        states = partition_states(defs, con, "monthly_share")
+        state = asset_statuses(defs, con)["monthly_share"]
+    assert {s.key: (s.status, s.stale_reason) for s in states} == dict.fromkeys(
+        KEYS, ("stale", "upstream 'sales' was built after it")
+    )
+    assert state.stale_reason == "upstream 'sales' was built after it"
+    assert state.partitions is not None and state.partitions.stale == 4
+
+
+def test_an_asset_is_stale_while_partitions_older_than_its_upstream_remain(
+    db_path: Path,
+) -> None:
+    from pipeline.status import asset_statuses
+
+    defs = _defs()
+    assert materialize(defs, db=db_path).ok
+    assert materialize(defs, db=db_path, select="monthly").ok
+    one = PartitionRequest(["2024-02-01"])
+    assert materialize(defs, db=db_path, select="monthly_share", partitions=one).ok
+
+    with store.open_store(db_path) as con:
+        state = asset_statuses(defs, con)["monthly_share"]
+    # It read fresh: its recorded build is the newest partition's, built after 'monthly'.
+    assert (state.status, state.stale_reason) == (
+        "stale",
+        "upstream 'monthly' was built after it (3 of its 4 partitions, 2024-01-01, ...)",
+    )
+    assert state.partitions is not None and state.partitions.stale == 3

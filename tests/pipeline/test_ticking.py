@@ -16,7 +16,7 @@ from pipeline import Definitions, MonthlyPartitions, asset, store
 from pipeline.automation import FileSensor, Schedule
 from pipeline.daemon import DaemonRunningError, daemon_lock, engine_launcher, tick_once
 from pipeline.store import automation as ticks_store
-from pipeline.ticking import preview, set_enabled, tick
+from pipeline.ticking import partitions_ended, preview, set_enabled, tick
 from pipeline.warehouse import run_lock
 
 
@@ -384,3 +384,26 @@ def test_engine_launcher_passes_partitions_and_config(defs: Definitions, db_path
             (date(2026, 2, 1),),
             (date(2026, 3, 1),),
         ]
+
+
+def test_a_schedule_started_after_its_partitions_end_promises_no_run(db_path: Path) -> None:
+    @asset(partitions=MonthlyPartitions("2024-01-01", end="2026-01-01"), partition_column="m")
+    def sales_by_month(con, context):
+        return f"SELECT DATE '{context.partition_key}' AS m"
+
+    defs = Definitions(
+        [sales_by_month], schedules=[Schedule("sales", cron="0 0 1 * *", select="sales_by_month")]
+    )
+    schedule = defs.automations["sales"]
+    assert isinstance(schedule, Schedule)
+    assert partitions_ended(defs, schedule, at("2026-01-01T00:00:00")) is None  # builds Dec 2025
+    assert partitions_ended(defs, schedule, at("2026-02-01T00:00:00")) == (
+        "nothing newer to build: its partitions end with 2025-12-01"
+    )
+
+    first = run_tick(defs, db_path, "2026-02-15T00:00:00")["sales"]
+
+    assert first.reason == (
+        "Started: the next tick is at 2026-03-01 00:00 UTC and runs nothing (nothing newer to"
+        " build: its partitions end with 2025-12-01)"
+    )
