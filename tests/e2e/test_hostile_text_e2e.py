@@ -137,7 +137,7 @@ VIEWS = [
         [f"no label fits the product name {HOSTILE}"],
     ),
     ("graph-products-preview", "/graph?asset=products", "Asset graph", []),
-    ("runs-unknown-run", f"/runs?run={quote(HOSTILE)}", "Runs", [f"Run {HOSTILE} is not among"]),
+    ("runs-unknown-run", f"/runs?run={quote(HOSTILE)}", "Runs", [f"{HOSTILE} is not a run number"]),
     (
         "checks-unknown-check",
         f"/checks?check={quote(HOSTILE)}",
