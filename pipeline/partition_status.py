@@ -9,13 +9,14 @@ built, or built before the table was rebuilt whole). Its checks are those of its
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipeline import store
 from pipeline.definitions import Definitions
 from pipeline.states import CheckOutcome, EventStatus
-from pipeline.store import PartitionCheck, PartitionEntry, PartitionEvent
+from pipeline.store import CatalogEntry, PartitionCheck, PartitionEntry, PartitionEvent
 
 MATERIALIZED, STALE, FAILED, MISSING = "materialized", "stale", "failed", "missing"
 ORDER = (FAILED, MISSING, STALE, MATERIALIZED)  # worst first
@@ -58,16 +59,20 @@ class Summary:
 
 
 def partition_states(
-    defs: Definitions, con: sqlite3.Connection, asset_name: str
+    defs: Definitions,
+    con: sqlite3.Connection,
+    asset_name: str,
+    catalog: Mapping[str, CatalogEntry] | None = None,
 ) -> list[PartitionState]:
-    """Every partition of `asset_name` (in key order), from the history in `con`."""
+    """Every partition of `asset_name` (in key order), from the history in `con`; `catalog`:
+    the builds standing, when the caller has just read them (every asset's status does)."""
     asset = defs.assets[asset_name]
     if asset.partitions is None:
         return []
     standing = store.partition_catalog(con, asset_name)
     latest = store.latest_partition_events(con, asset_name)
     checks = store.latest_partition_checks(con, asset_name)
-    upstream = _upstream_times(defs, con, asset_name)
+    upstream = _upstream_times(defs, con, asset_name, catalog)
     versions = store.partition_code_versions(con, asset_name)
     states = []
     for key in asset.partitions.get_partition_keys():
@@ -126,11 +131,16 @@ def summarize(states: list[PartitionState]) -> Summary:
 UpstreamTimes = list[tuple[str, dict[str, datetime] | None, datetime | None]]
 
 
-def _upstream_times(defs: Definitions, con: sqlite3.Connection, name: str) -> UpstreamTimes:
+def _upstream_times(
+    defs: Definitions,
+    con: sqlite3.Connection,
+    name: str,
+    catalog: Mapping[str, CatalogEntry] | None,
+) -> UpstreamTimes:
     """Per asset anywhere upstream (as the asset's own status looks through every level): its
     partitions' commit times when partitioned alike, else its own."""
     asset = defs.assets[name]
-    catalog = store.catalog(con, previews=False)
+    catalog = store.catalog(con, previews=False) if catalog is None else catalog
     found: UpstreamTimes = []
     for above in sorted(defs.graph.upstream(name)):
         above_def = defs.assets[above]

@@ -97,7 +97,7 @@ def asset_statuses(
         state.stale_reason = _stale_reason(defs, name, entry, standing, result, newest_above)
         parts = None
         if defs.assets[name].partitions is not None:
-            parts = partition_states(defs, con, name)
+            parts = partition_states(defs, con, name, standing)
             # The recorded build is the newest partition's: rebuilding one partition after a
             # code change must not make the others, built by the old code, read as fresh.
             state.stale_reason = (
